@@ -1,0 +1,62 @@
+# gomem: libcore (shared library), the gomem CLI and the tests.
+# Outputs go to build/ (or $(BUILD)); ./setup drives this file.
+
+BUILD      ?= build
+CC         ?= cc
+PKGS       := libdw libelf
+DEPS_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+DEPS_LIBS  := $(shell pkg-config --libs $(PKGS))
+WARN       := -Wall -Wextra -Wformat-security -Wimplicit-fallthrough -Wmissing-prototypes \
+              -Wpointer-arith -Wshadow -Wvla -Wno-unused-parameter
+ifeq ($(WERROR),1)
+WARN       += -Werror
+endif
+OPT        ?= -O2 -g
+SAN        ?=
+CFLAGS_ALL := -std=c11 $(OPT) $(SAN) $(WARN) -fPIC -fvisibility=hidden \
+              -Ilibcore/include -Ilibcore/src $(DEPS_CFLAGS) $(CFLAGS)
+LDFLAGS_ALL := $(SAN) $(LDFLAGS)
+
+LIB_SRCS := $(wildcard libcore/src/*.c)
+LIB_OBJS := $(patsubst libcore/src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+HEADERS  := $(wildcard libcore/include/*.h libcore/src/*.h)
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+
+.PHONY: all lib cli unit clean format format-check
+all: lib cli
+
+lib: $(BUILD)/libgomem.so
+cli: $(BUILD)/gomem
+
+$(BUILD)/obj/%.o: libcore/src/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/libgomem.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libgomem.so: $(LIB_OBJS)
+	$(CC) -shared -Wl,-soname,libgomem.so -o $@ $^ $(LDFLAGS_ALL) $(DEPS_LIBS)
+
+$(BUILD)/gomem: libcore/cli/main.c $(BUILD)/libgomem.a $(HEADERS)
+	$(CC) $(CFLAGS_ALL) -o $@ libcore/cli/main.c $(BUILD)/libgomem.a $(LDFLAGS_ALL) $(DEPS_LIBS)
+
+# Unit tests link the static library, so they can reach internal functions.
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/*.h $(BUILD)/libgomem.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -fvisibility=default -Itests/unit -o $@ $< $(BUILD)/libgomem.a \
+		$(LDFLAGS_ALL) $(DEPS_LIBS) -lcmocka
+
+unit: $(UNIT_BINS)
+
+format:
+	clang-format -i libcore/include/*.h libcore/src/*.[ch] libcore/cli/*.c tests/unit/*.[ch]
+
+format-check:
+	clang-format --dry-run --Werror libcore/include/*.h libcore/src/*.[ch] libcore/cli/*.c tests/unit/*.[ch]
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,72 @@
+/* gomem: where a Go program's memory went, from an ELF core or a live process.
+ *
+ * The one public header of libcore. Every fallible function returns a
+ * struct gomem_error * (NULL on success) and writes its results through
+ * trailing *ret parameters, which change only on success.
+ */
+#ifndef GOMEM_H
+#define GOMEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GOMEM_EXPORT __attribute__((visibility("default")))
+
+/* Error codes; also the CLI's exit status classes. */
+enum gomem_error_code {
+	GOMEM_ERROR_NO_MEMORY = 1,
+	GOMEM_ERROR_USAGE,	 /* bad argument */
+	GOMEM_ERROR_IO,		 /* cannot open or read a file */
+	GOMEM_ERROR_FORMAT,	 /* not an ELF core, truncated, corrupt */
+	GOMEM_ERROR_MISMATCH,	 /* the core is not from this executable */
+	GOMEM_ERROR_NOT_GO,	 /* not a Go program, or no DWARF */
+	GOMEM_ERROR_UNSUPPORTED, /* a Go version or layout gomem does not know */
+	GOMEM_ERROR_FAULT,	 /* target memory that cannot be read */
+	GOMEM_ERROR_INCONSISTENT /* runtime structures that contradict themselves */
+};
+
+struct gomem_error;
+
+GOMEM_EXPORT enum gomem_error_code gomem_error_code(const struct gomem_error *err);
+/* One line, naming the file or address and the problem. */
+GOMEM_EXPORT const char *gomem_error_message(const struct gomem_error *err);
+GOMEM_EXPORT void gomem_error_destroy(struct gomem_error *err);
+
+/* A target: an executable and the memory of one of its processes. */
+struct gomem_target;
+
+/* Opens an executable and an ELF core file of it. */
+GOMEM_EXPORT struct gomem_error *gomem_target_open_core(const char *exe_path, const char *core_path,
+							struct gomem_target **ret);
+GOMEM_EXPORT void gomem_target_destroy(struct gomem_target *target);
+
+/* Report formats. */
+enum gomem_format {
+	GOMEM_FORMAT_TEXT = 0,
+	GOMEM_FORMAT_JSON = 1,
+};
+
+/*
+ * Runs an analysis ("summary") and renders it. On success *ret is a
+ * NUL-terminated string to release with gomem_free(), and *partial_ret (if
+ * not NULL) is set to 1 when the result carries warnings about parts that
+ * could not be read.
+ */
+GOMEM_EXPORT struct gomem_error *gomem_report(struct gomem_target *target, const char *verb,
+					      enum gomem_format format, char **ret,
+					      int *partial_ret);
+
+GOMEM_EXPORT void gomem_free(void *p);
+
+/* The library's version string. */
+GOMEM_EXPORT const char *gomem_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GOMEM_H */

@@ -1,0 +1,321 @@
+/*
+ * ELF core files: PT_LOAD segments and the notes gomem needs.
+ * The file is mmap'd; every header, count and length read from it is
+ * checked against the file's size before it is used.
+ */
+#define _GNU_SOURCE
+#include <elf.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define VSYSCALL_ADDR 0xffffffffff600000ULL
+
+static struct gomem_error *core_warn(struct gm_core *core, const char *fmt, ...) GM_PRINTF(2, 3);
+
+static struct gomem_error *core_warn(struct gm_core *core, const char *fmt, ...)
+{
+	char *msg = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return &gm_error_no_memory;
+	char **w = reallocarray(core->warnings, core->nwarnings + 1, sizeof(*w));
+	if (!w) {
+		free(msg);
+		return &gm_error_no_memory;
+	}
+	core->warnings = w;
+	core->warnings[core->nwarnings++] = msg;
+	return NULL;
+}
+
+/* Maps the whole file read-only. */
+static struct gomem_error *map_file(const char *path, const char *what, int *fd_ret,
+				    const uint8_t **map_ret, uint64_t *size_ret)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return gm_error_errno(GOMEM_ERROR_IO, errno, "%s %s", what, path);
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+		close(fd);
+		return gm_error_errno(GOMEM_ERROR_IO, e, "%s %s", what, path);
+	}
+	if (S_ISDIR(st.st_mode)) {
+		close(fd);
+		return gm_error(GOMEM_ERROR_IO, "%s %s: is a directory", what, path);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return gm_error(GOMEM_ERROR_IO, "%s %s: not a regular file", what, path);
+	}
+	if (st.st_size < (off_t)sizeof(Elf64_Ehdr)) {
+		close(fd);
+		return gm_error(GOMEM_ERROR_FORMAT, "%s %s: %s", what, path,
+				st.st_size == 0 ? "empty file" : "too short to be an ELF file");
+	}
+	void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (map == MAP_FAILED) {
+		int e = errno;
+		close(fd);
+		return gm_error_errno(GOMEM_ERROR_IO, e, "%s %s: mmap", what, path);
+	}
+	*fd_ret = fd;
+	*map_ret = map;
+	*size_ret = (uint64_t)st.st_size;
+	return NULL;
+}
+
+struct gomem_error *gm_map_file(const char *path, const char *what, int *fd_ret,
+				const uint8_t **map_ret, uint64_t *size_ret)
+{
+	return map_file(path, what, fd_ret, map_ret, size_ret);
+}
+
+/* Checks e_ident and returns a reason, or NULL for a little-endian ELF64 of x86-64. */
+const char *gm_elf_check_ident(const void *ehdr)
+{
+	const Elf64_Ehdr *eh = ehdr;
+	if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0)
+		return "not an ELF file";
+	if (eh->e_ident[EI_CLASS] != ELFCLASS64)
+		return "not a 64-bit ELF file (gomem reads linux/amd64 only)";
+	if (eh->e_ident[EI_DATA] != ELFDATA2LSB)
+		return "not a little-endian ELF file (gomem reads linux/amd64 only)";
+	if (eh->e_machine != EM_X86_64)
+		return "not an x86-64 ELF file (gomem reads linux/amd64 only)";
+	return NULL;
+}
+
+static uint64_t align4(uint64_t n)
+{
+	return (n + 3) & ~(uint64_t)3;
+}
+
+static struct gomem_error *parse_prstatus(struct gm_core *core, const uint8_t *desc, uint64_t len)
+{
+	/* struct elf_prstatus: elf_siginfo (12), cursig (2), pad (2), sigpend, sighold, pid */
+	if (len < 36)
+		return core_warn(core, "core %s: short NT_PRSTATUS note", core->path);
+	if (core->nthreads++ == 0) {
+		int32_t pid;
+		memcpy(&pid, desc + 32, sizeof(pid));
+		core->pid = pid;
+	}
+	return NULL;
+}
+
+static void parse_auxv(struct gm_core *core, const uint8_t *desc, uint64_t len)
+{
+	for (uint64_t off = 0; off + 16 <= len; off += 16) {
+		uint64_t type, val;
+		memcpy(&type, desc + off, 8);
+		memcpy(&val, desc + off + 8, 8);
+		if (type == AT_NULL)
+			break;
+		if (type == AT_ENTRY)
+			core->at_entry = val;
+		else if (type == AT_PHDR)
+			core->at_phdr = val;
+	}
+	core->have_auxv = true;
+}
+
+static struct gomem_error *parse_notes(struct gm_core *core, uint64_t off, uint64_t len)
+{
+	if (off > core->size || len > core->size - off)
+		return core_warn(core,
+				 "core %s: note segment past the end of the file (truncated?)",
+				 core->path);
+	const uint8_t *p = core->map + off, *end = p + len;
+	/* Each note takes at least 12 bytes, which bounds this loop. */
+	while ((uint64_t)(end - p) >= sizeof(Elf64_Nhdr)) {
+		Elf64_Nhdr nh;
+		memcpy(&nh, p, sizeof(nh));
+		uint64_t name_len = align4(nh.n_namesz), desc_len = align4(nh.n_descsz);
+		uint64_t avail = (uint64_t)(end - p) - sizeof(nh);
+		if (name_len > avail || desc_len > avail - name_len)
+			return core_warn(core, "core %s: corrupt note header at offset %llu",
+					 core->path, (unsigned long long)(p - core->map));
+		const char *name = (const char *)p + sizeof(nh);
+		const uint8_t *desc = p + sizeof(nh) + name_len;
+		bool is_core = nh.n_namesz == 5 && memcmp(name, "CORE", 5) == 0;
+		if (is_core && nh.n_type == NT_PRSTATUS) {
+			struct gomem_error *err = parse_prstatus(core, desc, nh.n_descsz);
+			if (err)
+				return err;
+		} else if (is_core && nh.n_type == NT_AUXV) {
+			parse_auxv(core, desc, nh.n_descsz);
+		}
+		p += sizeof(nh) + name_len + desc_len;
+	}
+	return NULL;
+}
+
+static struct gomem_error *read_phdrs(struct gm_core *core, const Elf64_Ehdr *eh,
+				      const Elf64_Phdr **ret, uint64_t *count_ret)
+{
+	uint64_t count = eh->e_phnum;
+	if (count == PN_XNUM) {
+		/* More than 65534 segments: the real count is in section header 0 (elf(5)). */
+		if (eh->e_shoff == 0 || eh->e_shoff > core->size ||
+		    core->size - eh->e_shoff < sizeof(Elf64_Shdr))
+			return gm_error(GOMEM_ERROR_FORMAT,
+					"core %s: truncated (no section header for PN_XNUM)",
+					core->path);
+		Elf64_Shdr sh;
+		memcpy(&sh, core->map + eh->e_shoff, sizeof(sh));
+		count = sh.sh_info;
+	}
+	if (eh->e_phentsize != sizeof(Elf64_Phdr))
+		return gm_error(GOMEM_ERROR_FORMAT, "core %s: corrupt ELF header (e_phentsize %u)",
+				core->path, eh->e_phentsize);
+	if (eh->e_phoff > core->size || count > (core->size - eh->e_phoff) / sizeof(Elf64_Phdr))
+		return gm_error(GOMEM_ERROR_FORMAT,
+				"core %s: truncated (program headers past the end of the file)",
+				core->path);
+	if (eh->e_phoff % 8)
+		return gm_error(GOMEM_ERROR_FORMAT, "core %s: misaligned program headers",
+				core->path);
+	*ret = (const Elf64_Phdr *)(core->map + eh->e_phoff);
+	*count_ret = count;
+	return NULL;
+}
+
+static struct gomem_error *add_load(struct gm_core *core, const Elf64_Phdr *ph)
+{
+	struct gm_segment seg = {
+	    .start = ph->p_vaddr,
+	    .end = ph->p_vaddr + ph->p_memsz,
+	    .file_offset = ph->p_offset,
+	    .flags = ph->p_flags,
+	};
+	if (seg.end < seg.start)
+		return gm_error(GOMEM_ERROR_FORMAT, "core %s: corrupt segment at 0x%llx",
+				core->path, (unsigned long long)ph->p_vaddr);
+	uint64_t filesz = ph->p_filesz < ph->p_memsz ? ph->p_filesz : ph->p_memsz;
+	if (ph->p_offset > core->size) {
+		filesz = 0;
+	} else if (filesz > core->size - ph->p_offset) {
+		filesz = core->size - ph->p_offset;
+	}
+	if (filesz < (ph->p_filesz < ph->p_memsz ? ph->p_filesz : ph->p_memsz)) {
+		struct gomem_error *err = core_warn(
+		    core, "core %s is truncated: segment 0x%llx-0x%llx has %llu of %llu bytes",
+		    core->path, (unsigned long long)seg.start, (unsigned long long)seg.end,
+		    (unsigned long long)filesz, (unsigned long long)ph->p_filesz);
+		if (err)
+			return err;
+	}
+	seg.data = filesz ? core->map + ph->p_offset : NULL;
+	seg.data_len = filesz;
+	core->loads[core->nloads++] = seg;
+	if (seg.start == VSYSCALL_ADDR)
+		core->vsyscall_bytes += seg.end - seg.start;
+	return NULL;
+}
+
+/*
+ * A kernel core aligns every PT_LOAD to the page size and leaves pages that
+ * were never touched as holes; GDB's gcore writes p_align 1 and every byte.
+ */
+static bool looks_like_kernel_dump(const Elf64_Phdr *ph, uint64_t count)
+{
+	if (count == 0 || ph[0].p_type != PT_NOTE)
+		return false;
+	for (uint64_t i = 0; i < count; i++) {
+		if (ph[i].p_type == PT_LOAD && ph[i].p_align != 4096)
+			return false;
+	}
+	return true;
+}
+
+struct gomem_error *gm_core_open(const char *path, struct gm_core *core)
+{
+	memset(core, 0, sizeof(*core));
+	core->fd = -1;
+	core->path = strdup(path);
+	if (!core->path)
+		return &gm_error_no_memory;
+	struct gomem_error *err = map_file(path, "core", &core->fd, &core->map, &core->size);
+	if (err)
+		return err;
+	Elf64_Ehdr eh;
+	memcpy(&eh, core->map, sizeof(eh));
+	const char *why = gm_elf_check_ident(&eh);
+	if (why)
+		return gm_error(GOMEM_ERROR_FORMAT, "core %s: %s", path, why);
+	if (eh.e_type != ET_CORE)
+		return gm_error(GOMEM_ERROR_FORMAT, "core %s: not a core file (ELF type %u)", path,
+				eh.e_type);
+	const Elf64_Phdr *ph = NULL;
+	uint64_t count = 0;
+	err = read_phdrs(core, &eh, &ph, &count);
+	if (err)
+		return err;
+	core->loads = calloc(count ? count : 1, sizeof(*core->loads));
+	if (!core->loads)
+		return &gm_error_no_memory;
+	for (uint64_t i = 0; i < count; i++) {
+		Elf64_Phdr p;
+		memcpy(&p, &ph[i], sizeof(p));
+		if (p.p_type == PT_LOAD)
+			err = add_load(core, &p);
+		else if (p.p_type == PT_NOTE)
+			err = parse_notes(core, p.p_offset, p.p_filesz);
+		if (err)
+			return err;
+	}
+	if (core->nloads == 0)
+		return gm_error(GOMEM_ERROR_FORMAT, "core %s: no memory segments", path);
+	core->kernel_dump = looks_like_kernel_dump(ph, count);
+	return NULL;
+}
+
+void gm_core_deinit(struct gm_core *core)
+{
+	if (core->map)
+		munmap((void *)core->map, core->size);
+	if (core->fd >= 0)
+		close(core->fd);
+	for (size_t i = 0; i < core->nwarnings; i++)
+		free(core->warnings[i]);
+	free(core->warnings);
+	free(core->loads);
+	free(core->path);
+	memset(core, 0, sizeof(*core));
+	core->fd = -1;
+}
+
+uint64_t gm_core_data_bytes(const struct gm_core *core, uint64_t off, uint64_t len)
+{
+	if (off >= core->size)
+		return 0;
+	uint64_t end = len > core->size - off ? core->size : off + len;
+	uint64_t total = 0;
+	/* Bounded: each step moves pos forward by at least one byte. */
+	for (uint64_t pos = off; pos < end;) {
+		off_t data = lseek(core->fd, (off_t)pos, SEEK_DATA);
+		if (data < 0 || (uint64_t)data >= end)
+			break;
+		off_t hole = lseek(core->fd, data, SEEK_HOLE);
+		if (hole < 0 || (uint64_t)hole > end)
+			hole = (off_t)end;
+		if (hole <= data)
+			break;
+		total += (uint64_t)(hole - data);
+		pos = (uint64_t)hole;
+	}
+	return total;
+}

@@ -1,0 +1,248 @@
+/* Private interfaces of libcore. */
+#ifndef GOMEM_INTERNAL_H
+#define GOMEM_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "gomem.h"
+
+#define GM_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define GOMEM_VERSION	 "0.1.0"
+#define GM_PRINTF(f, a)	 __attribute__((format(printf, f, a)))
+
+static inline void gm_freep(void *p)
+{
+	free(*(void **)p);
+}
+#define _cleanup_free_ __attribute__((cleanup(gm_freep)))
+
+/* ---- errors (error.c) ---- */
+
+struct gomem_error {
+	enum gomem_error_code code;
+	char *message;
+};
+
+/* Never fails: out of memory gives a preallocated error. */
+struct gomem_error *gm_error(enum gomem_error_code code, const char *fmt, ...) GM_PRINTF(2, 3);
+struct gomem_error *gm_error_errno(enum gomem_error_code code, int errnum, const char *fmt, ...)
+    GM_PRINTF(3, 4);
+extern struct gomem_error gm_error_no_memory;
+
+/* ---- growable string (strbuf.c) ---- */
+
+struct gm_strbuf {
+	char *s;
+	size_t len, cap;
+	bool failed; /* an allocation failed; the content is cut */
+};
+
+void gm_strbuf_printf(struct gm_strbuf *sb, const char *fmt, ...) GM_PRINTF(2, 3);
+void gm_strbuf_append(struct gm_strbuf *sb, const char *s, size_t n);
+void gm_strbuf_json_string(struct gm_strbuf *sb, const char *s);
+/* Hands the string over (NULL if an allocation failed) and resets sb. */
+char *gm_strbuf_steal(struct gm_strbuf *sb);
+void gm_strbuf_deinit(struct gm_strbuf *sb);
+/* "1.5 GiB", "64.0 KiB", "512 B" */
+const char *gm_human_bytes(uint64_t n, char buf[32]);
+
+/* ---- memory of the target (memory.c) ---- */
+
+/*
+ * One contiguous range of the target's address space. Bytes of
+ * [start, start + data_len) are at data; bytes past data_len up to end are
+ * absent (a read there faults) unless a file-backed fallback covers them.
+ */
+struct gm_segment {
+	uint64_t start, end;
+	const uint8_t *data;
+	uint64_t data_len;
+	uint64_t file_offset; /* where data starts in the core file */
+	uint32_t flags;	      /* PF_R | PF_W | PF_X */
+};
+
+/* A range of the target that is an image of a file we have (the executable). */
+struct gm_file_range {
+	uint64_t start, end;
+	const uint8_t *data; /* bytes for start..end, already bounded by the file's size */
+};
+
+struct gm_memory {
+	struct gm_segment *segs; /* sorted by start, disjoint */
+	size_t nsegs;
+	struct gm_file_range *files; /* sorted by start, disjoint */
+	size_t nfiles;
+	size_t hint;
+};
+
+struct gomem_error *gm_memory_add_segment(struct gm_memory *mem, const struct gm_segment *seg);
+struct gomem_error *gm_memory_add_file_range(struct gm_memory *mem,
+					     const struct gm_file_range *range);
+/* Sorts and checks for overlaps; call once after adding. */
+struct gomem_error *gm_memory_finish(struct gm_memory *mem);
+void gm_memory_deinit(struct gm_memory *mem);
+/* Reads len bytes at addr, across segments; a fault names the address. */
+struct gomem_error *gm_read(struct gm_memory *mem, uint64_t addr, void *buf, size_t len);
+struct gomem_error *gm_read_u64(struct gm_memory *mem, uint64_t addr, uint64_t *ret);
+/* Reads an unsigned integer of 1, 2, 4 or 8 bytes. */
+struct gomem_error *gm_read_uint(struct gm_memory *mem, uint64_t addr, unsigned size,
+				 uint64_t *ret);
+const struct gm_segment *gm_memory_find(struct gm_memory *mem, uint64_t addr);
+
+/* ---- ELF core files (core.c) ---- */
+
+struct gm_core {
+	char *path;
+	int fd;
+	const uint8_t *map;
+	uint64_t size;
+	int pid;
+	uint64_t at_entry, at_phdr; /* from NT_AUXV, 0 when absent */
+	size_t nthreads;
+	bool have_auxv;
+	bool kernel_dump;	  /* written by the kernel: untouched pages are holes */
+	uint64_t vsyscall_bytes;  /* the vsyscall page, which VmSize leaves out */
+	struct gm_segment *loads; /* every PT_LOAD, in file order */
+	size_t nloads;
+	char **warnings;
+	size_t nwarnings;
+};
+
+struct gomem_error *gm_core_open(const char *path, struct gm_core *core);
+/* Maps a whole regular file read-only; what names it in errors ("core"). */
+struct gomem_error *gm_map_file(const char *path, const char *what, int *fd_ret,
+				const uint8_t **map_ret, uint64_t *size_ret);
+/* NULL for a little-endian ELF64 of x86-64, else the reason it is not. */
+const char *gm_elf_check_ident(const void *ehdr);
+void gm_core_deinit(struct gm_core *core);
+/* Bytes of [file_offset, file_offset + len) that are data, not holes. */
+uint64_t gm_core_data_bytes(const struct gm_core *core, uint64_t file_offset, uint64_t len);
+
+/* ---- the executable and its DWARF (dwarf.c) ---- */
+
+struct gm_dwarf;
+
+/* A member (or a member path "a.b.c") of a struct, resolved. */
+struct gm_field {
+	bool present;
+	uint64_t offset;    /* from the start of the outer struct */
+	uint64_t size;	    /* of the member, after unwrapping atomic wrappers */
+	uint64_t elem_size; /* arrays and slices: size of an element */
+	uint64_t count;	    /* arrays: number of elements */
+};
+
+struct gomem_error *gm_dwarf_open(const char *exe_path, struct gm_dwarf **ret);
+void gm_dwarf_destroy(struct gm_dwarf *d);
+/* Address of a global variable. */
+struct gomem_error *gm_dwarf_variable(struct gm_dwarf *d, const char *name, uint64_t *addr_ret);
+bool gm_dwarf_has_variable(struct gm_dwarf *d, const char *name);
+/* Value of a DW_TAG_constant. */
+struct gomem_error *gm_dwarf_constant(struct gm_dwarf *d, const char *name, int64_t *ret);
+bool gm_dwarf_has_constant(struct gm_dwarf *d, const char *name);
+/* Size of a named type (struct or typedef). */
+struct gomem_error *gm_dwarf_sizeof(struct gm_dwarf *d, const char *type, uint64_t *ret);
+bool gm_dwarf_has_type(struct gm_dwarf *d, const char *type);
+/*
+ * Resolves a member path in a named struct type. A member whose type is a
+ * struct with a single scalar "value" (the sync/atomic wrappers) is
+ * unwrapped, so its size is that of the scalar. A missing member gives
+ * present = false and no error.
+ */
+struct gomem_error *gm_dwarf_field(struct gm_dwarf *d, const char *type, const char *path,
+				   struct gm_field *ret);
+
+/* ---- the executable as ELF (exe.c) ---- */
+
+struct gm_exe {
+	char *path;
+	int fd;
+	const uint8_t *map;
+	uint64_t size;
+	uint16_t e_type;
+	uint64_t e_entry;
+	struct {
+		uint64_t vaddr, memsz, offset, filesz;
+		uint32_t flags;
+	} loads[16];
+	size_t nloads;
+	char go_version[64];	 /* "go1.26.8" without the experiments */
+	char build_version[128]; /* as the linker wrote it */
+	char experiments[256];	 /* comma-separated, "" when none */
+	char go_build_id[128];
+};
+
+struct gomem_error *gm_exe_open(const char *path, struct gm_exe *exe);
+/* An error for Go releases older than 1.19. */
+struct gomem_error *gm_check_go_version(const struct gm_exe *exe);
+#define GM_NEWEST_TESTED_GO_MINOR 27
+bool gm_go_version_newer_than_tested(const struct gm_exe *exe);
+void gm_exe_deinit(struct gm_exe *exe);
+
+/* ---- the Go runtime model (runtime.c, heap.c, memstats.c) ---- */
+
+#define GM_MAX_SIZE_CLASSES 68
+
+struct gm_memstats {
+	uint64_t HeapAlloc, HeapSys, HeapIdle, HeapInuse, HeapReleased, HeapObjects;
+	uint64_t StackInuse, StackSys, MSpanInuse, MSpanSys, MCacheInuse, MCacheSys;
+	uint64_t BuckHashSys, GCSys, OtherSys, Sys, NextGC, NumGC, TotalAlloc, Mallocs, Frees;
+	uint64_t LastGC, PauseTotalNs, NumForcedGC, Lookups;
+	/* Not part of MemStats, kept for the checks. */
+	uint64_t mapped_ready, committed, released_consistent, in_heap_consistent;
+	uint64_t work_bufs, ptr_scalar_bits;
+	uint64_t flush_objects, flush_bytes, flush_tiny; /* the mcache correction */
+};
+
+/* One size class's share of the in-use heap. */
+struct gm_class_stats {
+	uint64_t spans, objects, object_bytes, free_slots, free_slot_bytes, tail_waste_bytes;
+};
+
+struct gm_heap_walk {
+	uint64_t arenas, arena_bytes;
+	uint64_t spans_in_use, spans_manual, spans_free;
+	uint64_t in_use_bytes, objects, object_bytes, free_slot_bytes, tail_waste_bytes;
+	uint64_t stack_bytes, work_buf_bytes;
+	uint64_t free_retained_bytes, free_released_bytes;
+	uint64_t mapped_bytes; /* pages.inUse: every heap page the runtime mapped */
+	uint64_t in_use_resident_bytes, stack_resident_bytes, free_retained_resident_bytes;
+	uint64_t free_released_resident_bytes, unmapped_arena_bytes;
+	uint64_t bad_spans; /* live-looking descriptors that failed validation */
+	struct gm_class_stats classes[GM_MAX_SIZE_CLASSES];
+	struct gm_class_stats large;
+};
+
+struct gm_runtime;
+
+struct gomem_error *gm_runtime_create(struct gm_dwarf *dw, struct gm_memory *mem,
+				      const struct gm_exe *exe, uint64_t bias,
+				      struct gm_runtime **ret);
+void gm_runtime_destroy(struct gm_runtime *rt);
+struct gomem_error *gm_runtime_memstats(struct gm_runtime *rt, struct gm_memstats *ret);
+
+/* Called for each resident-byte question; NULL when residency is unknown. */
+typedef uint64_t (*gm_resident_fn)(void *arg, uint64_t start, uint64_t end);
+
+struct gomem_error *gm_runtime_walk_heap(struct gm_runtime *rt, gm_resident_fn resident,
+					 void *resident_arg, struct gm_heap_walk *ret);
+uint64_t gm_runtime_page_size(const struct gm_runtime *rt);
+
+/* The Go size classes, the same in 1.19 to 1.27 (sizeclasses.go). */
+extern const uint16_t gm_class_to_size[GM_MAX_SIZE_CLASSES];
+extern const uint8_t gm_class_to_npages[GM_MAX_SIZE_CLASSES];
+
+/* ---- reports (report.c) ---- */
+
+struct gomem_target {
+	struct gm_exe exe;
+	struct gm_core core;
+	bool have_core;
+	struct gm_memory mem;
+	struct gm_dwarf *dwarf;
+	struct gm_runtime *runtime;
+};
+
+#endif /* GOMEM_INTERNAL_H */

@@ -1,0 +1,477 @@
+/*
+ * `gomem summary`: reserved versus used. Two views of the same memory, the
+ * runtime's counters and the walk of its structures, and the checks
+ * between them; rendered as text or as the gomem/summary/v1 JSON.
+ */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define MAX_NODES    32
+#define MAX_CHECKS   16
+#define MAX_WARNINGS 64
+
+struct node {
+	const char *name;
+	uint64_t vsz;
+	bool has_rss;
+	uint64_t rss;
+	int parent; /* -1 for the root */
+};
+
+struct check {
+	const char *name;
+	uint64_t runtime, reconstructed;
+};
+
+struct summary {
+	struct gomem_target *t;
+	struct gm_memstats ms;
+	struct gm_heap_walk walk;
+	uint64_t vsz;
+	bool has_rss;
+	uint64_t rss;
+	struct node nodes[MAX_NODES];
+	int nnodes;
+	struct check checks[MAX_CHECKS];
+	int nchecks;
+	char *warnings[MAX_WARNINGS];
+	int nwarnings;
+	bool partial;
+};
+
+static void warn(struct summary *s, const char *fmt, ...) GM_PRINTF(2, 3);
+
+static void warn(struct summary *s, const char *fmt, ...)
+{
+	if (s->nwarnings == MAX_WARNINGS)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg = NULL;
+	if (vasprintf(&msg, fmt, ap) >= 0)
+		s->warnings[s->nwarnings++] = msg;
+	va_end(ap);
+}
+
+static int add_node(struct summary *s, int parent, const char *name, uint64_t vsz, bool has_rss,
+		    uint64_t rss)
+{
+	if (s->nnodes == MAX_NODES)
+		return -1;
+	s->nodes[s->nnodes] = (struct node){name, vsz, has_rss, rss, parent};
+	return s->nnodes++;
+}
+
+static void add_check(struct summary *s, const char *name, uint64_t runtime, uint64_t recon)
+{
+	if (s->nchecks < MAX_CHECKS)
+		s->checks[s->nchecks++] = (struct check){name, runtime, recon};
+}
+
+/* Resident bytes of [start, end) in a kernel core: pages present in the file, not holes. */
+static uint64_t core_resident(void *arg, uint64_t start, uint64_t end)
+{
+	struct gomem_target *t = arg;
+	uint64_t total = 0;
+	for (uint64_t addr = start; addr < end;) {
+		const struct gm_segment *seg = gm_memory_find(&t->mem, addr);
+		if (!seg) {
+			/* Skip to the next segment, if any, that starts before end. */
+			uint64_t next = end;
+			for (size_t i = 0; i < t->mem.nsegs; i++) {
+				if (t->mem.segs[i].start > addr) {
+					next = t->mem.segs[i].start;
+					break;
+				}
+			}
+			addr = next < end ? next : end;
+			continue;
+		}
+		uint64_t stop = seg->end < end ? seg->end : end;
+		uint64_t off = addr - seg->start;
+		if (off < seg->data_len) {
+			uint64_t n = (stop - seg->start < seg->data_len ? stop - seg->start
+									: seg->data_len) -
+				     off;
+			total += gm_core_data_bytes(&t->core, seg->file_offset + off, n);
+		}
+		addr = stop;
+	}
+	return total;
+}
+
+static void measure_address_space(struct summary *s)
+{
+	struct gm_core *c = &s->t->core;
+	for (size_t i = 0; i < c->nloads; i++)
+		s->vsz += c->loads[i].end - c->loads[i].start;
+	s->vsz -= c->vsyscall_bytes;
+	if (c->kernel_dump) {
+		s->has_rss = true;
+		for (size_t i = 0; i < c->nloads; i++) {
+			if (c->loads[i].start == 0xffffffffff600000ULL)
+				continue;
+			s->rss +=
+			    gm_core_data_bytes(c, c->loads[i].file_offset, c->loads[i].data_len);
+		}
+	} else {
+		warn(s,
+		     "residency unknown: %s was not written by the kernel (gcore writes every "
+		     "page, so it cannot tell resident pages from untouched ones)",
+		     c->path);
+		warn(s, "VSZ from a gcore counts only the mappings GDB saved");
+	}
+}
+
+static void build_breakdown(struct summary *s)
+{
+	const struct gm_heap_walk *w = &s->walk;
+	const struct gm_memstats *ms = &s->ms;
+	bool r = s->has_rss;
+	int root = add_node(s, -1, "process", s->vsz, r, s->rss);
+	int heap = add_node(s, root, "Go heap arenas", w->arena_bytes, r,
+			    w->in_use_resident_bytes + w->stack_resident_bytes +
+				w->free_retained_resident_bytes + w->free_released_resident_bytes);
+	int spans = add_node(s, heap, "in-use spans", w->in_use_bytes, r, w->in_use_resident_bytes);
+	add_node(s, spans, "objects", w->object_bytes, false, 0);
+	add_node(s, spans, "free slots", w->free_slot_bytes, false, 0);
+	add_node(s, spans, "tail waste", w->tail_waste_bytes, false, 0);
+	add_node(s, heap, "goroutine stacks", w->stack_bytes, r, w->stack_resident_bytes);
+	if (w->work_buf_bytes)
+		add_node(s, heap, "GC work buffers", w->work_buf_bytes, false, 0);
+	add_node(s, heap, "free, retained", w->free_retained_bytes, r,
+		 w->free_retained_resident_bytes);
+	add_node(s, heap, "free, released to the OS", w->free_released_bytes, r,
+		 w->free_released_resident_bytes);
+	add_node(s, heap, "reserved, not mapped", w->unmapped_arena_bytes, r, 0);
+	uint64_t meta = ms->Sys - ms->HeapSys - ms->StackInuse - ms->work_bufs;
+	add_node(s, root, "Go runtime metadata (mapped, from MemStats)", meta, false, 0);
+	uint64_t known = w->arena_bytes + meta;
+	add_node(s, root, "not attributed by this version of gomem",
+		 s->vsz > known ? s->vsz - known : 0, false, 0);
+}
+
+static void build_checks(struct summary *s)
+{
+	const struct gm_heap_walk *w = &s->walk;
+	const struct gm_memstats *ms = &s->ms;
+	add_check(s, "HeapInuse = pages of in-use spans", ms->HeapInuse, w->in_use_bytes);
+	add_check(s, "HeapReleased = released free pages", ms->HeapReleased,
+		  w->free_released_bytes);
+	add_check(s, "HeapIdle - HeapReleased = retained free pages",
+		  ms->HeapIdle - ms->HeapReleased, w->free_retained_bytes);
+	add_check(s, "HeapSys = in-use + free pages", ms->HeapSys,
+		  w->in_use_bytes + w->free_retained_bytes + w->free_released_bytes);
+	add_check(s, "StackInuse = pages of stack spans", ms->StackInuse, w->stack_bytes);
+	add_check(s, "HeapObjects = objects in in-use spans", ms->HeapObjects, w->objects);
+	add_check(s, "HeapAlloc = bytes of objects in in-use spans", ms->HeapAlloc,
+		  w->object_bytes);
+	add_check(s, "HeapSys + StackInuse + work buffers = mapped heap pages",
+		  ms->HeapSys + ms->StackInuse + ms->work_bufs, w->mapped_bytes);
+	add_check(s, "Sys = mappedReady + released", ms->Sys,
+		  ms->mapped_ready + ms->released_consistent);
+	add_check(s, "HeapInuse = heapStats.inHeap", ms->HeapInuse, ms->in_heap_consistent);
+}
+
+static struct gomem_error *summary_build(struct gomem_target *t, struct summary *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->t = t;
+	struct gomem_error *err = gm_runtime_memstats(t->runtime, &s->ms);
+	if (err)
+		return err;
+	measure_address_space(s);
+	err = gm_runtime_walk_heap(t->runtime, s->has_rss ? core_resident : NULL, t, &s->walk);
+	if (err)
+		return err;
+	for (size_t i = 0; i < t->core.nwarnings; i++) {
+		warn(s, "%s", t->core.warnings[i]);
+		s->partial = true;
+	}
+	if (s->walk.bad_spans) {
+		warn(s,
+		     "%" PRIu64 " span descriptors looked live but failed validation and were "
+		     "skipped",
+		     s->walk.bad_spans);
+		s->partial = true;
+	}
+	if (gm_go_version_newer_than_tested(&t->exe))
+		warn(s,
+		     "%s is newer than the newest Go gomem was tested with (1.%d): read the "
+		     "checks before trusting the numbers",
+		     t->exe.go_version, GM_NEWEST_TESTED_GO_MINOR);
+	build_breakdown(s);
+	build_checks(s);
+	return NULL;
+}
+
+static void summary_deinit(struct summary *s)
+{
+	for (int i = 0; i < s->nwarnings; i++)
+		free(s->warnings[i]);
+}
+
+/* ---- JSON ---- */
+
+static void json_experiments(struct gm_strbuf *b, const char *list)
+{
+	gm_strbuf_printf(b, "[");
+	const char *p = list;
+	bool first = true;
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		char name[64];
+		if (n && n < sizeof(name)) {
+			memcpy(name, p, n);
+			name[n] = '\0';
+			gm_strbuf_printf(b, "%s", first ? "" : ", ");
+			gm_strbuf_json_string(b, name);
+			first = false;
+		}
+		p += n + (comma ? 1 : 0);
+	}
+	gm_strbuf_printf(b, "]");
+}
+
+static void json_node(struct gm_strbuf *b, const struct summary *s, int i, int depth)
+{
+	const struct node *n = &s->nodes[i];
+	gm_strbuf_printf(b, "{\"name\": ");
+	gm_strbuf_json_string(b, n->name);
+	gm_strbuf_printf(b, ", \"vsz_bytes\": %" PRIu64 ", \"rss_bytes\": ", n->vsz);
+	if (n->has_rss)
+		gm_strbuf_printf(b, "%" PRIu64, n->rss);
+	else
+		gm_strbuf_printf(b, "null");
+	gm_strbuf_printf(b, ", \"children\": [");
+	bool first = true;
+	for (int j = i + 1; j < s->nnodes && depth < 8; j++) {
+		if (s->nodes[j].parent != i)
+			continue;
+		gm_strbuf_printf(b, "%s", first ? "" : ", ");
+		json_node(b, s, j, depth + 1);
+		first = false;
+	}
+	gm_strbuf_printf(b, "]}");
+}
+
+#define MS_FIELDS(X)                                                                               \
+	X(HeapAlloc)                                                                               \
+	X(HeapSys)                                                                                 \
+	X(HeapIdle)                                                                                \
+	X(HeapInuse)                                                                               \
+	X(HeapReleased)                                                                            \
+	X(HeapObjects)                                                                             \
+	X(StackInuse)                                                                              \
+	X(StackSys)                                                                                \
+	X(MSpanInuse)                                                                              \
+	X(MSpanSys)                                                                                \
+	X(MCacheInuse)                                                                             \
+	X(MCacheSys)                                                                               \
+	X(BuckHashSys)                                                                             \
+	X(GCSys)                                                                                   \
+	X(OtherSys)                                                                                \
+	X(Sys)                                                                                     \
+	X(NextGC)                                                                                  \
+	X(NumGC)                                                                                   \
+	X(TotalAlloc)                                                                              \
+	X(Mallocs)                                                                                 \
+	X(Frees)                                                                                   \
+	X(NumForcedGC)                                                                             \
+	X(LastGC)                                                                                  \
+	X(PauseTotalNs)
+
+static void summary_json(struct gm_strbuf *b, const struct summary *s)
+{
+	const struct gomem_target *t = s->t;
+	const struct gm_heap_walk *w = &s->walk;
+	gm_strbuf_printf(b,
+			 "{\"schema\": \"gomem/summary/v1\",\n \"target\": {\"source\": \"core\", "
+			 "\"exe\": ");
+	gm_strbuf_json_string(b, t->exe.path);
+	gm_strbuf_printf(b, ", \"core\": ");
+	gm_strbuf_json_string(b, t->core.path);
+	gm_strbuf_printf(b, ", \"pid\": %d, \"go_version\": ", t->core.pid);
+	gm_strbuf_json_string(b, t->exe.go_version);
+	gm_strbuf_printf(b, ", \"goarch\": \"amd64\", \"experiments\": ");
+	json_experiments(b, t->exe.experiments);
+	gm_strbuf_printf(b, ", \"core_kind\": \"%s\"},\n",
+			 t->core.kernel_dump ? "kernel" : "gcore");
+	gm_strbuf_printf(b, " \"vsz_bytes\": %" PRIu64 ",\n \"rss_bytes\": ", s->vsz);
+	if (s->has_rss)
+		gm_strbuf_printf(b, "%" PRIu64 ",\n", s->rss);
+	else
+		gm_strbuf_printf(b, "null,\n");
+	gm_strbuf_printf(b, " \"memstats\": {");
+	const char *sep = "";
+#define X(f)                                                                                       \
+	gm_strbuf_printf(b, "%s\"" #f "\": %" PRIu64, sep, s->ms.f);                               \
+	sep = ", ";
+	MS_FIELDS(X)
+#undef X
+	gm_strbuf_printf(b,
+			 "},\n \"heap\": {\"arenas\": %" PRIu64 ", \"arena_bytes\": %" PRIu64
+			 ", \"spans\": {\"in_use\": %" PRIu64 ", \"manual\": %" PRIu64
+			 ", \"free\": %" PRIu64 "}, ",
+			 w->arenas, w->arena_bytes, w->spans_in_use, w->spans_manual,
+			 w->spans_free);
+	gm_strbuf_printf(
+	    b,
+	    "\"in_use_bytes\": %" PRIu64 ", \"objects\": %" PRIu64 ", \"object_bytes\": %" PRIu64
+	    ", \"free_slot_bytes\": %" PRIu64 ", \"tail_waste_bytes\": %" PRIu64
+	    ", \"stack_bytes\": %" PRIu64 ", \"work_buf_bytes\": %" PRIu64
+	    ", \"free_retained_bytes\": %" PRIu64 ", \"free_released_bytes\": %" PRIu64
+	    ", \"mapped_bytes\": %" PRIu64 ", \"unmapped_arena_bytes\": %" PRIu64 "},\n",
+	    w->in_use_bytes, w->objects, w->object_bytes, w->free_slot_bytes, w->tail_waste_bytes,
+	    w->stack_bytes, w->work_buf_bytes, w->free_retained_bytes, w->free_released_bytes,
+	    w->mapped_bytes, w->unmapped_arena_bytes);
+	gm_strbuf_printf(b, " \"breakdown\": ");
+	json_node(b, s, 0, 0);
+	gm_strbuf_printf(b, ",\n \"checks\": [");
+	for (int i = 0; i < s->nchecks; i++) {
+		const struct check *c = &s->checks[i];
+		gm_strbuf_printf(b, "%s\n  {\"name\": ", i ? "," : "");
+		gm_strbuf_json_string(b, c->name);
+		gm_strbuf_printf(
+		    b, ", \"ok\": %s, \"runtime\": %" PRIu64 ", \"reconstructed\": %" PRIu64 "}",
+		    c->runtime == c->reconstructed ? "true" : "false", c->runtime,
+		    c->reconstructed);
+	}
+	gm_strbuf_printf(b, "],\n \"warnings\": [");
+	for (int i = 0; i < s->nwarnings; i++) {
+		gm_strbuf_printf(b, "%s", i ? ", " : "");
+		gm_strbuf_json_string(b, s->warnings[i]);
+	}
+	gm_strbuf_printf(b, "]}\n");
+}
+
+/* ---- text ---- */
+
+static void text_node(struct gm_strbuf *b, const struct summary *s, int i, const char *prefix,
+		      bool last, int depth)
+{
+	const struct node *n = &s->nodes[i];
+	char vsz[32], rss[32], label[160];
+	double pct = s->vsz ? 100.0 * (double)n->vsz / (double)s->vsz : 0;
+	snprintf(label, sizeof(label), "%s%s%s", prefix, depth ? (last ? "└─ " : "├─ ") : "",
+		 n->name);
+	/* Box-drawing characters take 3 bytes but one column. */
+	int extra = 0;
+	for (const char *p = label; *p; p++)
+		extra += ((unsigned char)*p & 0xc0) == 0x80;
+	gm_strbuf_printf(b, "%-*s %10s %6.1f%% %10s\n", 52 + extra, label,
+			 gm_human_bytes(n->vsz, vsz), pct,
+			 n->has_rss ? gm_human_bytes(n->rss, rss) : "-");
+	char sub[128];
+	snprintf(sub, sizeof(sub), "%s%s", prefix, depth ? (last ? "   " : "│  ") : "");
+	int kids[MAX_NODES], nk = 0;
+	for (int j = i + 1; j < s->nnodes; j++) {
+		if (s->nodes[j].parent == i)
+			kids[nk++] = j;
+	}
+	for (int k = 0; k < nk && depth < 8; k++)
+		text_node(b, s, kids[k], sub, k == nk - 1, depth + 1);
+}
+
+static void text_bytes_row(struct gm_strbuf *b, const char *name, uint64_t v, const char *what)
+{
+	char h[32];
+	gm_strbuf_printf(b, "  %-13s %15" PRIu64 "  %10s  %s\n", name, v, gm_human_bytes(v, h),
+			 what);
+}
+
+static void summary_text(struct gm_strbuf *b, const struct summary *s)
+{
+	const struct gomem_target *t = s->t;
+	const struct gm_memstats *ms = &s->ms;
+	char h1[32], h2[32];
+	gm_strbuf_printf(b, "%s (%s%s%s, linux/amd64), %s core %s, pid %d\n", t->exe.path,
+			 t->exe.go_version, t->exe.experiments[0] ? ", X:" : "", t->exe.experiments,
+			 t->core.kernel_dump ? "kernel" : "gcore", t->core.path, t->core.pid);
+	gm_strbuf_printf(b, "VSZ %s, RSS %s\n\n", gm_human_bytes(s->vsz, h1),
+			 s->has_rss ? gm_human_bytes(s->rss, h2) : "unknown");
+	gm_strbuf_printf(b, "%-52s %10s %7s %10s\n", "where the address space goes", "VSZ",
+			 "of VSZ", "RSS");
+	text_node(b, s, 0, "", true, 0);
+
+	gm_strbuf_printf(b, "\nruntime.MemStats, as ReadMemStats would report them:\n");
+	text_bytes_row(b, "HeapAlloc", ms->HeapAlloc, "bytes of allocated heap objects");
+	text_bytes_row(b, "HeapInuse", ms->HeapInuse, "bytes in in-use spans");
+	text_bytes_row(b, "HeapIdle", ms->HeapIdle, "bytes in free spans");
+	text_bytes_row(b, "HeapReleased", ms->HeapReleased, "free bytes returned to the OS");
+	text_bytes_row(b, "HeapSys", ms->HeapSys, "heap bytes obtained from the OS");
+	text_bytes_row(b, "StackInuse", ms->StackInuse, "bytes in stack spans");
+	text_bytes_row(b, "StackSys", ms->StackSys, "stack bytes obtained from the OS");
+	text_bytes_row(b, "MSpanInuse", ms->MSpanInuse, "mspan structures in use");
+	text_bytes_row(b, "MSpanSys", ms->MSpanSys, "mspan structures obtained from the OS");
+	text_bytes_row(b, "MCacheInuse", ms->MCacheInuse, "mcache structures in use");
+	text_bytes_row(b, "MCacheSys", ms->MCacheSys, "mcache structures obtained from the OS");
+	text_bytes_row(b, "BuckHashSys", ms->BuckHashSys, "profiling bucket hash tables");
+	text_bytes_row(b, "GCSys", ms->GCSys, "garbage collector metadata");
+	text_bytes_row(b, "OtherSys", ms->OtherSys, "other runtime allocations");
+	text_bytes_row(b, "Sys", ms->Sys, "total obtained from the OS");
+	text_bytes_row(b, "NextGC", ms->NextGC, "heap goal of the next GC");
+	text_bytes_row(b, "TotalAlloc", ms->TotalAlloc, "cumulative bytes allocated");
+	gm_strbuf_printf(b,
+			 "  %-13s %15" PRIu64 "  objects; Mallocs %" PRIu64 ", Frees %" PRIu64
+			 "; NumGC %" PRIu64 "\n",
+			 "HeapObjects", ms->HeapObjects, ms->Mallocs, ms->Frees, ms->NumGC);
+
+	gm_strbuf_printf(b, "\nchecks (runtime counters against the walk of spans and pages):\n");
+	for (int i = 0; i < s->nchecks; i++) {
+		const struct check *c = &s->checks[i];
+		bool ok = c->runtime == c->reconstructed;
+		gm_strbuf_printf(b, "  %-4s %-56s %" PRIu64, ok ? "ok" : "FAIL", c->name,
+				 c->runtime);
+		if (!ok)
+			gm_strbuf_printf(b, " != %" PRIu64, c->reconstructed);
+		gm_strbuf_printf(b, "\n");
+	}
+	for (int i = 0; i < s->nwarnings; i++)
+		gm_strbuf_printf(b, "%swarning: %s\n", i ? "" : "\n", s->warnings[i]);
+}
+
+static struct gomem_error *gm_summary_render(struct gomem_target *t, enum gomem_format format,
+					     char **ret, int *partial_ret)
+{
+	struct summary *s = calloc(1, sizeof(*s));
+	if (!s)
+		return &gm_error_no_memory;
+	struct gomem_error *err = summary_build(t, s);
+	if (err) {
+		summary_deinit(s);
+		free(s);
+		return err;
+	}
+	struct gm_strbuf b = {0};
+	if (format == GOMEM_FORMAT_JSON)
+		summary_json(&b, s);
+	else
+		summary_text(&b, s);
+	if (partial_ret)
+		*partial_ret = s->partial;
+	summary_deinit(s);
+	free(s);
+	char *out = gm_strbuf_steal(&b);
+	if (!out)
+		return &gm_error_no_memory;
+	*ret = out;
+	return NULL;
+}
+
+struct gomem_error *gomem_report(struct gomem_target *t, const char *verb, enum gomem_format format,
+				 char **ret, int *partial_ret)
+{
+	if (!t || !verb || !ret)
+		return gm_error(GOMEM_ERROR_USAGE, "gomem_report: missing argument");
+	if (strcmp(verb, "summary") == 0)
+		return gm_summary_render(t, format, ret, partial_ret);
+	return gm_error(GOMEM_ERROR_USAGE, "unknown report \"%s\" (this version has: summary)",
+			verb);
+}

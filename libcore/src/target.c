@@ -1,0 +1,161 @@
+/* Opening a target: an executable plus a core file. */
+#define _GNU_SOURCE
+#include <elf.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define TRY(x)                                                                                     \
+	do {                                                                                       \
+		struct gomem_error *err_ = (x);                                                    \
+		if (err_)                                                                          \
+			return err_;                                                               \
+	} while (0)
+
+/* Where a PIE was loaded: AT_ENTRY in the core against e_entry in the file. */
+static uint64_t load_bias(const struct gm_exe *exe, const struct gm_core *core)
+{
+	if (exe->e_type != ET_DYN || !core->have_auxv || !core->at_entry)
+		return 0;
+	return core->at_entry - exe->e_entry;
+}
+
+static struct gomem_error *add_exe_ranges(struct gomem_target *t, uint64_t bias)
+{
+	for (size_t i = 0; i < t->exe.nloads; i++) {
+		uint64_t off = t->exe.loads[i].offset, len = t->exe.loads[i].filesz;
+		if (off > t->exe.size || len > t->exe.size - off)
+			return gm_error(GOMEM_ERROR_FORMAT, "executable %s is truncated",
+					t->exe.path);
+		struct gm_file_range r = {
+		    .start = t->exe.loads[i].vaddr + bias,
+		    .end = t->exe.loads[i].vaddr + bias + len,
+		    .data = t->exe.map + off,
+		};
+		TRY(gm_memory_add_file_range(&t->mem, &r));
+	}
+	return NULL;
+}
+
+/*
+ * The core keeps the first page of the executable's text mapping (the ELF
+ * header, program headers and Go build ID note): it must be this file's.
+ */
+static struct gomem_error *check_exe_matches(struct gomem_target *t, uint64_t bias)
+{
+	for (size_t i = 0; i < t->exe.nloads; i++) {
+		if (t->exe.loads[i].offset != 0)
+			continue;
+		uint64_t addr = t->exe.loads[i].vaddr + bias;
+		const struct gm_segment *s = gm_memory_find(&t->mem, addr);
+		uint64_t n = t->exe.loads[i].filesz < 4096 ? t->exe.loads[i].filesz : 4096;
+		if (!s || addr - s->start + n > s->data_len) {
+			if (t->exe.e_type == ET_DYN && !t->core.have_auxv)
+				return gm_error(
+				    GOMEM_ERROR_FORMAT,
+				    "core %s has no NT_AUXV note: cannot place the PIE %s",
+				    t->core.path, t->exe.path);
+			if (!s)
+				return gm_error(GOMEM_ERROR_MISMATCH,
+						"core %s does not map executable %s at 0x%llx: the "
+						"core is from another program",
+						t->core.path, t->exe.path,
+						(unsigned long long)addr);
+			return NULL; /* the header page was not dumped: nothing to compare */
+		}
+		if (memcmp(s->data + (addr - s->start), t->exe.map, n) != 0)
+			return gm_error(
+			    GOMEM_ERROR_MISMATCH,
+			    "core %s is not from executable %s (their ELF headers differ; "
+			    "executable's Go build ID %s)",
+			    t->core.path, t->exe.path,
+			    t->exe.go_build_id[0] ? t->exe.go_build_id : "unknown");
+		return NULL;
+	}
+	return NULL;
+}
+
+static struct gomem_error *target_open(struct gomem_target *t, const char *exe_path,
+				       const char *core_path)
+{
+	TRY(gm_exe_open(exe_path, &t->exe));
+	TRY(gm_core_open(core_path, &t->core));
+	t->have_core = true;
+	for (size_t i = 0; i < t->core.nloads; i++) {
+		if (t->core.loads[i].end > t->core.loads[i].start)
+			TRY(gm_memory_add_segment(&t->mem, &t->core.loads[i]));
+	}
+	uint64_t bias = load_bias(&t->exe, &t->core);
+	TRY(add_exe_ranges(t, bias));
+	TRY(gm_memory_finish(&t->mem));
+	TRY(check_exe_matches(t, bias));
+	TRY(gm_check_go_version(&t->exe));
+	TRY(gm_dwarf_open(exe_path, &t->dwarf));
+	TRY(gm_runtime_create(t->dwarf, &t->mem, &t->exe, bias, &t->runtime));
+	return NULL;
+}
+
+struct gomem_error *gomem_target_open_core(const char *exe_path, const char *core_path,
+					   struct gomem_target **ret)
+{
+	if (!exe_path || !core_path || !ret)
+		return gm_error(GOMEM_ERROR_USAGE, "an executable and a core file are needed");
+	struct gomem_target *t = calloc(1, sizeof(*t));
+	if (!t)
+		return &gm_error_no_memory;
+	t->exe.fd = -1;
+	t->core.fd = -1;
+	struct gomem_error *err = target_open(t, exe_path, core_path);
+	if (err) {
+		gomem_target_destroy(t);
+		return err;
+	}
+	*ret = t;
+	return NULL;
+}
+
+void gomem_target_destroy(struct gomem_target *t)
+{
+	if (!t)
+		return;
+	gm_runtime_destroy(t->runtime);
+	gm_dwarf_destroy(t->dwarf);
+	gm_memory_deinit(&t->mem);
+	if (t->have_core)
+		gm_core_deinit(&t->core);
+	gm_exe_deinit(&t->exe);
+	free(t);
+}
+
+/* Go 1.19 is the oldest release gomem reads; releases after 1.27 get a warning. */
+struct gomem_error *gm_check_go_version(const struct gm_exe *exe)
+{
+	unsigned major = 0, minor = 0;
+	const char *v = exe->go_version;
+	const char *p = strstr(v, "go1.");
+	if (!p || sscanf(p, "go%u.%u", &major, &minor) != 2)
+		return NULL; /* a development build: let the layout checks decide */
+	if (major == 1 && minor < 19)
+		return gm_error(GOMEM_ERROR_UNSUPPORTED,
+				"%s was built by %s; gomem reads Go 1.19 and newer", exe->path, v);
+	return NULL;
+}
+
+bool gm_go_version_newer_than_tested(const struct gm_exe *exe)
+{
+	unsigned major = 0, minor = 0;
+	const char *p = strstr(exe->go_version, "go1.");
+	return p && sscanf(p, "go%u.%u", &major, &minor) == 2 && major == 1 &&
+	       minor > GM_NEWEST_TESTED_GO_MINOR;
+}
+
+const char *gomem_version(void)
+{
+	return GOMEM_VERSION;
+}
+
+void gomem_free(void *p)
+{
+	free(p);
+}
