@@ -7,7 +7,9 @@
 # gdb.Value.
 
 import ctypes
+import json
 import os
+import textwrap
 
 import gdb
 
@@ -24,8 +26,6 @@ def _library_path():
 class _Lib:
     """libcore's C API, with argtypes and restype on every function."""
 
-    FORMAT_TEXT = 0
-    FORMAT_JSON = 1
 
     def __init__(self, path):
         lib = ctypes.CDLL(os.path.normpath(path))
@@ -38,9 +38,13 @@ class _Lib:
         lib.gomem_target_open_core.restype = vp
         lib.gomem_target_destroy.argtypes = [vp]
         lib.gomem_target_destroy.restype = None
-        lib.gomem_report.argtypes = [vp, cp, ctypes.c_int, ctypes.POINTER(vp),
-                                     ctypes.POINTER(ctypes.c_int)]
-        lib.gomem_report.restype = vp
+        lib.gomem_run.argtypes = [vp, cp, ctypes.c_int, ctypes.POINTER(cp),
+                                  ctypes.POINTER(vp), ctypes.POINTER(ctypes.c_int)]
+        lib.gomem_run.restype = vp
+        lib.gomem_check_args.argtypes = [cp, ctypes.c_int, ctypes.POINTER(cp)]
+        lib.gomem_check_args.restype = vp
+        lib.gomem_verbs_json.argtypes = []
+        lib.gomem_verbs_json.restype = vp
         lib.gomem_free.argtypes = [vp]
         lib.gomem_free.restype = None
         lib.gomem_version.argtypes = []
@@ -60,15 +64,34 @@ class _Lib:
             os.fsencode(exe), os.fsencode(core), ctypes.byref(target)))
         return target
 
-    def report(self, target, verb, fmt):
+    def _take_string(self, ptr):
+        try:
+            return ctypes.string_at(ptr).decode("utf-8", "replace")
+        finally:
+            self.lib.gomem_free(ptr)
+
+    @staticmethod
+    def _argv(args):
+        argv = (ctypes.c_char_p * (len(args) + 1))()
+        for i, a in enumerate(args):
+            argv[i] = os.fsencode(a)
+        return argv
+
+    def check_args(self, verb, args):
+        self.check(self.lib.gomem_check_args(verb.encode(), len(args), self._argv(args)))
+
+    def run(self, target, verb, args):
         out = ctypes.c_void_p()
         partial = ctypes.c_int(0)
-        self.check(self.lib.gomem_report(target, verb.encode(), fmt,
-                                         ctypes.byref(out), ctypes.byref(partial)))
-        try:
-            return ctypes.string_at(out.value).decode("utf-8", "replace")
-        finally:
-            self.lib.gomem_free(out)
+        self.check(self.lib.gomem_run(target, verb.encode(), len(args), self._argv(args),
+                                      ctypes.byref(out), ctypes.byref(partial)))
+        return self._take_string(out.value)
+
+    def verbs(self):
+        ptr = self.lib.gomem_verbs_json()
+        if not ptr:
+            raise gdb.GdbError("gomem: out of memory")
+        return json.loads(self._take_string(ptr))["verbs"]
 
 
 def _core_file(inferior):
@@ -138,29 +161,18 @@ class _Session:
 _SESSION = _Session()
 
 
-def _parse(arg, allowed):
-    """Splits arguments into a set of known flags; rejects anything else."""
-    flags = set()
-    for word in gdb.string_to_argv(arg):
-        if word not in allowed:
-            raise gdb.GdbError("gomem: unknown argument %r (expected one of: %s)"
-                               % (word, ", ".join(sorted(allowed))))
-        flags.add(word)
-    return flags
-
-
 class GomemCommand(gdb.Command):
     """Where a Go program's memory went, from a core file.
 
 Usage: gomem SUBCOMMAND [OPTIONS]
 
-Subcommands:
-  gomem summary [--json]   reserved versus used: the breakdown tree, MemStats
-                           as the runtime sees them, and the checks
+Load with: gdb -x plugin/memplug.py EXE CORE
+Every subcommand takes --json. `help gomem SUBCOMMAND` gives its usage."""
 
-Load with: gdb -x plugin/memplug.py EXE CORE"""
-
-    def __init__(self):
+    def __init__(self, verbs):
+        lines = ["", "Subcommands:"]
+        lines += ["  gomem %-10s %s" % (v["name"], v["summary"]) for v in verbs]
+        self.__doc__ = GomemCommand.__doc__ + "\n".join(lines)
         super().__init__("gomem", gdb.COMMAND_DATA, gdb.COMPLETE_COMMAND, True)
 
     def invoke(self, arg, from_tty):
@@ -170,33 +182,47 @@ Load with: gdb -x plugin/memplug.py EXE CORE"""
         gdb.write(self.__doc__ + "\n")
 
 
-class GomemSummary(gdb.Command):
-    """Reserved versus used: where the address space goes, MemStats, checks.
+class VerbCommand(gdb.Command):
+    """One verb of libcore, with its help text and options from libcore's table."""
 
-Usage: gomem summary [--json]
-
-Prints the breakdown of the process's address space (Go heap arenas: in-use
-spans, stacks, free retained and released pages, reserved space), the
-runtime.MemStats values exactly as runtime.ReadMemStats would report them, and
-the checks between the runtime's counters and the walk of its structures.
-With --json, prints the gomem/summary/v1 object (the same as the CLI's)."""
-
-    def __init__(self):
-        super().__init__("gomem summary", gdb.COMMAND_DATA)
+    def __init__(self, verb):
+        self.verb = verb["name"]
+        self.options = [o["name"] for o in verb["options"]]
+        opts = "\n".join("  %-18s %s" % (o["name"] + (" " + o["value"] if o["value"] else ""),
+                                         o["help"]) for o in verb["options"])
+        self.__doc__ = "%s\n\nUsage: gomem %s\n\n%s\n\nOptions:\n%s" % (
+            verb["summary"][:1].upper() + verb["summary"][1:] + ".", verb["usage"],
+            textwrap.fill(verb["help"], 78), opts)
+        super().__init__("gomem " + self.verb, gdb.COMMAND_DATA)
 
     def complete(self, text, word):
-        return [o for o in ("--json",) if o.startswith(word or "")]
+        # GDB breaks words at '-', so complete the whole last token and hand
+        # back only the part that replaces `word`.
+        word = word or ""
+        last = "" if not text or text[-1].isspace() else text.split()[-1]
+        cut = len(last) - len(word)
+        return [o[cut:] for o in self.options if o.startswith(last)]
+
+    def arguments(self, arg):
+        """The verb's arguments; subclasses may evaluate expressions here."""
+        return gdb.string_to_argv(arg)
 
     def invoke(self, arg, from_tty):
-        flags = _parse(arg, {"--json"})
-        fmt = _Lib.FORMAT_JSON if "--json" in flags else _Lib.FORMAT_TEXT
-        target = _SESSION.target()
-        gdb.write(_SESSION.lib().report(target, "summary", fmt))
+        args = self.arguments(arg)
+        lib = _SESSION.lib()
+        lib.check_args(self.verb, args)
+        gdb.write(lib.run(_SESSION.target(), self.verb, args))
 
 
 def _register():
-    GomemCommand()
-    GomemSummary()
+    try:
+        verbs = _SESSION.lib().verbs()
+    except gdb.GdbError as e:
+        gdb.write(str(e) + "\n", gdb.STDERR)
+        return
+    GomemCommand(verbs)
+    for verb in verbs:
+        VerbCommand(verb)
     for event in ("new_objfile", "clear_objfiles", "exited", "cont", "stop"):
         registry = getattr(gdb.events, event, None)
         if registry is not None:

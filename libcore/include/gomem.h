@@ -44,21 +44,41 @@ GOMEM_EXPORT struct gomem_error *gomem_target_open_core(const char *exe_path, co
 							struct gomem_target **ret);
 GOMEM_EXPORT void gomem_target_destroy(struct gomem_target *target);
 
-/* Report formats. */
-enum gomem_format {
-	GOMEM_FORMAT_TEXT = 0,
-	GOMEM_FORMAT_JSON = 1,
-};
+/*
+ * Runs a verb ("summary", ...) on a target with its arguments as a user
+ * typed them after the verb, less the target itself: options (--json,
+ * --limit N, ...) and the verb's own operands (an address for whatis). The
+ * CLI and the GDB plugin both call this, so they parse options the same way
+ * and print the same bytes.
+ *
+ * On success *ret is a NUL-terminated string (text, or JSON with --json) to
+ * release with gomem_free(), and *partial_ret (if not NULL) is set to 1 when
+ * the result carries warnings about parts that could not be read.
+ */
+GOMEM_EXPORT struct gomem_error *gomem_run(struct gomem_target *target, const char *verb,
+					   int argc, const char *const *argv, char **ret,
+					   int *partial_ret);
 
 /*
- * Runs an analysis ("summary") and renders it. On success *ret is a
- * NUL-terminated string to release with gomem_free(), and *partial_ret (if
- * not NULL) is set to 1 when the result carries warnings about parts that
- * could not be read.
+ * The verbs, their usage, help text and options, as JSON:
+ * {"verbs": [{"name", "usage", "summary", "help", "operands": int,
+ *             "options": [{"name", "value": str|null, "help"}]}]}
+ * For help texts and tab completion. Release with gomem_free().
  */
-GOMEM_EXPORT struct gomem_error *gomem_report(struct gomem_target *target, const char *verb,
-					      enum gomem_format format, char **ret,
-					      int *partial_ret);
+GOMEM_EXPORT char *gomem_verbs_json(void);
+
+/* Checks a verb's arguments (as for gomem_run) without a target. */
+GOMEM_EXPORT struct gomem_error *gomem_check_args(const char *verb, int argc,
+						  const char *const *argv);
+
+/*
+ * Help text: with verb NULL, the list of verbs with one line each; else the
+ * verb's usage, help and options. NULL for an unknown verb. gomem_free() it.
+ */
+GOMEM_EXPORT char *gomem_help(const char *verb);
+
+/* Whether OPTION of VERB takes a value (so that a CLI can tell operands apart). */
+GOMEM_EXPORT int gomem_option_takes_value(const char *verb, const char *option);
 
 GOMEM_EXPORT void gomem_free(void *p);
 

@@ -9,11 +9,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include "verbs.h"
 
 #define MAX_NODES    32
 #define MAX_CHECKS   16
-#define MAX_WARNINGS 64
 
 struct node {
 	const char *name;
@@ -39,24 +38,8 @@ struct summary {
 	int nnodes;
 	struct check checks[MAX_CHECKS];
 	int nchecks;
-	char *warnings[MAX_WARNINGS];
-	int nwarnings;
-	bool partial;
+	struct gm_run *run; /* for warnings */
 };
-
-static void warn(struct summary *s, const char *fmt, ...) GM_PRINTF(2, 3);
-
-static void warn(struct summary *s, const char *fmt, ...)
-{
-	if (s->nwarnings == MAX_WARNINGS)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	char *msg = NULL;
-	if (vasprintf(&msg, fmt, ap) >= 0)
-		s->warnings[s->nwarnings++] = msg;
-	va_end(ap);
-}
 
 static int add_node(struct summary *s, int parent, const char *name, uint64_t vsz, bool has_rss,
 		    uint64_t rss)
@@ -120,11 +103,10 @@ static void measure_address_space(struct summary *s)
 			    gm_core_data_bytes(c, c->loads[i].file_offset, c->loads[i].data_len);
 		}
 	} else {
-		warn(s,
-		     "residency unknown: %s was not written by the kernel (gcore writes every "
+		gm_run_warn(s->run, false, "residency unknown: %s was not written by the kernel (gcore writes every "
 		     "page, so it cannot tell resident pages from untouched ones)",
 		     c->path);
-		warn(s, "VSZ from a gcore counts only the mappings GDB saved");
+		gm_run_warn(s->run, false, "VSZ from a gcore counts only the mappings GDB saved");
 	}
 }
 
@@ -178,10 +160,12 @@ static void build_checks(struct summary *s)
 	add_check(s, "HeapInuse = heapStats.inHeap", ms->HeapInuse, ms->in_heap_consistent);
 }
 
-static struct gomem_error *summary_build(struct gomem_target *t, struct summary *s)
+static struct gomem_error *summary_build(struct gm_run *r, struct summary *s)
 {
+	struct gomem_target *t = r->t;
 	memset(s, 0, sizeof(*s));
 	s->t = t;
+	s->run = r;
 	struct gomem_error *err = gm_runtime_memstats(t->runtime, &s->ms);
 	if (err)
 		return err;
@@ -189,20 +173,15 @@ static struct gomem_error *summary_build(struct gomem_target *t, struct summary 
 	err = gm_runtime_walk_heap(t->runtime, s->has_rss ? core_resident : NULL, t, &s->walk);
 	if (err)
 		return err;
-	for (size_t i = 0; i < t->core.nwarnings; i++) {
-		warn(s, "%s", t->core.warnings[i]);
-		s->partial = true;
-	}
+	for (size_t i = 0; i < t->core.nwarnings; i++)
+		gm_run_warn(s->run, true, "%s", t->core.warnings[i]);
 	if (s->walk.bad_spans) {
-		warn(s,
-		     "%" PRIu64 " span descriptors looked live but failed validation and were "
+		gm_run_warn(s->run, true, "%" PRIu64 " span descriptors looked live but failed validation and were "
 		     "skipped",
 		     s->walk.bad_spans);
-		s->partial = true;
 	}
 	if (gm_go_version_newer_than_tested(&t->exe))
-		warn(s,
-		     "%s is newer than the newest Go gomem was tested with (1.%d): read the "
+		gm_run_warn(s->run, false, "%s is newer than the newest Go gomem was tested with (1.%d): read the "
 		     "checks before trusting the numbers",
 		     t->exe.go_version, GM_NEWEST_TESTED_GO_MINOR);
 	build_breakdown(s);
@@ -210,11 +189,6 @@ static struct gomem_error *summary_build(struct gomem_target *t, struct summary 
 	return NULL;
 }
 
-static void summary_deinit(struct summary *s)
-{
-	for (int i = 0; i < s->nwarnings; i++)
-		free(s->warnings[i]);
-}
 
 /* ---- JSON ---- */
 
@@ -343,12 +317,9 @@ static void summary_json(struct gm_strbuf *b, const struct summary *s)
 		    c->runtime == c->reconstructed ? "true" : "false", c->runtime,
 		    c->reconstructed);
 	}
-	gm_strbuf_printf(b, "],\n \"warnings\": [");
-	for (int i = 0; i < s->nwarnings; i++) {
-		gm_strbuf_printf(b, "%s", i ? ", " : "");
-		gm_strbuf_json_string(b, s->warnings[i]);
-	}
-	gm_strbuf_printf(b, "]}\n");
+	gm_strbuf_printf(b, "],\n ");
+	gm_run_json_warnings(s->run);
+	gm_strbuf_printf(b, "}\n");
 }
 
 /* ---- text ---- */
@@ -433,45 +404,19 @@ static void summary_text(struct gm_strbuf *b, const struct summary *s)
 			gm_strbuf_printf(b, " != %" PRIu64, c->reconstructed);
 		gm_strbuf_printf(b, "\n");
 	}
-	for (int i = 0; i < s->nwarnings; i++)
-		gm_strbuf_printf(b, "%swarning: %s\n", i ? "" : "\n", s->warnings[i]);
+	gm_run_text_warnings(s->run);
 }
 
-static struct gomem_error *gm_summary_render(struct gomem_target *t, enum gomem_format format,
-					     char **ret, int *partial_ret)
+struct gomem_error *gm_verb_summary(struct gm_run *r)
 {
 	struct summary *s = calloc(1, sizeof(*s));
 	if (!s)
 		return &gm_error_no_memory;
-	struct gomem_error *err = summary_build(t, s);
-	if (err) {
-		summary_deinit(s);
-		free(s);
-		return err;
-	}
-	struct gm_strbuf b = {0};
-	if (format == GOMEM_FORMAT_JSON)
-		summary_json(&b, s);
-	else
-		summary_text(&b, s);
-	if (partial_ret)
-		*partial_ret = s->partial;
-	summary_deinit(s);
+	struct gomem_error *err = summary_build(r, s);
+	if (!err && r->json)
+		summary_json(&r->out, s);
+	else if (!err)
+		summary_text(&r->out, s);
 	free(s);
-	char *out = gm_strbuf_steal(&b);
-	if (!out)
-		return &gm_error_no_memory;
-	*ret = out;
-	return NULL;
-}
-
-struct gomem_error *gomem_report(struct gomem_target *t, const char *verb, enum gomem_format format,
-				 char **ret, int *partial_ret)
-{
-	if (!t || !verb || !ret)
-		return gm_error(GOMEM_ERROR_USAGE, "gomem_report: missing argument");
-	if (strcmp(verb, "summary") == 0)
-		return gm_summary_render(t, format, ret, partial_ret);
-	return gm_error(GOMEM_ERROR_USAGE, "unknown report \"%s\" (this version has: summary)",
-			verb);
+	return err;
 }
