@@ -10,20 +10,20 @@
 enum { EXIT_OK = 0, EXIT_PARTIAL = 1, EXIT_ERROR = 2 };
 
 static const char usage_head[] =
-	"usage: gomem VERB [OPTIONS] EXE CORE [OPERANDS]\n"
-	"\n"
-	"Explains where a Go program's memory went, from an ELF core file and the\n"
-	"executable that produced it (linux/amd64, Go 1.19 to 1.27).\n"
-	"\n";
+    "usage: gomem VERB [OPTIONS] EXE CORE [OPERANDS]\n"
+    "\n"
+    "Explains where a Go program's memory went, from an ELF core file and the\n"
+    "executable that produced it (linux/amd64, Go 1.19 to 1.27).\n"
+    "\n";
 
 static const char usage_tail[] =
-	"\n"
-	"options of every verb:\n"
-	"  --json       print JSON instead of text\n"
-	"  -h, --help   print help (gomem VERB --help: the verb's own)\n"
-	"  --version    print the version\n"
-	"\n"
-	"exit status: 0 success, 1 partial result (see the warnings), 2 error\n";
+    "\n"
+    "options of every verb:\n"
+    "  --json       print JSON instead of text\n"
+    "  -h, --help   print help (gomem VERB --help: the verb's own)\n"
+    "  --version    print the version\n"
+    "\n"
+    "exit status: 0 success, 1 partial result (see the warnings), 2 error\n";
 
 static int fail(const char *msg)
 {

@@ -55,9 +55,8 @@ GOMEM_EXPORT void gomem_target_destroy(struct gomem_target *target);
  * release with gomem_free(), and *partial_ret (if not NULL) is set to 1 when
  * the result carries warnings about parts that could not be read.
  */
-GOMEM_EXPORT struct gomem_error *gomem_run(struct gomem_target *target, const char *verb,
-					   int argc, const char *const *argv, char **ret,
-					   int *partial_ret);
+GOMEM_EXPORT struct gomem_error *gomem_run(struct gomem_target *target, const char *verb, int argc,
+					   const char *const *argv, char **ret, int *partial_ret);
 
 /*
  * The verbs, their usage, help text and options, as JSON:

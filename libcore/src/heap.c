@@ -22,43 +22,29 @@ const uint16_t gm_class_to_size[GM_MAX_SIZE_CLASSES] = {
     3200,  3456,  4096,	 4864,	5376,  6144,  6528,  6784,  6912,  8192,  9472,	 9728, 10240, 10880,
     12288, 13568, 14336, 16384, 18432, 19072, 20480, 21760, 24576, 27264, 28672, 32768};
 
-struct arena {
-	uint64_t base; /* address of the arena's first byte */
-	uint64_t meta; /* its *heapArena */
-};
-
 struct walk_state {
 	struct gm_runtime *rt;
-	gm_resident_fn resident;
-	void *resident_arg;
-	struct arena *arenas;
+	struct gm_arena *arenas;
 	size_t narenas;
-	struct gm_heap_walk *out;
 };
-
-static uint64_t resident(struct walk_state *w, uint64_t start, uint64_t end)
-{
-	return w->resident ? w->resident(w->resident_arg, start, end) : 0;
-}
 
 static int cmp_arena(const void *a, const void *b)
 {
-	const struct arena *x = a, *y = b;
+	const struct gm_arena *x = a, *y = b;
 	return x->base < y->base ? -1 : x->base > y->base;
 }
 
-static const struct arena *find_arena(const struct walk_state *w, uint64_t addr)
+static const struct gm_arena *find_arena(const struct gm_arena *arenas, size_t n, uint64_t addr)
 {
-	size_t lo = 0, hi = w->narenas;
-	uint64_t size = w->rt->L.arena_bytes;
+	size_t lo = 0, hi = n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (addr < w->arenas[mid].base)
+		if (addr < arenas[mid].base)
 			hi = mid;
-		else if (addr - w->arenas[mid].base >= size)
+		else if (addr >= arenas[mid].end)
 			lo = mid + 1;
 		else
-			return &w->arenas[mid];
+			return &arenas[mid];
 	}
 	return NULL;
 }
@@ -79,22 +65,13 @@ static struct gomem_error *read_slice(struct gm_runtime *rt, uint64_t addr, uint
 }
 
 /* The heap arenas, from mheap_.allArenas (heapArenas since 1.25) and mheap_.arenas. */
-static struct gomem_error *load_arenas(struct walk_state *w)
+static struct gomem_error *load_arenas(struct gm_runtime *rt, struct gm_arena *arenas,
+				       uint64_t array, uint64_t len, size_t *n_ret)
 {
-	struct gm_runtime *rt = w->rt;
 	struct gm_layout *L = &rt->L;
-	uint64_t array, len;
-	TRY(read_slice(rt, rt->mheap + L->mheap_heap_arenas.offset, &array, &len));
 	uint64_t max = 1ULL << (L->arena_l1_bits + L->arena_l2_bits);
-	if (len > max)
-		return gm_error(GOMEM_ERROR_INCONSISTENT, "mheap_ lists %llu arenas (at most %llu)",
-				(unsigned long long)len, (unsigned long long)max);
 	unsigned idx_size = (unsigned)L->mheap_heap_arenas.elem_size;
-	if (idx_size != 4 && idx_size != 8)
-		return gm_error(GOMEM_ERROR_UNSUPPORTED, "arena index of %u bytes", idx_size);
-	w->arenas = calloc(len ? len : 1, sizeof(*w->arenas));
-	if (!w->arenas)
-		return &gm_error_no_memory;
+	size_t n = 0;
 	for (uint64_t i = 0; i < len; i++) {
 		uint64_t ai, l2;
 		TRY(gm_read_uint(rt->mem, array + i * idx_size, idx_size, &ai));
@@ -107,104 +84,106 @@ static struct gomem_error *load_arenas(struct walk_state *w)
 		if (!l2)
 			return gm_error(GOMEM_ERROR_INCONSISTENT, "arena L2 map %llu is nil",
 					(unsigned long long)l1);
-		struct arena *a = &w->arenas[w->narenas];
+		struct gm_arena *a = &arenas[n];
 		TRY(gm_read_u64(rt->mem, l2 + 8 * l2i, &a->meta));
 		if (!a->meta)
 			return gm_error(GOMEM_ERROR_INCONSISTENT, "heap arena %llu has no metadata",
 					(unsigned long long)ai);
 		a->base = ai * L->arena_bytes + L->arena_base_offset;
-		w->narenas++;
+		a->end = a->base + L->arena_bytes;
+		n++;
 	}
-	qsort(w->arenas, w->narenas, sizeof(*w->arenas), cmp_arena);
-	w->out->arenas = w->narenas;
-	w->out->arena_bytes = w->narenas * L->arena_bytes;
+	qsort(arenas, n, sizeof(*arenas), cmp_arena);
+	for (size_t i = 1; i < n; i++) {
+		if (arenas[i].base == arenas[i - 1].base)
+			return gm_error(GOMEM_ERROR_INCONSISTENT, "arena 0x%llx is listed twice",
+					(unsigned long long)arenas[i].base);
+	}
+	*n_ret = n;
 	return NULL;
 }
 
-static void account_in_use(struct walk_state *w, uint64_t start, uint64_t bytes, const uint8_t *buf)
+struct gomem_error *gm_heap_arenas(struct gm_runtime *rt, struct gm_arena **ret, size_t *n_ret)
 {
-	struct gm_layout *L = &w->rt->L;
-	struct gm_heap_walk *out = w->out;
-	uint64_t cls = gm_rt_field(buf, &L->mspan_spanclass) >> 1;
-	uint64_t elemsize = gm_rt_field(buf, &L->mspan_elemsize);
-	uint64_t nelems = gm_rt_field(buf, &L->mspan_nelems);
-	uint64_t count = gm_rt_field(buf, &L->mspan_alloccount);
-	struct gm_class_stats *c = cls == 0 ? &out->large : &out->classes[cls];
-	out->spans_in_use++;
-	out->in_use_bytes += bytes;
-	out->in_use_resident_bytes += resident(w, start, start + bytes);
-	out->objects += count;
-	out->object_bytes += count * elemsize;
-	out->free_slot_bytes += (nelems - count) * elemsize;
-	out->tail_waste_bytes += bytes - nelems * elemsize;
-	c->spans++;
-	c->objects += count;
-	c->object_bytes += count * elemsize;
-	c->free_slots += nelems - count;
-	c->free_slot_bytes += (nelems - count) * elemsize;
-	c->tail_waste_bytes += bytes - nelems * elemsize;
+	struct gm_layout *L = &rt->L;
+	uint64_t array, len;
+	TRY(read_slice(rt, rt->mheap + L->mheap_heap_arenas.offset, &array, &len));
+	uint64_t max = 1ULL << (L->arena_l1_bits + L->arena_l2_bits);
+	if (len > max)
+		return gm_error(GOMEM_ERROR_INCONSISTENT, "mheap_ lists %llu arenas (at most %llu)",
+				(unsigned long long)len, (unsigned long long)max);
+	unsigned idx_size = (unsigned)L->mheap_heap_arenas.elem_size;
+	if (idx_size != 4 && idx_size != 8)
+		return gm_error(GOMEM_ERROR_UNSUPPORTED, "arena index of %u bytes", idx_size);
+	struct gm_arena *arenas = calloc(len ? len : 1, sizeof(*arenas));
+	if (!arenas)
+		return &gm_error_no_memory;
+	size_t n = 0;
+	struct gomem_error *err = load_arenas(rt, arenas, array, len, &n);
+	if (err) {
+		free(arenas);
+		return err;
+	}
+	*ret = arenas;
+	*n_ret = n;
+	return NULL;
 }
 
 /*
- * One entry of mheap_.allspans. Dead descriptors stay in allspans, so a
- * span counts only when it is live and its arena's spans[] entry for its
- * first page points back at it.
+ * Decodes one mspan. *live is false for dead descriptors, and for live-looking
+ * ones that fail validation (*bad then says so): a span counts only when
+ * its arena's spans[] entry for its first page points back at it.
  */
-static struct gomem_error *visit_span(struct walk_state *w, uint64_t s, uint64_t *bad)
+static struct gomem_error *decode_span(struct walk_state *w, uint64_t desc, struct gm_span *sp,
+				       bool *live, bool *bad)
 {
 	struct gm_runtime *rt = w->rt;
 	struct gm_layout *L = &rt->L;
 	uint8_t buf[GM_MSPAN_MAX];
-	if (!s)
-		return NULL;
-	TRY(gm_read(rt->mem, s, buf, L->mspan_size));
+	*live = *bad = false;
+	TRY(gm_read(rt->mem, desc, buf, L->mspan_size));
 	uint64_t state = gm_rt_field(buf, &L->mspan_state);
-	if (state != L->span_in_use && state != L->span_manual) {
-		w->out->spans_free++;
+	if (state != L->span_in_use && state != L->span_manual)
 		return NULL;
-	}
-	uint64_t start = gm_rt_field(buf, &L->mspan_startaddr);
-	uint64_t npages = gm_rt_field(buf, &L->mspan_npages);
-	const struct arena *a = find_arena(w, start);
+	memset(sp, 0, sizeof(*sp));
+	sp->desc = desc;
+	sp->start = gm_rt_field(buf, &L->mspan_startaddr);
+	sp->npages = gm_rt_field(buf, &L->mspan_npages);
+	sp->state = state == L->span_in_use ? GM_SPAN_IN_USE : GM_SPAN_MANUAL;
+	uint64_t spc = gm_rt_field(buf, &L->mspan_spanclass);
+	sp->sizeclass = (unsigned)(spc >> 1);
+	sp->noscan = spc & 1;
+	sp->elemsize = gm_rt_field(buf, &L->mspan_elemsize);
+	sp->nelems = gm_rt_field(buf, &L->mspan_nelems);
+	sp->alloc_count = gm_rt_field(buf, &L->mspan_alloccount);
+	sp->freeindex = gm_rt_field(buf, &L->mspan_freeindex);
+	sp->alloc_bits = gm_rt_field(buf, &L->mspan_allocbits);
+	const struct gm_arena *a = find_arena(w->arenas, w->narenas, sp->start);
 	uint64_t back = 0;
-	if (a && start % L->page_size == 0) {
-		uint64_t page = (start - a->base) / L->page_size;
+	if (a && sp->start % L->page_size == 0) {
+		uint64_t page = (sp->start - a->base) / L->page_size;
 		TRY(gm_read_u64(rt->mem, a->meta + L->heaparena_spans.offset + 8 * page, &back));
 	}
-	uint64_t bytes = npages * L->page_size;
-	if (back != s || npages == 0 || npages > (UINT64_MAX - start) / L->page_size) {
-		(*bad)++;
+	*bad = true;
+	if (back != desc || sp->npages == 0 || sp->npages > (UINT64_MAX - sp->start) / L->page_size)
 		return NULL;
-	}
-	if (state == L->span_manual) {
-		w->out->spans_manual++;
-		/* Stack spans carry the stack size in elemsize; GC work buffers carry 0. */
-		if (gm_rt_field(buf, &L->mspan_elemsize)) {
-			w->out->stack_bytes += bytes;
-			w->out->stack_resident_bytes += resident(w, start, start + bytes);
-		} else {
-			w->out->work_buf_bytes += bytes;
-		}
+	sp->bytes = sp->npages * L->page_size;
+	if (sp->state == GM_SPAN_IN_USE &&
+	    (sp->sizeclass >= L->nclasses || sp->alloc_count > sp->nelems || sp->elemsize == 0 ||
+	     sp->nelems > sp->bytes / sp->elemsize || sp->freeindex > sp->nelems))
 		return NULL;
-	}
-	uint64_t cls = gm_rt_field(buf, &L->mspan_spanclass) >> 1;
-	uint64_t elemsize = gm_rt_field(buf, &L->mspan_elemsize);
-	uint64_t nelems = gm_rt_field(buf, &L->mspan_nelems);
-	uint64_t count = gm_rt_field(buf, &L->mspan_alloccount);
-	if (cls >= L->nclasses || count > nelems || elemsize == 0 || nelems > bytes / elemsize) {
-		(*bad)++;
-		return NULL;
-	}
-	account_in_use(w, start, bytes, buf);
+	*bad = false;
+	*live = true;
 	return NULL;
 }
 
-static struct gomem_error *walk_spans(struct walk_state *w, uint64_t *bad)
+static struct gomem_error *foreach_span(struct walk_state *w, gm_span_fn fn, void *arg,
+					uint64_t *bad_ret, uint64_t *dead_ret)
 {
 	struct gm_runtime *rt = w->rt;
 	uint64_t array, len;
 	TRY(read_slice(rt, rt->mheap + rt->L.mheap_allspans.offset, &array, &len));
-	/* Descriptors are 1 KiB at most; a slice longer than the heap's pages is corrupt. */
+	/* A descriptor per page at most, plus room for dead ones: more is corrupt. */
 	uint64_t max = w->narenas * (rt->L.arena_bytes / rt->L.page_size) + (1ULL << 20);
 	if (len > max)
 		return gm_error(GOMEM_ERROR_INCONSISTENT,
@@ -214,53 +193,122 @@ static struct gomem_error *walk_spans(struct walk_state *w, uint64_t *bad)
 	for (uint64_t i = 0; i < len; i += GM_ARRAY_SIZE(batch)) {
 		uint64_t n = len - i < GM_ARRAY_SIZE(batch) ? len - i : GM_ARRAY_SIZE(batch);
 		TRY(gm_read(rt->mem, array + 8 * i, batch, n * 8));
-		for (uint64_t j = 0; j < n; j++)
-			TRY(visit_span(w, batch[j], bad));
+		for (uint64_t j = 0; j < n; j++) {
+			struct gm_span sp;
+			bool live, bad;
+			if (!batch[j])
+				continue;
+			TRY(decode_span(w, batch[j], &sp, &live, &bad));
+			*bad_ret += bad;
+			if (!live && !bad)
+				(*dead_ret)++;
+			if (live)
+				TRY(fn(arg, &sp));
+		}
 	}
 	return NULL;
 }
 
-/* Free pages as runs of one kind, to ask residency once per run. */
+static struct gomem_error *walk_state_init(struct walk_state *w, struct gm_runtime *rt)
+{
+	memset(w, 0, sizeof(*w));
+	w->rt = rt;
+	return gm_heap_arenas(rt, &w->arenas, &w->narenas);
+}
+
+struct gomem_error *gm_heap_foreach_span(struct gm_runtime *rt, gm_span_fn fn, void *arg,
+					 uint64_t *bad_ret)
+{
+	struct walk_state w;
+	uint64_t bad = 0, dead = 0;
+	struct gomem_error *err = walk_state_init(&w, rt);
+	if (!err)
+		err = foreach_span(&w, fn, arg, &bad, &dead);
+	free(w.arenas);
+	if (!err && bad_ret)
+		*bad_ret = bad;
+	return err;
+}
+
+struct gomem_error *gm_heap_find_span(struct gm_runtime *rt, uint64_t addr, struct gm_span *ret,
+				      bool *found)
+{
+	struct gm_layout *L = &rt->L;
+	struct walk_state w;
+	*found = false;
+	struct gomem_error *err = walk_state_init(&w, rt);
+	const struct gm_arena *a = err ? NULL : find_arena(w.arenas, w.narenas, addr);
+	if (a) {
+		uint64_t desc = 0;
+		uint64_t page = (addr - a->base) / L->page_size;
+		err = gm_read_u64(rt->mem, a->meta + L->heaparena_spans.offset + 8 * page, &desc);
+		struct gm_span sp;
+		bool live = false, bad = false;
+		if (!err && desc)
+			err = decode_span(&w, desc, &sp, &live, &bad);
+		if (!err && live && addr >= sp.start && addr - sp.start < sp.bytes) {
+			*ret = sp;
+			*found = true;
+		}
+	}
+	free(w.arenas);
+	return err;
+}
+
+struct gomem_error *gm_span_slot_allocated(struct gm_runtime *rt, const struct gm_span *span,
+					   uint64_t i, bool *ret)
+{
+	uint8_t byte;
+	if (i >= span->nelems)
+		return gm_error(GOMEM_ERROR_USAGE, "slot %llu of a span of %llu",
+				(unsigned long long)i, (unsigned long long)span->nelems);
+	if (i < span->freeindex) {
+		*ret = true;
+		return NULL;
+	}
+	TRY(gm_read(rt->mem, span->alloc_bits + i / 8, &byte, 1));
+	*ret = byte >> (i % 8) & 1;
+	return NULL;
+}
+
+/* ---- free pages ---- */
+
+/* Consecutive free pages of one kind, reported as one run. */
 struct page_run {
+	gm_free_run_fn fn;
+	void *arg;
 	int kind; /* 0 none, 1 retained, 2 released */
 	uint64_t start, end;
 };
 
-static void flush_run(struct walk_state *w, struct page_run *run)
+static void flush_run(struct page_run *run)
 {
-	if (run->kind == 1)
-		w->out->free_retained_resident_bytes += resident(w, run->start, run->end);
-	else if (run->kind == 2)
-		w->out->free_released_resident_bytes += resident(w, run->start, run->end);
+	if (run->kind)
+		run->fn(run->arg, run->start, run->end, run->kind == 2);
 	run->kind = 0;
 }
 
-static void add_page(struct walk_state *w, struct page_run *run, int kind, uint64_t addr)
+static void add_page(struct page_run *run, int kind, uint64_t addr, uint64_t page_size)
 {
-	uint64_t ps = w->rt->L.page_size;
-	if (kind == 1)
-		w->out->free_retained_bytes += ps;
-	else if (kind == 2)
-		w->out->free_released_bytes += ps;
-	if (!w->resident)
-		return;
-	if (run->kind == kind && run->end == addr) {
-		run->end += ps;
+	if (kind && run->kind == kind && run->end == addr) {
+		run->end += page_size;
 		return;
 	}
-	flush_run(w, run);
-	if (kind)
-		*run = (struct page_run){kind, addr, addr + ps};
+	flush_run(run);
+	if (kind) {
+		run->kind = kind;
+		run->start = addr;
+		run->end = addr + page_size;
+	}
 }
 
 /* Pages of [base, limit) in one chunk's bitmaps. */
-static void count_chunk(struct walk_state *w, struct page_run *run, uint64_t chunk_base,
+static void count_chunk(struct page_run *run, uint64_t page_size, uint64_t chunk_base,
 			const uint64_t alloc[8], const uint64_t scav[8], uint64_t base,
 			uint64_t limit)
 {
-	uint64_t ps = w->rt->L.page_size;
-	uint64_t first = base > chunk_base ? (base - chunk_base) / ps : 0;
-	uint64_t last = (limit - chunk_base) / ps; /* exclusive */
+	uint64_t first = base > chunk_base ? (base - chunk_base) / page_size : 0;
+	uint64_t last = (limit - chunk_base) / page_size; /* exclusive */
 	if (last > 512)
 		last = 512;
 	for (uint64_t i = first; i < last; i++) {
@@ -270,11 +318,12 @@ static void count_chunk(struct walk_state *w, struct page_run *run, uint64_t chu
 			kind = 2; /* released; 1.26's random padding pages are also allocated */
 		else if (!(alloc[i / 64] & bit))
 			kind = 1;
-		add_page(w, run, kind, chunk_base + i * ps);
+		add_page(run, kind, chunk_base + i * page_size, page_size);
 	}
 }
 
-static struct gomem_error *walk_pages(struct walk_state *w)
+static struct gomem_error *walk_pages(struct walk_state *w, struct page_run *run,
+				      uint64_t *mapped_ret)
 {
 	struct gm_runtime *rt = w->rt;
 	struct gm_layout *L = &rt->L;
@@ -285,7 +334,6 @@ static struct gomem_error *walk_pages(struct walk_state *w)
 	if (len > (1ULL << 20))
 		return gm_error(GOMEM_ERROR_INCONSISTENT, "page allocator has %llu ranges",
 				(unsigned long long)len);
-	struct page_run run = {0};
 	for (uint64_t r = 0; r < len; r++) {
 		uint64_t rng[2];
 		TRY(gm_read(rt->mem, array + r * L->addrrange_size, rng, sizeof(rng)));
@@ -295,7 +343,7 @@ static struct gomem_error *walk_pages(struct walk_state *w)
 			return gm_error(GOMEM_ERROR_INCONSISTENT,
 					"page allocator range 0x%llx-0x%llx is corrupt",
 					(unsigned long long)base, (unsigned long long)limit);
-		w->out->mapped_bytes += limit - base;
+		*mapped_ret += limit - base;
 		for (uint64_t addr = base; addr < limit;) {
 			uint64_t ci = (addr - L->arena_base_offset) / chunk_bytes;
 			uint64_t chunk_base = ci * chunk_bytes + L->arena_base_offset;
@@ -314,17 +362,18 @@ static struct gomem_error *walk_pages(struct walk_state *w)
 			TRY(gm_read(rt->mem, l2map + l2 * L->pallocdata_size, data, sizeof(data)));
 			uint64_t end =
 			    chunk_base + chunk_bytes < limit ? chunk_base + chunk_bytes : limit;
-			count_chunk(w, &run, chunk_base, data + L->pallocdata_alloc.offset / 8,
+			count_chunk(run, L->page_size, chunk_base,
+				    data + L->pallocdata_alloc.offset / 8,
 				    data + L->pallocdata_scav.offset / 8, addr, end);
 			addr = end;
 		}
 	}
-	flush_run(w, &run);
+	flush_run(run);
 	return NULL;
 }
 
 /* Pages that a P holds in its page cache are marked allocated in the chunks but are free. */
-static struct gomem_error *walk_page_caches(struct walk_state *w)
+static struct gomem_error *walk_page_caches(struct walk_state *w, struct page_run *run)
 {
 	struct gm_runtime *rt = w->rt;
 	struct gm_layout *L = &rt->L;
@@ -338,15 +387,93 @@ static struct gomem_error *walk_page_caches(struct walk_state *w)
 		TRY(gm_rt_read_field(rt, ps[i], &L->p_pcache_base, &base));
 		TRY(gm_rt_read_field(rt, ps[i], &L->p_pcache_cache, &cache));
 		TRY(gm_rt_read_field(rt, ps[i], &L->p_pcache_scav, &scav));
-		struct page_run run = {0};
 		for (unsigned b = 0; b < 64; b++) {
-			if (!(cache >> b & 1))
-				continue;
-			add_page(w, &run, (scav >> b & 1) ? 2 : 1, base + b * L->page_size);
+			if (cache >> b & 1)
+				add_page(run, (scav >> b & 1) ? 2 : 1, base + b * L->page_size,
+					 L->page_size);
 		}
-		flush_run(w, &run);
+		flush_run(run);
 	}
 	return NULL;
+}
+
+static struct gomem_error *foreach_free_run(struct walk_state *w, gm_free_run_fn fn, void *arg,
+					    uint64_t *mapped_ret)
+{
+	struct page_run run = {.fn = fn, .arg = arg};
+	TRY(walk_pages(w, &run, mapped_ret));
+	return walk_page_caches(w, &run);
+}
+
+struct gomem_error *gm_heap_foreach_free_run(struct gm_runtime *rt, gm_free_run_fn fn, void *arg)
+{
+	struct walk_state w;
+	uint64_t mapped = 0;
+	struct gomem_error *err = walk_state_init(&w, rt);
+	if (!err)
+		err = foreach_free_run(&w, fn, arg, &mapped);
+	free(w.arenas);
+	return err;
+}
+
+/* ---- the totals of gomem summary ---- */
+
+struct totals {
+	struct gm_heap_walk *out;
+	gm_resident_fn resident;
+	void *resident_arg;
+};
+
+static uint64_t resident(struct totals *t, uint64_t start, uint64_t end)
+{
+	return t->resident ? t->resident(t->resident_arg, start, end) : 0;
+}
+
+static struct gomem_error *add_span(void *arg, const struct gm_span *sp)
+{
+	struct totals *t = arg;
+	struct gm_heap_walk *out = t->out;
+	if (sp->state == GM_SPAN_MANUAL) {
+		out->spans_manual++;
+		/* Stack spans carry the stack size in elemsize; GC work buffers carry 0. */
+		if (sp->elemsize) {
+			out->stack_bytes += sp->bytes;
+			out->stack_resident_bytes += resident(t, sp->start, sp->start + sp->bytes);
+		} else {
+			out->work_buf_bytes += sp->bytes;
+		}
+		return NULL;
+	}
+	struct gm_class_stats *c = sp->sizeclass == 0 ? &out->large : &out->classes[sp->sizeclass];
+	uint64_t used = sp->alloc_count * sp->elemsize;
+	uint64_t free_slots = sp->nelems - sp->alloc_count;
+	uint64_t waste = sp->bytes - sp->nelems * sp->elemsize;
+	out->spans_in_use++;
+	out->in_use_bytes += sp->bytes;
+	out->in_use_resident_bytes += resident(t, sp->start, sp->start + sp->bytes);
+	out->objects += sp->alloc_count;
+	out->object_bytes += used;
+	out->free_slot_bytes += free_slots * sp->elemsize;
+	out->tail_waste_bytes += waste;
+	c->spans++;
+	c->objects += sp->alloc_count;
+	c->object_bytes += used;
+	c->free_slots += free_slots;
+	c->free_slot_bytes += free_slots * sp->elemsize;
+	c->tail_waste_bytes += waste;
+	return NULL;
+}
+
+static void add_free_run(void *arg, uint64_t start, uint64_t end, bool released)
+{
+	struct totals *t = arg;
+	if (released) {
+		t->out->free_released_bytes += end - start;
+		t->out->free_released_resident_bytes += resident(t, start, end);
+	} else {
+		t->out->free_retained_bytes += end - start;
+		t->out->free_retained_resident_bytes += resident(t, start, end);
+	}
 }
 
 struct gomem_error *gm_runtime_walk_heap(struct gm_runtime *rt, gm_resident_fn resident_fn,
@@ -354,23 +481,20 @@ struct gomem_error *gm_runtime_walk_heap(struct gm_runtime *rt, gm_resident_fn r
 {
 	struct gm_heap_walk out;
 	memset(&out, 0, sizeof(out));
-	struct walk_state w = {
-	    .rt = rt, .resident = resident_fn, .resident_arg = resident_arg, .out = &out};
-	uint64_t bad = 0;
-	struct gomem_error *err = load_arenas(&w);
+	struct totals t = {&out, resident_fn, resident_arg};
+	struct walk_state w;
+	struct gomem_error *err = walk_state_init(&w, rt);
 	if (!err)
-		err = walk_spans(&w, &bad);
+		err = foreach_span(&w, add_span, &t, &out.bad_spans, &out.spans_free);
 	if (!err)
-		err = walk_pages(&w);
-	if (!err)
-		err = walk_page_caches(&w);
+		err = foreach_free_run(&w, add_free_run, &t, &out.mapped_bytes);
+	out.arenas = w.narenas;
+	out.arena_bytes = w.narenas * rt->L.arena_bytes;
 	free(w.arenas);
 	if (err)
 		return err;
-	out.bad_spans = bad;
-	uint64_t mapped_in_arenas = out.mapped_bytes;
 	out.unmapped_arena_bytes =
-	    out.arena_bytes > mapped_in_arenas ? out.arena_bytes - mapped_in_arenas : 0;
+	    out.arena_bytes > out.mapped_bytes ? out.arena_bytes - out.mapped_bytes : 0;
 	*ret = out;
 	return NULL;
 }

@@ -226,6 +226,52 @@ struct gomem_error *gm_runtime_memstats(struct gm_runtime *rt, struct gm_memstat
 /* Called for each resident-byte question; NULL when residency is unknown. */
 typedef uint64_t (*gm_resident_fn)(void *arg, uint64_t start, uint64_t end);
 
+/* A live span, as the walk sees it. */
+enum gm_span_state { GM_SPAN_IN_USE = 1, GM_SPAN_MANUAL = 2 };
+
+struct gm_span {
+	uint64_t desc;	 /* address of the mspan */
+	uint64_t start;	 /* first byte */
+	uint64_t npages; /* in runtime pages (8 KiB) */
+	uint64_t bytes;	 /* npages * page size */
+	enum gm_span_state state;
+	unsigned sizeclass; /* 0 = large object (in-use spans) */
+	bool noscan;
+	uint64_t elemsize;    /* stack spans: the stack size; 0 for GC work buffers */
+	uint64_t nelems;      /* object slots */
+	uint64_t alloc_count; /* allocated slots (garbage not yet swept included) */
+	uint64_t freeindex;
+	uint64_t alloc_bits; /* address of the allocation bitmap (1 bit per slot) */
+};
+
+/* The heap's arenas, sorted by address. */
+struct gm_arena {
+	uint64_t base, end; /* [base, end) */
+	uint64_t meta;	    /* its *heapArena */
+};
+
+typedef struct gomem_error *(*gm_span_fn)(void *arg, const struct gm_span *span);
+/* A run of free pages: released says whether the OS has them back (scavenged). */
+typedef void (*gm_free_run_fn)(void *arg, uint64_t start, uint64_t end, bool released);
+
+/*
+ * Calls fn for each live span (in-use and manual) of mheap_.allspans, in
+ * allspans order. Descriptors that look live but fail validation are
+ * skipped and counted in *bad_ret. An error returned by fn stops the walk.
+ */
+struct gomem_error *gm_heap_foreach_span(struct gm_runtime *rt, gm_span_fn fn, void *arg,
+					 uint64_t *bad_ret);
+/* Calls fn for each run of free pages in the page allocator and the per-P page caches. */
+struct gomem_error *gm_heap_foreach_free_run(struct gm_runtime *rt, gm_free_run_fn fn, void *arg);
+/* The heap arenas (free() the array). */
+struct gomem_error *gm_heap_arenas(struct gm_runtime *rt, struct gm_arena **ret, size_t *n_ret);
+/* The live span that holds addr, through its arena's spans[] map; *found false when none. */
+struct gomem_error *gm_heap_find_span(struct gm_runtime *rt, uint64_t addr, struct gm_span *ret,
+				      bool *found);
+/* Whether slot i of an in-use span is allocated (i < freeindex, or its allocBits bit). */
+struct gomem_error *gm_span_slot_allocated(struct gm_runtime *rt, const struct gm_span *span,
+					   uint64_t i, bool *ret);
+
 struct gomem_error *gm_runtime_walk_heap(struct gm_runtime *rt, gm_resident_fn resident,
 					 void *resident_arg, struct gm_heap_walk *ret);
 uint64_t gm_runtime_page_size(const struct gm_runtime *rt);

@@ -149,10 +149,12 @@ static struct gomem_error *resolve_mspan(struct gm_runtime *rt)
 	TRY(need(rt, "runtime.mspan", "freeindex", &L->mspan_freeindex));
 	TRY(need(rt, "runtime.mspan", "allocCount", &L->mspan_alloccount));
 	TRY(need(rt, "runtime.mspan", "allocCountBeforeCache", &L->mspan_alloccount_before_cache));
+	TRY(need(rt, "runtime.mspan", "allocBits", &L->mspan_allocbits));
 	const struct gm_field *fs[] = {
 	    &L->mspan_startaddr, &L->mspan_npages,     &L->mspan_state,
 	    &L->mspan_spanclass, &L->mspan_elemsize,   &L->mspan_nelems,
-	    &L->mspan_freeindex, &L->mspan_alloccount, &L->mspan_alloccount_before_cache};
+	    &L->mspan_freeindex, &L->mspan_alloccount, &L->mspan_alloccount_before_cache,
+	    &L->mspan_allocbits};
 	for (size_t i = 0; i < GM_ARRAY_SIZE(fs); i++) {
 		if (fs[i]->size > 8 || fs[i]->offset + fs[i]->size > L->mspan_size ||
 		    L->mspan_size > GM_MSPAN_MAX)

@@ -27,7 +27,7 @@ struct gm_layout {
 	uint64_t mspan_size;
 	struct gm_field mspan_startaddr, mspan_npages, mspan_state, mspan_spanclass;
 	struct gm_field mspan_elemsize, mspan_nelems, mspan_freeindex, mspan_alloccount;
-	struct gm_field mspan_alloccount_before_cache;
+	struct gm_field mspan_alloccount_before_cache, mspan_allocbits;
 
 	struct gm_field gc_heap_inuse, gc_heap_free, gc_heap_released, gc_total_alloc;
 	struct gm_field gc_total_free, gc_mapped_ready, gc_percent_heap_goal, gc_memory_limit;

@@ -11,8 +11,8 @@
 
 #include "verbs.h"
 
-#define MAX_NODES    32
-#define MAX_CHECKS   16
+#define MAX_NODES  32
+#define MAX_CHECKS 16
 
 struct node {
 	const char *name;
@@ -103,9 +103,11 @@ static void measure_address_space(struct summary *s)
 			    gm_core_data_bytes(c, c->loads[i].file_offset, c->loads[i].data_len);
 		}
 	} else {
-		gm_run_warn(s->run, false, "residency unknown: %s was not written by the kernel (gcore writes every "
-		     "page, so it cannot tell resident pages from untouched ones)",
-		     c->path);
+		gm_run_warn(
+		    s->run, false,
+		    "residency unknown: %s was not written by the kernel (gcore writes every "
+		    "page, so it cannot tell resident pages from untouched ones)",
+		    c->path);
 		gm_run_warn(s->run, false, "VSZ from a gcore counts only the mappings GDB saved");
 	}
 }
@@ -176,19 +178,21 @@ static struct gomem_error *summary_build(struct gm_run *r, struct summary *s)
 	for (size_t i = 0; i < t->core.nwarnings; i++)
 		gm_run_warn(s->run, true, "%s", t->core.warnings[i]);
 	if (s->walk.bad_spans) {
-		gm_run_warn(s->run, true, "%" PRIu64 " span descriptors looked live but failed validation and were "
-		     "skipped",
-		     s->walk.bad_spans);
+		gm_run_warn(s->run, true,
+			    "%" PRIu64
+			    " span descriptors looked live but failed validation and were "
+			    "skipped",
+			    s->walk.bad_spans);
 	}
 	if (gm_go_version_newer_than_tested(&t->exe))
-		gm_run_warn(s->run, false, "%s is newer than the newest Go gomem was tested with (1.%d): read the "
-		     "checks before trusting the numbers",
-		     t->exe.go_version, GM_NEWEST_TESTED_GO_MINOR);
+		gm_run_warn(s->run, false,
+			    "%s is newer than the newest Go gomem was tested with (1.%d): read the "
+			    "checks before trusting the numbers",
+			    t->exe.go_version, GM_NEWEST_TESTED_GO_MINOR);
 	build_breakdown(s);
 	build_checks(s);
 	return NULL;
 }
-
 
 /* ---- JSON ---- */
 

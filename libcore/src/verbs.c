@@ -12,22 +12,22 @@
 #include "verbs.h"
 
 static const struct gm_option_spec summary_options[] = {
-	{NULL, NULL, NULL},
+    {NULL, NULL, NULL},
 };
 
 static const struct gm_verb verbs[] = {
-	{
-		.name = "summary",
-		.usage = "summary [--json]",
-		.summary = "reserved versus used: the breakdown tree, MemStats, the checks",
-		.help = "Prints where the address space goes (Go heap arenas: in-use spans, "
-			"stacks, free retained and released pages, reserved space), the "
-			"runtime.MemStats values exactly as runtime.ReadMemStats would report "
-			"them, and the checks between the runtime's counters and the walk of its "
-			"structures. With --json, prints one gomem/summary/v1 object.",
-		.options = summary_options,
-		.run = gm_verb_summary,
-	},
+    {
+	.name = "summary",
+	.usage = "summary [--json]",
+	.summary = "reserved versus used: the breakdown tree, MemStats, the checks",
+	.help = "Prints where the address space goes (Go heap arenas: in-use spans, "
+		"stacks, free retained and released pages, reserved space), the "
+		"runtime.MemStats values exactly as runtime.ReadMemStats would report "
+		"them, and the checks between the runtime's counters and the walk of its "
+		"structures. With --json, prints one gomem/summary/v1 object.",
+	.options = summary_options,
+	.run = gm_verb_summary,
+    },
 };
 
 static const struct gm_verb *find_verb(const char *name)
@@ -44,8 +44,8 @@ static void verb_names(char *buf, size_t size)
 	size_t used = 0;
 	buf[0] = '\0';
 	for (size_t i = 0; i < GM_ARRAY_SIZE(verbs) && used < size; i++)
-		used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "",
-					 verbs[i].name);
+		used +=
+		    (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", verbs[i].name);
 }
 
 static const struct gm_option_spec *find_option(const struct gm_verb *v, const char *name,
@@ -76,18 +76,21 @@ static struct gomem_error *parse_args(struct gm_run *r, int argc, const char *co
 			const char *eq = strchr(a, '=');
 			size_t n = eq ? (size_t)(eq - a) : strlen(a);
 			if (n >= sizeof(name))
-				return gm_error(GOMEM_ERROR_USAGE, "%s: unknown option %s", v->name, a);
+				return gm_error(GOMEM_ERROR_USAGE, "%s: unknown option %s", v->name,
+						a);
 			memcpy(name, a, n);
 			name[n] = '\0';
 			int idx;
 			const struct gm_option_spec *o = find_option(v, name, &idx);
 			if (!o)
-				return gm_error(GOMEM_ERROR_USAGE, "%s: unknown option %s (usage: %s)",
-						v->name, name, v->usage);
+				return gm_error(GOMEM_ERROR_USAGE,
+						"%s: unknown option %s (usage: %s)", v->name, name,
+						v->usage);
 			if (o->value && !eq) {
 				if (i + 1 >= argc || !argv[i + 1])
-					return gm_error(GOMEM_ERROR_USAGE, "%s: %s needs a value (%s)",
-							v->name, name, o->value);
+					return gm_error(GOMEM_ERROR_USAGE,
+							"%s: %s needs a value (%s)", v->name, name,
+							o->value);
 				r->option_values[idx] = argv[++i];
 			} else if (o->value) {
 				r->option_values[idx] = eq + 1;
@@ -100,8 +103,9 @@ static struct gomem_error *parse_args(struct gm_run *r, int argc, const char *co
 			continue;
 		}
 		if (r->noperands >= v->max_operands)
-			return gm_error(GOMEM_ERROR_USAGE, "%s: unexpected argument \"%s\" (usage: %s)",
-					v->name, a, v->usage);
+			return gm_error(GOMEM_ERROR_USAGE,
+					"%s: unexpected argument \"%s\" (usage: %s)", v->name, a,
+					v->usage);
 		r->operands[r->noperands++] = a;
 	}
 	if (r->noperands < v->min_operands)
@@ -234,8 +238,9 @@ char *gomem_verbs_json(void)
 		gm_strbuf_json_string(&b, v->summary);
 		gm_strbuf_printf(&b, ", \"help\": ");
 		gm_strbuf_json_string(&b, v->help);
-		gm_strbuf_printf(&b, ", \"operands\": %d, \"options\": [{\"name\": \"--json\", "
-				     "\"value\": null, \"help\": \"print JSON\"}",
+		gm_strbuf_printf(&b,
+				 ", \"operands\": %d, \"options\": [{\"name\": \"--json\", "
+				 "\"value\": null, \"help\": \"print JSON\"}",
 				 v->max_operands);
 		for (int j = 0; v->options[j].name; j++) {
 			const struct gm_option_spec *o = &v->options[j];
@@ -289,7 +294,8 @@ char *gomem_help(const char *verb)
 	gm_strbuf_printf(&b, "\noptions:\n  %-18s %s\n", "--json", "print JSON instead of text");
 	for (int j = 0; v->options[j].name; j++) {
 		char opt[64];
-		snprintf(opt, sizeof(opt), "%s%s%s", v->options[j].name, v->options[j].value ? " " : "",
+		snprintf(opt, sizeof(opt), "%s%s%s", v->options[j].name,
+			 v->options[j].value ? " " : "",
 			 v->options[j].value ? v->options[j].value : "");
 		gm_strbuf_printf(&b, "  %-18s %s\n", opt, v->options[j].help);
 	}
