@@ -16,8 +16,6 @@
 
 #include "internal.h"
 
-#define VSYSCALL_ADDR 0xffffffffff600000ULL
-
 static struct gomem_error *core_warn(struct gm_core *core, const char *fmt, ...) GM_PRINTF(2, 3);
 
 static struct gomem_error *core_warn(struct gm_core *core, const char *fmt, ...)
@@ -132,6 +130,40 @@ static void parse_auxv(struct gm_core *core, const uint8_t *desc, uint64_t len)
 	core->have_auxv = true;
 }
 
+/* NT_FILE: count, page size, count x {start, end, page offset}, then the paths. */
+static struct gomem_error *parse_nt_file(struct gm_core *core, const uint8_t *desc, uint64_t len)
+{
+	uint64_t count, page_size;
+	if (core->files)
+		return NULL; /* one NT_FILE per core; ignore repeats */
+	if (len < 16)
+		return core_warn(core, "core %s: short NT_FILE note", core->path);
+	memcpy(&count, desc, 8);
+	memcpy(&page_size, desc + 8, 8);
+	if (count > (len - 16) / 24 || page_size == 0 || page_size > (1ULL << 30))
+		return core_warn(core, "core %s: corrupt NT_FILE note", core->path);
+	core->files = calloc(count ? count : 1, sizeof(*core->files));
+	if (!core->files)
+		return &gm_error_no_memory;
+	const char *names = (const char *)desc + 16 + 24 * count, *end = (const char *)desc + len;
+	for (uint64_t i = 0; i < count; i++) {
+		uint64_t e[3];
+		memcpy(e, desc + 16 + 24 * i, sizeof(e));
+		const char *nul = names < end ? memchr(names, '\0', (size_t)(end - names)) : NULL;
+		if (!nul || e[1] < e[0] || e[2] > UINT64_MAX / page_size)
+			return core_warn(core, "core %s: corrupt NT_FILE entry %llu", core->path,
+					 (unsigned long long)i);
+		struct gm_core_file *f = &core->files[core->nfiles++];
+		f->start = e[0];
+		f->end = e[1];
+		f->offset = e[2] * page_size;
+		f->path = names;
+		f->path_len = (size_t)(nul - names);
+		names = nul + 1;
+	}
+	return NULL;
+}
+
 static struct gomem_error *parse_notes(struct gm_core *core, uint64_t off, uint64_t len)
 {
 	if (off > core->size || len > core->size - off)
@@ -157,6 +189,10 @@ static struct gomem_error *parse_notes(struct gm_core *core, uint64_t off, uint6
 				return err;
 		} else if (is_core && nh.n_type == NT_AUXV) {
 			parse_auxv(core, desc, nh.n_descsz);
+		} else if (is_core && nh.n_type == NT_FILE) {
+			struct gomem_error *err = parse_nt_file(core, desc, nh.n_descsz);
+			if (err)
+				return err;
 		}
 		p += sizeof(nh) + name_len + desc_len;
 	}
@@ -221,7 +257,7 @@ static struct gomem_error *add_load(struct gm_core *core, const Elf64_Phdr *ph)
 	seg.data = filesz ? core->map + ph->p_offset : NULL;
 	seg.data_len = filesz;
 	core->loads[core->nloads++] = seg;
-	if (seg.start == VSYSCALL_ADDR)
+	if (seg.start == GM_VSYSCALL_ADDR)
 		core->vsyscall_bytes += seg.end - seg.start;
 	return NULL;
 }
@@ -293,6 +329,7 @@ void gm_core_deinit(struct gm_core *core)
 		free(core->warnings[i]);
 	free(core->warnings);
 	free(core->loads);
+	free(core->files);
 	free(core->path);
 	memset(core, 0, sizeof(*core));
 	core->fd = -1;

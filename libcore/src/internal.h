@@ -94,6 +94,13 @@ const struct gm_segment *gm_memory_find(struct gm_memory *mem, uint64_t addr);
 
 /* ---- ELF core files (core.c) ---- */
 
+/* One entry of a core's NT_FILE note: a file-backed mapping. */
+struct gm_core_file {
+	uint64_t start, end, offset; /* offset in bytes into the file */
+	const char *path;	     /* points into the core's mapped note */
+	size_t path_len;
+};
+
 struct gm_core {
 	char *path;
 	int fd;
@@ -107,6 +114,8 @@ struct gm_core {
 	uint64_t vsyscall_bytes;  /* the vsyscall page, which VmSize leaves out */
 	struct gm_segment *loads; /* every PT_LOAD, in file order */
 	size_t nloads;
+	struct gm_core_file *files; /* NT_FILE, in note order */
+	size_t nfiles;
 	char **warnings;
 	size_t nwarnings;
 };
@@ -280,15 +289,41 @@ uint64_t gm_runtime_page_size(const struct gm_runtime *rt);
 extern const uint16_t gm_class_to_size[GM_MAX_SIZE_CLASSES];
 extern const uint8_t gm_class_to_npages[GM_MAX_SIZE_CLASSES];
 
-/* ---- reports (report.c) ---- */
+/* ---- targets (target.c) ---- */
+
+enum gm_source { GM_SOURCE_CORE, GM_SOURCE_LIVE };
+
+/* A mapping of the target's address space, as /proc/PID/maps would show it. */
+struct gm_mapping {
+	uint64_t start, end;
+	uint32_t flags;	 /* PF_R | PF_W | PF_X; a gcore shows PROT_NONE regions as PF_R */
+	uint64_t offset; /* file offset, for file-backed mappings */
+	char *path;	 /* NULL for anonymous memory; "[vdso]"-style names when live */
+	bool in_core;	 /* core: some of its bytes are in the core file */
+};
 
 struct gomem_target {
+	enum gm_source source;
 	struct gm_exe exe;
 	struct gm_core core;
 	bool have_core;
+	int pid;
 	struct gm_memory mem;
 	struct gm_dwarf *dwarf;
 	struct gm_runtime *runtime;
+	struct gm_mapping *mappings; /* sorted, built on first use */
+	size_t nmappings;
 };
+
+/* The target's mappings, sorted by address (owned by the target). */
+struct gomem_error *gm_target_mappings(struct gomem_target *t, const struct gm_mapping **ret,
+				       size_t *n_ret);
+/* Whether resident bytes can be known: kernel cores and live processes. */
+bool gm_target_residency_known(const struct gomem_target *t);
+/* Resident bytes of [start, end); 0 when unknown. */
+uint64_t gm_target_resident(struct gomem_target *t, uint64_t start, uint64_t end);
+/* VSZ as ps shows it (VmSize): every mapping but the vsyscall page. */
+struct gomem_error *gm_target_vsz(struct gomem_target *t, uint64_t *ret);
+#define GM_VSYSCALL_ADDR 0xffffffffff600000ULL
 
 #endif /* GOMEM_INTERNAL_H */

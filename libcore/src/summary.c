@@ -56,60 +56,35 @@ static void add_check(struct summary *s, const char *name, uint64_t runtime, uin
 		s->checks[s->nchecks++] = (struct check){name, runtime, recon};
 }
 
-/* Resident bytes of [start, end) in a kernel core: pages present in the file, not holes. */
-static uint64_t core_resident(void *arg, uint64_t start, uint64_t end)
+static uint64_t target_resident(void *arg, uint64_t start, uint64_t end)
 {
-	struct gomem_target *t = arg;
-	uint64_t total = 0;
-	for (uint64_t addr = start; addr < end;) {
-		const struct gm_segment *seg = gm_memory_find(&t->mem, addr);
-		if (!seg) {
-			/* Skip to the next segment, if any, that starts before end. */
-			uint64_t next = end;
-			for (size_t i = 0; i < t->mem.nsegs; i++) {
-				if (t->mem.segs[i].start > addr) {
-					next = t->mem.segs[i].start;
-					break;
-				}
-			}
-			addr = next < end ? next : end;
-			continue;
-		}
-		uint64_t stop = seg->end < end ? seg->end : end;
-		uint64_t off = addr - seg->start;
-		if (off < seg->data_len) {
-			uint64_t n = (stop - seg->start < seg->data_len ? stop - seg->start
-									: seg->data_len) -
-				     off;
-			total += gm_core_data_bytes(&t->core, seg->file_offset + off, n);
-		}
-		addr = stop;
-	}
-	return total;
+	return gm_target_resident(arg, start, end);
 }
 
-static void measure_address_space(struct summary *s)
+static struct gomem_error *measure_address_space(struct summary *s)
 {
-	struct gm_core *c = &s->t->core;
-	for (size_t i = 0; i < c->nloads; i++)
-		s->vsz += c->loads[i].end - c->loads[i].start;
-	s->vsz -= c->vsyscall_bytes;
-	if (c->kernel_dump) {
-		s->has_rss = true;
-		for (size_t i = 0; i < c->nloads; i++) {
-			if (c->loads[i].start == 0xffffffffff600000ULL)
-				continue;
-			s->rss +=
-			    gm_core_data_bytes(c, c->loads[i].file_offset, c->loads[i].data_len);
+	struct gomem_target *t = s->t;
+	const struct gm_mapping *m;
+	size_t n;
+	struct gomem_error *err = gm_target_vsz(t, &s->vsz);
+	if (!err)
+		err = gm_target_mappings(t, &m, &n);
+	if (err)
+		return err;
+	s->has_rss = gm_target_residency_known(t);
+	if (s->has_rss) {
+		for (size_t i = 0; i < n; i++) {
+			if (m[i].start != GM_VSYSCALL_ADDR)
+				s->rss += gm_target_resident(t, m[i].start, m[i].end);
 		}
-	} else {
-		gm_run_warn(
-		    s->run, false,
-		    "residency unknown: %s was not written by the kernel (gcore writes every "
-		    "page, so it cannot tell resident pages from untouched ones)",
-		    c->path);
+	} else if (t->source == GM_SOURCE_CORE) {
+		gm_run_warn(s->run, false,
+			    "residency unknown: %s was not written by the kernel (gcore writes "
+			    "every page, so it cannot tell resident pages from untouched ones)",
+			    t->core.path);
 		gm_run_warn(s->run, false, "VSZ from a gcore counts only the mappings GDB saved");
 	}
+	return NULL;
 }
 
 static void build_breakdown(struct summary *s)
@@ -171,8 +146,10 @@ static struct gomem_error *summary_build(struct gm_run *r, struct summary *s)
 	struct gomem_error *err = gm_runtime_memstats(t->runtime, &s->ms);
 	if (err)
 		return err;
-	measure_address_space(s);
-	err = gm_runtime_walk_heap(t->runtime, s->has_rss ? core_resident : NULL, t, &s->walk);
+	err = measure_address_space(s);
+	if (err)
+		return err;
+	err = gm_runtime_walk_heap(t->runtime, s->has_rss ? target_resident : NULL, t, &s->walk);
 	if (err)
 		return err;
 	for (size_t i = 0; i < t->core.nwarnings; i++)

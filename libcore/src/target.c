@@ -79,9 +79,11 @@ static struct gomem_error *check_exe_matches(struct gomem_target *t, uint64_t bi
 static struct gomem_error *target_open(struct gomem_target *t, const char *exe_path,
 				       const char *core_path)
 {
+	t->source = GM_SOURCE_CORE;
 	TRY(gm_exe_open(exe_path, &t->exe));
 	TRY(gm_core_open(core_path, &t->core));
 	t->have_core = true;
+	t->pid = t->core.pid;
 	for (size_t i = 0; i < t->core.nloads; i++) {
 		if (t->core.loads[i].end > t->core.loads[i].start)
 			TRY(gm_memory_add_segment(&t->mem, &t->core.loads[i]));
@@ -122,10 +124,134 @@ void gomem_target_destroy(struct gomem_target *t)
 	gm_runtime_destroy(t->runtime);
 	gm_dwarf_destroy(t->dwarf);
 	gm_memory_deinit(&t->mem);
+	for (size_t i = 0; i < t->nmappings; i++)
+		free(t->mappings[i].path);
+	free(t->mappings);
 	if (t->have_core)
 		gm_core_deinit(&t->core);
 	gm_exe_deinit(&t->exe);
 	free(t);
+}
+
+static int cmp_mapping(const void *a, const void *b)
+{
+	const struct gm_mapping *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* The NT_FILE entry that covers [start, end), if any. */
+static const struct gm_core_file *core_file_for(const struct gm_core *c, uint64_t start,
+						uint64_t end)
+{
+	for (size_t i = 0; i < c->nfiles; i++) {
+		if (c->files[i].start <= start && end <= c->files[i].end)
+			return &c->files[i];
+	}
+	return NULL;
+}
+
+static struct gomem_error *core_mappings(struct gomem_target *t)
+{
+	struct gm_core *c = &t->core;
+	t->mappings = calloc(c->nloads ? c->nloads : 1, sizeof(*t->mappings));
+	if (!t->mappings)
+		return &gm_error_no_memory;
+	for (size_t i = 0; i < c->nloads; i++) {
+		const struct gm_segment *s = &c->loads[i];
+		if (s->end <= s->start)
+			continue;
+		struct gm_mapping *m = &t->mappings[t->nmappings++];
+		m->start = s->start;
+		m->end = s->end;
+		m->flags = s->flags;
+		m->in_core = s->data_len > 0;
+		const struct gm_core_file *f = core_file_for(c, s->start, s->end);
+		if (f) {
+			m->offset = f->offset + (s->start - f->start);
+			m->path = strndup(f->path, f->path_len);
+			if (!m->path)
+				return &gm_error_no_memory;
+		} else if (s->start == GM_VSYSCALL_ADDR) {
+			m->path = strdup("[vsyscall]");
+			if (!m->path)
+				return &gm_error_no_memory;
+		}
+	}
+	qsort(t->mappings, t->nmappings, sizeof(*t->mappings), cmp_mapping);
+	return NULL;
+}
+
+struct gomem_error *gm_target_mappings(struct gomem_target *t, const struct gm_mapping **ret,
+				       size_t *n_ret)
+{
+	if (!t->mappings) {
+		struct gomem_error *err =
+		    t->source == GM_SOURCE_CORE
+			? core_mappings(t)
+			: gm_error(GOMEM_ERROR_UNSUPPORTED,
+				   "mappings of a live target are not read yet");
+		if (err)
+			return err;
+	}
+	*ret = t->mappings;
+	*n_ret = t->nmappings;
+	return NULL;
+}
+
+bool gm_target_residency_known(const struct gomem_target *t)
+{
+	return t->source == GM_SOURCE_CORE && t->have_core && t->core.kernel_dump;
+}
+
+/* Resident bytes of [start, end) in a kernel core: pages present in the file, not holes. */
+static uint64_t core_resident(struct gomem_target *t, uint64_t start, uint64_t end)
+{
+	const struct gm_memory *mem = &t->mem;
+	uint64_t total = 0;
+	/* The first segment that ends after start, then forward. */
+	size_t lo = 0, hi = mem->nsegs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (mem->segs[mid].end <= start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < mem->nsegs && mem->segs[i].start < end; i++) {
+		const struct gm_segment *s = &mem->segs[i];
+		uint64_t a = s->start > start ? s->start : start;
+		uint64_t b = s->end < end ? s->end : end;
+		uint64_t data_end = s->start + s->data_len;
+		if (b > data_end)
+			b = data_end;
+		if (a < b)
+			total +=
+			    gm_core_data_bytes(&t->core, s->file_offset + (a - s->start), b - a);
+	}
+	return total;
+}
+
+uint64_t gm_target_resident(struct gomem_target *t, uint64_t start, uint64_t end)
+{
+	if (!gm_target_residency_known(t) || end <= start)
+		return 0;
+	return core_resident(t, start, end);
+}
+
+struct gomem_error *gm_target_vsz(struct gomem_target *t, uint64_t *ret)
+{
+	const struct gm_mapping *m;
+	size_t n;
+	struct gomem_error *err = gm_target_mappings(t, &m, &n);
+	if (err)
+		return err;
+	uint64_t vsz = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (m[i].start != GM_VSYSCALL_ADDR)
+			vsz += m[i].end - m[i].start;
+	}
+	*ret = vsz;
+	return NULL;
 }
 
 /* Go 1.19 is the oldest release gomem reads; releases after 1.27 get a warning. */

@@ -56,7 +56,7 @@ def committed_fixtures():
         subprocess.run([os.path.join(TOP, "fixtures", "unpack.sh"), name, dest], check=True,
                        stdout=subprocess.DEVNULL)
         out.append(Fixture("committed-" + name, os.path.join(dest, "exe"),
-                           {"kernel": os.path.join(dest, "core")},
+                           {"kernel": os.path.join(dest, "core.kernel")},
                            os.path.join(dest, "truth.json")))
     return out
 
@@ -74,7 +74,7 @@ def cli_json(verb, exe, core):
 
 def run_gdb(exe, core, *commands):
     """Runs GDB in batch mode with the plugin; returns (returncode, stdout, stderr)."""
-    argv = ["gdb", "-nx", "-q", "-batch", "-iex", "set auto-load safe-path /nonexistent",
+    argv = ["gdb", "-nx", "-q", "-batch", "-iex", "set auto-load off",
             "-x", PLUGIN]
     for c in commands:
         argv += ["-ex", c]
