@@ -15,6 +15,13 @@ import gdb
 
 _HERE = os.path.dirname(os.path.abspath(os.path.realpath(__file__)))
 
+# gomem_target_open_pid flags (gomem.h).
+_PID_STOPPED_BY_CALLER = 2
+
+# int read(void *arg, uint64_t addr, void *buf, size_t len): gomem_read_fn.
+_READ_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_void_p,
+                            ctypes.c_size_t)
+
 
 def _library_path():
     env = os.environ.get("GOMEM_LIB")
@@ -36,6 +43,12 @@ class _Lib:
         lib.gomem_error_destroy.restype = None
         lib.gomem_target_open_core.argtypes = [cp, cp, ctypes.POINTER(vp)]
         lib.gomem_target_open_core.restype = vp
+        lib.gomem_target_open_pid.argtypes = [ctypes.c_int, cp, ctypes.c_uint,
+                                              ctypes.POINTER(vp)]
+        lib.gomem_target_open_pid.restype = vp
+        lib.gomem_target_open_callback.argtypes = [cp, ctypes.c_int, ctypes.c_uint64, cp,
+                                                   _READ_FN, vp, ctypes.POINTER(vp)]
+        lib.gomem_target_open_callback.restype = vp
         lib.gomem_target_destroy.argtypes = [vp]
         lib.gomem_target_destroy.restype = None
         lib.gomem_run.argtypes = [vp, cp, ctypes.c_int, ctypes.POINTER(cp),
@@ -62,6 +75,20 @@ class _Lib:
         target = ctypes.c_void_p()
         self.check(self.lib.gomem_target_open_core(
             os.fsencode(exe), os.fsencode(core), ctypes.byref(target)))
+        return target
+
+    def open_pid(self, pid, exe, flags):
+        target = ctypes.c_void_p()
+        self.check(self.lib.gomem_target_open_pid(
+            pid, os.fsencode(exe) if exe else None, flags, ctypes.byref(target)))
+        return target
+
+    def open_callback(self, exe, pid, at_entry, maps, read_fn):
+        """read_fn is a _READ_FN: the caller keeps it referenced while the target lives."""
+        target = ctypes.c_void_p()
+        self.check(self.lib.gomem_target_open_callback(
+            os.fsencode(exe), pid, at_entry, maps.encode() if maps is not None else None,
+            read_fn, None, ctypes.byref(target)))
         return target
 
     def _take_string(self, ptr):
@@ -109,6 +136,65 @@ def _core_file(inferior):
     return None
 
 
+def _live_exe(pid, exe):
+    """The executable to pass for a live process: GDB's, unless it is not the
+    running file (then None: libcore reads /proc/PID/exe, which survives the
+    file on disk being replaced or deleted)."""
+    proc_exe = "/proc/%d/exe" % pid
+    if not exe or not os.path.isfile(exe):
+        return None
+    try:
+        if os.path.samefile(exe, proc_exe) or exe == os.readlink(proc_exe):
+            return None
+    except OSError:
+        pass
+    return exe
+
+
+def _remote_auxv_entry():
+    """AT_ENTRY from `info auxv` (GDB reads the auxv from the remote), 0 if unknown."""
+    try:
+        text = gdb.execute("info auxv", to_string=True)
+    except gdb.error:
+        return 0
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) > 2 and words[1] == "AT_ENTRY":
+            try:
+                return int(words[-1], 0)
+            except ValueError:
+                return 0
+    return 0
+
+
+def _remote_maps(pid):
+    """The remote process's /proc/PID/maps, fetched by GDB; None when it cannot."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        local = os.path.join(tmp, "maps")
+        try:
+            gdb.execute("remote get /proc/%d/maps %s" % (pid, local), to_string=True)
+            with open(local) as f:
+                return f.read()
+        except (gdb.error, OSError):
+            return None
+
+
+def _remote_reader(inferior):
+    """A gomem_read_fn over Inferior.read_memory. Nothing may propagate
+    through C: every exception becomes a read error."""
+    def read(_arg, addr, buf, size):
+        try:
+            data = inferior.read_memory(addr, size).tobytes()
+            if len(data) != size:
+                return -1
+            ctypes.memmove(buf, data, size)
+            return 0
+        except BaseException:
+            return -1
+    return _READ_FN(read)
+
+
 class _Session:
     """The one cached state: the library and the open target."""
 
@@ -116,6 +202,7 @@ class _Session:
         self._lib = None
         self._key = None
         self._target = None
+        self._reader = None  # a remote target's read callback, referenced while it lives
 
     def lib(self):
         if self._lib is None:
@@ -133,6 +220,34 @@ class _Session:
             self._lib.lib.gomem_target_destroy(self._target)
         self._target = None
         self._key = None
+        self._reader = None
+
+    def _open_live(self, inferior, kind, exe):
+        """A live inferior: /proc/PID/mem when GDB runs it here, else reads through GDB."""
+        pid = inferior.pid
+        if kind == "native":
+            exe = _live_exe(pid, exe)
+            # GDB traces the inferior: it is stopped unless some thread runs (non-stop mode).
+            stopped = all(t.is_stopped() for t in inferior.threads())
+            flags = _PID_STOPPED_BY_CALLER if stopped else 0
+            key = ("native", pid, exe, flags)
+            if self._key != key:
+                self.drop()
+                self._target = self.lib().open_pid(pid, exe, flags)
+                self._key = key
+            return self._target
+        if not exe or not os.path.isfile(exe):
+            raise gdb.GdbError("gomem: no local copy of the executable: load one with "
+                               "`file EXE`")
+        key = (kind, pid, exe)
+        if self._key != key:
+            self.drop()
+            reader = _remote_reader(inferior)
+            self._target = self.lib().open_callback(exe, pid, _remote_auxv_entry(),
+                                                    _remote_maps(pid), reader)
+            self._reader = reader
+            self._key = key
+        return self._target
 
     def target(self):
         inferior = gdb.selected_inferior()
@@ -142,9 +257,12 @@ class _Session:
         if kind is None:
             raise gdb.GdbError("gomem: no target: load an executable and a core file "
                                "(gdb -x memplug.py EXE CORE)")
+        if kind in ("native", "remote", "extended-remote"):
+            if not inferior.pid:
+                raise gdb.GdbError("gomem: no process: start or attach to one first")
+            return self._open_live(inferior, kind, exe)
         if kind != "core":
-            raise gdb.GdbError("gomem: live processes (%s target) are not supported yet; "
-                               "take a core with `gcore` and open it" % kind)
+            raise gdb.GdbError("gomem: %s targets are not supported" % kind)
         if not exe:
             raise gdb.GdbError("gomem: no executable: load one with `file EXE`")
         core = _core_file(inferior)

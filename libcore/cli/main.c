@@ -1,9 +1,12 @@
 /* gomem: where a Go program's memory went, from the shell. */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdbool.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gomem.h"
 
@@ -11,15 +14,21 @@ enum { EXIT_OK = 0, EXIT_PARTIAL = 1, EXIT_ERROR = 2 };
 
 static const char usage_head[] =
     "usage: gomem VERB [OPTIONS] EXE CORE [OPERANDS]\n"
+    "       gomem VERB [OPTIONS] --pid PID [--no-stop] [EXE] [OPERANDS]\n"
     "\n"
     "Explains where a Go program's memory went, from an ELF core file and the\n"
-    "executable that produced it (linux/amd64, Go 1.19 to 1.27).\n"
+    "executable that produced it, or from a live process (linux/amd64, Go 1.19\n"
+    "to 1.27).\n"
     "\n";
 
 static const char usage_tail[] =
     "\n"
     "options of every verb:\n"
     "  --json       print JSON instead of text\n"
+    "  --pid PID    read the live process PID: stop it (ptrace), read, resume it as\n"
+    "               it was; EXE defaults to /proc/PID/exe\n"
+    "  --no-stop    with --pid: read the process while it runs (the view may be\n"
+    "               inconsistent, and every report says so)\n"
     "  -h, --help   print help (gomem VERB --help: the verb's own)\n"
     "  --version    print the version\n"
     "\n"
@@ -49,14 +58,44 @@ static void print_usage(const char *only_verb)
 	if (!only_verb)
 		fputs(usage_tail, stdout);
 	else
-		fputs("\ntarget: EXE CORE (the executable, then its core file)\n", stdout);
+		fputs("\ntarget: EXE CORE (the executable, then its core file), or --pid PID\n"
+		      "[--no-stop] [EXE] (a live process; see gomem --help)\n",
+		      stdout);
 	gomem_free(text);
+}
+
+/* --pid PID: a positive decimal number. */
+static bool parse_pid(const char *s, int *ret)
+{
+	char *end;
+	errno = 0;
+	long v = s ? strtol(s, &end, 10) : 0;
+	if (!s || errno || end == s || *end || v <= 0 || v > INT_MAX)
+		return false;
+	*ret = (int)v;
+	return true;
+}
+
+/*
+ * With --pid, EXE is optional: the first operand when it names an existing
+ * file. The other operands go back in front of the verb's arguments.
+ */
+static const char *pid_operands(const char **paths, int npaths, const char **rest, int *nrest)
+{
+	const char *exe = npaths > 0 && access(paths[0], F_OK) == 0 ? paths[0] : NULL;
+	int skip = exe ? 1 : 0;
+	memmove(rest + (npaths - skip), rest, (size_t)*nrest * sizeof(*rest));
+	for (int i = skip; i < npaths; i++)
+		rest[i - skip] = paths[i];
+	*nrest += npaths - skip;
+	return exe;
 }
 
 static int run_verb(const char *verb, int argc, char **argv)
 {
 	const char *paths[2];
-	int npaths = 0;
+	int npaths = 0, pid = 0;
+	bool no_stop = false;
 	const char **rest = calloc((size_t)argc + 1, sizeof(*rest));
 	int nrest = 0;
 	if (!rest)
@@ -69,9 +108,16 @@ static int run_verb(const char *verb, int argc, char **argv)
 			return EXIT_OK;
 		}
 		if (strcmp(a, "--pid") == 0 || strncmp(a, "--pid=", 6) == 0) {
-			free(rest);
-			return fail("--pid: live processes are not supported yet; take a core with "
-				    "gcore PID and pass EXE CORE");
+			const char *v = a[5] == '=' ? a + 6 : i + 1 < argc ? argv[++i] : NULL;
+			if (!parse_pid(v, &pid)) {
+				free(rest);
+				return fail("--pid wants a process id (a positive number)");
+			}
+			continue;
+		}
+		if (strcmp(a, "--no-stop") == 0) {
+			no_stop = true;
+			continue;
 		}
 		if (a[0] == '-' && a[1] != '\0') {
 			rest[nrest++] = a;
@@ -83,18 +129,26 @@ static int run_verb(const char *verb, int argc, char **argv)
 			rest[nrest++] = a;
 		}
 	}
-	if (npaths != 2) {
+	if (no_stop && !pid) {
+		free(rest);
+		return fail("--no-stop goes with --pid PID");
+	}
+	if (npaths != 2 && !pid) {
 		free(rest);
 		fprintf(stderr, "gomem: %s: expected EXE CORE (see gomem %s --help)\n", verb, verb);
 		return EXIT_ERROR;
 	}
+	const char *exe = pid ? pid_operands(paths, npaths, rest, &nrest) : NULL;
 	struct gomem_error *err = gomem_check_args(verb, nrest, rest);
 	if (err) {
 		free(rest);
 		return fail_error(err);
 	}
 	struct gomem_target *t = NULL;
-	err = gomem_target_open_core(paths[0], paths[1], &t);
+	if (pid)
+		err = gomem_target_open_pid(pid, exe, no_stop ? 0 : GOMEM_PID_STOP, &t);
+	else
+		err = gomem_target_open_core(paths[0], paths[1], &t);
 	if (err) {
 		free(rest);
 		return fail_error(err);

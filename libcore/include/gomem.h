@@ -42,6 +42,45 @@ struct gomem_target;
 /* Opens an executable and an ELF core file of it. */
 GOMEM_EXPORT struct gomem_error *gomem_target_open_core(const char *exe_path, const char *core_path,
 							struct gomem_target **ret);
+
+/* Flags of gomem_target_open_pid. */
+enum {
+	/*
+	 * Stop every thread with ptrace (seize and interrupt) while the target
+	 * is open; gomem_target_destroy() detaches each, so the process goes
+	 * on exactly as before (one that was stopped stays stopped).
+	 */
+	GOMEM_PID_STOP = 1,
+	/* The caller keeps the process stopped (a debugger that traces it). */
+	GOMEM_PID_STOPPED_BY_CALLER = 2,
+};
+
+/*
+ * Opens a live process through /proc/PID (mem, maps, smaps, pagemap, auxv).
+ * exe_path NULL reads the executable through /proc/PID/exe, which works even
+ * when the file on disk was replaced or deleted. Without either flag the
+ * process runs while it is read, and every report warns that its view may
+ * be inconsistent. gomem never writes to the process.
+ */
+GOMEM_EXPORT struct gomem_error *gomem_target_open_pid(int pid, const char *exe_path,
+						       unsigned flags, struct gomem_target **ret);
+
+/* Reads len bytes of the target at addr into buf: 0 on success, -1 when it cannot. */
+typedef int (*gomem_read_fn)(void *arg, uint64_t addr, void *buf, size_t len);
+
+/*
+ * Opens a process whose memory only the caller can read (GDB with a remote
+ * target): every read calls read_fn(arg, ...). at_entry is AT_ENTRY of the
+ * process's auxiliary vector (0 when unknown: then only a non-PIE can be
+ * placed); maps is the text of its /proc/PID/maps, or NULL when unknown (the
+ * verbs that need the address space then fail with an error that says so).
+ * Residency is unknown. The caller keeps the process stopped and keeps
+ * read_fn and arg valid until gomem_target_destroy().
+ */
+GOMEM_EXPORT struct gomem_error *gomem_target_open_callback(const char *exe_path, int pid,
+							    uint64_t at_entry, const char *maps,
+							    gomem_read_fn read_fn, void *arg,
+							    struct gomem_target **ret);
 GOMEM_EXPORT void gomem_target_destroy(struct gomem_target *target);
 
 /*

@@ -70,12 +70,18 @@ struct gm_file_range {
 	const uint8_t *data; /* bytes for start..end, already bounded by the file's size */
 };
 
+/* Reads len bytes at addr of a target that is not a file (a live process). */
+typedef struct gomem_error *(*gm_read_fn)(void *arg, uint64_t addr, void *buf, size_t len);
+
 struct gm_memory {
 	struct gm_segment *segs; /* sorted by start, disjoint */
 	size_t nsegs;
 	struct gm_file_range *files; /* sorted by start, disjoint */
 	size_t nfiles;
 	size_t hint;
+	/* Live targets: when set, every read goes here and segments are unused. */
+	gm_read_fn read_fn;
+	void *read_arg;
 };
 
 struct gomem_error *gm_memory_add_segment(struct gm_memory *mem, const struct gm_segment *seg);
@@ -313,7 +319,13 @@ struct gomem_target {
 	struct gm_runtime *runtime;
 	struct gm_mapping *mappings; /* sorted, built on first use */
 	size_t nmappings;
+	struct gm_live *live; /* live and callback targets (live.c) */
+	char **warnings;      /* about the target itself; gomem_run adds them to every report */
+	size_t nwarnings;
 };
+
+/* A warning about the target that every verb's output carries. */
+struct gomem_error *gm_target_warn(struct gomem_target *t, const char *fmt, ...) GM_PRINTF(2, 3);
 
 /* The target's mappings, sorted by address (owned by the target). */
 struct gomem_error *gm_target_mappings(struct gomem_target *t, const struct gm_mapping **ret,

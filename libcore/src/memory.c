@@ -1,7 +1,8 @@
 /*
  * The target's memory: sorted segments backed by the core file, with
  * file-backed fallbacks (the executable) for bytes the core left out.
- * Nothing is copied: segments point into mmap'd files.
+ * Nothing is copied: segments point into mmap'd files. A live target
+ * instead sets a read callback (live.c), and every read goes there.
  */
 #define _GNU_SOURCE
 #include <stdlib.h>
@@ -132,6 +133,9 @@ struct gomem_error *gm_read(struct gm_memory *mem, uint64_t addr, void *buf, siz
 	if (len && addr + len - 1 < addr)
 		return gm_error(GOMEM_ERROR_FAULT, "cannot read %zu bytes at 0x%llx: wraps around",
 				len, (unsigned long long)addr);
+	/* A live target reads through its callback, which reports its own faults. */
+	if (mem->read_fn)
+		return len ? mem->read_fn(mem->read_arg, addr, buf, len) : NULL;
 	while (len) {
 		const struct gm_segment *s = gm_memory_find(mem, addr);
 		size_t n = 0;

@@ -247,17 +247,23 @@ static void summary_json(struct gm_strbuf *b, const struct summary *s)
 	const struct gomem_target *t = s->t;
 	const struct gm_heap_walk *w = &s->walk;
 	gm_strbuf_printf(b,
-			 "{\"schema\": \"gomem/summary/v1\",\n \"target\": {\"source\": \"core\", "
-			 "\"exe\": ");
+			 "{\"schema\": \"gomem/summary/v1\",\n \"target\": {\"source\": \"%s\", "
+			 "\"exe\": ",
+			 t->have_core ? "core" : "live");
 	gm_strbuf_json_string(b, t->exe.path);
 	gm_strbuf_printf(b, ", \"core\": ");
-	gm_strbuf_json_string(b, t->core.path);
-	gm_strbuf_printf(b, ", \"pid\": %d, \"go_version\": ", t->core.pid);
+	if (t->have_core)
+		gm_strbuf_json_string(b, t->core.path);
+	else
+		gm_strbuf_printf(b, "null");
+	gm_strbuf_printf(b, ", \"pid\": %d, \"go_version\": ", t->pid);
 	gm_strbuf_json_string(b, t->exe.go_version);
 	gm_strbuf_printf(b, ", \"goarch\": \"amd64\", \"experiments\": ");
 	json_experiments(b, t->exe.experiments);
-	gm_strbuf_printf(b, ", \"core_kind\": \"%s\"},\n",
-			 t->core.kernel_dump ? "kernel" : "gcore");
+	gm_strbuf_printf(b, ", \"core_kind\": %s},\n",
+			 !t->have_core	       ? "null"
+			 : t->core.kernel_dump ? "\"kernel\""
+					       : "\"gcore\"");
 	gm_strbuf_printf(b, " \"vsz_bytes\": %" PRIu64 ",\n \"rss_bytes\": ", s->vsz);
 	if (s->has_rss)
 		gm_strbuf_printf(b, "%" PRIu64 ",\n", s->rss);
@@ -343,9 +349,13 @@ static void summary_text(struct gm_strbuf *b, const struct summary *s)
 	const struct gomem_target *t = s->t;
 	const struct gm_memstats *ms = &s->ms;
 	char h1[32], h2[32];
-	gm_strbuf_printf(b, "%s (%s%s%s, linux/amd64), %s core %s, pid %d\n", t->exe.path,
-			 t->exe.go_version, t->exe.experiments[0] ? ", X:" : "", t->exe.experiments,
-			 t->core.kernel_dump ? "kernel" : "gcore", t->core.path, t->core.pid);
+	gm_strbuf_printf(b, "%s (%s%s%s, linux/amd64), ", t->exe.path, t->exe.go_version,
+			 t->exe.experiments[0] ? ", X:" : "", t->exe.experiments);
+	if (t->have_core)
+		gm_strbuf_printf(b, "%s core %s, pid %d\n",
+				 t->core.kernel_dump ? "kernel" : "gcore", t->core.path, t->pid);
+	else
+		gm_strbuf_printf(b, "live process %d\n", t->pid);
 	gm_strbuf_printf(b, "VSZ %s, RSS %s\n\n", gm_human_bytes(s->vsz, h1),
 			 s->has_rss ? gm_human_bytes(s->rss, h2) : "unknown");
 	gm_strbuf_printf(b, "%-52s %10s %7s %10s\n", "where the address space goes", "VSZ",

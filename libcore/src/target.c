@@ -1,10 +1,12 @@
-/* Opening a target: an executable plus a core file. */
+/* Opening a target: an executable plus a core file, or a live process. */
 #define _GNU_SOURCE
 #include <elf.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
+#include "live.h"
 
 #define TRY(x)                                                                                     \
 	do {                                                                                       \
@@ -98,6 +100,177 @@ static struct gomem_error *target_open(struct gomem_target *t, const char *exe_p
 	return NULL;
 }
 
+/* The executable's first page (ELF and program headers, build ID) as the process maps it. */
+static struct gomem_error *check_live_exe_matches(struct gomem_target *t, uint64_t bias)
+{
+	for (size_t i = 0; i < t->exe.nloads; i++) {
+		if (t->exe.loads[i].offset != 0)
+			continue;
+		uint64_t addr = t->exe.loads[i].vaddr + bias;
+		uint8_t page[4096];
+		size_t n =
+		    t->exe.loads[i].filesz < sizeof(page) ? t->exe.loads[i].filesz : sizeof(page);
+		if (n > t->exe.size)
+			n = t->exe.size;
+		struct gomem_error *err = gm_read(&t->mem, addr, page, n);
+		if (err && gomem_error_code(err) != GOMEM_ERROR_FAULT)
+			return err;
+		bool differ = err || memcmp(page, t->exe.map, n) != 0;
+		gomem_error_destroy(err);
+		if (differ)
+			return gm_error(GOMEM_ERROR_MISMATCH,
+					"process %d is not running executable %s (its ELF headers "
+					"are not at 0x%llx; executable's Go build ID %s)",
+					t->pid, t->exe.path, (unsigned long long)addr,
+					t->exe.go_build_id[0] ? t->exe.go_build_id : "unknown");
+		return NULL;
+	}
+	return NULL;
+}
+
+/* A live target's executable; exe_name (if not NULL) is the name to show for it. */
+static struct gomem_error *open_live_exe(struct gomem_target *t, const char *exe_path,
+					 const char *exe_name)
+{
+	TRY(gm_exe_open(exe_path, &t->exe));
+	if (exe_name && strcmp(exe_name, exe_path) != 0) {
+		char *name = strdup(exe_name);
+		if (!name)
+			return &gm_error_no_memory;
+		free(t->exe.path);
+		t->exe.path = name;
+	}
+	return gm_check_go_version(&t->exe);
+}
+
+/*
+ * The rest of a live target, once t->live and its executable are open: the
+ * executable's check against the process, the DWARF and the runtime.
+ */
+static struct gomem_error *target_open_live(struct gomem_target *t, const char *exe_path,
+					    uint64_t at_entry)
+{
+	t->source = GM_SOURCE_LIVE;
+	t->mem.read_fn = gm_live_read;
+	t->mem.read_arg = t->live;
+	if (t->exe.e_type == ET_DYN && !at_entry)
+		return gm_error(GOMEM_ERROR_FORMAT,
+				"cannot place the PIE %s: the process's AT_ENTRY is unknown",
+				t->exe.path);
+	uint64_t bias = t->exe.e_type == ET_DYN ? at_entry - t->exe.e_entry : 0;
+	TRY(check_live_exe_matches(t, bias));
+	TRY(gm_dwarf_open(exe_path, &t->dwarf));
+	TRY(gm_runtime_create(t->dwarf, &t->mem, &t->exe, bias, &t->runtime));
+	return NULL;
+}
+
+static struct gomem_target *target_alloc(void)
+{
+	struct gomem_target *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->exe.fd = -1;
+	t->core.fd = -1;
+	return t;
+}
+
+static struct gomem_error *target_open_pid(struct gomem_target *t, int pid, const char *exe_path,
+					   unsigned flags)
+{
+	t->pid = pid;
+	char *open_path = NULL, *name = NULL;
+	bool replaced = false;
+	/* The executable first: a process that is not a Go program is never stopped. */
+	struct gomem_error *err = NULL;
+	if (!exe_path)
+		err = gm_live_exe(pid, &open_path, &name, &replaced);
+	if (!err)
+		err = open_live_exe(t, exe_path ? exe_path : open_path, name);
+	if (!err)
+		err = gm_live_create_pid(pid, flags, &t->live);
+	uint64_t at_entry = 0;
+	if (!err)
+		err = gm_live_auxv_entry(pid, &at_entry);
+	if (!err)
+		err = target_open_live(t, exe_path ? exe_path : open_path, at_entry);
+	if (!err && replaced)
+		err = gm_target_warn(t,
+				     "the executable %s was replaced or deleted on disk: read "
+				     "the running one through /proc/%d/exe",
+				     name, pid);
+	if (!err && !(flags & (GOMEM_PID_STOP | GOMEM_PID_STOPPED_BY_CALLER)))
+		err = gm_target_warn(t,
+				     "process %d was not stopped while it was read "
+				     "(--no-stop): the view may be inconsistent",
+				     pid);
+	free(open_path);
+	free(name);
+	return err;
+}
+
+struct gomem_error *gomem_target_open_pid(int pid, const char *exe_path, unsigned flags,
+					  struct gomem_target **ret)
+{
+	if (!ret)
+		return gm_error(GOMEM_ERROR_USAGE, "gomem_target_open_pid: missing argument");
+	if ((flags & GOMEM_PID_STOP) && (flags & GOMEM_PID_STOPPED_BY_CALLER))
+		return gm_error(GOMEM_ERROR_USAGE,
+				"gomem_target_open_pid: STOP and STOPPED_BY_CALLER exclude "
+				"each other");
+	struct gomem_target *t = target_alloc();
+	if (!t)
+		return &gm_error_no_memory;
+	struct gomem_error *err = target_open_pid(t, pid, exe_path, flags);
+	if (err) {
+		gomem_target_destroy(t);
+		return err;
+	}
+	*ret = t;
+	return NULL;
+}
+
+struct gomem_error *gomem_target_open_callback(const char *exe_path, int pid, uint64_t at_entry,
+					       const char *maps, gomem_read_fn read_fn, void *arg,
+					       struct gomem_target **ret)
+{
+	if (!exe_path || !read_fn || !ret)
+		return gm_error(GOMEM_ERROR_USAGE, "an executable and a read callback are needed");
+	struct gomem_target *t = target_alloc();
+	if (!t)
+		return &gm_error_no_memory;
+	t->pid = pid;
+	struct gomem_error *err = open_live_exe(t, exe_path, NULL);
+	if (!err)
+		err = gm_live_create_callback(pid, maps, read_fn, arg, &t->live);
+	if (!err)
+		err = target_open_live(t, exe_path, at_entry);
+	if (err) {
+		gomem_target_destroy(t);
+		return err;
+	}
+	*ret = t;
+	return NULL;
+}
+
+struct gomem_error *gm_target_warn(struct gomem_target *t, const char *fmt, ...)
+{
+	char *msg = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return &gm_error_no_memory;
+	char **w = reallocarray(t->warnings, t->nwarnings + 1, sizeof(*w));
+	if (!w) {
+		free(msg);
+		return &gm_error_no_memory;
+	}
+	t->warnings = w;
+	t->warnings[t->nwarnings++] = msg;
+	return NULL;
+}
+
 struct gomem_error *gomem_target_open_core(const char *exe_path, const char *core_path,
 					   struct gomem_target **ret)
 {
@@ -123,7 +296,11 @@ void gomem_target_destroy(struct gomem_target *t)
 		return;
 	gm_runtime_destroy(t->runtime);
 	gm_dwarf_destroy(t->dwarf);
+	gm_live_destroy(t->live); /* resumes a process that was stopped */
 	gm_memory_deinit(&t->mem);
+	for (size_t i = 0; i < t->nwarnings; i++)
+		free(t->warnings[i]);
+	free(t->warnings);
 	for (size_t i = 0; i < t->nmappings; i++)
 		free(t->mappings[i].path);
 	free(t->mappings);
@@ -186,10 +363,8 @@ struct gomem_error *gm_target_mappings(struct gomem_target *t, const struct gm_m
 {
 	if (!t->mappings) {
 		struct gomem_error *err =
-		    t->source == GM_SOURCE_CORE
-			? core_mappings(t)
-			: gm_error(GOMEM_ERROR_UNSUPPORTED,
-				   "mappings of a live target are not read yet");
+		    t->live ? gm_live_mappings(t->live, &t->mappings, &t->nmappings)
+			    : core_mappings(t);
 		if (err)
 			return err;
 	}
@@ -200,6 +375,8 @@ struct gomem_error *gm_target_mappings(struct gomem_target *t, const struct gm_m
 
 bool gm_target_residency_known(const struct gomem_target *t)
 {
+	if (t->live)
+		return gm_live_residency_known(t->live);
 	return t->source == GM_SOURCE_CORE && t->have_core && t->core.kernel_dump;
 }
 
@@ -235,6 +412,17 @@ uint64_t gm_target_resident(struct gomem_target *t, uint64_t start, uint64_t end
 {
 	if (!gm_target_residency_known(t) || end <= start)
 		return 0;
+	if (t->live) {
+		/* pagemap and smaps are read with the mappings. */
+		const struct gm_mapping *m;
+		size_t n;
+		struct gomem_error *err = gm_target_mappings(t, &m, &n);
+		if (err) {
+			gomem_error_destroy(err);
+			return 0;
+		}
+		return gm_live_resident(t->live, start, end);
+	}
 	return core_resident(t, start, end);
 }
 

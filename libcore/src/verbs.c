@@ -188,6 +188,9 @@ struct gomem_error *gomem_run(struct gomem_target *t, const char *verb, int argc
 	}
 	if (!err)
 		err = parse_args(r, argc, argv);
+	/* Warnings about the target itself (a running process...) go into every report. */
+	for (size_t i = 0; !err && i < t->nwarnings; i++)
+		gm_run_warn(r, false, "%s", t->warnings[i]);
 	if (!err)
 		err = r->verb->run(r);
 	if (!err && r->out.failed)
