@@ -685,6 +685,9 @@ struct gomem_error *gm_live_auxv_entry(int pid, uint64_t *ret)
 
 struct gomem_error *gm_live_exe(int pid, char **open_ret, char **name_ret, bool *replaced_ret)
 {
+	struct gomem_error *err = check_pid(pid);
+	if (err)
+		return err;
 	char link[PROC_PATH_MAX], target[4096];
 	proc_path(link, pid, "exe");
 	ssize_t n = readlink(link, target, sizeof(target) - 1);
