@@ -277,7 +277,7 @@ static bool looks_like_kernel_dump(const Elf64_Phdr *ph, uint64_t count)
 	return true;
 }
 
-struct gomem_error *gm_core_open(const char *path, struct gm_core *core)
+static struct gomem_error *core_open(const char *path, struct gm_core *core)
 {
 	memset(core, 0, sizeof(*core));
 	core->fd = -1;
@@ -317,6 +317,14 @@ struct gomem_error *gm_core_open(const char *path, struct gm_core *core)
 		return gm_error(GOMEM_ERROR_FORMAT, "core %s: no memory segments", path);
 	core->kernel_dump = looks_like_kernel_dump(ph, count);
 	return NULL;
+}
+
+struct gomem_error *gm_core_open(const char *path, struct gm_core *core)
+{
+	struct gomem_error *err = core_open(path, core);
+	if (err)
+		gm_core_deinit(core);
+	return err;
 }
 
 void gm_core_deinit(struct gm_core *core)

@@ -387,6 +387,15 @@ static struct gomem_error *walk_page_caches(struct walk_state *w, struct page_ru
 		TRY(gm_rt_read_field(rt, ps[i], &L->p_pcache_base, &base));
 		TRY(gm_rt_read_field(rt, ps[i], &L->p_pcache_cache, &cache));
 		TRY(gm_rt_read_field(rt, ps[i], &L->p_pcache_scav, &scav));
+		if (!cache)
+			continue;
+		/* A page cache is 64 aligned pages of one chunk, inside the heap. */
+		uint64_t span = 64 * L->page_size;
+		if (base % span || !find_arena(w->arenas, w->narenas, base) ||
+		    !find_arena(w->arenas, w->narenas, base + span - 1))
+			return gm_error(GOMEM_ERROR_INCONSISTENT,
+					"P 0x%llx: page cache at 0x%llx is outside the heap",
+					(unsigned long long)ps[i], (unsigned long long)base);
 		for (unsigned b = 0; b < 64; b++) {
 			if (cache >> b & 1)
 				add_page(run, (scav >> b & 1) ? 2 : 1, base + b * L->page_size,

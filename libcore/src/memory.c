@@ -127,6 +127,20 @@ static const struct gm_file_range *find_file(const struct gm_memory *mem, uint64
 	return NULL;
 }
 
+/* Start of the first segment above addr, or UINT64_MAX. */
+static uint64_t next_segment_start(const struct gm_memory *mem, uint64_t addr)
+{
+	size_t lo = 0, hi = mem->nsegs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (mem->segs[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < mem->nsegs ? mem->segs[lo].start : UINT64_MAX;
+}
+
 struct gomem_error *gm_read(struct gm_memory *mem, uint64_t addr, void *buf, size_t len)
 {
 	uint8_t *out = buf;
@@ -152,9 +166,10 @@ struct gomem_error *gm_read(struct gm_memory *mem, uint64_t addr, void *buf, siz
 						(unsigned long long)addr, why);
 			}
 			uint64_t avail = f->end - addr;
-			/* Do not read the file past the core segment's data if one starts later. */
-			if (s && s->end - addr < avail)
-				avail = s->end - addr;
+			/* The core's bytes win: stop the file's at the next core segment. */
+			uint64_t stop = s ? s->end : next_segment_start(mem, addr);
+			if (stop - addr < avail)
+				avail = stop - addr;
 			n = avail < len ? (size_t)avail : len;
 			memcpy(out, f->data + (addr - f->start), n);
 		}

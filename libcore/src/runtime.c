@@ -60,7 +60,11 @@ static struct gomem_error *resolve_constants(struct gm_runtime *rt)
 {
 	struct gm_layout *L = &rt->L;
 	int64_t v;
-	TRY(constant(rt, "runtime._PageShift", 13, &v));
+	/* The page shift moved to internal/runtime/gc in 1.25 (gc/malloc.go@1.25). */
+	if (gm_dwarf_has_constant(rt->dw, "internal/runtime/gc.PageShift"))
+		TRY(gm_dwarf_constant(rt->dw, "internal/runtime/gc.PageShift", &v));
+	else
+		TRY(constant(rt, "runtime._PageShift", 13, &v));
 	L->page_shift = (unsigned)v;
 	TRY(constant(rt, "runtime.logHeapArenaBytes", 26, &v));
 	L->log_arena_bytes = (unsigned)v;
