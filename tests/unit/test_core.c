@@ -22,24 +22,26 @@
 #include "internal.h"
 #include "unit.h"
 
-#define PAGE		  4096u
-#define PRSTATUS_SIZE	  336u /* sizeof(struct elf_prstatus) on x86-64 */
-#define PRSTATUS_PID_OFF  32u
-#define TEST_PID	  4242
-#define TEST_AT_ENTRY	  0x401020u
-#define TEST_AT_PHDR	  0x400040u
-#define VSYSCALL_ADDR	  0xffffffffff600000ULL
-#define MAX_TEST_LOADS	  8
-#define MAX_TEST_SEGMENTS 8
+#define PAGE		 4096u
+#define PRSTATUS_SIZE	 336u /* sizeof(struct elf_prstatus) on x86-64 */
+#define PRSTATUS_PID_OFF 32u
+#define TEST_PID	 4242
+#define TEST_AT_ENTRY	 0x401020u
+#define TEST_AT_PHDR	 0x400040u
+#define VSYSCALL_ADDR	 0xffffffffff600000ULL
+#define MAX_TEST_LOADS	 8
 
+/* Owned by the fixture, so that teardown releases them even after a failed assertion. */
 struct fixture {
 	char dir[256];
+	struct gm_core core;
+	struct gm_memory mem;
 };
 
 /* One PT_LOAD of a synthetic core. */
 struct tload {
 	uint64_t vaddr, memsz;
-	uint64_t filesz;   /* bytes present in the file, filled with pattern(vaddr + i) */
+	uint64_t filesz;      /* bytes present in the file, filled with pattern(vaddr + i) */
 	uint64_t hole_before; /* bytes of hole left in the file before this load's data */
 };
 
@@ -47,11 +49,22 @@ struct tload {
 struct tcore {
 	struct tload loads[MAX_TEST_LOADS];
 	size_t nloads;
-	uint64_t p_align;	   /* of every PT_LOAD; 0 means 4096, like the kernel */
+	uint64_t p_align; /* of every PT_LOAD; 0 means 4096, like the kernel */
 	bool no_notes;
 	uint32_t prstatus_descsz; /* 0 means PRSTATUS_SIZE; larger than the note = corrupt */
-	uint16_t e_type;	   /* 0 means ET_CORE */
-	uint16_t e_machine;	   /* 0 means EM_X86_64 */
+	uint16_t e_type;	  /* 0 means ET_CORE */
+	uint16_t e_machine;	  /* 0 means EM_X86_64 */
+	enum { NT_FILE_NONE, NT_FILE_GOOD, NT_FILE_HUGE_COUNT, NT_FILE_NO_NUL } nt_file;
+};
+
+/* The NT_FILE entries of a synthetic core (page size 4096). */
+static const struct {
+	uint64_t start, end, pgoff;
+	const char *path;
+} nt_file_entries[] = {
+    {0x400000, 0x401000, 0, "/usr/bin/prog"},
+    {0x401000, 0x403000, 1, "/usr/bin/prog"},
+    {0x7f0000000000, 0x7f0000002000, 3, "/lib/x86_64-linux-gnu/libc.so.6"},
 };
 
 /* The byte that a synthetic core holds at address a: it differs between neighbours. */
@@ -65,6 +78,7 @@ static int setup_tmpdir(void **state)
 	struct fixture *fx = calloc(1, sizeof(*fx));
 	if (!fx)
 		return -1;
+	fx->core.fd = -1;
 	if (unit_make_tmpdir(fx->dir, sizeof(fx->dir), "gomem-test-core") != 0) {
 		free(fx);
 		return -1;
@@ -76,6 +90,8 @@ static int setup_tmpdir(void **state)
 static int teardown_tmpdir(void **state)
 {
 	struct fixture *fx = *state;
+	gm_memory_deinit(&fx->mem);
+	gm_core_deinit(&fx->core);
 	unit_remove_tree(fx->dir);
 	free(fx);
 	return 0;
@@ -110,6 +126,32 @@ static void add_note(uint8_t *buf, size_t *off, uint32_t type, const void *desc,
 	*off += align_up(len, 4);
 }
 
+/* Appends an NT_FILE note: count, page size, {start, end, page offset}..., paths. */
+static void add_nt_file(uint8_t *buf, size_t *off, int kind)
+{
+	uint8_t desc[512];
+	size_t n = GM_ARRAY_SIZE(nt_file_entries), len = 16;
+	uint64_t count = kind == NT_FILE_HUGE_COUNT ? 1ULL << 60 : n, page_size = PAGE;
+	memcpy(desc, &count, 8);
+	memcpy(desc + 8, &page_size, 8);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t e[3] = {nt_file_entries[i].start, nt_file_entries[i].end,
+				 nt_file_entries[i].pgoff};
+		memcpy(desc + len, e, sizeof(e));
+		len += sizeof(e);
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t plen = strlen(nt_file_entries[i].path) + 1;
+		/* The last path without its NUL: the note ends inside the name. */
+		if (kind == NT_FILE_NO_NUL && i == n - 1)
+			plen--;
+		assert_true(len + plen <= sizeof(desc));
+		memcpy(desc + len, nt_file_entries[i].path, plen);
+		len += plen;
+	}
+	add_note(buf, off, NT_FILE, desc, (uint32_t)len, (uint32_t)len);
+}
+
 /*
  * Writes the core described by spec to path. When cut_at is not 0 the
  * file is cut to that many bytes. Returns the file offset of each load's
@@ -132,6 +174,8 @@ static void write_core_cut(const char *path, const struct tcore *spec, uint64_t 
 		add_note(head, &off, NT_PRSTATUS, prstatus, PRSTATUS_SIZE, claimed);
 		uint64_t auxv[] = {AT_PHDR, TEST_AT_PHDR, AT_ENTRY, TEST_AT_ENTRY, AT_NULL, 0};
 		add_note(head, &off, NT_AUXV, auxv, sizeof(auxv), sizeof(auxv));
+		if (spec->nt_file != NT_FILE_NONE)
+			add_nt_file(head, &off, spec->nt_file);
 	}
 	assert_true(off <= sizeof(head));
 
@@ -230,162 +274,158 @@ static void test_open_parses_pid_and_at_entry_from_notes(void **state)
 {
 	struct fixture *fx = *state;
 	char path[512];
-	struct gm_core core;
+	struct gm_core *core = &fx->core;
 	path_in(fx, "core", path, sizeof(path));
 	write_core(path, &three_loads);
-	assert_gomem_ok(gm_core_open(path, &core));
-	assert_int_equal(core.pid, TEST_PID);
-	assert_int_equal(core.nthreads, 1);
-	assert_true(core.have_auxv);
-	assert_int_equal(core.at_entry, TEST_AT_ENTRY);
-	assert_int_equal(core.at_phdr, TEST_AT_PHDR);
-	assert_int_equal(core.nloads, 3);
-	assert_int_equal(core.loads[2].start, 0x20000);
-	assert_int_equal(core.loads[2].end, 0x23000);
-	assert_int_equal(core.loads[2].data_len, PAGE);
-	assert_int_equal(core.nwarnings, 0);
-	gm_core_deinit(&core);
+	assert_gomem_ok(gm_core_open(path, core));
+	assert_int_equal(core->pid, TEST_PID);
+	assert_int_equal(core->nthreads, 1);
+	assert_true(core->have_auxv);
+	assert_int_equal(core->at_entry, TEST_AT_ENTRY);
+	assert_int_equal(core->at_phdr, TEST_AT_PHDR);
+	assert_int_equal(core->nloads, 3);
+	assert_int_equal(core->loads[2].start, 0x20000);
+	assert_int_equal(core->loads[2].end, 0x23000);
+	assert_int_equal(core->loads[2].data_len, PAGE);
+	assert_int_equal(core->nwarnings, 0);
+	gm_core_deinit(core);
 }
 
 static void test_read_inside_one_segment(void **state)
 {
 	struct fixture *fx = *state;
 	char path[512];
-	struct gm_core core;
-	struct gm_memory mem;
+	struct gm_core *core = &fx->core;
+	struct gm_memory *mem = &fx->mem;
 	uint8_t buf[100];
 	path_in(fx, "core", path, sizeof(path));
 	write_core(path, &three_loads);
-	open_core_memory(path, &core, &mem);
-	assert_gomem_ok(gm_read(&mem, 0x10123, buf, sizeof(buf)));
+	open_core_memory(path, core, mem);
+	assert_gomem_ok(gm_read(mem, 0x10123, buf, sizeof(buf)));
 	assert_pattern(buf, 0x10123, sizeof(buf));
 	uint64_t v;
-	assert_gomem_ok(gm_read_u64(&mem, 0x20008, &v));
+	assert_gomem_ok(gm_read_u64(mem, 0x20008, &v));
 	uint64_t want = 0;
 	for (int i = 7; i >= 0; i--)
 		want = want << 8 | pattern(0x20008 + (uint64_t)i);
 	assert_int_equal(v, want);
-	gm_memory_deinit(&mem);
-	gm_core_deinit(&core);
+	gm_memory_deinit(mem);
+	gm_core_deinit(core);
 }
 
 static void test_read_straddles_two_adjacent_segments(void **state)
 {
 	struct fixture *fx = *state;
 	char path[512];
-	struct gm_core core;
-	struct gm_memory mem;
+	struct gm_core *core = &fx->core;
+	struct gm_memory *mem = &fx->mem;
 	uint8_t buf[64];
 	path_in(fx, "core", path, sizeof(path));
 	write_core(path, &three_loads);
-	open_core_memory(path, &core, &mem);
+	open_core_memory(path, core, mem);
 	/* 0x12000 is where the first load ends and the second begins. */
-	assert_gomem_ok(gm_read(&mem, 0x12000 - 24, buf, sizeof(buf)));
+	assert_gomem_ok(gm_read(mem, 0x12000 - 24, buf, sizeof(buf)));
 	assert_pattern(buf, 0x12000 - 24, sizeof(buf));
-	gm_memory_deinit(&mem);
-	gm_core_deinit(&core);
+	gm_memory_deinit(mem);
+	gm_core_deinit(core);
 }
 
 static void test_read_in_absent_part_of_segment_faults_instead_of_zeros(void **state)
 {
 	struct fixture *fx = *state;
 	char path[512];
-	struct gm_core core;
-	struct gm_memory mem;
+	struct gm_core *core = &fx->core;
+	struct gm_memory *mem = &fx->mem;
 	uint8_t buf[16];
 	path_in(fx, "core", path, sizeof(path));
 	write_core(path, &three_loads);
-	open_core_memory(path, &core, &mem);
+	open_core_memory(path, core, mem);
 	/* The third load has p_filesz 1 page of p_memsz 3. */
 	memset(buf, 0xee, sizeof(buf));
-	assert_gomem_error(gm_read(&mem, 0x21000, buf, sizeof(buf)), GOMEM_ERROR_FAULT,
+	assert_gomem_error(gm_read(mem, 0x21000, buf, sizeof(buf)), GOMEM_ERROR_FAULT,
 			   "not saved in the core");
-	assert_gomem_error(gm_read(&mem, 0x22ff0, buf, sizeof(buf)), GOMEM_ERROR_FAULT,
-			   "0x22ff0");
+	assert_gomem_error(gm_read(mem, 0x22ff0, buf, sizeof(buf)), GOMEM_ERROR_FAULT, "0x22ff0");
 	/* A read that starts in the saved part and runs into the absent part faults too. */
-	assert_gomem_error(gm_read(&mem, 0x21000 - 8, buf, sizeof(buf)), GOMEM_ERROR_FAULT,
+	assert_gomem_error(gm_read(mem, 0x21000 - 8, buf, sizeof(buf)), GOMEM_ERROR_FAULT,
 			   "not saved in the core");
 	uint64_t v;
-	assert_gomem_error(gm_read_u64(&mem, 0x21800, &v), GOMEM_ERROR_FAULT,
+	assert_gomem_error(gm_read_u64(mem, 0x21800, &v), GOMEM_ERROR_FAULT,
 			   "not saved in the core");
 	/* The last saved bytes are still readable. */
-	assert_gomem_ok(gm_read(&mem, 0x21000 - 8, buf, 8));
+	assert_gomem_ok(gm_read(mem, 0x21000 - 8, buf, 8));
 	assert_pattern(buf, 0x21000 - 8, 8);
-	gm_memory_deinit(&mem);
-	gm_core_deinit(&core);
+	gm_memory_deinit(mem);
+	gm_core_deinit(core);
 }
 
 static void test_read_of_unmapped_address_faults(void **state)
 {
 	struct fixture *fx = *state;
 	char path[512];
-	struct gm_core core;
-	struct gm_memory mem;
+	struct gm_core *core = &fx->core;
+	struct gm_memory *mem = &fx->mem;
 	uint8_t buf[8];
 	path_in(fx, "core", path, sizeof(path));
 	write_core(path, &three_loads);
-	open_core_memory(path, &core, &mem);
-	assert_gomem_error(gm_read(&mem, 0x5000, buf, sizeof(buf)), GOMEM_ERROR_FAULT,
-			   "not mapped");
+	open_core_memory(path, core, mem);
+	assert_gomem_error(gm_read(mem, 0x5000, buf, sizeof(buf)), GOMEM_ERROR_FAULT, "not mapped");
 	/* Between two loads, and just past the last one. */
-	assert_gomem_error(gm_read(&mem, 0x13000, buf, sizeof(buf)), GOMEM_ERROR_FAULT,
+	assert_gomem_error(gm_read(mem, 0x13000, buf, sizeof(buf)), GOMEM_ERROR_FAULT,
 			   "not mapped");
-	assert_gomem_error(gm_read(&mem, 0x23000, buf, sizeof(buf)), GOMEM_ERROR_FAULT,
-			   "0x23000");
+	assert_gomem_error(gm_read(mem, 0x23000, buf, sizeof(buf)), GOMEM_ERROR_FAULT, "0x23000");
 	/* A read that runs off the end of a load into unmapped memory. */
-	assert_gomem_error(gm_read(&mem, 0x13000 - 4, buf, sizeof(buf)), GOMEM_ERROR_FAULT,
+	assert_gomem_error(gm_read(mem, 0x13000 - 4, buf, sizeof(buf)), GOMEM_ERROR_FAULT,
 			   "not mapped");
-	gm_memory_deinit(&mem);
-	gm_core_deinit(&core);
+	gm_memory_deinit(mem);
+	gm_core_deinit(core);
 }
 
 static void test_read_wrapping_past_the_top_of_the_address_space_faults(void **state)
 {
-	struct gm_memory mem = {0};
+	struct fixture *fx = *state;
+	struct gm_memory *mem = &fx->mem;
 	uint8_t buf[16];
 	static const uint8_t top[16];
 	struct gm_segment s = {
 	    .start = UINT64_MAX - 15, .end = UINT64_MAX, .data = top, .data_len = 15};
-	(void)state;
-	assert_gomem_ok(gm_memory_add_segment(&mem, &s));
-	assert_gomem_ok(gm_memory_finish(&mem));
-	assert_gomem_error(gm_read(&mem, UINT64_MAX - 7, buf, sizeof(buf)), GOMEM_ERROR_FAULT,
+	assert_gomem_ok(gm_memory_add_segment(mem, &s));
+	assert_gomem_ok(gm_memory_finish(mem));
+	assert_gomem_error(gm_read(mem, UINT64_MAX - 7, buf, sizeof(buf)), GOMEM_ERROR_FAULT,
 			   "wraps");
-	gm_memory_deinit(&mem);
+	gm_memory_deinit(mem);
 }
 
 static void test_file_range_supplies_bytes_the_core_left_out(void **state)
 {
 	struct fixture *fx = *state;
 	char path[512];
-	struct gm_core core;
-	struct gm_memory mem;
+	struct gm_core *core = &fx->core;
+	struct gm_memory *mem = &fx->mem;
 	uint8_t exe_bytes[3 * PAGE], buf[PAGE + 32];
 	path_in(fx, "core", path, sizeof(path));
 	write_core(path, &three_loads);
-	assert_gomem_ok(gm_core_open(path, &core));
-	memset(&mem, 0, sizeof(mem));
-	for (size_t i = 0; i < core.nloads; i++)
-		assert_gomem_ok(gm_memory_add_segment(&mem, &core.loads[i]));
+	assert_gomem_ok(gm_core_open(path, core));
+	for (size_t i = 0; i < core->nloads; i++)
+		assert_gomem_ok(gm_memory_add_segment(mem, &core->loads[i]));
 	/* The "executable" maps the whole third load; its bytes are ~pattern. */
 	for (size_t i = 0; i < sizeof(exe_bytes); i++)
 		exe_bytes[i] = (uint8_t)~pattern(0x20000 + i);
 	struct gm_file_range r = {.start = 0x20000, .end = 0x23000, .data = exe_bytes};
-	assert_gomem_ok(gm_memory_add_file_range(&mem, &r));
-	assert_gomem_ok(gm_memory_finish(&mem));
+	assert_gomem_ok(gm_memory_add_file_range(mem, &r));
+	assert_gomem_ok(gm_memory_finish(mem));
 
 	/* From the saved page into the absent ones: core bytes first, then the file's. */
-	assert_gomem_ok(gm_read(&mem, 0x21000 - 32, buf, sizeof(buf)));
+	assert_gomem_ok(gm_read(mem, 0x21000 - 32, buf, sizeof(buf)));
 	assert_pattern(buf, 0x21000 - 32, 32);
 	for (size_t i = 32; i < sizeof(buf); i++)
 		assert_int_equal(buf[i], exe_bytes[0x1000 - 32 + i]);
 	/* The saved page still comes from the core, not from the file. */
-	assert_gomem_ok(gm_read(&mem, 0x20000, buf, 64));
+	assert_gomem_ok(gm_read(mem, 0x20000, buf, 64));
 	assert_pattern(buf, 0x20000, 64);
 	/* The file range ends with the segment: past it is still unmapped. */
-	assert_gomem_error(gm_read(&mem, 0x23000 - 4, buf, 8), GOMEM_ERROR_FAULT, "not mapped");
-	gm_memory_deinit(&mem);
-	gm_core_deinit(&core);
+	assert_gomem_error(gm_read(mem, 0x23000 - 4, buf, 8), GOMEM_ERROR_FAULT, "not mapped");
+	gm_memory_deinit(mem);
+	gm_core_deinit(core);
 }
 
 /*
@@ -395,104 +435,103 @@ static void test_file_range_supplies_bytes_the_core_left_out(void **state)
  */
 static void test_file_range_does_not_hide_core_bytes_of_a_later_segment(void **state)
 {
-	struct gm_memory mem = {0};
+	struct fixture *fx = *state;
+	struct gm_memory *mem = &fx->mem;
 	uint8_t core_bytes[PAGE], file_bytes[2 * PAGE], buf[2 * PAGE];
-	(void)state;
 	memset(core_bytes, 0xc0, sizeof(core_bytes));
 	memset(file_bytes, 0xf1, sizeof(file_bytes));
 	struct gm_segment s = {
 	    .start = 0x31000, .end = 0x32000, .data = core_bytes, .data_len = PAGE};
 	struct gm_file_range r = {.start = 0x30000, .end = 0x32000, .data = file_bytes};
-	assert_gomem_ok(gm_memory_add_segment(&mem, &s));
-	assert_gomem_ok(gm_memory_add_file_range(&mem, &r));
-	assert_gomem_ok(gm_memory_finish(&mem));
-	assert_gomem_ok(gm_read(&mem, 0x30000, buf, sizeof(buf)));
+	assert_gomem_ok(gm_memory_add_segment(mem, &s));
+	assert_gomem_ok(gm_memory_add_file_range(mem, &r));
+	assert_gomem_ok(gm_memory_finish(mem));
+	assert_gomem_ok(gm_read(mem, 0x30000, buf, sizeof(buf)));
 	assert_int_equal(buf[0], 0xf1);
 	assert_int_equal(buf[PAGE - 1], 0xf1);
 	assert_int_equal(buf[PAGE], 0xc0); /* from the core segment at 0x31000 */
 	assert_int_equal(buf[2 * PAGE - 1], 0xc0);
-	gm_memory_deinit(&mem);
+	gm_memory_deinit(mem);
 }
 
 static void test_core_cut_inside_a_segment_opens_with_warning_and_faults_past_cut(void **state)
 {
 	struct fixture *fx = *state;
 	char path[512];
-	struct gm_core core;
-	struct gm_memory mem;
+	struct gm_core *core = &fx->core;
+	struct gm_memory *mem = &fx->mem;
 	uint64_t data_off[MAX_TEST_LOADS];
 	uint8_t buf[8];
 	path_in(fx, "core", path, sizeof(path));
 	/* Cut 100 bytes into the second page of the first load. */
 	write_core_cut(path, &three_loads, 0, data_off);
 	write_core_cut(path, &three_loads, data_off[0] + PAGE + 100, NULL);
-	open_core_memory(path, &core, &mem);
-	assert_true(core.nwarnings >= 1);
+	open_core_memory(path, core, mem);
+	assert_true(core->nwarnings >= 1);
 	bool found = false;
-	for (size_t i = 0; i < core.nwarnings; i++)
-		found = found || (strstr(core.warnings[i], "truncated") &&
-				  strstr(core.warnings[i], path));
+	for (size_t i = 0; i < core->nwarnings; i++)
+		found = found ||
+			(strstr(core->warnings[i], "truncated") && strstr(core->warnings[i], path));
 	assert_true(found);
-	assert_int_equal(core.loads[0].data_len, PAGE + 100);
+	assert_int_equal(core->loads[0].data_len, PAGE + 100);
 	/* Bytes before the cut are read; the byte at the cut and later ones fault. */
-	assert_gomem_ok(gm_read(&mem, 0x10000 + PAGE + 99, buf, 1));
+	assert_gomem_ok(gm_read(mem, 0x10000 + PAGE + 99, buf, 1));
 	assert_pattern(buf, 0x10000 + PAGE + 99, 1);
-	assert_gomem_error(gm_read(&mem, 0x10000 + PAGE + 100, buf, 1), GOMEM_ERROR_FAULT,
+	assert_gomem_error(gm_read(mem, 0x10000 + PAGE + 100, buf, 1), GOMEM_ERROR_FAULT,
 			   "not saved in the core");
-	assert_gomem_error(gm_read(&mem, 0x10000 + PAGE + 96, buf, 8), GOMEM_ERROR_FAULT, NULL);
+	assert_gomem_error(gm_read(mem, 0x10000 + PAGE + 96, buf, 8), GOMEM_ERROR_FAULT, NULL);
 	/* Loads wholly past the cut have no data at all. */
-	assert_int_equal(core.loads[1].data_len, 0);
-	assert_gomem_error(gm_read(&mem, 0x12000, buf, 1), GOMEM_ERROR_FAULT,
+	assert_int_equal(core->loads[1].data_len, 0);
+	assert_gomem_error(gm_read(mem, 0x12000, buf, 1), GOMEM_ERROR_FAULT,
 			   "not saved in the core");
-	gm_memory_deinit(&mem);
-	gm_core_deinit(&core);
+	gm_memory_deinit(mem);
+	gm_core_deinit(core);
 }
 
 static void test_core_cut_inside_program_headers_fails_with_format_error(void **state)
 {
 	struct fixture *fx = *state;
 	char path[512];
-	struct gm_core core;
+	struct gm_core *core = &fx->core;
 	path_in(fx, "core", path, sizeof(path));
 	/* PT_NOTE + 3 PT_LOADs; cut in the middle of the third header. */
-	write_core_cut(path, &three_loads, sizeof(Elf64_Ehdr) + 2 * sizeof(Elf64_Phdr) + 20,
-		       NULL);
-	assert_gomem_error(gm_core_open(path, &core), GOMEM_ERROR_FORMAT, path);
-	gm_core_deinit(&core);
-	assert_gomem_error(gm_core_open(path, &core), GOMEM_ERROR_FORMAT, "truncated");
-	gm_core_deinit(&core);
+	write_core_cut(path, &three_loads, sizeof(Elf64_Ehdr) + 2 * sizeof(Elf64_Phdr) + 20, NULL);
+	assert_gomem_error(gm_core_open(path, core), GOMEM_ERROR_FORMAT, path);
+	gm_core_deinit(core);
+	assert_gomem_error(gm_core_open(path, core), GOMEM_ERROR_FORMAT, "truncated");
+	gm_core_deinit(core);
 }
 
 static void test_open_empty_file_fails_naming_it(void **state)
 {
 	struct fixture *fx = *state;
 	char path[512];
-	struct gm_core core;
+	struct gm_core *core = &fx->core;
 	path_in(fx, "empty", path, sizeof(path));
 	write_file(path, "", 0);
-	assert_gomem_error(gm_core_open(path, &core), GOMEM_ERROR_FORMAT, path);
-	gm_core_deinit(&core);
-	assert_gomem_error(gm_core_open(path, &core), GOMEM_ERROR_FORMAT, "empty");
-	gm_core_deinit(&core);
+	assert_gomem_error(gm_core_open(path, core), GOMEM_ERROR_FORMAT, path);
+	gm_core_deinit(core);
+	assert_gomem_error(gm_core_open(path, core), GOMEM_ERROR_FORMAT, "empty");
+	gm_core_deinit(core);
 }
 
 static void test_open_non_elf_file_fails_naming_it(void **state)
 {
 	struct fixture *fx = *state;
 	char path[512], text[200];
-	struct gm_core core;
+	struct gm_core *core = &fx->core;
 	memset(text, 'x', sizeof(text));
 	path_in(fx, "notes.txt", path, sizeof(path));
 	write_file(path, text, sizeof(text));
-	assert_gomem_error(gm_core_open(path, &core), GOMEM_ERROR_FORMAT, path);
-	gm_core_deinit(&core);
-	assert_gomem_error(gm_core_open(path, &core), GOMEM_ERROR_FORMAT, "not an ELF file");
-	gm_core_deinit(&core);
+	assert_gomem_error(gm_core_open(path, core), GOMEM_ERROR_FORMAT, path);
+	gm_core_deinit(core);
+	assert_gomem_error(gm_core_open(path, core), GOMEM_ERROR_FORMAT, "not an ELF file");
+	gm_core_deinit(core);
 	/* Shorter than an ELF header. */
 	path_in(fx, "short", path, sizeof(path));
 	write_file(path, "\177ELF", 4);
-	assert_gomem_error(gm_core_open(path, &core), GOMEM_ERROR_FORMAT, path);
-	gm_core_deinit(&core);
+	assert_gomem_error(gm_core_open(path, core), GOMEM_ERROR_FORMAT, path);
+	gm_core_deinit(core);
 }
 
 static void test_open_32bit_elf_fails_naming_it(void **state)
@@ -500,7 +539,7 @@ static void test_open_32bit_elf_fails_naming_it(void **state)
 	struct fixture *fx = *state;
 	char path[512];
 	uint8_t buf[sizeof(Elf32_Ehdr) + sizeof(Elf32_Phdr)];
-	struct gm_core core;
+	struct gm_core *core = &fx->core;
 	memset(buf, 0, sizeof(buf));
 	Elf32_Ehdr *eh = (Elf32_Ehdr *)buf;
 	memcpy(eh->e_ident, ELFMAG, SELFMAG);
@@ -514,77 +553,77 @@ static void test_open_32bit_elf_fails_naming_it(void **state)
 	eh->e_phnum = 1;
 	path_in(fx, "core32", path, sizeof(path));
 	write_file(path, buf, sizeof(buf));
-	assert_gomem_error(gm_core_open(path, &core), GOMEM_ERROR_FORMAT, path);
-	gm_core_deinit(&core);
-	assert_gomem_error(gm_core_open(path, &core), GOMEM_ERROR_FORMAT, "64-bit");
-	gm_core_deinit(&core);
+	assert_gomem_error(gm_core_open(path, core), GOMEM_ERROR_FORMAT, path);
+	gm_core_deinit(core);
+	assert_gomem_error(gm_core_open(path, core), GOMEM_ERROR_FORMAT, "64-bit");
+	gm_core_deinit(core);
 }
 
 static void test_open_wrong_machine_fails_naming_it(void **state)
 {
 	struct fixture *fx = *state;
 	char path[512];
-	struct gm_core core;
+	struct gm_core *core = &fx->core;
 	struct tcore spec = three_loads;
 	spec.e_machine = EM_AARCH64;
 	path_in(fx, "core-arm64", path, sizeof(path));
 	write_core(path, &spec);
-	assert_gomem_error(gm_core_open(path, &core), GOMEM_ERROR_FORMAT, path);
-	gm_core_deinit(&core);
-	assert_gomem_error(gm_core_open(path, &core), GOMEM_ERROR_FORMAT, "x86-64");
-	gm_core_deinit(&core);
+	assert_gomem_error(gm_core_open(path, core), GOMEM_ERROR_FORMAT, path);
+	gm_core_deinit(core);
+	assert_gomem_error(gm_core_open(path, core), GOMEM_ERROR_FORMAT, "x86-64");
+	gm_core_deinit(core);
 }
 
 static void test_open_executable_instead_of_core_fails_naming_it(void **state)
 {
 	struct fixture *fx = *state;
 	char path[512];
-	struct gm_core core;
+	struct gm_core *core = &fx->core;
 	struct tcore spec = three_loads;
 	spec.e_type = ET_EXEC;
 	path_in(fx, "a.out", path, sizeof(path));
 	write_core(path, &spec);
-	assert_gomem_error(gm_core_open(path, &core), GOMEM_ERROR_FORMAT, path);
-	gm_core_deinit(&core);
-	assert_gomem_error(gm_core_open(path, &core), GOMEM_ERROR_FORMAT, "not a core file");
-	gm_core_deinit(&core);
+	assert_gomem_error(gm_core_open(path, core), GOMEM_ERROR_FORMAT, path);
+	gm_core_deinit(core);
+	assert_gomem_error(gm_core_open(path, core), GOMEM_ERROR_FORMAT, "not a core file");
+	gm_core_deinit(core);
 }
 
 static void test_open_directory_fails_naming_it(void **state)
 {
 	struct fixture *fx = *state;
 	char path[512];
-	struct gm_core core;
+	struct gm_core *core = &fx->core;
 	path_in(fx, "subdir", path, sizeof(path));
 	assert_int_equal(mkdir(path, 0700), 0);
-	assert_gomem_error(gm_core_open(path, &core), GOMEM_ERROR_IO, path);
-	gm_core_deinit(&core);
-	assert_gomem_error(gm_core_open(path, &core), GOMEM_ERROR_IO, "directory");
-	gm_core_deinit(&core);
+	assert_gomem_error(gm_core_open(path, core), GOMEM_ERROR_IO, path);
+	gm_core_deinit(core);
+	assert_gomem_error(gm_core_open(path, core), GOMEM_ERROR_IO, "directory");
+	gm_core_deinit(core);
 }
 
 static void test_open_missing_file_fails_naming_it(void **state)
 {
 	struct fixture *fx = *state;
 	char path[512];
-	struct gm_core core;
+	struct gm_core *core = &fx->core;
 	path_in(fx, "no-such-core", path, sizeof(path));
-	assert_gomem_error(gm_core_open(path, &core), GOMEM_ERROR_IO, path);
-	gm_core_deinit(&core);
-	assert_gomem_error(gm_core_open(path, &core), GOMEM_ERROR_IO, "No such file");
-	gm_core_deinit(&core);
+	assert_gomem_error(gm_core_open(path, core), GOMEM_ERROR_IO, path);
+	gm_core_deinit(core);
+	assert_gomem_error(gm_core_open(path, core), GOMEM_ERROR_IO, "No such file");
+	gm_core_deinit(core);
 }
 
 static void test_open_core_without_loads_fails(void **state)
 {
 	struct fixture *fx = *state;
 	char path[512];
-	struct gm_core core;
+	struct gm_core *core = &fx->core;
 	struct tcore spec = {.nloads = 0};
 	path_in(fx, "core-noloads", path, sizeof(path));
 	write_core(path, &spec);
-	assert_gomem_error(gm_core_open(path, &core), GOMEM_ERROR_FORMAT, "no memory segments");
-	gm_core_deinit(&core);
+	assert_gomem_error(gm_core_open(path, core), GOMEM_ERROR_FORMAT, "no memory segments");
+	gm_core_deinit(core);
 }
 
 /*
@@ -596,16 +635,16 @@ static void test_failed_open_releases_its_file_descriptor(void **state)
 {
 	struct fixture *fx = *state;
 	char path[512];
-	struct gm_core core;
+	struct gm_core *core = &fx->core;
 	struct tcore spec = three_loads;
 	spec.e_type = ET_EXEC;
 	path_in(fx, "a.out", path, sizeof(path));
 	write_core(path, &spec);
 	int before = unit_count_fds();
 	assert_true(before > 0);
-	assert_gomem_error(gm_core_open(path, &core), GOMEM_ERROR_FORMAT, path);
+	assert_gomem_error(gm_core_open(path, core), GOMEM_ERROR_FORMAT, path);
 	int after = unit_count_fds();
-	gm_core_deinit(&core); /* harmless either way: deinit of a reset core is a no-op */
+	gm_core_deinit(core); /* harmless either way: deinit of a reset core is a no-op */
 	assert_int_equal(after, before);
 }
 
@@ -613,42 +652,95 @@ static void test_kernel_dump_detected_from_note_first_and_page_alignment(void **
 {
 	struct fixture *fx = *state;
 	char path[512];
-	struct gm_core core;
+	struct gm_core *core = &fx->core;
 	path_in(fx, "core", path, sizeof(path));
 	write_core(path, &three_loads);
-	assert_gomem_ok(gm_core_open(path, &core));
-	assert_true(core.kernel_dump);
-	gm_core_deinit(&core);
+	assert_gomem_ok(gm_core_open(path, core));
+	assert_true(core->kernel_dump);
+	gm_core_deinit(core);
 }
 
 static void test_gcore_style_align_1_is_not_a_kernel_dump(void **state)
 {
 	struct fixture *fx = *state;
 	char path[512];
-	struct gm_core core;
+	struct gm_core *core = &fx->core;
 	struct tcore spec = three_loads;
 	spec.p_align = 1;
 	path_in(fx, "core", path, sizeof(path));
 	write_core(path, &spec);
-	assert_gomem_ok(gm_core_open(path, &core));
-	assert_false(core.kernel_dump);
-	gm_core_deinit(&core);
+	assert_gomem_ok(gm_core_open(path, core));
+	assert_false(core->kernel_dump);
+	gm_core_deinit(core);
 }
 
 static void test_core_without_leading_note_is_not_a_kernel_dump(void **state)
 {
 	struct fixture *fx = *state;
 	char path[512];
-	struct gm_core core;
+	struct gm_core *core = &fx->core;
 	struct tcore spec = three_loads;
 	spec.no_notes = true;
 	path_in(fx, "core", path, sizeof(path));
 	write_core(path, &spec);
-	assert_gomem_ok(gm_core_open(path, &core));
-	assert_false(core.kernel_dump);
-	assert_false(core.have_auxv);
-	assert_int_equal(core.pid, 0);
-	gm_core_deinit(&core);
+	assert_gomem_ok(gm_core_open(path, core));
+	assert_false(core->kernel_dump);
+	assert_false(core->have_auxv);
+	assert_int_equal(core->pid, 0);
+	gm_core_deinit(core);
+}
+
+static void test_nt_file_note_lists_file_backed_mappings(void **state)
+{
+	struct fixture *fx = *state;
+	char path[512];
+	struct gm_core *core = &fx->core;
+	struct tcore spec = three_loads;
+	spec.nt_file = NT_FILE_GOOD;
+	path_in(fx, "core", path, sizeof(path));
+	write_core(path, &spec);
+	assert_gomem_ok(gm_core_open(path, core));
+	assert_int_equal(core->nwarnings, 0);
+	assert_int_equal(core->nfiles, GM_ARRAY_SIZE(nt_file_entries));
+	for (size_t i = 0; i < core->nfiles; i++) {
+		const struct gm_core_file *f = &core->files[i];
+		assert_int_equal(f->start, nt_file_entries[i].start);
+		assert_int_equal(f->end, nt_file_entries[i].end);
+		assert_int_equal(f->offset, nt_file_entries[i].pgoff * PAGE);
+		assert_int_equal(f->path_len, strlen(nt_file_entries[i].path));
+		assert_int_equal(memcmp(f->path, nt_file_entries[i].path, f->path_len), 0);
+	}
+	/* The notes after NT_FILE are still read. */
+	assert_int_equal(core->pid, TEST_PID);
+	gm_core_deinit(core);
+}
+
+static void test_corrupt_nt_file_note_gives_warning_not_crash(void **state)
+{
+	struct fixture *fx = *state;
+	char path[512];
+	struct gm_core *core = &fx->core;
+	struct tcore spec = three_loads;
+	path_in(fx, "core", path, sizeof(path));
+
+	spec.nt_file = NT_FILE_HUGE_COUNT;
+	write_core(path, &spec);
+	assert_gomem_ok(gm_core_open(path, core));
+	assert_int_equal(core->nfiles, 0);
+	assert_int_equal(core->nwarnings, 1);
+	assert_non_null(strstr(core->warnings[0], "NT_FILE"));
+	assert_non_null(strstr(core->warnings[0], path));
+	assert_int_equal(core->nloads, 3);
+	gm_core_deinit(core);
+
+	/* The last path runs off the end of the note: the entries before it stay. */
+	spec.nt_file = NT_FILE_NO_NUL;
+	write_core(path, &spec);
+	assert_gomem_ok(gm_core_open(path, core));
+	assert_int_equal(core->nfiles, GM_ARRAY_SIZE(nt_file_entries) - 1);
+	assert_int_equal(core->nwarnings, 1);
+	assert_non_null(strstr(core->warnings[0], "NT_FILE"));
+	gm_core_deinit(core);
 }
 
 /* Data written in page-sized pieces around a 64 KiB hole: exact on ext4, xfs and tmpfs. */
@@ -656,7 +748,7 @@ static void test_data_bytes_counts_data_not_holes_of_sparse_core(void **state)
 {
 	struct fixture *fx = *state;
 	char path[512];
-	struct gm_core core;
+	struct gm_core *core = &fx->core;
 	uint64_t data_off[MAX_TEST_LOADS];
 	struct tcore spec = {
 	    .loads = {{.vaddr = 0x10000, .memsz = PAGE, .filesz = PAGE},
@@ -666,136 +758,136 @@ static void test_data_bytes_counts_data_not_holes_of_sparse_core(void **state)
 	path_in(fx, "sparse-core", path, sizeof(path));
 	write_core_cut(path, &spec, 0, data_off);
 	assert_int_equal(data_off[1], data_off[0] + PAGE + 0x10000);
-	assert_gomem_ok(gm_core_open(path, &core));
+	assert_gomem_ok(gm_core_open(path, core));
 	struct stat st;
-	assert_int_equal(fstat(core.fd, &st), 0);
-	if ((uint64_t)st.st_blocks * 512 >= core.size)
+	assert_int_equal(fstat(core->fd, &st), 0);
+	if ((uint64_t)st.st_blocks * 512 >= core->size)
 		fail_msg("%s is not sparse on this filesystem (set TMPDIR to ext4, xfs or "
 			 "tmpfs)",
 			 path);
 	/* Both loads and the hole between them: two pages of data. */
-	assert_int_equal(gm_core_data_bytes(&core, data_off[0], 2 * PAGE + 0x10000), 2 * PAGE);
+	assert_int_equal(gm_core_data_bytes(core, data_off[0], 2 * PAGE + 0x10000), 2 * PAGE);
 	/* The hole alone. */
-	assert_int_equal(gm_core_data_bytes(&core, data_off[0] + PAGE, 0x10000), 0);
+	assert_int_equal(gm_core_data_bytes(core, data_off[0] + PAGE, 0x10000), 0);
 	/* One load. */
-	assert_int_equal(gm_core_data_bytes(&core, data_off[1], PAGE), PAGE);
+	assert_int_equal(gm_core_data_bytes(core, data_off[1], PAGE), PAGE);
 	/* The whole file: the header page and the two loads. */
-	assert_int_equal(gm_core_data_bytes(&core, 0, core.size), 3 * PAGE);
+	assert_int_equal(gm_core_data_bytes(core, 0, core->size), 3 * PAGE);
 	/* A range past the end of the file is cut to it. */
-	assert_int_equal(gm_core_data_bytes(&core, data_off[1], 1ULL << 40), PAGE);
-	assert_int_equal(gm_core_data_bytes(&core, core.size + PAGE, PAGE), 0);
-	gm_core_deinit(&core);
+	assert_int_equal(gm_core_data_bytes(core, data_off[1], 1ULL << 40), PAGE);
+	assert_int_equal(gm_core_data_bytes(core, core->size + PAGE, PAGE), 0);
+	gm_core_deinit(core);
 }
 
 static void test_note_with_huge_descsz_gives_warning_not_crash(void **state)
 {
 	struct fixture *fx = *state;
 	char path[512];
-	struct gm_core core;
+	struct gm_core *core = &fx->core;
 	struct tcore spec = three_loads;
 	spec.prstatus_descsz = 0xfffffff0u;
 	path_in(fx, "core-badnote", path, sizeof(path));
 	write_core(path, &spec);
-	assert_gomem_ok(gm_core_open(path, &core));
-	assert_true(core.nwarnings >= 1);
-	assert_non_null(strstr(core.warnings[0], "note"));
-	assert_non_null(strstr(core.warnings[0], path));
+	assert_gomem_ok(gm_core_open(path, core));
+	assert_true(core->nwarnings >= 1);
+	assert_non_null(strstr(core->warnings[0], "note"));
+	assert_non_null(strstr(core->warnings[0], path));
 	/* The loads are still there. */
-	assert_int_equal(core.nloads, 3);
-	gm_core_deinit(&core);
+	assert_int_equal(core->nloads, 3);
+	gm_core_deinit(core);
 
 	/* A descsz that fits the segment but not the NT_PRSTATUS layout. */
 	spec.prstatus_descsz = 8;
 	write_core(path, &spec);
-	assert_gomem_ok(gm_core_open(path, &core));
-	assert_int_equal(core.nloads, 3);
-	assert_int_equal(core.pid, 0);
-	gm_core_deinit(&core);
+	assert_gomem_ok(gm_core_open(path, core));
+	assert_int_equal(core->nloads, 3);
+	assert_int_equal(core->pid, 0);
+	gm_core_deinit(core);
 }
 
 static void test_read_uint_reads_sizes_1_2_4_8_little_endian(void **state)
 {
-	struct gm_memory mem = {0};
+	struct fixture *fx = *state;
+	struct gm_memory *mem = &fx->mem;
 	static const uint8_t bytes[16] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
 					  0x89, 0xab, 0xcd, 0xef, 0xfe, 0xdc, 0xba, 0x98};
 	struct gm_segment s = {.start = 0x1000, .end = 0x1010, .data = bytes, .data_len = 16};
 	uint64_t v;
-	(void)state;
-	assert_gomem_ok(gm_memory_add_segment(&mem, &s));
-	assert_gomem_ok(gm_memory_finish(&mem));
-	assert_gomem_ok(gm_read_uint(&mem, 0x1008, 1, &v));
+	assert_gomem_ok(gm_memory_add_segment(mem, &s));
+	assert_gomem_ok(gm_memory_finish(mem));
+	assert_gomem_ok(gm_read_uint(mem, 0x1008, 1, &v));
 	assert_int_equal(v, 0x89);
-	assert_gomem_ok(gm_read_uint(&mem, 0x1008, 2, &v));
+	assert_gomem_ok(gm_read_uint(mem, 0x1008, 2, &v));
 	assert_int_equal(v, 0xab89);
-	assert_gomem_ok(gm_read_uint(&mem, 0x1008, 4, &v));
+	assert_gomem_ok(gm_read_uint(mem, 0x1008, 4, &v));
 	assert_int_equal(v, 0xefcdab89);
-	assert_gomem_ok(gm_read_uint(&mem, 0x1008, 8, &v));
+	assert_gomem_ok(gm_read_uint(mem, 0x1008, 8, &v));
 	assert_int_equal(v, 0x98badcfeefcdab89ULL);
-	assert_gomem_ok(gm_read_uint(&mem, 0x1001, 4, &v)); /* unaligned */
+	assert_gomem_ok(gm_read_uint(mem, 0x1001, 4, &v)); /* unaligned */
 	assert_int_equal(v, 0x05040302);
 	/* Past the end: a fault, and *ret is not changed. */
 	v = 77;
-	assert_gomem_error(gm_read_uint(&mem, 0x100c, 8, &v), GOMEM_ERROR_FAULT, NULL);
+	assert_gomem_error(gm_read_uint(mem, 0x100c, 8, &v), GOMEM_ERROR_FAULT, NULL);
 	assert_int_equal(v, 77);
-	gm_memory_deinit(&mem);
+	gm_memory_deinit(mem);
 }
 
 static void test_read_uint_rejects_sizes_0_3_16(void **state)
 {
-	struct gm_memory mem = {0};
+	struct fixture *fx = *state;
+	struct gm_memory *mem = &fx->mem;
 	static const uint8_t bytes[16];
 	struct gm_segment s = {.start = 0x1000, .end = 0x1010, .data = bytes, .data_len = 16};
 	uint64_t v = 5;
-	(void)state;
-	assert_gomem_ok(gm_memory_add_segment(&mem, &s));
-	assert_gomem_ok(gm_memory_finish(&mem));
-	assert_gomem_error(gm_read_uint(&mem, 0x1000, 3, &v), GOMEM_ERROR_INCONSISTENT, "3 bytes");
-	assert_gomem_error(gm_read_uint(&mem, 0x1000, 0, &v), GOMEM_ERROR_INCONSISTENT, NULL);
-	assert_gomem_error(gm_read_uint(&mem, 0x1000, 16, &v), GOMEM_ERROR_INCONSISTENT, NULL);
+	assert_gomem_ok(gm_memory_add_segment(mem, &s));
+	assert_gomem_ok(gm_memory_finish(mem));
+	assert_gomem_error(gm_read_uint(mem, 0x1000, 3, &v), GOMEM_ERROR_INCONSISTENT, "3 bytes");
+	assert_gomem_error(gm_read_uint(mem, 0x1000, 0, &v), GOMEM_ERROR_INCONSISTENT, NULL);
+	assert_gomem_error(gm_read_uint(mem, 0x1000, 16, &v), GOMEM_ERROR_INCONSISTENT, NULL);
 	assert_int_equal(v, 5);
-	gm_memory_deinit(&mem);
+	gm_memory_deinit(mem);
 }
 
 static void test_overlapping_segments_make_finish_fail(void **state)
 {
-	struct gm_memory mem = {0};
+	struct fixture *fx = *state;
+	struct gm_memory *mem = &fx->mem;
 	static const uint8_t bytes[0x2000];
 	struct gm_segment a = {.start = 0x10000, .end = 0x12000, .data = bytes, .data_len = 0x2000};
 	struct gm_segment b = {.start = 0x11000, .end = 0x13000, .data = bytes, .data_len = 0x2000};
-	(void)state;
 	/* Added out of order: finish sorts them and still sees the overlap. */
-	assert_gomem_ok(gm_memory_add_segment(&mem, &b));
-	assert_gomem_ok(gm_memory_add_segment(&mem, &a));
-	assert_gomem_error(gm_memory_finish(&mem), GOMEM_ERROR_FORMAT, "overlap");
-	gm_memory_deinit(&mem);
+	assert_gomem_ok(gm_memory_add_segment(mem, &b));
+	assert_gomem_ok(gm_memory_add_segment(mem, &a));
+	assert_gomem_error(gm_memory_finish(mem), GOMEM_ERROR_FORMAT, "overlap");
+	gm_memory_deinit(mem);
 
 	/* Adjacent is fine. */
 	b.start = 0x12000;
 	b.end = 0x14000;
-	assert_gomem_ok(gm_memory_add_segment(&mem, &b));
-	assert_gomem_ok(gm_memory_add_segment(&mem, &a));
-	assert_gomem_ok(gm_memory_finish(&mem));
-	gm_memory_deinit(&mem);
+	assert_gomem_ok(gm_memory_add_segment(mem, &b));
+	assert_gomem_ok(gm_memory_add_segment(mem, &a));
+	assert_gomem_ok(gm_memory_finish(mem));
+	gm_memory_deinit(mem);
 }
 
 static void test_segment_with_more_data_than_size_is_rejected(void **state)
 {
-	struct gm_memory mem = {0};
+	struct fixture *fx = *state;
+	struct gm_memory *mem = &fx->mem;
 	static const uint8_t bytes[0x2000];
 	struct gm_segment s = {.start = 0x10000, .end = 0x11000, .data = bytes, .data_len = 0x2000};
-	(void)state;
-	assert_gomem_error(gm_memory_add_segment(&mem, &s), GOMEM_ERROR_FORMAT, "0x10000");
+	assert_gomem_error(gm_memory_add_segment(mem, &s), GOMEM_ERROR_FORMAT, "0x10000");
 	s.data_len = 0;
 	s.end = 0xf000;
-	assert_gomem_error(gm_memory_add_segment(&mem, &s), GOMEM_ERROR_FORMAT, NULL);
-	gm_memory_deinit(&mem);
+	assert_gomem_error(gm_memory_add_segment(mem, &s), GOMEM_ERROR_FORMAT, NULL);
+	gm_memory_deinit(mem);
 }
 
 static void test_many_segments_are_found_by_address(void **state)
 {
-	struct gm_memory mem = {0};
+	struct fixture *fx = *state;
+	struct gm_memory *mem = &fx->mem;
 	static uint8_t bytes[100][16];
-	(void)state;
 	/* Added in reverse order, which exercises the sort and the growth of the array. */
 	for (int i = 99; i >= 0; i--) {
 		memset(bytes[i], i, sizeof(bytes[i]));
@@ -803,36 +895,36 @@ static void test_many_segments_are_found_by_address(void **state)
 				       .end = 0x100000 + (uint64_t)i * 0x1000 + 16,
 				       .data = bytes[i],
 				       .data_len = 16};
-		assert_gomem_ok(gm_memory_add_segment(&mem, &s));
+		assert_gomem_ok(gm_memory_add_segment(mem, &s));
 	}
-	assert_gomem_ok(gm_memory_finish(&mem));
+	assert_gomem_ok(gm_memory_finish(mem));
 	for (int i = 0; i < 100; i += 7) {
 		uint8_t b;
-		assert_gomem_ok(gm_read(&mem, 0x100000 + (uint64_t)i * 0x1000 + 5, &b, 1));
+		assert_gomem_ok(gm_read(mem, 0x100000 + (uint64_t)i * 0x1000 + 5, &b, 1));
 		assert_int_equal(b, i);
-		const struct gm_segment *s = gm_memory_find(&mem, 0x100000 + (uint64_t)i * 0x1000);
+		const struct gm_segment *s = gm_memory_find(mem, 0x100000 + (uint64_t)i * 0x1000);
 		assert_non_null(s);
 		assert_int_equal(s->start, 0x100000 + (uint64_t)i * 0x1000);
 	}
-	assert_null(gm_memory_find(&mem, 0x100000 + 16));
-	assert_null(gm_memory_find(&mem, 0xfffff));
-	gm_memory_deinit(&mem);
+	assert_null(gm_memory_find(mem, 0x100000 + 16));
+	assert_null(gm_memory_find(mem, 0xfffff));
+	gm_memory_deinit(mem);
 }
 
 static void test_vsyscall_page_is_counted_apart(void **state)
 {
 	struct fixture *fx = *state;
 	char path[512];
-	struct gm_core core;
+	struct gm_core *core = &fx->core;
 	struct tcore spec = three_loads;
 	spec.loads[spec.nloads++] =
 	    (struct tload){.vaddr = VSYSCALL_ADDR, .memsz = PAGE, .filesz = PAGE};
 	path_in(fx, "core", path, sizeof(path));
 	write_core(path, &spec);
-	assert_gomem_ok(gm_core_open(path, &core));
-	assert_int_equal(core.nloads, 4);
-	assert_int_equal(core.vsyscall_bytes, PAGE);
-	gm_core_deinit(&core);
+	assert_gomem_ok(gm_core_open(path, core));
+	assert_int_equal(core->nloads, 4);
+	assert_int_equal(core->vsyscall_bytes, PAGE);
+	gm_core_deinit(core);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup_tmpdir, teardown_tmpdir)
@@ -845,9 +937,9 @@ int main(void)
 	    T(test_read_straddles_two_adjacent_segments),
 	    T(test_read_in_absent_part_of_segment_faults_instead_of_zeros),
 	    T(test_read_of_unmapped_address_faults),
-	    cmocka_unit_test(test_read_wrapping_past_the_top_of_the_address_space_faults),
+	    T(test_read_wrapping_past_the_top_of_the_address_space_faults),
 	    T(test_file_range_supplies_bytes_the_core_left_out),
-	    cmocka_unit_test(test_file_range_does_not_hide_core_bytes_of_a_later_segment),
+	    T(test_file_range_does_not_hide_core_bytes_of_a_later_segment),
 	    T(test_core_cut_inside_a_segment_opens_with_warning_and_faults_past_cut),
 	    T(test_core_cut_inside_program_headers_fails_with_format_error),
 	    T(test_open_empty_file_fails_naming_it),
@@ -862,13 +954,15 @@ int main(void)
 	    T(test_kernel_dump_detected_from_note_first_and_page_alignment),
 	    T(test_gcore_style_align_1_is_not_a_kernel_dump),
 	    T(test_core_without_leading_note_is_not_a_kernel_dump),
+	    T(test_nt_file_note_lists_file_backed_mappings),
+	    T(test_corrupt_nt_file_note_gives_warning_not_crash),
 	    T(test_data_bytes_counts_data_not_holes_of_sparse_core),
 	    T(test_note_with_huge_descsz_gives_warning_not_crash),
-	    cmocka_unit_test(test_read_uint_reads_sizes_1_2_4_8_little_endian),
-	    cmocka_unit_test(test_read_uint_rejects_sizes_0_3_16),
-	    cmocka_unit_test(test_overlapping_segments_make_finish_fail),
-	    cmocka_unit_test(test_segment_with_more_data_than_size_is_rejected),
-	    cmocka_unit_test(test_many_segments_are_found_by_address),
+	    T(test_read_uint_reads_sizes_1_2_4_8_little_endian),
+	    T(test_read_uint_rejects_sizes_0_3_16),
+	    T(test_overlapping_segments_make_finish_fail),
+	    T(test_segment_with_more_data_than_size_is_rejected),
+	    T(test_many_segments_are_found_by_address),
 	    T(test_vsyscall_page_is_counted_apart),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

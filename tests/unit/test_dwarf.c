@@ -46,7 +46,7 @@ static const char *env_binary(const char *var)
 	struct stat st;
 	if (!path || !*path)
 		fail_msg("%s is not set: it must name a Go binary (./setup test builds one; by "
-			 "hand: go build %s-o /tmp/x fixtures/heapmix/main.go)",
+			 "hand: cd fixtures && go build %s-o /tmp/x ./heapmix)",
 			 var, strcmp(var, "GOMEM_TEST_EXE_NODWARF") == 0 ? "-ldflags=-w " : "");
 	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
 		fail_msg("%s=%s: no such file", var, path);
@@ -223,7 +223,8 @@ static void test_page_shift_constant_is_13(void **state)
 		found++;
 	}
 	if (!found)
-		fail_msg("neither runtime._PageShift nor internal/runtime/gc.PageShift in the DWARF");
+		fail_msg(
+		    "neither runtime._PageShift nor internal/runtime/gc.PageShift in the DWARF");
 }
 
 static void test_page_size_constants_are_8192(void **state)
