@@ -392,8 +392,42 @@ void gm_live_destroy(struct gm_live *l)
 
 /* ---- memory ---- */
 
+static bool parse_maps_line(char *line, struct gm_mapping *m, const char **path_ret);
+
+/* Whether /proc/PID/maps maps addr: 1 yes, 0 no, -1 no maps at all (the process is exiting). */
+static int addr_mapped(int pid, uint64_t addr)
+{
+	char *text;
+	struct gomem_error *err = read_proc_file(pid, "maps", &text, NULL);
+	if (err) {
+		gomem_error_destroy(err);
+		return -1;
+	}
+	int found = text[0] ? 0 : -1;
+	for (char *line = text, *next; found == 0 && line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		struct gm_mapping m;
+		const char *path;
+		if (parse_maps_line(line, &m, &path) && m.start <= addr && addr < m.end)
+			found = 1;
+	}
+	free(text);
+	return found;
+}
+
+/*
+ * A read that failed. A process being killed loses its memory before it
+ * becomes a zombie: when the address is still mapped (or nothing is), give
+ * it a moment to finish dying, so the error says what happened.
+ */
 static struct gomem_error *read_fault(struct gm_live *l, uint64_t addr, int e)
 {
+	if (!process_gone(l->pid) && addr_mapped(l->pid, addr) != 0) {
+		for (int i = 0; i < 100 && !process_gone(l->pid); i++)
+			sleep_ms(10);
+	}
 	if (process_gone(l->pid))
 		return gm_error(GOMEM_ERROR_IO, "process %d exited while gomem was reading it",
 				l->pid);

@@ -244,6 +244,11 @@ struct gomem_error *gomem_target_open_callback(const char *exe_path, int pid, ui
 		err = gm_live_create_callback(pid, maps, read_fn, arg, &t->live);
 	if (!err)
 		err = target_open_live(t, exe_path, at_entry);
+	if (!err)
+		err = gm_target_warn(t,
+				     "residency unknown: process %d is read through the "
+				     "debugger, not /proc",
+				     pid);
 	if (err) {
 		gomem_target_destroy(t);
 		return err;

@@ -236,6 +236,30 @@ def test_gdb_attach_then_cli_pid_equal_logged_memstats(start, name):
     p.assert_answers()
 
 
+def test_gdb_remote_target_reads_through_gdb(start):
+    """Under gdbserver GDB's inferior is 'remote': the plugin reads memory
+    through Inferior.read_memory, the mappings through `remote get
+    /proc/PID/maps` and AT_ENTRY through `info auxv`."""
+    assert shutil.which("gdbserver"), "gdbserver is missing: ./setup installs it"
+    p = start("heapmix")
+    r = subprocess.run(
+        ["gdb", "-nx", "-q", "-batch", "-iex", "set auto-load off", "-x", PLUGIN,
+         "-ex", "target remote | exec gdbserver --attach - %d" % p.pid,
+         "-ex", "gomem summary --json", p.exe],
+        capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    assert "Traceback" not in r.stdout + r.stderr
+    s = json_from_gdb(r.stdout)
+    for field in EXACT_FIELDS:
+        assert s["memstats"][field] == p.truth[field], field
+    assert s["target"]["source"] == "live" and s["target"]["pid"] == p.pid
+    assert s["vsz_bytes"] == p.truth["VmSize"]
+    assert s["rss_bytes"] is None
+    assert s["warnings"] == [
+        "residency unknown: process %d is read through the debugger, not /proc" % p.pid]
+    assert not [c for c in s["checks"] if not c["ok"]]
+    p.assert_answers()
+
+
 def test_cli_text_names_the_live_process(start):
     p = start("heapmix")
     r = run_cli("summary", "--pid", str(p.pid))
