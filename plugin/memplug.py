@@ -332,6 +332,39 @@ class VerbCommand(gdb.Command):
         gdb.write(lib.run(_SESSION.target(), self.verb, args))
 
 
+class WhatisCommand(VerbCommand):
+    """gomem whatis: ADDR is any GDB expression (&x, $rsp, p + 8), evaluated here."""
+
+    def complete(self, text, word):
+        last = "" if not text or text[-1].isspace() else text.split()[-1]
+        if last.startswith("-"):
+            return VerbCommand.complete(self, text, word)
+        return gdb.COMPLETE_EXPRESSION
+
+    def arguments(self, arg):
+        # Options first or last; everything between them is one expression.
+        tokens = arg.split()
+        head = []
+        while tokens and tokens[0].startswith("--"):
+            head.append(tokens.pop(0))
+        tail = []
+        while tokens and tokens[-1].startswith("--"):
+            tail.insert(0, tokens.pop())
+        if not tokens:
+            return head + tail
+        expr = " ".join(tokens)
+        try:
+            value = gdb.parse_and_eval(expr)
+            try:
+                addr = int(value)
+            except (gdb.error, TypeError, ValueError):
+                u64 = gdb.selected_inferior().architecture().integer_type(64, False)
+                addr = int(value.cast(u64))
+        except gdb.error as e:
+            raise gdb.GdbError("gomem: whatis: cannot evaluate %s: %s" % (expr, e))
+        return head + tail + ["0x%x" % (addr & 0xFFFFFFFFFFFFFFFF)]
+
+
 def _register():
     try:
         verbs = _SESSION.lib().verbs()
@@ -340,7 +373,7 @@ def _register():
         return
     GomemCommand(verbs)
     for verb in verbs:
-        VerbCommand(verb)
+        (WhatisCommand if verb["name"] == "whatis" else VerbCommand)(verb)
     for event in ("new_objfile", "clear_objfiles", "exited", "cont", "stop"):
         registry = getattr(gdb.events, event, None)
         if registry is not None:

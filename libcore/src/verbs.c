@@ -15,6 +15,24 @@ static const struct gm_option_spec summary_options[] = {
     {NULL, NULL, NULL},
 };
 
+/* The drill-down verbs (arenas.c, spans.c, classes.c, stacks.c, whatis.c). */
+static const struct gm_option_spec no_options[] = {
+    {NULL, NULL, NULL},
+};
+
+static const struct gm_option_spec spans_options[] = {
+    {"--state", "S", "only spans in state S: in-use, manual or free"},
+    {"--class", "N", "only in-use spans of size class N (0: large objects)"},
+    {"--limit", "N", "list the N largest (0: all; default 50 in text, all in JSON)"},
+    {NULL, NULL, NULL},
+};
+
+static const struct gm_option_spec stacks_options[] = {
+    {"--limit", "N",
+     "list the N largest goroutine stacks (0: all; default 50 in text, all in JSON)"},
+    {NULL, NULL, NULL},
+};
+
 static const struct gm_verb verbs[] = {
     {
 	.name = "summary",
@@ -27,6 +45,77 @@ static const struct gm_verb verbs[] = {
 		"structures. With --json, prints one gomem/summary/v1 object.",
 	.options = summary_options,
 	.run = gm_verb_summary,
+    },
+    {
+	.name = "arenas",
+	.usage = "arenas [--json]",
+	.summary = "each heap arena: pages by state and a compact page map",
+	.help = "Prints each Go heap arena (a 64 MiB reservation on linux/amd64) with its "
+		"pages split into in-use spans (objects), manual spans (goroutine stacks, "
+		"GC work buffers), free pages the runtime retains, free pages released to "
+		"the OS, and pages reserved but never mapped; its resident bytes (kernel "
+		"cores only); and a map with one character per group of pages showing the "
+		"state of most of them. With --json, prints one gomem/arenas/v1 object.",
+	.options = no_options,
+	.run = gm_verb_arenas,
+    },
+    {
+	.name = "spans",
+	.usage = "spans [--state in-use|manual|free] [--class N] [--limit N] [--json]",
+	.summary = "spans with state, size class, objects and free slots, largest first",
+	.help = "Lists the heap's spans, largest first. in-use spans hold objects of one "
+		"size class (0: one large object); manual spans hold goroutine stacks "
+		"(stack-pool spans are cut into several stacks, a stack of 32 KiB or more "
+		"has a span of its own) or GC work buffers. Free memory is not kept in "
+		"spans since Go 1.12: free spans are the page allocator's runs of free "
+		"pages, split into retained and released (returned to the OS) runs. With "
+		"--json, prints one gomem/spans/v1 object.",
+	.options = spans_options,
+	.run = gm_verb_spans,
+    },
+    {
+	.name = "classes",
+	.usage = "classes [--json]",
+	.summary = "per size class: spans, objects, bytes used, free slots, waste",
+	.help = "Prints, for each size class with in-use spans, the spans, the objects and "
+		"their bytes, the free slots and the tail waste (the end of each span too "
+		"small for one more object), largest first, then large objects; and checks "
+		"that the objects add up to HeapObjects and HeapAlloc. With --json, prints "
+		"one gomem/classes/v1 object.",
+	.options = no_options,
+	.run = gm_verb_classes,
+    },
+    {
+	.name = "stacks",
+	.usage = "stacks [--limit N] [--json]",
+	.summary = "goroutine stacks and OS thread stacks, sizes and use",
+	.help = "Lists the goroutines (runtime.allgs) with their status, stack size and the "
+		"bytes in use (from the saved stack pointer: g.sched.sp, g.syscallsp in a "
+		"system call, the thread's own SP from the core for a running goroutine), "
+		"largest first; the threads (runtime.allm) with their g0 and signal "
+		"stacks; and how the stack spans add up to StackInuse: live goroutine "
+		"stacks, stacks kept by dead Gs, g0 and gsignal stacks, free stack-pool "
+		"slots, per-P stack caches and cached large stack spans. Runtime "
+		"goroutines are told apart as runtime.NumGoroutine does. With --json, "
+		"prints one gomem/stacks/v1 object.",
+	.options = stacks_options,
+	.run = gm_verb_stacks,
+    },
+    {
+	.name = "whatis",
+	.usage = "whatis [--json] ADDR",
+	.summary = "what an address is: mapping, owner, arena, span, object or stack",
+	.help = "Tells what the address ADDR (decimal or 0x hex; in GDB any expression, such "
+		"as &x or $rsp) is: its mapping and owner; in the Go heap, its arena and "
+		"span (in-use, manual or free pages) and, in an in-use span, the object "
+		"slot that holds it: its base, the offset of ADDR in it, and whether it is "
+		"allocated or free (scan objects of more than 512 bytes start with an "
+		"8-byte malloc header since Go 1.22); in a stack, whose stack it is. With "
+		"--json, prints one gomem/whatis/v1 object.",
+	.min_operands = 1,
+	.max_operands = 1,
+	.options = no_options,
+	.run = gm_verb_whatis,
     },
 };
 
