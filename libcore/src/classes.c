@@ -162,12 +162,15 @@ static void classes_text(struct classes *c)
 			 pct);
 	}
 	text_row(b, "large", "-", L->spans, L->objects, L->object_bytes, "-", "-", "-", "-");
-	char fs[24], fb[32], tw[32];
+	char fs[24], fb[32], tw[32], pct[16];
+	uint64_t small_bytes = small.object_bytes + small.free_slot_bytes + small.tail_waste_bytes;
 	snprintf(fs, sizeof(fs), "%" PRIu64, small.free_slots);
-	text_row(b, "total", "", small.spans + L->spans, small.objects + L->objects,
+	snprintf(pct, sizeof(pct), "%.1f%%",
+		 small_bytes ? 100.0 * (double)waste(&small) / (double)small_bytes : 0);
+	text_row(b, "total", "-", small.spans + L->spans, small.objects + L->objects,
 		 small.object_bytes + L->object_bytes, fs,
 		 gm_human_bytes(small.free_slot_bytes, fb),
-		 gm_human_bytes(small.tail_waste_bytes, tw), "");
+		 gm_human_bytes(small.tail_waste_bytes, tw), pct);
 	uint64_t objs = small.objects + L->objects, bytes = small.object_bytes + L->object_bytes;
 	gm_strbuf_printf(b, "\nchecks:\n  %-4s HeapObjects = objects above %26" PRIu64,
 			 objs == c->ms.HeapObjects ? "ok" : "FAIL", c->ms.HeapObjects);

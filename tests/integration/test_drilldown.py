@@ -8,7 +8,11 @@ what each program logged about itself.
 """
 
 import json
+import os
 import re
+import shutil
+import subprocess
+import time
 
 import pytest
 
@@ -417,3 +421,77 @@ def test_whatis_text_fits_100_columns():
     for obj in fixture.truth["live_objects"] + fixture.truth["freed_objects"]:
         text = run_text("whatis", fixture, "kernel", operands=["0x%x" % obj["addr"]])
         assert all(len(line) <= 100 for line in text.splitlines()), text
+
+
+# ---- live processes ----
+
+# The run environment of fixtures/mkcore.sh: nothing from ours that changes the heap.
+RUN_ENV = {k: v for k, v in os.environ.items()
+           if k not in ("GOGC", "GOMEMLIMIT", "GODEBUG", "GOMAXPROCS", "GOMEM_RECHECK",
+                        "GOMEM_TRUTH")}
+
+
+@pytest.fixture(scope="module", params=BUILT, ids=[f.name for f in BUILT])
+def live(request, tmp_path_factory):
+    """A fixture program running from a copy of its executable, after it logged its truth."""
+    fixture = request.param
+    d = tmp_path_factory.mktemp("live-" + fixture.name)
+    exe, truth_path = str(d / "exe"), str(d / "truth.json")
+    shutil.copy(fixture.exe, exe)
+    proc = subprocess.Popen([exe, truth_path], cwd=str(d), env=RUN_ENV,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 60
+        while not os.path.exists(truth_path):
+            assert proc.poll() is None and time.time() < deadline, "no truth from " + exe
+            time.sleep(0.05)
+        with open(truth_path) as f:
+            truth = json.load(f)
+        # As mkcore.sh does: let it reach its final sleep (bounded).
+        for _ in range(50):
+            states = []
+            for tid in os.listdir("/proc/%d/task" % proc.pid):
+                with open("/proc/%d/task/%s/stat" % (proc.pid, tid)) as f:
+                    states.append(f.read().rsplit(")", 1)[1].split()[0])
+            if "R" not in states:
+                break
+            time.sleep(0.1)
+        yield proc.pid, truth
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+
+
+def live_json(verb, pid, *args, operands=()):
+    r = run_cli(verb, "--json", *args, "--pid", str(pid), *operands)
+    assert r.returncode == 0, "gomem %s --pid failed (%d): %s" % (verb, r.returncode, r.stderr)
+    return json.loads(r.stdout)
+
+
+def test_live_drilldown_matches_truth(live):
+    pid, t = live
+    c = live_json("classes", pid)
+    assert (sum(k["objects"] for k in c["classes"]) + c["large"]["objects"]
+            == t["HeapObjects"])
+    assert (sum(k["object_bytes"] for k in c["classes"]) + c["large"]["object_bytes"]
+            == t["HeapAlloc"])
+    a = live_json("arenas", pid)
+    assert sum(x["pages"]["in_use"] for x in a["arenas"]) * PAGE == t["HeapInuse"]
+    assert sum(x["pages"]["free_released"] for x in a["arenas"]) * PAGE == t["HeapReleased"]
+    assert all(x["resident_bytes"] is not None for x in a["arenas"])
+    summary = live_json("summary", pid)
+    s = live_json("spans", pid, "--state", "in-use")
+    assert len(s["spans"]) == summary["heap"]["spans"]["in_use"]
+    assert sum(x["npages"] for x in s["spans"]) * PAGE == t["HeapInuse"]
+    st = live_json("stacks", pid)
+    assert st["totals"]["user_goroutines"] == t["num_goroutine"]
+    assert st["totals"]["unexplained_bytes"] == 0
+    assert st["totals"]["StackInuse"] == t["StackInuse"]
+    for obj in t["live_objects"]:
+        w = live_json("whatis", pid, operands=["%d" % obj["addr"]])
+        assert w["object"]["allocated"] is True
+        assert w["object"]["base"] <= obj["addr"] < w["object"]["base"] + w["span"]["elemsize"]
+    for obj in t["freed_objects"]:
+        w = live_json("whatis", pid, operands=["%d" % obj["addr"]])
+        assert w["span"]["state"] == "free" or w["object"]["allocated"] is False
