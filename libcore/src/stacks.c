@@ -34,6 +34,7 @@ struct stk_layout {
 	struct gm_field mcache_stackcache, sfl_size, sched_ngsys;
 	struct gm_field spanlist_first, mspan_next;
 	uint64_t mutex_size, heap_addr_bits, fing_running;
+	unsigned fing_size; /* 4 for fingStatus, 1 for the older fingRunning bool */
 	uint64_t allgs, allglen, allm, m0, sched, stack_large, fing_status, gcrash;
 	bool have_sched, have_stack_large, have_fing_status, have_gcrash;
 	struct gm_field fing_status_field; /* fingStatus is an atomic.Uint32 from 1.21 */
@@ -124,10 +125,12 @@ static struct gomem_error *resolve(struct gm_runtime *rt, struct stk_layout *L)
 	if (gm_dwarf_has_variable(rt->dw, "runtime.fingStatus")) {
 		TRY(variable(rt, "runtime.fingStatus", &L->fing_status));
 		L->have_fing_status = true;
+		L->fing_size = 4;
 		L->fing_running = (uint64_t)constant_or(rt, "runtime.fingRunningFinalizer", 2);
 	} else if (gm_dwarf_has_variable(rt->dw, "runtime.fingRunning")) {
 		TRY(variable(rt, "runtime.fingRunning", &L->fing_status));
 		L->have_fing_status = true;
+		L->fing_size = 1;
 		L->fing_running = 1;
 	}
 	/* gcrash: a G outside allgs whose 16 KiB stack serves crashes on g0 (proc.go schedinit). */
@@ -454,6 +457,9 @@ static struct gomem_error *read_goroutines(struct stk_state *st)
 				"runtime.allglen %" PRIu64 " does not fit allgs (len %" PRIu64
 				", cap %" PRIu64 ")",
 				allglen, hdr[1], hdr[2]);
+	/* The whole array must be readable before its length sizes an allocation. */
+	if (allglen)
+		TRY(gm_read_u64(st->rt->mem, hdr[0] + 8 * (allglen - 1), &hdr[2]));
 	out->gs = calloc(allglen ? allglen : 1, sizeof(*out->gs));
 	uint8_t *buf = malloc(L->g_size);
 	if (!out->gs || !buf) {
@@ -719,7 +725,7 @@ static struct gomem_error *stacks_read(struct stk_state *st)
 	TRY(load_symbols(&st->t->exe, &st->syms));
 	TRY(core_thread_sps(st->t, &st->tsps, &st->ntsps));
 	if (L->have_fing_status)
-		TRY(gm_read_uint(st->rt->mem, L->fing_status, 4, &st->fing_status));
+		TRY(gm_read_uint(st->rt->mem, L->fing_status, L->fing_size, &st->fing_status));
 	if (L->have_sched) {
 		uint64_t v;
 		TRY(gm_rt_read_field(st->rt, L->sched, &L->sched_ngsys, &v));
