@@ -60,8 +60,17 @@ struct gm_live {
 	struct live_rss *rss; /* sorted; built with the mappings */
 	size_t nrss;
 	bool have_rss;
+	/* The mappings reads are checked against (/proc/PID/mem would read PROT_NONE ones). */
+	struct gm_mapping *ranges;
+	size_t nranges;
 	uint64_t pagemap[PAGEMAP_BATCH];
 };
+
+static bool parse_maps_line(char *line, struct gm_mapping *m, const char **path_ret);
+static struct gomem_error *parse_maps(const char *what, char *text, struct gm_mapping **ret,
+				      size_t *n_ret);
+static void free_mappings(struct gm_mapping *m, size_t n);
+static struct gomem_error *load_ranges(struct gm_live *l);
 
 static void proc_path(char buf[PROC_PATH_MAX], int pid, const char *name)
 {
@@ -344,6 +353,8 @@ struct gomem_error *gm_live_create_pid(int pid, unsigned flags, struct gm_live *
 		err = proc_error(pid, path, errno);
 	if (!err && (flags & GOMEM_PID_STOP))
 		err = stop_process(l);
+	if (!err)
+		err = load_ranges(l);
 	if (err) {
 		gm_live_destroy(l);
 		return err;
@@ -387,12 +398,11 @@ void gm_live_destroy(struct gm_live *l)
 		close(l->pagemap_fd);
 	free(l->maps);
 	free(l->rss);
+	free_mappings(l->ranges, l->nranges);
 	free(l);
 }
 
 /* ---- memory ---- */
-
-static bool parse_maps_line(char *line, struct gm_mapping *m, const char **path_ret);
 
 /* Whether /proc/PID/maps maps addr: 1 yes, 0 no, -1 no maps at all (the process is exiting). */
 static int addr_mapped(int pid, uint64_t addr)
@@ -438,6 +448,69 @@ static struct gomem_error *read_fault(struct gm_live *l, uint64_t addr, int e)
 			      (unsigned long long)addr, l->pid);
 }
 
+static struct gomem_error *load_ranges(struct gm_live *l)
+{
+	char *text, what[PROC_PATH_MAX];
+	proc_path(what, l->pid, "maps");
+	struct gomem_error *err = read_proc_file(l->pid, "maps", &text, NULL);
+	if (err)
+		return err;
+	struct gm_mapping *m;
+	size_t n;
+	err = parse_maps(what, text, &m, &n);
+	free(text);
+	if (err)
+		return err;
+	free_mappings(l->ranges, l->nranges);
+	l->ranges = m;
+	l->nranges = n;
+	return NULL;
+}
+
+static const struct gm_mapping *find_range(const struct gm_live *l, uint64_t addr)
+{
+	size_t lo = 0, hi = l->nranges;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (addr < l->ranges[mid].start)
+			hi = mid;
+		else if (addr >= l->ranges[mid].end)
+			lo = mid + 1;
+		else
+			return &l->ranges[mid];
+	}
+	return NULL;
+}
+
+/*
+ * The readable mapping that holds addr. /proc/PID/mem reads with FOLL_FORCE,
+ * so it would return zeros from a PROT_NONE reservation (and map the zero
+ * page there) where the process itself, or a core, faults: refuse those.
+ * A miss re-reads the maps once, for a process that runs (--no-stop).
+ */
+static struct gomem_error *readable_range(struct gm_live *l, uint64_t addr,
+					  const struct gm_mapping **ret)
+{
+	const struct gm_mapping *r = find_range(l, addr);
+	if (!r) {
+		struct gomem_error *err = load_ranges(l);
+		if (err) {
+			gomem_error_destroy(err);
+			return read_fault(l, addr, EIO);
+		}
+		r = find_range(l, addr);
+	}
+	if (!r)
+		return read_fault(l, addr, EIO);
+	if (!(r->flags & PF_R))
+		return gm_error(GOMEM_ERROR_FAULT,
+				"cannot read 0x%llx: in a mapping of process %d without read "
+				"permission (a reservation)",
+				(unsigned long long)addr, l->pid);
+	*ret = r;
+	return NULL;
+}
+
 struct gomem_error *gm_live_read(void *arg, uint64_t addr, void *buf, size_t len)
 {
 	struct gm_live *l = arg;
@@ -453,10 +526,15 @@ struct gomem_error *gm_live_read(void *arg, uint64_t addr, void *buf, size_t len
 		/* pread takes a signed offset: user addresses are far below 2^63. */
 		if (addr > (uint64_t)INT64_MAX - len)
 			return read_fault(l, addr, EIO);
-		ssize_t n = pread(l->mem_fd, out, len, (off_t)addr);
+		const struct gm_mapping *r = NULL;
+		struct gomem_error *err = readable_range(l, addr, &r);
+		if (err)
+			return err;
+		size_t want = r->end - addr < len ? (size_t)(r->end - addr) : len;
+		ssize_t n = pread(l->mem_fd, out, want, (off_t)addr);
 		if (n < 0 && errno == EINTR)
 			continue;
-		/* 0: the process's memory is gone (it exited); < 0: an unmapped page. */
+		/* 0: the process's memory is gone (it exited); < 0: an unreadable page. */
 		if (n <= 0)
 			return read_fault(l, addr, n < 0 ? errno : 0);
 		out += n;
