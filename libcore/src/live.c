@@ -195,6 +195,33 @@ static struct live_thread *find_thread(struct gm_live *l, pid_t tid)
 	return NULL;
 }
 
+/* The tracer of a thread (TracerPid in its status), 0 when none or unknown. */
+static long tracer_of(int pid, pid_t tid)
+{
+	char path[PROC_PATH_MAX + 32], *text;
+	snprintf(path, sizeof(path), "task/%d/status", (int)tid);
+	struct gomem_error *err = read_proc_file(pid, path, &text, NULL);
+	if (err) {
+		gomem_error_destroy(err);
+		return 0;
+	}
+	const char *p = strstr(text, "\nTracerPid:");
+	long tracer = p ? strtol(p + strlen("\nTracerPid:"), NULL, 10) : 0;
+	free(text);
+	return tracer;
+}
+
+static struct gomem_error *seize_error(int pid, pid_t tid, int e)
+{
+	long tracer = e == EPERM ? tracer_of(pid, tid) : 0;
+	if (tracer > 0)
+		return gm_error(GOMEM_ERROR_IO,
+				"process %d is traced by process %ld (a debugger?): read it with "
+				"--no-stop, or with gomem inside that debugger",
+				pid, tracer);
+	return proc_error(pid, "ptrace seize", e);
+}
+
 /* Seizes and interrupts each thread of /proc/PID/task not seized yet; *new_ret counts them. */
 static struct gomem_error *seize_new_threads(struct gm_live *l, size_t *new_ret)
 {
@@ -219,7 +246,7 @@ static struct gomem_error *seize_new_threads(struct gm_live *l, size_t *new_ret)
 		if (ptrace(PTRACE_SEIZE, (pid_t)tid, NULL, NULL) < 0) {
 			if (errno == ESRCH)
 				continue; /* the thread exited meanwhile */
-			err = proc_error(l->pid, "ptrace seize", errno);
+			err = seize_error(l->pid, (pid_t)tid, errno);
 			break;
 		}
 		struct live_thread *t =

@@ -420,6 +420,31 @@ def test_process_killed_while_being_read(start):
     assert p.proc.wait(timeout=30) == -signal.SIGKILL
 
 
+def test_process_traced_by_a_debugger(start):
+    """A process that GDB holds cannot be seized: the error names the tracer,
+    and --no-stop reads it (GDB keeps it stopped meanwhile)."""
+    p = start("heapmix")
+    gdb = subprocess.Popen(["gdb", "-nx", "-q", "-batch", "-iex", "set auto-load off",
+                            "-p", str(p.pid), "-ex", "shell sleep 3"],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            if status_field(p.pid, "TracerPid") != "0" and "t" in thread_states(p.pid):
+                break
+            time.sleep(0.02)
+        tracer = int(status_field(p.pid, "TracerPid"))
+        assert tracer > 0
+        assert_one_line_error(run_cli("summary", "--pid", str(p.pid)),
+                              "process %d is traced by process %d" % (p.pid, tracer),
+                              "--no-stop")
+        s = cli_pid_json(p.pid, "--no-stop")
+        assert_matches_truth(s, p)
+    finally:
+        gdb.wait(timeout=60)  # GDB detaches when its commands are done
+    p.assert_answers()
+
+
 def test_executable_of_another_program(start):
     p = start("heapmix")
     r = run_cli("summary", "--pid", str(p.pid), FIXTURES["threads"].exe)
