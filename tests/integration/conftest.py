@@ -94,3 +94,56 @@ def json_from_gdb(stdout):
 def gomem_built():
     assert os.access(GOMEM, os.X_OK), "build/gomem is missing: run ./setup first"
     return GOMEM
+
+
+# ---- the README's table of supported versions, generated from what the tests ran ----
+
+_OUTCOMES = {}
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call" or report.failed:
+        prev = _OUTCOMES.get(report.nodeid, "passed")
+        _OUTCOMES[report.nodeid] = "failed" if "failed" in (prev, report.outcome) else \
+            report.outcome
+
+
+def _variant(name):
+    """heapmix-go1.25.12-greenteagc-pie -> ("heapmix", "go1.25.12", "greenteagc, pie")."""
+    prog, _, rest = name.partition("-go")
+    version, _, variant = rest.partition("-")
+    return prog, "go" + version, variant.replace("-", ", ")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Writes build/versions.md: one row per fixture core that test_summary.py read."""
+    rows = []
+    for f in built_fixtures() + committed_fixtures():
+        cells = []
+        for kind in ("kernel", "gcore"):
+            ids = [n for n in _OUTCOMES
+                   if "test_summary.py::" in n and "[%s-%s" % (f.name, kind) in n]
+            if not ids:
+                cells.append("not run" if kind in f.cores else "-")
+            elif all(_OUTCOMES[n] == "passed" for n in ids):
+                cells.append("exact (%d tests)" % len(ids))
+            else:
+                cells.append("FAILED")
+        prog, version, variant = _variant(f.name.replace("committed-", ""))
+        cgo = "cgo" if prog == "hello" else "no cgo"
+        source = "committed core" if f.name.startswith("committed-") else "built by ./setup test"
+        rows.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+            version, prog, cgo, variant or "default", source, cells[0], cells[1]))
+    if not rows:
+        return
+    head = ["| Go | program | cgo | variant | core from | kernel core | gcore |",
+            "|---|---|---|---|---|---|---|"]
+    os.makedirs(BUILD, exist_ok=True)
+    with open(os.path.join(BUILD, "versions.md"), "w") as out:
+        out.write("\n".join(head + sorted(rows, key=_row_key)) + "\n")
+
+
+def _row_key(row):
+    version = row.split("|")[1].strip()[2:]
+    nums = [int(x) if x.isdigit() else 0 for x in version.split(".")]
+    return nums, row

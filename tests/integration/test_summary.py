@@ -26,8 +26,8 @@ IDS = ["%s-%s" % (f.name, kind) for f, kind in CASES]
 
 def test_fixture_cores_exist():
     """./setup test builds a kernel core and a gcore of every fixture program."""
-    names = sorted(f.name.split("-go")[0] for f in BUILT)
-    assert names == ["heapmix", "hello", "threads"], names
+    names = {f.name.split("-go")[0] for f in BUILT}
+    assert {"heapmix", "hello", "threads"} <= names, names
     for f in BUILT:
         assert sorted(f.cores) == ["gcore", "kernel"], f.name
 
