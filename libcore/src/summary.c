@@ -9,18 +9,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "addrspace.h"
 #include "verbs.h"
 
-#define MAX_NODES  32
 #define MAX_CHECKS 16
-
-struct node {
-	const char *name;
-	uint64_t vsz;
-	bool has_rss;
-	uint64_t rss;
-	int parent; /* -1 for the root */
-};
 
 struct check {
 	const char *name;
@@ -34,21 +26,12 @@ struct summary {
 	uint64_t vsz;
 	bool has_rss;
 	uint64_t rss;
-	struct node nodes[MAX_NODES];
-	int nnodes;
+	struct gm_addrspace *as; /* every mapping's owner (addrspace.c) */
+	struct gm_breakdown bd;
 	struct check checks[MAX_CHECKS];
 	int nchecks;
 	struct gm_run *run; /* for warnings */
 };
-
-static int add_node(struct summary *s, int parent, const char *name, uint64_t vsz, bool has_rss,
-		    uint64_t rss)
-{
-	if (s->nnodes == MAX_NODES)
-		return -1;
-	s->nodes[s->nnodes] = (struct node){name, vsz, has_rss, rss, parent};
-	return s->nnodes++;
-}
 
 static void add_check(struct summary *s, const char *name, uint64_t runtime, uint64_t recon)
 {
@@ -56,63 +39,33 @@ static void add_check(struct summary *s, const char *name, uint64_t runtime, uin
 		s->checks[s->nchecks++] = (struct check){name, runtime, recon};
 }
 
-static uint64_t target_resident(void *arg, uint64_t start, uint64_t end)
-{
-	return gm_target_resident(arg, start, end);
-}
-
 static struct gomem_error *measure_address_space(struct summary *s)
 {
 	struct gomem_target *t = s->t;
-	const struct gm_mapping *m;
-	size_t n;
-	struct gomem_error *err = gm_target_vsz(t, &s->vsz);
-	if (!err)
-		err = gm_target_mappings(t, &m, &n);
+	/* VSZ and RSS are the sums of the parts the breakdown is made of. */
+	struct gomem_error *err = gm_addrspace_build(t, &s->as);
 	if (err)
 		return err;
-	s->has_rss = gm_target_residency_known(t);
-	if (s->has_rss) {
-		for (size_t i = 0; i < n; i++) {
-			if (m[i].start != GM_VSYSCALL_ADDR)
-				s->rss += gm_target_resident(t, m[i].start, m[i].end);
-		}
-	} else if (t->source == GM_SOURCE_CORE) {
+	s->vsz = s->as->vsz;
+	s->has_rss = s->as->has_rss;
+	s->rss = s->as->rss;
+	for (size_t i = 0; i < s->as->nwarnings; i++)
+		gm_run_warn(s->run, false, "%s", s->as->warnings[i]);
+	if (!s->has_rss && t->source == GM_SOURCE_CORE) {
 		gm_run_warn(s->run, false,
 			    "residency unknown: %s was not written by the kernel (gcore writes "
 			    "every page, so it cannot tell resident pages from untouched ones)",
 			    t->core.path);
-		gm_run_warn(s->run, false, "VSZ from a gcore counts only the mappings GDB saved");
+		gm_run_warn(s->run, false,
+			    "VSZ from a gcore counts the mappings GDB saved or listed in NT_FILE: "
+			    "[vvar] is in neither");
 	}
 	return NULL;
 }
 
-static void build_breakdown(struct summary *s)
+static struct gomem_error *build_breakdown(struct summary *s)
 {
-	const struct gm_heap_walk *w = &s->walk;
-	const struct gm_memstats *ms = &s->ms;
-	bool r = s->has_rss;
-	int root = add_node(s, -1, "process", s->vsz, r, s->rss);
-	int heap = add_node(s, root, "Go heap arenas", w->arena_bytes, r,
-			    w->in_use_resident_bytes + w->stack_resident_bytes +
-				w->free_retained_resident_bytes + w->free_released_resident_bytes);
-	int spans = add_node(s, heap, "in-use spans", w->in_use_bytes, r, w->in_use_resident_bytes);
-	add_node(s, spans, "objects", w->object_bytes, false, 0);
-	add_node(s, spans, "free slots", w->free_slot_bytes, false, 0);
-	add_node(s, spans, "tail waste", w->tail_waste_bytes, false, 0);
-	add_node(s, heap, "goroutine stacks", w->stack_bytes, r, w->stack_resident_bytes);
-	if (w->work_buf_bytes)
-		add_node(s, heap, "GC work buffers", w->work_buf_bytes, false, 0);
-	add_node(s, heap, "free, retained", w->free_retained_bytes, r,
-		 w->free_retained_resident_bytes);
-	add_node(s, heap, "free, released to the OS", w->free_released_bytes, r,
-		 w->free_released_resident_bytes);
-	add_node(s, heap, "reserved, not mapped", w->unmapped_arena_bytes, r, 0);
-	uint64_t meta = ms->Sys - ms->HeapSys - ms->StackInuse - ms->work_bufs;
-	add_node(s, root, "Go runtime metadata (mapped, from MemStats)", meta, false, 0);
-	uint64_t known = w->arena_bytes + meta;
-	add_node(s, root, "not attributed by this version of gomem",
-		 s->vsz > known ? s->vsz - known : 0, false, 0);
+	return gm_breakdown_build(s->as, &s->bd);
 }
 
 static void build_checks(struct summary *s)
@@ -135,6 +88,9 @@ static void build_checks(struct summary *s)
 	add_check(s, "Sys = mappedReady + released", ms->Sys,
 		  ms->mapped_ready + ms->released_consistent);
 	add_check(s, "HeapInuse = heapStats.inHeap", ms->HeapInuse, ms->in_heap_consistent);
+	if (s->as && s->as->meta_known)
+		add_check(s, "metadata found = Sys - HeapSys - StackInuse - wbufs",
+			  s->as->meta_memstats_bytes, s->as->meta_located_bytes);
 }
 
 static struct gomem_error *summary_build(struct gm_run *r, struct summary *s)
@@ -149,7 +105,7 @@ static struct gomem_error *summary_build(struct gm_run *r, struct summary *s)
 	err = measure_address_space(s);
 	if (err)
 		return err;
-	err = gm_runtime_walk_heap(t->runtime, s->has_rss ? target_resident : NULL, t, &s->walk);
+	err = gm_runtime_walk_heap(t->runtime, NULL, NULL, &s->walk);
 	if (err)
 		return err;
 	for (size_t i = 0; i < t->core.nwarnings; i++)
@@ -166,7 +122,9 @@ static struct gomem_error *summary_build(struct gm_run *r, struct summary *s)
 			    "%s is newer than the newest Go gomem was tested with (1.%d): read the "
 			    "checks before trusting the numbers",
 			    t->exe.go_version, GM_NEWEST_TESTED_GO_MINOR);
-	build_breakdown(s);
+	err = build_breakdown(s);
+	if (err)
+		return err;
 	build_checks(s);
 	return NULL;
 }
@@ -192,28 +150,6 @@ static void json_experiments(struct gm_strbuf *b, const char *list)
 		p += n + (comma ? 1 : 0);
 	}
 	gm_strbuf_printf(b, "]");
-}
-
-static void json_node(struct gm_strbuf *b, const struct summary *s, int i, int depth)
-{
-	const struct node *n = &s->nodes[i];
-	gm_strbuf_printf(b, "{\"name\": ");
-	gm_strbuf_json_string(b, n->name);
-	gm_strbuf_printf(b, ", \"vsz_bytes\": %" PRIu64 ", \"rss_bytes\": ", n->vsz);
-	if (n->has_rss)
-		gm_strbuf_printf(b, "%" PRIu64, n->rss);
-	else
-		gm_strbuf_printf(b, "null");
-	gm_strbuf_printf(b, ", \"children\": [");
-	bool first = true;
-	for (int j = i + 1; j < s->nnodes && depth < 8; j++) {
-		if (s->nodes[j].parent != i)
-			continue;
-		gm_strbuf_printf(b, "%s", first ? "" : ", ");
-		json_node(b, s, j, depth + 1);
-		first = false;
-	}
-	gm_strbuf_printf(b, "]}");
 }
 
 #define MS_FIELDS(X)                                                                               \
@@ -293,7 +229,9 @@ static void summary_json(struct gm_strbuf *b, const struct summary *s)
 	    w->stack_bytes, w->work_buf_bytes, w->free_retained_bytes, w->free_released_bytes,
 	    w->mapped_bytes, w->unmapped_arena_bytes);
 	gm_strbuf_printf(b, " \"breakdown\": ");
-	json_node(b, s, 0, 0);
+	gm_breakdown_json(b, &s->bd);
+	gm_strbuf_printf(b, ",\n \"explanation\": ");
+	gm_breakdown_explain_json(b, s->as, &s->bd);
 	gm_strbuf_printf(b, ",\n \"checks\": [");
 	for (int i = 0; i < s->nchecks; i++) {
 		const struct check *c = &s->checks[i];
@@ -310,32 +248,6 @@ static void summary_json(struct gm_strbuf *b, const struct summary *s)
 }
 
 /* ---- text ---- */
-
-static void text_node(struct gm_strbuf *b, const struct summary *s, int i, const char *prefix,
-		      bool last, int depth)
-{
-	const struct node *n = &s->nodes[i];
-	char vsz[32], rss[32], label[160];
-	double pct = s->vsz ? 100.0 * (double)n->vsz / (double)s->vsz : 0;
-	snprintf(label, sizeof(label), "%s%s%s", prefix, depth ? (last ? "└─ " : "├─ ") : "",
-		 n->name);
-	/* Box-drawing characters take 3 bytes but one column. */
-	int extra = 0;
-	for (const char *p = label; *p; p++)
-		extra += ((unsigned char)*p & 0xc0) == 0x80;
-	gm_strbuf_printf(b, "%-*s %10s %6.1f%% %10s\n", 52 + extra, label,
-			 gm_human_bytes(n->vsz, vsz), pct,
-			 n->has_rss ? gm_human_bytes(n->rss, rss) : "-");
-	char sub[128];
-	snprintf(sub, sizeof(sub), "%s%s", prefix, depth ? (last ? "   " : "│  ") : "");
-	int kids[MAX_NODES], nk = 0;
-	for (int j = i + 1; j < s->nnodes; j++) {
-		if (s->nodes[j].parent == i)
-			kids[nk++] = j;
-	}
-	for (int k = 0; k < nk && depth < 8; k++)
-		text_node(b, s, kids[k], sub, k == nk - 1, depth + 1);
-}
 
 static void text_bytes_row(struct gm_strbuf *b, const char *name, uint64_t v, const char *what)
 {
@@ -358,9 +270,8 @@ static void summary_text(struct gm_strbuf *b, const struct summary *s)
 		gm_strbuf_printf(b, "live process %d\n", t->pid);
 	gm_strbuf_printf(b, "VSZ %s, RSS %s\n\n", gm_human_bytes(s->vsz, h1),
 			 s->has_rss ? gm_human_bytes(s->rss, h2) : "unknown");
-	gm_strbuf_printf(b, "%-52s %10s %7s %10s\n", "where the address space goes", "VSZ",
-			 "of VSZ", "RSS");
-	text_node(b, s, 0, "", true, 0);
+	gm_breakdown_text(b, &s->bd);
+	gm_breakdown_explain(b, s->as, &s->bd);
 
 	gm_strbuf_printf(b, "\nruntime.MemStats, as ReadMemStats would report them:\n");
 	text_bytes_row(b, "HeapAlloc", ms->HeapAlloc, "bytes of allocated heap objects");
@@ -404,10 +315,21 @@ struct gomem_error *gm_verb_summary(struct gm_run *r)
 	if (!s)
 		return &gm_error_no_memory;
 	struct gomem_error *err = summary_build(r, s);
+	const char *svg = gm_run_option(r, "--svg");
+	if (!err && svg) {
+		char title[256];
+		snprintf(title, sizeof(title), "%s: where %s of address space goes", r->t->exe.path,
+			 gm_human_bytes(s->vsz, (char[32]){0}));
+		err = gm_breakdown_svg(&s->bd, title, svg);
+	}
 	if (!err && r->json)
 		summary_json(&r->out, s);
 	else if (!err)
 		summary_text(&r->out, s);
+	if (!err && svg && !r->json)
+		gm_strbuf_printf(&r->out, "\ntreemap of the breakdown written to %s\n", svg);
+	gm_breakdown_deinit(&s->bd);
+	gm_addrspace_destroy(s->as);
 	free(s);
 	return err;
 }

@@ -332,10 +332,45 @@ static const struct gm_core_file *core_file_for(const struct gm_core *c, uint64_
 	return NULL;
 }
 
+/* Whether [start, end) overlaps a PT_LOAD of the core. */
+static bool overlaps_load(const struct gm_core *c, uint64_t start, uint64_t end)
+{
+	for (size_t i = 0; i < c->nloads; i++) {
+		if (c->loads[i].start < end && start < c->loads[i].end)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * GDB's gcore leaves out file-backed mappings it thinks the files can
+ * restore (text, read-only data), but lists them in NT_FILE: add them, as
+ * readable (their permissions are not recorded) and not in the core.
+ */
+static struct gomem_error *gcore_file_mappings(struct gomem_target *t)
+{
+	struct gm_core *c = &t->core;
+	for (size_t i = 0; i < c->nfiles; i++) {
+		const struct gm_core_file *f = &c->files[i];
+		if (f->end <= f->start || overlaps_load(c, f->start, f->end))
+			continue;
+		struct gm_mapping *m = &t->mappings[t->nmappings++];
+		m->start = f->start;
+		m->end = f->end;
+		m->flags = PF_R;
+		m->offset = f->offset;
+		m->path = strndup(f->path, f->path_len);
+		if (!m->path)
+			return &gm_error_no_memory;
+	}
+	qsort(t->mappings, t->nmappings, sizeof(*t->mappings), cmp_mapping);
+	return NULL;
+}
+
 static struct gomem_error *core_mappings(struct gomem_target *t)
 {
 	struct gm_core *c = &t->core;
-	t->mappings = calloc(c->nloads ? c->nloads : 1, sizeof(*t->mappings));
+	t->mappings = calloc(c->nloads + c->nfiles + 1, sizeof(*t->mappings));
 	if (!t->mappings)
 		return &gm_error_no_memory;
 	for (size_t i = 0; i < c->nloads; i++) {
@@ -359,6 +394,8 @@ static struct gomem_error *core_mappings(struct gomem_target *t)
 				return &gm_error_no_memory;
 		}
 	}
+	if (!c->kernel_dump)
+		return gcore_file_mappings(t);
 	qsort(t->mappings, t->nmappings, sizeof(*t->mappings), cmp_mapping);
 	return NULL;
 }

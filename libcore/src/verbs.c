@@ -12,6 +12,7 @@
 #include "verbs.h"
 
 static const struct gm_option_spec summary_options[] = {
+    {"--svg", "FILE", "also write the breakdown as a treemap picture (SVG) to FILE"},
     {NULL, NULL, NULL},
 };
 
@@ -45,6 +46,22 @@ static const struct gm_verb verbs[] = {
 		"structures. With --json, prints one gomem/summary/v1 object.",
 	.options = summary_options,
 	.run = gm_verb_summary,
+    },
+    {
+	.name = "mappings",
+	.usage = "mappings [--json]",
+	.summary = "every mapping (or part of one): size, resident bytes, owner, what it is",
+	.help = "Lists every mapping of the address space, cut into parts where owners "
+		"change, sorted by address: its size, its resident bytes (a kernel core's "
+		"dumped anonymous pages; unknown for a gcore), its owner (go-heap, "
+		"go-heap-reserved, go-runtime-metadata, go-runtime-reserved, thread-stack, "
+		"main-stack, c-heap, binary, shared-library, kernel, unknown) and what it "
+		"is, with where gomem found it: a pointer the runtime keeps, the ELF "
+		"files, the threads' registers, or an inference it names. Then the totals "
+		"by owner, which add up to VmSize. With --json, prints one "
+		"gomem/mappings/v1 object.",
+	.options = no_options,
+	.run = gm_verb_mappings,
     },
     {
 	.name = "arenas",

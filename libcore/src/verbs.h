@@ -50,6 +50,7 @@ void gm_run_text_warnings(struct gm_run *r);
 
 /* The verbs. */
 struct gomem_error *gm_verb_summary(struct gm_run *r);
+struct gomem_error *gm_verb_mappings(struct gm_run *r);
 struct gomem_error *gm_verb_arenas(struct gm_run *r);
 struct gomem_error *gm_verb_spans(struct gm_run *r);
 struct gomem_error *gm_verb_classes(struct gm_run *r);
