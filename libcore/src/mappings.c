@@ -153,11 +153,12 @@ static void mappings_text(struct gm_run *r, const struct gm_addrspace *as)
 	struct gm_strbuf *b = &r->out;
 	const struct gomem_target *t = r->t;
 	char h1[32], h2[32];
-	gm_strbuf_printf(b, "%s (%s)", t->exe.path, t->exe.go_version);
+	gm_strbuf_printf(b, "executable %s (%s)\n", t->exe.path, t->exe.go_version);
 	if (t->have_core)
-		gm_strbuf_printf(b, ", %s core %s", t->core.kernel_dump ? "kernel" : "gcore",
-				 t->core.path);
-	gm_strbuf_printf(b, ", pid %d\n", t->pid);
+		gm_strbuf_printf(b, "%s core %s, pid %d\n",
+				 t->core.kernel_dump ? "kernel" : "gcore", t->core.path, t->pid);
+	else
+		gm_strbuf_printf(b, "live process %d\n", t->pid);
 	gm_strbuf_printf(b, "VSZ %s (%" PRIu64 " bytes), RSS %s\n\n", gm_human_bytes(as->vsz, h1),
 			 as->vsz, as->has_rss ? gm_human_bytes(as->rss, h2) : "unknown");
 	gm_strbuf_printf(b, "%-25s %-4s %10s %10s  %s\n", "address", "perm", "VSZ", "RSS",
