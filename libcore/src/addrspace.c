@@ -45,7 +45,7 @@
 #define BRK_RANDOM_RANGE  (1ULL << 30)	/* arch_randomize_brk on x86-64 */
 #define MAX_LWPS	  65536
 #define MAX_LIB_FILES	  256
-#define MAX_REGIONS	  (1u << 22)
+#define MAX_REGIONS	  (1u << 19)
 #define AT_RANDOM_TYPE	  25
 #define AT_SYSINFO_E_TYPE 33
 
@@ -145,8 +145,11 @@ struct builder {
 	struct gm_addrspace *as;
 	const struct gm_mapping *maps;
 	size_t nmaps;
-	struct gm_regions rs;	  /* accepted regions, in claim order */
-	struct gm_regions claims; /* the same, sorted by address (only start/end used) */
+	struct gm_regions rs; /* accepted regions, in claim order */
+	struct claim {
+		uint64_t start, end;
+	} * claims; /* the same ranges, sorted by address */
+	size_t nclaims, cap_claims;
 	struct gm_go_model model;
 	bool have_model;
 	uint64_t vdso, at_random, tgid;
@@ -176,10 +179,10 @@ static const struct gm_mapping *mapping_at(struct builder *b, uint64_t addr)
 /* The first claim that ends after addr. */
 static size_t claim_index(const struct builder *b, uint64_t addr)
 {
-	size_t lo = 0, hi = b->claims.n;
+	size_t lo = 0, hi = b->nclaims;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (b->claims.v[mid].end <= addr)
+		if (b->claims[mid].end <= addr)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -190,16 +193,24 @@ static size_t claim_index(const struct builder *b, uint64_t addr)
 static bool claimed(const struct builder *b, uint64_t addr)
 {
 	size_t i = claim_index(b, addr);
-	return i < b->claims.n && b->claims.v[i].start <= addr;
+	return i < b->nclaims && b->claims[i].start <= addr;
 }
 
 static struct gomem_error *insert_claim(struct builder *b, const struct gm_region *r)
 {
-	TRY(gm_regions_add(&b->claims, r));
+	if (b->nclaims == b->cap_claims) {
+		size_t cap = b->cap_claims ? 2 * b->cap_claims : 256;
+		struct claim *v = reallocarray(b->claims, cap, sizeof(*v));
+		if (!v)
+			return &gm_error_no_memory;
+		b->claims = v;
+		b->cap_claims = cap;
+	}
+	/* Appending in address order (the Go regions) costs no move. */
 	size_t i = claim_index(b, r->start);
-	struct gm_region *v = b->claims.v;
-	memmove(&v[i + 1], &v[i], (b->claims.n - 1 - i) * sizeof(*v));
-	v[i] = *r;
+	memmove(&b->claims[i + 1], &b->claims[i], (b->nclaims - i) * sizeof(*b->claims));
+	b->claims[i] = (struct claim){r->start, r->end};
+	b->nclaims++;
 	return NULL;
 }
 
@@ -213,12 +224,12 @@ static struct gomem_error *claim(struct builder *b, const struct gm_region *r, b
 	bool clipped = false;
 	while (pos < r->end) {
 		size_t i = claim_index(b, pos);
-		if (i < b->claims.n && b->claims.v[i].start <= pos) {
-			pos = b->claims.v[i].end;
+		if (i < b->nclaims && b->claims[i].start <= pos) {
+			pos = b->claims[i].end;
 			clipped = true;
 			continue;
 		}
-		uint64_t end = i < b->claims.n ? min_u64(r->end, b->claims.v[i].start) : r->end;
+		uint64_t end = i < b->nclaims ? min_u64(r->end, b->claims[i].start) : r->end;
 		struct gm_region piece = *r;
 		piece.start = pos;
 		piece.end = end;
@@ -238,8 +249,8 @@ static bool gap_around(struct builder *b, uint64_t addr, uint64_t *lo, uint64_t 
 	if (!m || claimed(b, addr))
 		return false;
 	size_t i = claim_index(b, addr);
-	*hi = i < b->claims.n ? min_u64(m->end, b->claims.v[i].start) : m->end;
-	*lo = i > 0 ? max_u64(m->start, b->claims.v[i - 1].end) : m->start;
+	*hi = i < b->nclaims ? min_u64(m->end, b->claims[i].start) : m->end;
+	*lo = i > 0 ? max_u64(m->start, b->claims[i - 1].end) : m->start;
 	return true;
 }
 
@@ -806,7 +817,7 @@ static struct gomem_error *dynamic_linker_regions(struct builder *b)
 		while (anon_writable(m) && pos < m->end) {
 			if (!gap_around(b, pos, &lo, &hi)) {
 				size_t k = claim_index(b, pos);
-				pos = k < b->claims.n ? b->claims.v[k].end : m->end;
+				pos = k < b->nclaims ? b->claims[k].end : m->end;
 				continue;
 			}
 			pos = hi;
@@ -1358,8 +1369,13 @@ static struct gomem_error *build(struct builder *b)
 			b->rs.n = 0;
 		}
 		b->have_model = !err;
-		/* The Go regions were added without claiming: claim them now, first come first. */
+		/*
+		 * The Go regions were added without claiming: claim them in address
+		 * order, so that each claim is an append (where two overlap, which
+		 * only a corrupt core makes, the lower one wins).
+		 */
 		struct gm_regions go = b->rs;
+		qsort(go.v, go.n, sizeof(*go.v), cmp_region);
 		memset(&b->rs, 0, sizeof(b->rs));
 		err = NULL;
 		bool overlap = false;
@@ -1406,7 +1422,7 @@ struct gomem_error *gm_addrspace_build(struct gomem_target *t, struct gm_addrspa
 	struct builder b = {.t = t, .as = as};
 	struct gomem_error *err = build(&b);
 	free(b.rs.v);
-	free(b.claims.v);
+	free(b.claims);
 	free(b.model.threads);
 	free(b.lwps);
 	for (size_t i = 0; i < b.nlibs; i++) {

@@ -24,7 +24,7 @@
 	} while (0)
 
 /* Lists read from the target are cut here: a longer one is corrupt. */
-#define MAX_LIST 1000000
+#define MAX_LIST (1 << 16)
 #define MAX_MS	 65536
 
 #define OS_PAGE 4096ULL
