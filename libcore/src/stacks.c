@@ -663,9 +663,16 @@ static struct gomem_error *reconcile(struct stk_state *st)
 	}
 	for (size_t i = 0; i < st->nspans; i++) {
 		const struct stack_span *s = &st->spans[i];
-		if (s->pool && s->alloc_count <= s->end - s->start)
-			T->pool_free_bytes +=
-			    ((s->end - s->start) / s->elemsize - s->alloc_count) * s->elemsize;
+		uint64_t slots = (s->end - s->start) / s->elemsize;
+		if (!s->pool)
+			continue;
+		if (s->alloc_count <= slots)
+			T->pool_free_bytes += (slots - s->alloc_count) * s->elemsize;
+		else
+			warn(out,
+			     "stack span at 0x%" PRIx64 " has %" PRIu64 " of %" PRIu64
+			     " slots in use",
+			     s->start, s->alloc_count, slots);
 	}
 	TRY(stack_caches(st));
 	TRY(stack_large_free(st));
