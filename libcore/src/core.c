@@ -114,6 +114,20 @@ static struct gomem_error *parse_prstatus(struct gm_core *core, const uint8_t *d
 	return NULL;
 }
 
+/*
+ * NT_PRPSINFO holds the process id (pr_pid at offset 24 of struct
+ * elf_prpsinfo); NT_PRSTATUS holds thread ids, and the first thread of a
+ * core is the one that took the signal, not always the main thread.
+ */
+static void parse_prpsinfo(struct gm_core *core, const uint8_t *desc, uint64_t len)
+{
+	int32_t pid;
+	if (len < 28)
+		return;
+	memcpy(&pid, desc + 24, sizeof(pid));
+	core->prpsinfo_pid = pid;
+}
+
 static void parse_auxv(struct gm_core *core, const uint8_t *desc, uint64_t len)
 {
 	for (uint64_t off = 0; off + 16 <= len; off += 16) {
@@ -187,6 +201,8 @@ static struct gomem_error *parse_notes(struct gm_core *core, uint64_t off, uint6
 			struct gomem_error *err = parse_prstatus(core, desc, nh.n_descsz);
 			if (err)
 				return err;
+		} else if (is_core && nh.n_type == NT_PRPSINFO) {
+			parse_prpsinfo(core, desc, nh.n_descsz);
 		} else if (is_core && nh.n_type == NT_AUXV) {
 			parse_auxv(core, desc, nh.n_descsz);
 		} else if (is_core && nh.n_type == NT_FILE) {
@@ -316,6 +332,8 @@ static struct gomem_error *core_open(const char *path, struct gm_core *core)
 	if (core->nloads == 0)
 		return gm_error(GOMEM_ERROR_FORMAT, "core %s: no memory segments", path);
 	core->kernel_dump = looks_like_kernel_dump(ph, count);
+	if (core->prpsinfo_pid > 0)
+		core->pid = core->prpsinfo_pid;
 	return NULL;
 }
 

@@ -112,7 +112,8 @@ struct gm_core {
 	int fd;
 	const uint8_t *map;
 	uint64_t size;
-	int pid;
+	int pid;		    /* the process id (NT_PRPSINFO, else the first NT_PRSTATUS) */
+	int prpsinfo_pid;	    /* 0 when the core has no NT_PRPSINFO */
 	uint64_t at_entry, at_phdr; /* from NT_AUXV, 0 when absent */
 	size_t nthreads;
 	bool have_auxv;
