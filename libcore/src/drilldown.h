@@ -89,8 +89,6 @@ struct gm_stacks {
 	uint64_t stack_inuse;	     /* StackInuse from the runtime's counters */
 	char *warnings[8];
 	size_t nwarnings;
-	/* Internal: the executable's function symbols, for start_func. */
-	void *symbols;
 };
 
 /* _Gdead, and _Gdeadextra (runtime2.go@1.26): an extra M's G while no C thread uses it. */
@@ -104,6 +102,27 @@ struct gomem_error *gm_stacks_read(struct gomem_target *t, struct gm_stacks *ret
 void gm_stacks_deinit(struct gm_stacks *s);
 const char *gm_goroutine_status_name(uint32_t status);
 const char *gm_thread_kind_name(enum gm_thread_kind kind);
+
+/* ---- the executable's symbols (symbols.c) ---- */
+
+struct gm_sym {
+	uint64_t addr, size; /* link-time address: add the load bias of a PIE */
+	const char *name;    /* NUL-terminated, in the executable's mapped .strtab */
+	bool func;
+};
+
+struct gm_symtab {
+	struct gm_sym *syms; /* functions and variables, sorted by address */
+	size_t n;
+};
+
+/* The executable's .symtab; none (n = 0) for a stripped one. */
+struct gomem_error *gm_symtab_load(const struct gm_exe *exe, struct gm_symtab *ret);
+void gm_symtab_deinit(struct gm_symtab *st);
+/* The function whose entry is pc (a goroutine's startpc), or NULL. */
+const char *gm_symtab_func_at(const struct gm_symtab *st, uint64_t pc);
+/* The function or variable that holds addr, or NULL. */
+const struct gm_sym *gm_symtab_find(const struct gm_symtab *st, uint64_t addr);
 
 /* "rwx"-style permissions of a mapping, into buf[4]. */
 const char *gm_perms(uint32_t flags, char buf[4]);

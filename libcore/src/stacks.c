@@ -142,79 +142,6 @@ static struct gomem_error *resolve(struct gm_runtime *rt, struct stk_layout *L)
 	return NULL;
 }
 
-/* ---- the executable's function symbols, for a goroutine's start function ---- */
-
-struct func_sym {
-	uint64_t addr;
-	const char *name;
-};
-
-struct symtab {
-	struct func_sym *syms;
-	size_t n;
-};
-
-static int cmp_sym(const void *a, const void *b)
-{
-	const struct func_sym *x = a, *y = b;
-	return x->addr < y->addr ? -1 : x->addr > y->addr;
-}
-
-/* STT_FUNC symbols of .symtab, sorted; an executable without one gives none. */
-static struct gomem_error *load_symbols(const struct gm_exe *exe, struct symtab *st)
-{
-	const uint8_t *map = exe->map;
-	uint64_t size = exe->size;
-	Elf64_Ehdr eh;
-	if (size < sizeof(eh))
-		return NULL;
-	memcpy(&eh, map, sizeof(eh));
-	if (eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shoff > size ||
-	    (size - eh.e_shoff) / sizeof(Elf64_Shdr) < eh.e_shnum)
-		return NULL;
-	for (unsigned i = 0; i < eh.e_shnum; i++) {
-		Elf64_Shdr sh, strsh;
-		memcpy(&sh, map + eh.e_shoff + i * sizeof(sh), sizeof(sh));
-		if (sh.sh_type != SHT_SYMTAB || sh.sh_link >= eh.e_shnum)
-			continue;
-		memcpy(&strsh, map + eh.e_shoff + sh.sh_link * sizeof(sh), sizeof(sh));
-		if (sh.sh_offset > size || sh.sh_size > size - sh.sh_offset ||
-		    strsh.sh_offset > size || strsh.sh_size > size - strsh.sh_offset)
-			return NULL;
-		uint64_t count = sh.sh_size / sizeof(Elf64_Sym);
-		st->syms = calloc(count ? count : 1, sizeof(*st->syms));
-		if (!st->syms)
-			return &gm_error_no_memory;
-		const char *strs = (const char *)map + strsh.sh_offset;
-		for (uint64_t j = 0; j < count; j++) {
-			Elf64_Sym sym;
-			memcpy(&sym, map + sh.sh_offset + j * sizeof(sym), sizeof(sym));
-			if (ELF64_ST_TYPE(sym.st_info) != STT_FUNC || !sym.st_value ||
-			    sym.st_name >= strsh.sh_size ||
-			    !memchr(strs + sym.st_name, '\0', strsh.sh_size - sym.st_name))
-				continue;
-			st->syms[st->n++] = (struct func_sym){sym.st_value, strs + sym.st_name};
-		}
-		qsort(st->syms, st->n, sizeof(*st->syms), cmp_sym);
-		return NULL;
-	}
-	return NULL;
-}
-
-/* The function that starts exactly at pc (a goroutine's startpc is a function entry). */
-static const char *symbol_at(const struct symtab *st, uint64_t pc)
-{
-	size_t lo = 0, hi = st->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (st->syms[mid].addr < pc)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < st->n && st->syms[lo].addr == pc ? st->syms[lo].name : NULL;
-}
-
 /* ---- threads' stack pointers, from the core's NT_PRSTATUS notes ---- */
 
 struct thread_sp {
@@ -288,7 +215,7 @@ struct stk_state {
 	struct gomem_target *t;
 	struct gm_runtime *rt;
 	struct stk_layout L;
-	struct symtab syms;
+	struct gm_symtab syms;
 	struct thread_sp *tsps;
 	size_t ntsps;
 	struct gm_stacks *out;
@@ -489,7 +416,7 @@ static struct gomem_error *read_goroutines(struct stk_state *st)
 			if (g->hi < g->lo)
 				g->lo = g->hi = 0;
 			g->startpc = gm_rt_field(buf, &L->g_startpc);
-			g->start_func = symbol_at(&st->syms, g->startpc - st->rt->bias);
+			g->start_func = gm_symtab_func_at(&st->syms, g->startpc - st->rt->bias);
 			err = classify(st, buf, g);
 			goroutine_sp(st, buf, g);
 		}
@@ -628,7 +555,7 @@ static struct gomem_error *reconcile(struct stk_state *st)
 	struct gm_stack_totals *T = &out->totals;
 	uint64_t bad = 0;
 	TRY(gm_heap_foreach_span(st->rt, collect_span, st, &bad));
-	qsort(st->spans, st->nspans, sizeof(*st->spans), cmp_stack_span);
+	gm_sort(st->spans, st->nspans, sizeof(*st->spans), cmp_stack_span);
 	for (size_t i = 0; i < st->nspans; i++) {
 		T->stack_span_bytes += st->spans[i].end - st->spans[i].start;
 		T->stack_spans++;
@@ -701,7 +628,7 @@ static struct gomem_error *count_goroutines(struct stk_state *st)
 		return &gm_error_no_memory;
 	for (size_t i = 0; i < out->nthreads; i++)
 		curgs[i] = out->threads[i].curg;
-	qsort(curgs, out->nthreads, 8, cmp_u64);
+	gm_sort(curgs, out->nthreads, 8, cmp_u64);
 	T->goroutines = out->ngs;
 	for (size_t i = 0; i < out->ngs; i++) {
 		const struct gm_goroutine *g = &out->gs[i];
@@ -729,7 +656,7 @@ static struct gomem_error *stacks_read(struct stk_state *st)
 	struct gm_stacks *out = st->out;
 	struct stk_layout *L = &st->L;
 	TRY(resolve(st->rt, L));
-	TRY(load_symbols(&st->t->exe, &st->syms));
+	TRY(gm_symtab_load(&st->t->exe, &st->syms));
 	TRY(core_thread_sps(st->t, &st->tsps, &st->ntsps));
 	if (L->have_fing_status)
 		TRY(gm_read_uint(st->rt->mem, L->fing_status, L->fing_size, &st->fing_status));
@@ -758,7 +685,7 @@ struct gomem_error *gm_stacks_read(struct gomem_target *t, struct gm_stacks *ret
 	st.rt = t->runtime;
 	st.out = ret;
 	struct gomem_error *err = stacks_read(&st);
-	free(st.syms.syms);
+	gm_symtab_deinit(&st.syms);
 	free(st.tsps);
 	free(st.spans);
 	if (err)
@@ -1045,7 +972,7 @@ struct gomem_error *gm_verb_stacks(struct gm_run *r)
 		if (!gm_goroutine_dead(&s.gs[i]))
 			list[n++] = &s.gs[i];
 	}
-	qsort(list, n, sizeof(*list), cmp_goroutine);
+	gm_sort(list, n, sizeof(*list), cmp_goroutine);
 	for (size_t i = 0; i < s.nwarnings; i++)
 		gm_run_warn(r, false, "%s", s.warnings[i]);
 	if (s.totals.unexplained_bytes)

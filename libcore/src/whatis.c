@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "addrspace.h"
 #include "drilldown.h"
 
 enum span_kind { SK_NONE, SK_LIVE, SK_FREE };
@@ -36,7 +37,12 @@ struct whatis {
 	bool has_goid, has_m;
 	const char *goroutine_status;
 	const char *owner;
-	char what[160];
+	char *detail; /* what `gomem mappings` says about the part that holds addr */
+	/* In the executable: the function or variable at addr. */
+	bool has_symbol, symbol_func;
+	char symbol[128];
+	uint64_t symbol_offset;
+	char what[192];
 };
 
 static struct gomem_error *parse_addr(const struct gm_run *r, uint64_t *ret)
@@ -206,55 +212,34 @@ static void describe_stack(struct whatis *w)
 		snprintf(w->what, sizeof(w->what), "the runtime's crash stack (runtime.gcrash)");
 }
 
-/* The executable's own segments (text, data, bss), as loaded. */
-static bool in_executable(const struct whatis *w)
-{
-	for (size_t i = 0; i < w->t->exe.nloads; i++) {
-		uint64_t start = (w->t->exe.loads[i].vaddr + w->rt->bias) & ~4095ULL;
-		uint64_t end = w->t->exe.loads[i].vaddr + w->rt->bias + w->t->exe.loads[i].memsz;
-		if (w->addr >= start && w->addr < ((end + 4095) & ~4095ULL))
-			return true;
-	}
-	return false;
-}
-
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-	return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
 /*
- * The owner of an address outside the Go heap arenas, from what this file
- * can see: the executable's segments, a thread's stack mapping, the
- * mapping's file name. `gomem mappings` attributes every mapping in full.
+ * The owner of addr, from the attribution of the whole address space that
+ * `gomem mappings` prints (addrspace.c); "unknown" where no mapping holds it.
  */
-static const char *owner_outside_heap(struct whatis *w, const struct gm_stacks *s)
+static struct gomem_error *find_owner(struct whatis *w)
 {
-	const struct gm_mapping *m = w->mapping;
-	if (!m)
-		return "unknown";
-	if (in_executable(w))
-		return "binary";
-	for (size_t i = 0; i < s->nthreads; i++) {
-		const struct gm_thread *th = &s->threads[i];
-		if (th->kind == GM_THREAD_GO || th->g0_hi <= th->g0_lo)
-			continue;
-		if (th->g0_hi - 1 >= m->start && th->g0_hi - 1 < m->end)
-			return th->kind == GM_THREAD_OS ? "main-stack" : "thread-stack";
+	struct gm_addrspace *as;
+	TRY(gm_addrspace_build(w->t, &as));
+	size_t lo = 0, hi = as->nparts;
+	w->owner = "unknown";
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct gm_part *p = &as->parts[mid];
+		if (w->addr < p->start) {
+			hi = mid;
+		} else if (w->addr >= p->end) {
+			lo = mid + 1;
+		} else {
+			w->owner = gm_owner_name(p->owner);
+			if (p->detail && !(w->detail = strdup(p->detail))) {
+				gm_addrspace_destroy(as);
+				return &gm_error_no_memory;
+			}
+			break;
+		}
 	}
-	if (!m->path)
-		return "unknown";
-	if (strcmp(m->path, "[vdso]") == 0 || strcmp(m->path, "[vvar]") == 0 ||
-	    strcmp(m->path, "[vsyscall]") == 0)
-		return "kernel";
-	if (strcmp(m->path, "[heap]") == 0)
-		return "c-heap";
-	if (strcmp(m->path, "[stack]") == 0)
-		return "main-stack";
-	if (ends_with(m->path, ".so") || strstr(m->path, ".so."))
-		return "shared-library";
-	return "unknown";
+	gm_addrspace_destroy(as);
+	return NULL;
 }
 
 static struct gomem_error *whatis_heap(struct whatis *w)
@@ -284,6 +269,38 @@ static struct gomem_error *whatis_heap(struct whatis *w)
 	return NULL;
 }
 
+static struct gomem_error *find_symbol(struct whatis *w)
+{
+	struct gm_symtab st;
+	TRY(gm_symtab_load(&w->t->exe, &st));
+	const struct gm_sym *sym = gm_symtab_find(&st, w->addr - w->rt->bias);
+	if (sym) {
+		w->has_symbol = true;
+		w->symbol_func = sym->func;
+		snprintf(w->symbol, sizeof(w->symbol), "%s", sym->name);
+		w->symbol_offset = w->addr - w->rt->bias - sym->addr;
+	}
+	gm_symtab_deinit(&st);
+	return NULL;
+}
+
+static void describe_outside(struct whatis *w)
+{
+	if (w->has_stack)
+		return;
+	if (w->has_symbol)
+		snprintf(w->what, sizeof(w->what), "the executable's %s %s+%" PRIu64,
+			 w->symbol_func ? "function" : "variable", w->symbol, w->symbol_offset);
+	else if (!w->mapping)
+		snprintf(w->what, sizeof(w->what), "not mapped");
+	else if (strcmp(w->owner, "binary") == 0)
+		snprintf(w->what, sizeof(w->what), "the executable's memory");
+	else if (strcmp(w->owner, "unknown") == 0)
+		snprintf(w->what, sizeof(w->what), "memory gomem cannot attribute");
+	else
+		snprintf(w->what, sizeof(w->what), "%s", w->owner);
+}
+
 static struct gomem_error *whatis_build(struct whatis *w)
 {
 	TRY(parse_addr(w->run, &w->addr));
@@ -294,6 +311,7 @@ static struct gomem_error *whatis_build(struct whatis *w)
 	bool need_stacks = !w->in_arena || (w->span_kind == SK_LIVE &&
 					    w->span.state == GM_SPAN_MANUAL && w->span.elemsize);
 	struct gm_stacks s;
+	struct gomem_error *err = NULL;
 	memset(&s, 0, sizeof(s));
 	if (need_stacks) {
 		TRY(gm_stacks_read(w->t, &s));
@@ -301,19 +319,16 @@ static struct gomem_error *whatis_build(struct whatis *w)
 		describe_stack(w);
 	}
 	if (w->in_arena) {
+		/* The heap walk knows best which arena pages are mapped. */
 		w->owner = w->heap_mapped ? "go-heap" : "go-heap-reserved";
 	} else {
-		w->owner = owner_outside_heap(w, &s);
-		if (!w->has_stack)
-			snprintf(w->what, sizeof(w->what), "%s",
-				 !w->mapping			   ? "not mapped"
-				 : strcmp(w->owner, "binary") == 0 ? "the executable's memory"
-				 : strcmp(w->owner, "unknown") == 0
-				     ? "memory gomem cannot attribute"
-				     : w->owner);
+		err = find_owner(w);
+		if (!err && strcmp(w->owner, "binary") == 0)
+			err = find_symbol(w);
+		describe_outside(w);
 	}
 	gm_stacks_deinit(&s);
-	return NULL;
+	return err;
 }
 
 /* ---- output ---- */
@@ -335,6 +350,11 @@ static void whatis_json(struct whatis *w)
 	gm_strbuf_json_string(b, w->owner);
 	gm_strbuf_printf(b, ", \"what\": ");
 	gm_strbuf_json_string(b, w->what);
+	gm_strbuf_printf(b, ", \"detail\": ");
+	if (w->detail)
+		gm_strbuf_json_string(b, w->detail);
+	else
+		gm_strbuf_printf(b, "null");
 	gm_strbuf_printf(b, ",\n \"mapping\": ");
 	if (w->mapping) {
 		gm_strbuf_printf(
@@ -392,6 +412,15 @@ static void whatis_json(struct whatis *w)
 		    w->span.elemsize, w->header_bytes);
 	else
 		gm_strbuf_printf(b, "null");
+	gm_strbuf_printf(b, ",\n \"symbol\": ");
+	if (w->has_symbol) {
+		gm_strbuf_printf(b, "{\"name\": ");
+		gm_strbuf_json_string(b, w->symbol);
+		gm_strbuf_printf(b, ", \"offset\": %" PRIu64 ", \"function\": %s}",
+				 w->symbol_offset, w->symbol_func ? "true" : "false");
+	} else {
+		gm_strbuf_printf(b, "null");
+	}
 	gm_strbuf_printf(b, ",\n \"stack\": ");
 	if (w->has_stack) {
 		gm_strbuf_printf(
@@ -422,6 +451,14 @@ static void whatis_text(struct whatis *w)
 	uint64_t page = gm_runtime_page_size(w->rt);
 	gm_strbuf_printf(b, "0x%" PRIx64 ": %s\n", w->addr, w->what);
 	gm_strbuf_printf(b, "  %-8s %s\n", "owner", w->owner);
+	if (w->detail) {
+		/* Cut to 100 columns; --json has it whole. */
+		size_t n = strlen(w->detail);
+		if (n > 89)
+			gm_strbuf_printf(b, "  %-8s %.86s...\n", "detail", w->detail);
+		else
+			gm_strbuf_printf(b, "  %-8s %s\n", "detail", w->detail);
+	}
 	if (w->mapping)
 		gm_strbuf_printf(b, "  %-8s 0x%" PRIx64 "-0x%" PRIx64 " %s %s\n", "mapping",
 				 w->mapping->start, w->mapping->end,
@@ -475,10 +512,11 @@ struct gomem_error *gm_verb_whatis(struct gm_run *r)
 	w.run = r;
 	w.t = r->t;
 	w.rt = r->t->runtime;
-	TRY(whatis_build(&w));
-	if (r->json)
+	struct gomem_error *err = whatis_build(&w);
+	if (!err && r->json)
 		whatis_json(&w);
-	else
+	else if (!err)
 		whatis_text(&w);
-	return NULL;
+	free(w.detail);
+	return err;
 }

@@ -344,8 +344,28 @@ def test_whatis_outside_the_heap(case):
     w = whatis(fixture, kind, m0["g0_stack_hi"] - 8)
     assert w["owner"] == "main-stack" and w["stack"]["kind"] == "g0" and w["stack"]["m"] == 0
     assert w["span"] is None and w["arena"] is None
+    # runtime.m0 is a global of the executable (its .bss, also in a PIE).
+    w = whatis(fixture, kind, m0["m_addr"])
+    assert w["owner"] == "binary" and w["span"] is None and w["stack"] is None
+    assert w["symbol"] == {"name": "runtime.m0", "offset": 0, "function": False}
     w = whatis(fixture, kind, 0)
     assert w["mapping"] is None and w["owner"] == "unknown"
+
+
+@pytest.mark.parametrize("fixture", BUILT, ids=[f.name for f in BUILT])
+def test_whatis_owner_agrees_with_mappings(fixture):
+    """One address of every owner that `gomem mappings` names, at both ends of its part."""
+    parts = run_json("mappings", fixture, "kernel")["mappings"]
+    seen = set()
+    for p in parts:
+        if p["owner"] in seen or not p["in_vsz"]:
+            continue
+        seen.add(p["owner"])
+        for addr in (p["start"], p["end"] - 1):
+            w = whatis(fixture, "kernel", addr)
+            assert w["owner"] == p["owner"], (p, w)
+            assert w["mapping"]["start"] <= addr < w["mapping"]["end"]
+    assert {"go-heap", "binary", "main-stack"} <= seen
 
 
 # ---- GDB ----
