@@ -406,6 +406,17 @@ def test_gdb_help_and_errors():
         assert "gomem %s" % verb in text
 
 
+def test_gdb_tab_completion():
+    fixture = BUILT[0]
+    rc, out, err = run_gdb(fixture.exe, fixture.cores["kernel"], "complete gomem cla",
+                           "complete gomem spans --st", "complete gomem spans --limit 3 --cl",
+                           "complete gomem whatis --j", "complete gomem stacks --l")
+    lines = out.splitlines()
+    for want in ("gomem classes", "gomem spans --state", "gomem spans --limit 3 --class",
+                 "gomem whatis --json", "gomem stacks --limit"):
+        assert want in lines, (want, out)
+
+
 # ---- the CLI's errors and text ----
 
 # (verb, options, operands after EXE CORE, words of the error line)
