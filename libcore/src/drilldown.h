@@ -89,6 +89,7 @@ struct gm_stacks {
 	uint64_t stack_inuse;	     /* StackInuse from the runtime's counters */
 	char *warnings[8];
 	size_t nwarnings;
+	bool partial; /* some Gs or Ms could not be read */
 };
 
 /* _Gdead, and _Gdeadextra (runtime2.go@1.26): an extra M's G while no C thread uses it. */

@@ -267,13 +267,41 @@ static struct gomem_error *read_g_stack(struct stk_state *st, uint64_t g, uint64
 	return NULL;
 }
 
-static struct gomem_error *read_threads(struct stk_state *st)
+static struct gomem_error *read_thread(struct stk_state *st, uint64_t m, struct gm_thread *th,
+				       uint64_t *next)
 {
 	struct stk_layout *L = &st->L;
+	uint64_t id, g0, gsignal, curg;
+	memset(th, 0, sizeof(*th));
+	th->m = m;
+	TRY(gm_rt_read_field(st->rt, m, &L->m_id, &id));
+	th->id = (int64_t)id;
+	TRY(gm_rt_read_field(st->rt, m, &L->m_procid, &th->procid));
+	TRY(gm_rt_read_field(st->rt, m, &L->m_g0, &g0));
+	TRY(gm_rt_read_field(st->rt, m, &L->m_gsignal, &gsignal));
+	TRY(gm_rt_read_field(st->rt, m, &L->m_curg, &curg));
+	TRY(gm_rt_read_field(st->rt, m, &L->m_alllink, next));
+	TRY(read_g_stack(st, g0, &th->g0_lo, &th->g0_hi));
+	TRY(read_g_stack(st, gsignal, &th->gsignal_lo, &th->gsignal_hi));
+	if (curg) {
+		th->curg = curg;
+		TRY(gm_rt_read_field(st->rt, curg, &L->g_goid, &th->curg_goid));
+		th->has_curg = true;
+	}
+	const struct thread_sp *tsp = thread_sp_of(st, th->procid);
+	if (tsp) {
+		th->has_sp = true;
+		th->sp = tsp->sp;
+	}
+	return NULL;
+}
+
+static struct gomem_error *read_threads(struct stk_state *st)
+{
 	struct gm_stacks *out = st->out;
 	uint64_t m;
 	size_t cap = 0;
-	TRY(gm_read_u64(st->rt->mem, L->allm, &m));
+	TRY(gm_read_u64(st->rt->mem, st->L.allm, &m));
 	for (size_t i = 0; m; i++) {
 		if (i >= GM_MAX_THREADS)
 			return gm_error(GOMEM_ERROR_INCONSISTENT,
@@ -286,29 +314,19 @@ static struct gomem_error *read_threads(struct stk_state *st)
 				return &gm_error_no_memory;
 			out->threads = n;
 		}
-		struct gm_thread *th = &out->threads[out->nthreads];
-		memset(th, 0, sizeof(*th));
-		th->m = m;
-		uint64_t id, g0, gsignal, curg, next;
-		TRY(gm_rt_read_field(st->rt, m, &L->m_id, &id));
-		th->id = (int64_t)id;
-		TRY(gm_rt_read_field(st->rt, m, &L->m_procid, &th->procid));
-		TRY(gm_rt_read_field(st->rt, m, &L->m_g0, &g0));
-		TRY(gm_rt_read_field(st->rt, m, &L->m_gsignal, &gsignal));
-		TRY(gm_rt_read_field(st->rt, m, &L->m_curg, &curg));
-		TRY(gm_rt_read_field(st->rt, m, &L->m_alllink, &next));
-		TRY(read_g_stack(st, g0, &th->g0_lo, &th->g0_hi));
-		TRY(read_g_stack(st, gsignal, &th->gsignal_lo, &th->gsignal_hi));
-		if (curg) {
-			th->curg = curg;
-			TRY(gm_rt_read_field(st->rt, curg, &L->g_goid, &th->curg_goid));
-			th->has_curg = true;
+		uint64_t next = 0;
+		struct gomem_error *err = read_thread(st, m, &out->threads[out->nthreads], &next);
+		if (err && err->code == GOMEM_ERROR_FAULT) {
+			warn(out,
+			     "M at 0x%" PRIx64 " (runtime.allm, M number %zu) cannot be read (%s): "
+			     "the list of threads stops there",
+			     m, i, gomem_error_message(err));
+			gomem_error_destroy(err);
+			out->partial = true;
+			break;
 		}
-		const struct thread_sp *tsp = thread_sp_of(st, th->procid);
-		if (tsp) {
-			th->has_sp = true;
-			th->sp = tsp->sp;
-		}
+		if (err)
+			return err;
 		out->nthreads++;
 		m = next;
 	}
@@ -403,6 +421,17 @@ static struct gomem_error *read_goroutines(struct stk_state *st)
 			if (!batch[j])
 				continue;
 			err = gm_read(st->rt->mem, batch[j], buf, L->g_size);
+			if (err && err->code == GOMEM_ERROR_FAULT) {
+				/* One bad pointer costs one G, not the report. */
+				warn(out,
+				     "allgs[%" PRIu64 "] = 0x%" PRIx64
+				     " cannot be read (%s): skipped",
+				     i + j, batch[j], gomem_error_message(err));
+				gomem_error_destroy(err);
+				err = NULL;
+				out->partial = true;
+				continue;
+			}
 			if (err)
 				break;
 			struct gm_goroutine *g = &out->gs[out->ngs++];
@@ -974,7 +1003,7 @@ struct gomem_error *gm_verb_stacks(struct gm_run *r)
 	}
 	qsort(list, n, sizeof(*list), cmp_goroutine);
 	for (size_t i = 0; i < s.nwarnings; i++)
-		gm_run_warn(r, false, "%s", s.warnings[i]);
+		gm_run_warn(r, s.partial, "%s", s.warnings[i]);
 	if (s.totals.unexplained_bytes)
 		gm_run_warn(r, true, "%" PRId64 " bytes of stack spans are unexplained",
 			    s.totals.unexplained_bytes);
