@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 
 import pytest
@@ -17,8 +18,10 @@ class Fixture:
 
     def __init__(self, name, exe, cores, truth_path):
         self.name = name
-        self.exe = exe
-        self.cores = cores  # {"kernel": path, "gcore": path}
+        # Real paths: GDB reports the executable's resolved path, and the CLI's
+        # JSON must equal GDB's.
+        self.exe = os.path.realpath(exe)
+        self.cores = {k: os.path.realpath(v) for k, v in cores.items()}  # kernel, gcore
         with open(truth_path) as f:
             self.truth = json.load(f)
 
@@ -40,6 +43,14 @@ def built_fixtures():
                      if os.path.isfile(os.path.join(d, "core." + k))}
             found.append(Fixture(name, os.path.join(d, "exe"), cores, truth))
     return found
+
+
+def system_go_fixtures():
+    """{program: fixture} of the fixtures built with the machine's own Go (no variant)."""
+    go = shutil.which("go") or "/usr/local/go/bin/go"
+    version = subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True).stdout.strip()
+    return {f.name[: -len(version) - 1]: f for f in built_fixtures()
+            if f.name.endswith("-" + version)}
 
 
 def committed_fixtures():

@@ -5,9 +5,9 @@ import shutil
 
 import pytest
 
-from conftest import BUILD, built_fixtures, run_cli, run_gdb
+from conftest import BUILD, run_cli, run_gdb, system_go_fixtures
 
-FIXTURES = {f.name.split("-go")[0]: f for f in built_fixtures()}
+FIXTURES = system_go_fixtures()
 
 
 @pytest.fixture(scope="module")

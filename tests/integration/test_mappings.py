@@ -130,20 +130,24 @@ class Core:
         return total
 
 
-def exe_segments(exe):
-    """The executable's PT_LOADs, page-aligned: [(start, end)]."""
+def exe_segments(exe, at_entry):
+    """The executable's PT_LOADs where the process had them, page-aligned: [(start, end)].
+    A PIE is placed by its load bias: the core's AT_ENTRY less the file's e_entry."""
     with open(exe, "rb") as f:
         ehdr = f.read(64)
         etype, = struct.unpack_from("<H", ehdr, 16)
+        entry, = struct.unpack_from("<Q", ehdr, 0x18)
         phoff, = struct.unpack_from("<Q", ehdr, 0x20)
         phnum, = struct.unpack_from("<H", ehdr, 0x38)
         f.seek(phoff)
         ph = f.read(56 * phnum)
-    assert etype == 2, "the fixtures are not PIEs"
+    assert etype in (2, 3), "not an executable"
+    bias = at_entry - entry if etype == 3 else 0
     segs = []
     for i in range(phnum):
         typ, _, _, vaddr, _, _, memsz, _ = struct.unpack_from("<IIQQQQQQ", ph, 56 * i)
         if typ == 1:
+            vaddr += bias
             segs.append((vaddr & ~(PAGE - 1), (vaddr + memsz + PAGE - 1) & ~(PAGE - 1)))
     return segs
 
@@ -265,8 +269,8 @@ def test_arena_index_is_one_32_mib_mapping(case):
 
 
 def test_binary_is_the_executable_segments(case):
-    fixture, _, _, m, _ = case
-    segs = exe_segments(fixture.exe)
+    fixture, _, core, m, _ = case
+    segs = exe_segments(fixture.exe, core.auxv[9])
     binary = parts(m, owner="binary")
     assert sum(p["vsz_bytes"] for p in binary) == sum(e - s for s, e in segs)
     for p in binary:
@@ -275,7 +279,7 @@ def test_binary_is_the_executable_segments(case):
 
 def test_files_are_binary_or_shared_libraries(case):
     fixture, _, core, m, _ = case
-    segs = exe_segments(fixture.exe)
+    segs = exe_segments(fixture.exe, core.auxv[9])
     for s, e, _, name in core.files:
         exe = any(a <= s and e <= b for a, b in segs)
         assert exe == (os.path.basename(name) == os.path.basename(fixture.exe)), name
