@@ -133,7 +133,7 @@ static struct gomem_error *resolve(struct gm_runtime *rt, struct stk_layout *L)
 		L->fing_size = 1;
 		L->fing_running = 1;
 	}
-	/* gcrash: a G outside allgs whose 16 KiB stack serves crashes on g0 (proc.go schedinit). */
+	/* gcrash: a G outside allgs, with a 16 KiB stack for crashes on g0 (proc.go@1.22). */
 	if (gm_dwarf_has_variable(rt->dw, "runtime.gcrash")) {
 		TRY(variable(rt, "runtime.gcrash", &L->gcrash));
 		L->have_gcrash = true;

@@ -455,10 +455,18 @@ def test_text_fits_100_columns(verb):
             assert not wide, wide[:3]
 
 
-def test_whatis_text_fits_100_columns():
-    fixture = BUILT[0]
-    for obj in fixture.truth["live_objects"] + fixture.truth["freed_objects"]:
-        text = run_text("whatis", fixture, "kernel", operands=["0x%x" % obj["addr"]])
+@pytest.mark.parametrize("fixture", BUILT, ids=[f.name for f in BUILT])
+def test_whatis_text_fits_100_columns(fixture):
+    addrs = [o["addr"] for o in fixture.truth["live_objects"] + fixture.truth["freed_objects"]]
+    s = run_json("stacks", fixture, "kernel")
+    for t in s["threads"]:
+        addrs += [t["m_addr"]] + ([t["g0_stack_hi"] - 8] if t["g0_stack_hi"] else [])
+    owners = {}
+    for p in run_json("mappings", fixture, "kernel")["mappings"]:
+        owners.setdefault(p["owner"], p["start"])  # the longest details come from the owners
+    addrs += owners.values()
+    for addr in addrs:
+        text = run_text("whatis", fixture, "kernel", operands=["0x%x" % addr])
         assert all(len(line) <= 100 for line in text.splitlines()), text
 
 
