@@ -61,3 +61,18 @@ def test_matrix_fixture_was_built_and_read(entry):
 def test_matrix_covers_the_supported_releases():
     versions = {v for _, v, _, _ in ENTRIES}
     assert {"1.19", "1.21", "1.22", "1.23", "1.24", "1.25", "1.26", "1.27"} <= versions
+
+
+def test_every_supported_release_has_a_committed_core():
+    """Frozen cores, so the matrix is also tested from files that do not change."""
+    demo = os.path.join(TOP, "fixtures", "demo")
+    versions = {re.match(r".*-go(1\.\d+)\.exe\.xz$", f).group(1)
+                for f in os.listdir(demo) if f.endswith(".exe.xz")}
+    assert {"1.19", "1.21", "1.22", "1.23", "1.24", "1.25", "1.26", "1.27"} <= versions
+
+
+def test_committed_fixtures_stay_under_30_mib():
+    total = 0
+    for root, _, files in os.walk(os.path.join(TOP, "fixtures")):
+        total += sum(os.path.getsize(os.path.join(root, f)) for f in files)
+    assert total < 30 << 20, total
