@@ -5,6 +5,7 @@ matrix ones included; this file checks that the matrix is complete and that
 gomem identified each build (version, experiments, PIE) correctly.
 """
 
+import json
 import os
 import re
 import subprocess
@@ -76,3 +77,49 @@ def test_committed_fixtures_stay_under_30_mib():
     for root, _, files in os.walk(os.path.join(TOP, "fixtures")):
         total += sum(os.path.getsize(os.path.join(root, f)) for f in files)
     assert total < 30 << 20, total
+
+
+def _with_version(fixture, tmp_path, new):
+    """A copy of the fixture's executable whose .go.buildinfo names another Go release
+    (same length, so nothing else moves)."""
+    with open(fixture.exe, "rb") as f:
+        data = f.read()
+    old = fixture.truth["go_version"].split()[0].split("-X:")[0].encode()
+    assert len(new) == len(old) and data.count(b"\xff Go buildinf:") == 1
+    start = data.index(b"\xff Go buildinf:")
+    at = data.index(old, start)
+    path = tmp_path / "exe"
+    path.write_bytes(data[:at] + new.encode() + data[at + len(old):])
+    return str(path)
+
+
+def _system_heapmix():
+    from conftest import system_go_fixtures
+    return system_go_fixtures()["heapmix"]
+
+
+def test_newer_go_than_tested_is_read_with_a_warning(tmp_path):
+    f = _system_heapmix()
+    old = f.truth["go_version"]
+    newer = "go1.99" + old[len("go1.26"):]  # go1.26.8 -> go1.99.8
+    exe = _with_version(f, tmp_path, newer)
+    r = subprocess.run([os.path.join(os.environ.get("GOMEM_BUILD", os.path.join(TOP, "build")),
+                                     "gomem"), "summary", "--json", exe, f.cores["kernel"]],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    s = json.loads(r.stdout)
+    assert s["target"]["go_version"] == newer
+    assert any("newer than the newest Go gomem was tested with" in w for w in s["warnings"])
+    assert all(c["ok"] for c in s["checks"])
+
+
+def test_go_older_than_1_19_is_one_clear_error(tmp_path):
+    f = _system_heapmix()
+    old = f.truth["go_version"]
+    older = "go1.18" + old[len("go1.26"):]
+    exe = _with_version(f, tmp_path, older)
+    r = subprocess.run([os.path.join(os.environ.get("GOMEM_BUILD", os.path.join(TOP, "build")),
+                                     "gomem"), "summary", exe, f.cores["kernel"]],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.count("\n") == 1 and "gomem reads Go 1.19 and newer" in r.stderr, r.stderr
