@@ -927,6 +927,20 @@ static struct gomem_error *cut(struct builder *b, struct parts *p)
 /* Calls fn for each stretch of [start, end) whose pages are in the core file. */
 typedef void (*extent_fn)(void *arg, uint64_t addr, uint64_t len, const uint8_t *data);
 
+/* A core segment's stretches of data, handed on by address. */
+struct seg_extents {
+	const struct gm_segment *s;
+	extent_fn fn;
+	void *arg;
+};
+
+static void seg_extent(void *arg, uint64_t off, uint64_t len)
+{
+	struct seg_extents *se = arg;
+	const struct gm_segment *s = se->s;
+	se->fn(se->arg, s->start + (off - s->file_offset), len, s->data + (off - s->file_offset));
+}
+
 static void core_extents(struct gomem_target *t, uint64_t start, uint64_t end, extent_fn fn,
 			 void *arg)
 {
@@ -945,20 +959,9 @@ static void core_extents(struct gomem_target *t, uint64_t start, uint64_t end, e
 		uint64_t z = min_u64(min_u64(s->end, end), s->start + s->data_len);
 		if (a >= z)
 			continue;
-		uint64_t off = s->file_offset + (a - s->start), off_end = off + (z - a);
-		/* Bounded: each step moves pos forward. */
-		for (uint64_t pos = off; pos < off_end;) {
-			off_t d = lseek(t->core.fd, (off_t)pos, SEEK_DATA);
-			if (d < 0 || (uint64_t)d >= off_end)
-				break;
-			off_t h = lseek(t->core.fd, d, SEEK_HOLE);
-			uint64_t hend = h < 0 ? off_end : min_u64((uint64_t)h, off_end);
-			if (hend <= (uint64_t)d)
-				break;
-			uint64_t addr = s->start + ((uint64_t)d - s->file_offset);
-			fn(arg, addr, hend - (uint64_t)d, s->data + ((uint64_t)d - s->file_offset));
-			pos = hend;
-		}
+		struct seg_extents se = {s, fn, arg};
+		gm_core_foreach_data(&t->core, s->file_offset + (a - s->start), z - a, seg_extent,
+				     &se);
 	}
 }
 

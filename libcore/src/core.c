@@ -293,6 +293,75 @@ static bool looks_like_kernel_dump(const Elf64_Phdr *ph, uint64_t count)
 	return true;
 }
 
+/* A core cut into more pieces than this is asked with lseek each time (24 MiB of list). */
+#define MAX_EXTENTS (1u << 20)
+
+struct extent_list {
+	struct gm_core_extent *v;
+	size_t n, cap;
+	bool failed; /* too many, or out of memory: keep none */
+};
+
+/* The data stretches of [off, end) of the file, by lseek. */
+static void seek_data(int fd, uint64_t off, uint64_t end, gm_core_data_fn fn, void *arg)
+{
+	/* Bounded: each step moves pos forward by at least one byte. */
+	for (uint64_t pos = off; pos < end;) {
+		off_t data = lseek(fd, (off_t)pos, SEEK_DATA);
+		if (data < 0 || (uint64_t)data >= end)
+			break;
+		off_t hole = lseek(fd, data, SEEK_HOLE);
+		if (hole < 0 || (uint64_t)hole > end)
+			hole = (off_t)end;
+		if (hole <= data)
+			break;
+		fn(arg, (uint64_t)data, (uint64_t)(hole - data));
+		pos = (uint64_t)hole;
+	}
+}
+
+static void add_extent(void *arg, uint64_t off, uint64_t len)
+{
+	struct extent_list *l = arg;
+	if (l->failed)
+		return;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 64;
+		struct gm_core_extent *v =
+		    cap <= MAX_EXTENTS ? reallocarray(l->v, cap, sizeof(*v)) : NULL;
+		if (!v) {
+			l->failed = true;
+			return;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	const struct gm_core_extent *prev = l->n ? &l->v[l->n - 1] : NULL;
+	l->v[l->n++] = (struct gm_core_extent){
+	    .start = off,
+	    .end = off + len,
+	    .before = prev ? prev->before + (prev->end - prev->start) : 0,
+	};
+}
+
+/*
+ * Where the file has data: a kernel core leaves the pages a process never
+ * touched as holes, and every residency question asks about them. Reading
+ * the extents once (a few hundred on the fixtures, 163 on a 2 GiB heap)
+ * replaces two lseek calls per span with a binary search.
+ */
+static void load_extents(struct gm_core *core)
+{
+	struct extent_list l = {0};
+	seek_data(core->fd, 0, core->size, add_extent, &l);
+	if (l.failed || l.n == 0) {
+		free(l.v);
+		return;
+	}
+	core->extents = l.v;
+	core->nextents = l.n;
+}
+
 static struct gomem_error *core_open(const char *path, struct gm_core *core)
 {
 	memset(core, 0, sizeof(*core));
@@ -334,6 +403,7 @@ static struct gomem_error *core_open(const char *path, struct gm_core *core)
 	core->kernel_dump = looks_like_kernel_dump(ph, count);
 	if (core->prpsinfo_pid > 0)
 		core->pid = core->prpsinfo_pid;
+	load_extents(core);
 	return NULL;
 }
 
@@ -356,9 +426,61 @@ void gm_core_deinit(struct gm_core *core)
 	free(core->warnings);
 	free(core->loads);
 	free(core->files);
+	free(core->extents);
 	free(core->path);
 	memset(core, 0, sizeof(*core));
 	core->fd = -1;
+}
+
+/* The first extent that ends after off (nextents when none). */
+static size_t extent_index(const struct gm_core *core, uint64_t off)
+{
+	size_t lo = 0, hi = core->nextents;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (core->extents[mid].end <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Data bytes of the file below off, from the extent list. */
+static uint64_t data_below(const struct gm_core *core, uint64_t off)
+{
+	size_t i = extent_index(core, off);
+	if (i == core->nextents) {
+		const struct gm_core_extent *last = &core->extents[i - 1];
+		return i ? last->before + (last->end - last->start) : 0;
+	}
+	const struct gm_core_extent *e = &core->extents[i];
+	return e->before + (off > e->start ? off - e->start : 0);
+}
+
+void gm_core_foreach_data(const struct gm_core *core, uint64_t off, uint64_t len,
+			  gm_core_data_fn fn, void *arg)
+{
+	if (off >= core->size)
+		return;
+	uint64_t end = len > core->size - off ? core->size : off + len;
+	if (!core->extents) {
+		seek_data(core->fd, off, end, fn, arg);
+		return;
+	}
+	for (size_t i = extent_index(core, off); i < core->nextents; i++) {
+		const struct gm_core_extent *e = &core->extents[i];
+		if (e->start >= end)
+			break;
+		uint64_t a = e->start > off ? e->start : off, z = e->end < end ? e->end : end;
+		fn(arg, a, z - a);
+	}
+}
+
+static void add_bytes(void *arg, uint64_t off, uint64_t len)
+{
+	(void)off;
+	*(uint64_t *)arg += len;
 }
 
 uint64_t gm_core_data_bytes(const struct gm_core *core, uint64_t off, uint64_t len)
@@ -366,19 +488,9 @@ uint64_t gm_core_data_bytes(const struct gm_core *core, uint64_t off, uint64_t l
 	if (off >= core->size)
 		return 0;
 	uint64_t end = len > core->size - off ? core->size : off + len;
+	if (core->extents)
+		return data_below(core, end) - data_below(core, off);
 	uint64_t total = 0;
-	/* Bounded: each step moves pos forward by at least one byte. */
-	for (uint64_t pos = off; pos < end;) {
-		off_t data = lseek(core->fd, (off_t)pos, SEEK_DATA);
-		if (data < 0 || (uint64_t)data >= end)
-			break;
-		off_t hole = lseek(core->fd, data, SEEK_HOLE);
-		if (hole < 0 || (uint64_t)hole > end)
-			hole = (off_t)end;
-		if (hole <= data)
-			break;
-		total += (uint64_t)(hole - data);
-		pos = (uint64_t)hole;
-	}
+	seek_data(core->fd, off, end, add_bytes, &total);
 	return total;
 }

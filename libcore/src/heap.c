@@ -288,17 +288,18 @@ static void flush_run(struct page_run *run)
 	run->kind = 0;
 }
 
-static void add_page(struct page_run *run, int kind, uint64_t addr, uint64_t page_size)
+/* Adds len bytes of pages of one kind at addr. */
+static void add_page(struct page_run *run, int kind, uint64_t addr, uint64_t len)
 {
 	if (kind && run->kind == kind && run->end == addr) {
-		run->end += page_size;
+		run->end += len;
 		return;
 	}
 	flush_run(run);
 	if (kind) {
 		run->kind = kind;
 		run->start = addr;
-		run->end = addr + page_size;
+		run->end = addr + len;
 	}
 }
 
@@ -311,14 +312,27 @@ static void count_chunk(struct page_run *run, uint64_t page_size, uint64_t chunk
 	uint64_t last = (limit - chunk_base) / page_size; /* exclusive */
 	if (last > 512)
 		last = 512;
-	for (uint64_t i = first; i < last; i++) {
+	for (uint64_t i = first; i < last;) {
+		uint64_t a = alloc[i / 64], sc = scav[i / 64];
+		/* 64 pages of one kind at once, so a big heap costs per span, not per page. */
+		if (i % 64 == 0 && last - i >= 64 &&
+		    (sc == ~0ULL || (sc == 0 && (a == 0 || a == ~0ULL)))) {
+			add_page(run,
+				 sc  ? 2
+				 : a ? 0
+				     : 1,
+				 chunk_base + i * page_size, 64 * page_size);
+			i += 64;
+			continue;
+		}
 		uint64_t bit = 1ULL << (i % 64);
 		int kind = 0;
-		if (scav[i / 64] & bit)
+		if (sc & bit)
 			kind = 2; /* released; 1.26's random padding pages are also allocated */
-		else if (!(alloc[i / 64] & bit))
+		else if (!(a & bit))
 			kind = 1;
 		add_page(run, kind, chunk_base + i * page_size, page_size);
+		i++;
 	}
 }
 

@@ -125,6 +125,18 @@ struct gm_core {
 	size_t nfiles;
 	char **warnings;
 	size_t nwarnings;
+	/*
+	 * Where the file holds data rather than holes, sorted: read once at open
+	 * so that residency questions are binary searches, not lseek calls.
+	 * NULL when the file has too many extents to keep (then lseek answers).
+	 */
+	struct gm_core_extent *extents;
+	size_t nextents;
+};
+
+/* A stretch of a core file that holds data; before: data bytes of the file below start. */
+struct gm_core_extent {
+	uint64_t start, end, before;
 };
 
 struct gomem_error *gm_core_open(const char *path, struct gm_core *core);
@@ -136,6 +148,10 @@ const char *gm_elf_check_ident(const void *ehdr);
 void gm_core_deinit(struct gm_core *core);
 /* Bytes of [file_offset, file_offset + len) that are data, not holes. */
 uint64_t gm_core_data_bytes(const struct gm_core *core, uint64_t file_offset, uint64_t len);
+/* Calls fn for each stretch of data (not holes) of [file_offset, file_offset + len). */
+typedef void (*gm_core_data_fn)(void *arg, uint64_t file_offset, uint64_t len);
+void gm_core_foreach_data(const struct gm_core *core, uint64_t file_offset, uint64_t len,
+			  gm_core_data_fn fn, void *arg);
 
 /* ---- the executable and its DWARF (dwarf.c) ---- */
 
