@@ -5,6 +5,7 @@
  * whose stack it is; in free pages, whether they were released.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -53,8 +54,8 @@ static struct gomem_error *parse_addr(const struct gm_run *r, uint64_t *ret)
 	errno = 0;
 	unsigned long long v = strtoull(hex ? s + 2 : s, &end, hex ? 16 : 10);
 	const char *digits = hex ? s + 2 : s;
-	if (errno || end == digits || *end || digits[0] == '-' || digits[0] == '+' ||
-	    digits[0] == ' ')
+	if (errno || end == digits || *end ||
+	    !(hex ? isxdigit((unsigned char)digits[0]) : isdigit((unsigned char)digits[0])))
 		return gm_error(GOMEM_ERROR_USAGE,
 				"whatis: ADDR must be a number, decimal or 0x hex, not \"%s\"", s);
 	*ret = v;
@@ -314,7 +315,16 @@ static struct gomem_error *whatis_build(struct whatis *w)
 	struct gomem_error *err = NULL;
 	memset(&s, 0, sizeof(s));
 	if (need_stacks) {
-		TRY(gm_stacks_read(w->t, &s));
+		/* Without the Gs and Ms, whatis still knows the mapping, owner and span. */
+		err = gm_stacks_read(w->t, &s);
+		if (err && err->code != GOMEM_ERROR_NO_MEMORY) {
+			gm_run_warn(w->run, true, "cannot tell whose stack this is: %s",
+				    gomem_error_message(err));
+			gomem_error_destroy(err);
+			err = NULL;
+		}
+		if (err)
+			return err;
 		find_stack(w, &s);
 		describe_stack(w);
 	}
