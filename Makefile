@@ -24,7 +24,7 @@ HEADERS  := $(wildcard libcore/include/*.h libcore/src/*.h)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all lib cli unit clean format format-check
+.PHONY: all lib cli unit fuzz clean format format-check
 all: lib cli
 
 lib: $(BUILD)/libgomem.so
@@ -52,11 +52,34 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/*.h $(BUILD)/libgomem.a $(HEADERS)
 
 unit: $(UNIT_BINS)
 
+# libFuzzer targets (tests/fuzz): clang, with libcore built again in
+# $(BUILD)/fuzz/lib for coverage, AddressSanitizer and UndefinedBehaviorSanitizer.
+# tests/fuzz/run.sh builds and runs them.
+FUZZ_CC   ?= clang
+FUZZ_SAN  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+
+fuzz: $(FUZZ_BINS)
+
+$(BUILD)/fuzz/lib/libgomem.a: FORCE
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/fuzz/lib CC=$(FUZZ_CC) OPT="-O1 -g" \
+		SAN="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" $@
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(BUILD)/fuzz/lib/libgomem.a
+	$(FUZZ_CC) -std=c11 -O1 -g -fsanitize=fuzzer $(FUZZ_SAN) $(WARN) -Ilibcore/include \
+		-Ilibcore/src $(DEPS_CFLAGS) -o $@ $< $(BUILD)/fuzz/lib/libgomem.a $(DEPS_LIBS)
+
+.PHONY: FORCE
+FORCE:
+
 format:
-	clang-format -i libcore/include/*.h libcore/src/*.[ch] libcore/cli/*.c tests/unit/*.[ch]
+	clang-format -i libcore/include/*.h libcore/src/*.[ch] libcore/cli/*.c tests/unit/*.[ch] \
+		tests/fuzz/*.[ch]
 
 format-check:
-	clang-format --dry-run --Werror libcore/include/*.h libcore/src/*.[ch] libcore/cli/*.c tests/unit/*.[ch]
+	clang-format --dry-run --Werror libcore/include/*.h libcore/src/*.[ch] libcore/cli/*.c tests/unit/*.[ch] \
+		tests/fuzz/*.[ch]
 
 clean:
 	rm -rf $(BUILD)

@@ -615,7 +615,7 @@ static struct gomem_error *glibc_heap_regions(struct builder *b)
 		const struct gm_mapping *m = &b->maps[i];
 		uint64_t hi[4];
 		if (!anon_writable(m) || m->start % GLIBC_HEAP_MAX || claimed(b, m->start) ||
-		    gm_read(&b->t->mem, m->start, hi, sizeof(hi)))
+		    !gm_read_ok(&b->t->mem, m->start, hi, sizeof(hi)))
 			continue;
 		uint64_t ar_ptr = hi[0], prev = hi[1], size = hi[2], mprot = hi[3];
 		bool first = prev == 0 && ar_ptr > m->start && ar_ptr < m->start + mprot;
@@ -652,7 +652,7 @@ static struct gomem_error *brk_region(struct builder *b)
 			if (!anon_writable(m) || m->start < b->exe_hi ||
 			    m->start - b->exe_hi > BRK_RANDOM_RANGE + (32 << 20))
 				continue;
-			if (claimed(b, m->start) || gm_read(&b->t->mem, m->start, chunk, 16) ||
+			if (claimed(b, m->start) || !gm_read_ok(&b->t->mem, m->start, chunk, 16) ||
 			    chunk[0] != 0 || !(chunk[1] & 1) || (chunk[1] & ~7ULL) < 16 ||
 			    (chunk[1] & ~7ULL) > m->end - m->start)
 				return NULL; /* only the first mapping above the executable */
@@ -681,8 +681,15 @@ static struct lib_file *lib_file(struct builder *b, const char *path)
 	if (!f->path)
 		return NULL;
 	b->nlibs++;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/*
+	 * The path comes from the target (a core's NT_FILE note): open only a
+	 * regular file, and without blocking, since opening a FIFO or a device
+	 * can hang or act; fstat again in case the file changed in between.
+	 */
 	struct stat st;
+	int fd = stat(path, &st) == 0 && S_ISREG(st.st_mode)
+		     ? open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+		     : -1;
 	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
 		void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 		if (map != MAP_FAILED) {
@@ -712,7 +719,7 @@ static bool lib_usable(struct builder *b, struct lib_file *f)
 		uint8_t page[OS_PAGE];
 		if (!m->path || m->offset != 0 || strcmp(m->path, f->path) != 0)
 			continue;
-		if (gm_read(&b->t->mem, m->start, page, sizeof(page)))
+		if (!gm_read_ok(&b->t->mem, m->start, page, sizeof(page)))
 			continue;
 		f->usable = memcmp(page, f->map, OS_PAGE) == 0;
 		return f->usable;
@@ -822,7 +829,7 @@ static struct gomem_error *dynamic_linker_regions(struct builder *b)
 			}
 			pos = hi;
 			size_t n = (size_t)min_u64(sizeof(words), hi - lo), hits = 0;
-			if (gm_read(&b->t->mem, lo, words, n))
+			if (!gm_read_ok(&b->t->mem, lo, words, n))
 				continue;
 			for (size_t w = 0; w < n / 8; w++) {
 				const struct gm_mapping *t =
@@ -880,7 +887,7 @@ static struct gomem_error *cut(struct builder *b, struct parts *p)
 {
 	struct gm_region *rs = b->rs.v;
 	size_t nrs = b->rs.n, k = 0;
-	qsort(rs, nrs, sizeof(*rs), cmp_region);
+	gm_sort(rs, nrs, sizeof(*rs), cmp_region);
 	for (size_t i = 0; i < b->nmaps; i++) {
 		const struct gm_mapping *m = &b->maps[i];
 		uint64_t pos = m->start;
@@ -1122,7 +1129,7 @@ static void split_in_use(struct heap_acc *acc, const struct gm_span *sp, uint64_
 	if ((!whole || partial_rss) && sp->nelems > 1) {
 		uint64_t nbytes = (sp->nelems + 7) / 8;
 		s.bits = malloc(nbytes);
-		if (s.bits && gm_read(&acc->b->t->mem, sp->alloc_bits, s.bits, nbytes)) {
+		if (s.bits && !gm_read_ok(&acc->b->t->mem, sp->alloc_bits, s.bits, nbytes)) {
 			free(s.bits);
 			s.bits = NULL;
 		}
@@ -1378,7 +1385,7 @@ static struct gomem_error *build(struct builder *b)
 		 * only a corrupt core makes, the lower one wins).
 		 */
 		struct gm_regions go = b->rs;
-		qsort(go.v, go.n, sizeof(*go.v), cmp_region);
+		gm_sort(go.v, go.n, sizeof(*go.v), cmp_region);
 		memset(&b->rs, 0, sizeof(b->rs));
 		err = NULL;
 		bool overlap = false;

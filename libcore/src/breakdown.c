@@ -390,7 +390,7 @@ static int explain(const struct gm_addrspace *as, const struct gm_breakdown *bd,
 		"%u pthread stack%s of cgo threads", as->n_pthread_stacks,
 		as->n_pthread_stacks == 1 ? "" : "s");
 	add_big(big, &nb, vsz_of(bd, "binary", "bss"), "the executable's .bss");
-	qsort(big, (size_t)nb, sizeof(*big), cmp_big);
+	gm_sort(big, (size_t)nb, sizeof(*big), cmp_big);
 	if (nb >= 3)
 		snprintf(out[n++], 640,
 			 "The largest reservations are %s (%s), %s (%s) and %s (%s): the Go "

@@ -53,7 +53,7 @@ static struct gomem_error *classes_build(struct classes *c)
 		r->st = *st;
 		r->span_bytes = st->object_bytes + st->free_slot_bytes + st->tail_waste_bytes;
 	}
-	qsort(c->rows, c->n, sizeof(*c->rows), cmp_class);
+	gm_sort(c->rows, c->n, sizeof(*c->rows), cmp_class);
 	if (c->walk.bad_spans)
 		gm_run_warn(c->run, true,
 			    "%" PRIu64

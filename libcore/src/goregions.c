@@ -161,7 +161,7 @@ static struct gomem_error *heap_in_use(struct ctx *c, uint64_t **ret, size_t *n_
 			return err;
 		}
 	}
-	qsort(r, hdr[1], 2 * sizeof(*r), cmp_u64_pair);
+	gm_sort(r, hdr[1], 2 * sizeof(*r), cmp_u64_pair);
 	*ret = r;
 	*n_ret = hdr[1];
 	return NULL;

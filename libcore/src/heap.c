@@ -93,7 +93,7 @@ static struct gomem_error *load_arenas(struct gm_runtime *rt, struct gm_arena *a
 		a->end = a->base + L->arena_bytes;
 		n++;
 	}
-	qsort(arenas, n, sizeof(*arenas), cmp_arena);
+	gm_sort(arenas, n, sizeof(*arenas), cmp_arena);
 	for (size_t i = 1; i < n; i++) {
 		if (arenas[i].base == arenas[i - 1].base)
 			return gm_error(GOMEM_ERROR_INCONSISTENT, "arena 0x%llx is listed twice",

@@ -19,6 +19,14 @@ static inline void gm_freep(void *p)
 }
 #define _cleanup_free_ __attribute__((cleanup(gm_freep)))
 
+/* qsort of n elements of an array that is NULL when n is 0, which qsort does not allow. */
+static inline void gm_sort(void *base, size_t n, size_t size,
+			   int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
 /* ---- errors (error.c) ---- */
 
 struct gomem_error {
@@ -93,6 +101,8 @@ void gm_memory_deinit(struct gm_memory *mem);
 /* Reads len bytes at addr, across segments; a fault names the address. */
 struct gomem_error *gm_read(struct gm_memory *mem, uint64_t addr, void *buf, size_t len);
 struct gomem_error *gm_read_u64(struct gm_memory *mem, uint64_t addr, uint64_t *ret);
+/* For a best-effort probe: whether gm_read() could read, its error released. */
+bool gm_read_ok(struct gm_memory *mem, uint64_t addr, void *buf, size_t len);
 /* Reads an unsigned integer of 1, 2, 4 or 8 bytes. */
 struct gomem_error *gm_read_uint(struct gm_memory *mem, uint64_t addr, unsigned size,
 				 uint64_t *ret);
@@ -333,6 +343,7 @@ struct gomem_target {
 	int pid;
 	struct gm_memory mem;
 	struct gm_dwarf *dwarf;
+	bool dwarf_borrowed; /* gm_target_open_core_dwarf's: not destroyed with the target */
 	struct gm_runtime *runtime;
 	struct gm_mapping *mappings; /* sorted, built on first use */
 	size_t nmappings;
@@ -340,6 +351,13 @@ struct gomem_target {
 	char **warnings;      /* about the target itself; gomem_run adds them to every report */
 	size_t nwarnings;
 };
+
+/*
+ * gomem_target_open_core with the executable's DWARF already open (the
+ * fuzzers open it once): the target borrows dwarf, which must outlive it.
+ */
+struct gomem_error *gm_target_open_core_dwarf(const char *exe_path, const char *core_path,
+					      struct gm_dwarf *dwarf, struct gomem_target **ret);
 
 /* A warning about the target that every verb's output carries. */
 struct gomem_error *gm_target_warn(struct gomem_target *t, const char *fmt, ...) GM_PRINTF(2, 3);

@@ -661,7 +661,7 @@ static struct gomem_error *parse_maps(const char *what, char *text, struct gm_ma
 		free_mappings(maps, n);
 		return err;
 	}
-	qsort(maps, n, sizeof(*maps), cmp_mapping);
+	gm_sort(maps, n, sizeof(*maps), cmp_mapping);
 	*ret = maps;
 	*n_ret = n;
 	return NULL;

@@ -61,8 +61,8 @@ static int cmp_file(const void *a, const void *b)
 
 struct gomem_error *gm_memory_finish(struct gm_memory *mem)
 {
-	qsort(mem->segs, mem->nsegs, sizeof(*mem->segs), cmp_seg);
-	qsort(mem->files, mem->nfiles, sizeof(*mem->files), cmp_file);
+	gm_sort(mem->segs, mem->nsegs, sizeof(*mem->segs), cmp_seg);
+	gm_sort(mem->files, mem->nfiles, sizeof(*mem->files), cmp_file);
 	for (size_t i = 1; i < mem->nsegs; i++) {
 		if (mem->segs[i].start < mem->segs[i - 1].end)
 			return gm_error(GOMEM_ERROR_FORMAT,
@@ -178,6 +178,13 @@ struct gomem_error *gm_read(struct gm_memory *mem, uint64_t addr, void *buf, siz
 		len -= n;
 	}
 	return NULL;
+}
+
+bool gm_read_ok(struct gm_memory *mem, uint64_t addr, void *buf, size_t len)
+{
+	struct gomem_error *err = gm_read(mem, addr, buf, len);
+	gomem_error_destroy(err);
+	return !err;
 }
 
 struct gomem_error *gm_read_u64(struct gm_memory *mem, uint64_t addr, uint64_t *ret)

@@ -424,18 +424,26 @@ static struct gomem_error *mcache_flush(struct gm_runtime *rt, struct gm_heapsta
 	return NULL;
 }
 
+/* For a best-effort value: whether the field could be read, its error released. */
+static bool field_ok(struct gm_runtime *rt, uint64_t base, const struct gm_field *f, uint64_t *ret)
+{
+	struct gomem_error *err = gm_rt_read_field(rt, base, f, ret);
+	gomem_error_destroy(err);
+	return !err;
+}
+
 static uint64_t heap_goal(struct gm_runtime *rt, const struct gm_memstats *ms, uint64_t heap_free,
 			  uint64_t mapped_ready)
 {
 	/* gcControllerState.heapGoalInternal and memoryLimitHeapGoal (mgcpacer.go). */
 	struct gm_layout *L = &rt->L;
 	uint64_t g = rt->gc_controller, goal = 0, limit = 0, sweep = 0, trig = ~0ULL, marked = 0;
-	if (gm_rt_read_field(rt, g, &L->gc_percent_heap_goal, &goal) ||
-	    gm_rt_read_field(rt, g, &L->gc_memory_limit, &limit) ||
-	    gm_rt_read_field(rt, g, &L->gc_sweep_dist_min_trigger, &sweep) ||
-	    gm_rt_read_field(rt, g, &L->gc_heap_marked, &marked))
+	if (!field_ok(rt, g, &L->gc_percent_heap_goal, &goal) ||
+	    !field_ok(rt, g, &L->gc_memory_limit, &limit) ||
+	    !field_ok(rt, g, &L->gc_sweep_dist_min_trigger, &sweep) ||
+	    !field_ok(rt, g, &L->gc_heap_marked, &marked))
 		return 0;
-	if (L->gc_triggered.present && gm_rt_read_field(rt, g, &L->gc_triggered, &trig))
+	if (L->gc_triggered.present && !field_ok(rt, g, &L->gc_triggered, &trig))
 		return 0;
 	uint64_t heap_alloc = ms->HeapAlloc;
 	uint64_t limit_goal;

@@ -296,7 +296,7 @@ struct gomem_error *gm_verb_spans(struct gm_run *r)
 	if (!err && s.oom)
 		err = &gm_error_no_memory;
 	if (!err) {
-		qsort(s.rows, s.n, sizeof(*s.rows), cmp_row);
+		gm_sort(s.rows, s.n, sizeof(*s.rows), cmp_row);
 		size_t shown = limit && limit < s.n ? (size_t)limit : s.n;
 		if (bad)
 			gm_run_warn(r, true,

@@ -584,7 +584,7 @@ static struct gomem_error *reconcile(struct stk_state *st)
 	struct gm_stack_totals *T = &out->totals;
 	uint64_t bad = 0;
 	TRY(gm_heap_foreach_span(st->rt, collect_span, st, &bad));
-	qsort(st->spans, st->nspans, sizeof(*st->spans), cmp_stack_span);
+	gm_sort(st->spans, st->nspans, sizeof(*st->spans), cmp_stack_span);
 	for (size_t i = 0; i < st->nspans; i++) {
 		T->stack_span_bytes += st->spans[i].end - st->spans[i].start;
 		T->stack_spans++;
@@ -657,7 +657,7 @@ static struct gomem_error *count_goroutines(struct stk_state *st)
 		return &gm_error_no_memory;
 	for (size_t i = 0; i < out->nthreads; i++)
 		curgs[i] = out->threads[i].curg;
-	qsort(curgs, out->nthreads, 8, cmp_u64);
+	gm_sort(curgs, out->nthreads, 8, cmp_u64);
 	T->goroutines = out->ngs;
 	for (size_t i = 0; i < out->ngs; i++) {
 		const struct gm_goroutine *g = &out->gs[i];
@@ -1001,7 +1001,7 @@ struct gomem_error *gm_verb_stacks(struct gm_run *r)
 		if (!gm_goroutine_dead(&s.gs[i]))
 			list[n++] = &s.gs[i];
 	}
-	qsort(list, n, sizeof(*list), cmp_goroutine);
+	gm_sort(list, n, sizeof(*list), cmp_goroutine);
 	for (size_t i = 0; i < s.nwarnings; i++)
 		gm_run_warn(r, s.partial, "%s", s.warnings[i]);
 	if (s.totals.unexplained_bytes)

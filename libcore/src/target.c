@@ -79,7 +79,7 @@ static struct gomem_error *check_exe_matches(struct gomem_target *t, uint64_t bi
 }
 
 static struct gomem_error *target_open(struct gomem_target *t, const char *exe_path,
-				       const char *core_path)
+				       const char *core_path, struct gm_dwarf *dwarf)
 {
 	t->source = GM_SOURCE_CORE;
 	TRY(gm_exe_open(exe_path, &t->exe));
@@ -95,7 +95,12 @@ static struct gomem_error *target_open(struct gomem_target *t, const char *exe_p
 	TRY(gm_memory_finish(&t->mem));
 	TRY(check_exe_matches(t, bias));
 	TRY(gm_check_go_version(&t->exe));
-	TRY(gm_dwarf_open(exe_path, &t->dwarf));
+	if (dwarf) {
+		t->dwarf = dwarf;
+		t->dwarf_borrowed = true;
+	} else {
+		TRY(gm_dwarf_open(exe_path, &t->dwarf));
+	}
 	TRY(gm_runtime_create(t->dwarf, &t->mem, &t->exe, bias, &t->runtime));
 	return NULL;
 }
@@ -279,6 +284,12 @@ struct gomem_error *gm_target_warn(struct gomem_target *t, const char *fmt, ...)
 struct gomem_error *gomem_target_open_core(const char *exe_path, const char *core_path,
 					   struct gomem_target **ret)
 {
+	return gm_target_open_core_dwarf(exe_path, core_path, NULL, ret);
+}
+
+struct gomem_error *gm_target_open_core_dwarf(const char *exe_path, const char *core_path,
+					      struct gm_dwarf *dwarf, struct gomem_target **ret)
+{
 	if (!exe_path || !core_path || !ret)
 		return gm_error(GOMEM_ERROR_USAGE, "an executable and a core file are needed");
 	struct gomem_target *t = calloc(1, sizeof(*t));
@@ -286,7 +297,7 @@ struct gomem_error *gomem_target_open_core(const char *exe_path, const char *cor
 		return &gm_error_no_memory;
 	t->exe.fd = -1;
 	t->core.fd = -1;
-	struct gomem_error *err = target_open(t, exe_path, core_path);
+	struct gomem_error *err = target_open(t, exe_path, core_path, dwarf);
 	if (err) {
 		gomem_target_destroy(t);
 		return err;
@@ -300,7 +311,8 @@ void gomem_target_destroy(struct gomem_target *t)
 	if (!t)
 		return;
 	gm_runtime_destroy(t->runtime);
-	gm_dwarf_destroy(t->dwarf);
+	if (!t->dwarf_borrowed)
+		gm_dwarf_destroy(t->dwarf);
 	gm_live_destroy(t->live); /* resumes a process that was stopped */
 	gm_memory_deinit(&t->mem);
 	for (size_t i = 0; i < t->nwarnings; i++)
@@ -363,7 +375,7 @@ static struct gomem_error *gcore_file_mappings(struct gomem_target *t)
 		if (!m->path)
 			return &gm_error_no_memory;
 	}
-	qsort(t->mappings, t->nmappings, sizeof(*t->mappings), cmp_mapping);
+	gm_sort(t->mappings, t->nmappings, sizeof(*t->mappings), cmp_mapping);
 	return NULL;
 }
 
@@ -396,7 +408,7 @@ static struct gomem_error *core_mappings(struct gomem_target *t)
 	}
 	if (!c->kernel_dump)
 		return gcore_file_mappings(t);
-	qsort(t->mappings, t->nmappings, sizeof(*t->mappings), cmp_mapping);
+	gm_sort(t->mappings, t->nmappings, sizeof(*t->mappings), cmp_mapping);
 	return NULL;
 }
 

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# tests/fuzz/run.sh [-b BUILD] [-t SECONDS] [-r] [TARGET...]
+#
+# Builds libcore's libFuzzer targets into BUILD/fuzz (make fuzz), replays
+# every input that ever crashed them (tests/fuzz/regressions/TARGET/), then
+# fuzzes each target for SECONDS, one after the other, from the committed
+# seeds (tests/fuzz/corpus/TARGET/) plus seeds made from the fixture.
+#
+#   -b BUILD     build directory (default: build); its fixtures are used
+#   -t SECONDS   how long to fuzz each target (default 60)
+#   -r           replay the regressions and the seeds only, no fuzzing
+#   TARGET       fuzz_core, fuzz_overlay, fuzz_exe (default: all)
+#
+# Environment: GOMEM_FUZZ_EXE and GOMEM_FUZZ_CORE pick the fixture (default:
+# BUILD/fixtures/heapmix-<the machine's Go>/exe and core.kernel); FUZZ_FLAGS
+# adds libFuzzer flags. Exit status 0 when nothing crashed; a crash leaves
+# its input in BUILD/fuzz/artifacts/TARGET/: fix the bug, then add the input
+# to tests/fuzz/regressions/TARGET/ so that it is replayed from then on.
+set -euo pipefail
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
+cd "$top"
+build=build
+seconds=60
+replay_only=""
+while getopts "b:t:rh" opt; do
+	case $opt in
+	b) build=$OPTARG ;;
+	t) seconds=$OPTARG ;;
+	r) replay_only=1 ;;
+	*) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_core fuzz_overlay fuzz_exe)
+case $build in /*) ;; *) build=$top/$build ;; esac
+
+say() { printf '==> %s\n' "$*"; }
+
+command -v clang >/dev/null || { echo "fuzz: clang is missing (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
+make -s BUILD="$build" WERROR=1 fuzz
+
+# The fixture: the heapmix program built with the machine's Go, else any heapmix.
+if [ -z "${GOMEM_FUZZ_EXE:-}" ] || [ -z "${GOMEM_FUZZ_CORE:-}" ]; then
+	dir=""
+	if command -v go >/dev/null && [ -d "$build/fixtures/heapmix-$(go env GOVERSION)" ]; then
+		dir=$build/fixtures/heapmix-$(go env GOVERSION)
+	else
+		dir=$(ls -d "$build"/fixtures/heapmix-go* 2>/dev/null | head -1)
+	fi
+	[ -n "$dir" ] && [ -f "$dir/core.kernel" ] ||
+		{ echo "fuzz: no fixture core in $build/fixtures (run ./setup fixtures)" >&2; exit 1; }
+	export GOMEM_FUZZ_EXE=$dir/exe GOMEM_FUZZ_CORE=$dir/core.kernel
+fi
+say "fuzz fixture: $GOMEM_FUZZ_EXE, $GOMEM_FUZZ_CORE"
+
+fz=$build/fuzz
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+python3 tests/fuzz/mkseeds.py --exe "$GOMEM_FUZZ_EXE" "$fz/seeds"
+
+failed=0
+for t in "${targets[@]}"; do
+	bin=$fz/$t
+	[ -x "$bin" ] || { echo "fuzz: no target $t" >&2; failed=1; continue; }
+	log=$fz/$t.log
+	mkdir -p "$fz/corpus/$t" "$fz/artifacts/$t" "$fz/seeds/$t"
+	regressions=(tests/fuzz/regressions/"$t"/*)
+	if [ -e "${regressions[0]}" ]; then
+		say "$t: replaying ${#regressions[@]} regression inputs"
+		if ! "$bin" -timeout=20 "${regressions[@]}" >"$log" 2>&1; then
+			grep -E "^(==|SUMMARY|fuzz:)|ERROR|runtime error" "$log" | head -20 >&2
+			echo "fuzz: $t crashes on a regression input again (see $log)" >&2
+			failed=1
+			continue
+		fi
+	fi
+	if [ -n "$replay_only" ]; then
+		runs=(-runs=0)
+		say "$t: replaying the seeds"
+	else
+		runs=(-max_total_time="$seconds")
+		say "$t: fuzzing for $seconds s"
+	fi
+	# New inputs go to the first folder (build/), never into the committed seeds.
+	# shellcheck disable=SC2086
+	if "$bin" "${runs[@]}" -timeout=20 -rss_limit_mb=3072 -max_len=4096 \
+		-artifact_prefix="$fz/artifacts/$t/" -print_final_stats=1 ${FUZZ_FLAGS:-} \
+		"$fz/corpus/$t" "tests/fuzz/corpus/$t" "$fz/seeds/$t" >"$log" 2>&1; then
+		grep -E "^(Done|stat::number_of_executed_units|stat::average_exec_per_sec)" "$log" |
+			tr '\n' ' ' | sed 's/^/    /'
+		echo
+	else
+		grep -E "^(==|SUMMARY)|ERROR|runtime error|Test unit written" "$log" | head -20 >&2
+		echo "fuzz: $t crashed (see $log); its input is in $fz/artifacts/$t/:" \
+			"fix the bug, then add the input to tests/fuzz/regressions/$t/" >&2
+		failed=1
+	fi
+done
+exit $failed
