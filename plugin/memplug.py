@@ -365,6 +365,20 @@ class WhatisCommand(VerbCommand):
         return head + tail + ["0x%x" % (addr & 0xFFFFFFFFFFFFFFFF)]
 
 
+class DiffCommand(VerbCommand):
+    """gomem diff: OTHER is a file (another core, or a saved summary)."""
+
+    def complete(self, text, word):
+        last = "" if not text or text[-1].isspace() else text.split()[-1]
+        if last.startswith("-"):
+            return VerbCommand.complete(self, text, word)
+        return gdb.COMPLETE_FILENAME
+
+    def arguments(self, arg):
+        return [a if a.startswith("-") else os.path.expanduser(a)
+                for a in gdb.string_to_argv(arg)]
+
+
 def _register():
     try:
         verbs = _SESSION.lib().verbs()
@@ -373,7 +387,8 @@ def _register():
         return
     GomemCommand(verbs)
     for verb in verbs:
-        (WhatisCommand if verb["name"] == "whatis" else VerbCommand)(verb)
+        kind = {"whatis": WhatisCommand, "diff": DiffCommand}.get(verb["name"], VerbCommand)
+        kind(verb)
     for event in ("new_objfile", "clear_objfiles", "exited", "cont", "stop"):
         registry = getattr(gdb.events, event, None)
         if registry is not None:

@@ -98,6 +98,16 @@ GOMEM_EXPORT struct gomem_error *gomem_run(struct gomem_target *target, const ch
 					   const char *const *argv, char **ret, int *partial_ret);
 
 /*
+ * Compares two gomem/summary/v1 JSON texts (what `summary --json` prints, of
+ * the same executable or not): what grew or shrank from a to b, by breakdown
+ * node and by size class, largest change first, as text or (json != 0) as
+ * one gomem/diff/v1 object. The verb "diff" does the same for a target and
+ * another core. Release *ret with gomem_free().
+ */
+GOMEM_EXPORT struct gomem_error *gomem_diff_summaries(const char *a, const char *b, int json,
+						      char **ret);
+
+/*
  * The verbs, their usage, help text and options, as JSON:
  * {"verbs": [{"name", "usage", "summary", "help", "operands": int,
  *             "options": [{"name", "value": str|null, "help"}]}]}

@@ -178,6 +178,31 @@ static void json_experiments(struct gm_strbuf *b, const char *list)
 	X(LastGC)                                                                                  \
 	X(PauseTotalNs)
 
+/*
+ * "classes": the in-use spans by size class (class 0: large objects), so
+ * that two saved summaries can be compared class by class (gomem diff).
+ */
+static void json_classes(struct gm_strbuf *b, const struct gm_heap_walk *w)
+{
+	gm_strbuf_printf(b, " \"classes\": [");
+	bool first = true;
+	for (unsigned i = 0; i < GM_MAX_SIZE_CLASSES; i++) {
+		const struct gm_class_stats *c = i ? &w->classes[i] : &w->large;
+		if (!c->spans)
+			continue;
+		gm_strbuf_printf(b,
+				 "%s\n  {\"class\": %u, \"object_size\": %u, \"spans\": %" PRIu64
+				 ", \"objects\": %" PRIu64 ", \"object_bytes\": %" PRIu64
+				 ", \"free_slots\": %" PRIu64 ", \"free_slot_bytes\": %" PRIu64
+				 ", \"tail_waste_bytes\": %" PRIu64 "}",
+				 first ? "" : ",", i, gm_class_to_size[i], c->spans, c->objects,
+				 c->object_bytes, c->free_slots, c->free_slot_bytes,
+				 c->tail_waste_bytes);
+		first = false;
+	}
+	gm_strbuf_printf(b, "],\n");
+}
+
 static void summary_json(struct gm_strbuf *b, const struct summary *s)
 {
 	const struct gomem_target *t = s->t;
@@ -228,6 +253,7 @@ static void summary_json(struct gm_strbuf *b, const struct summary *s)
 	    w->in_use_bytes, w->objects, w->object_bytes, w->free_slot_bytes, w->tail_waste_bytes,
 	    w->stack_bytes, w->work_buf_bytes, w->free_retained_bytes, w->free_released_bytes,
 	    w->mapped_bytes, w->unmapped_arena_bytes);
+	json_classes(b, w);
 	gm_strbuf_printf(b, " \"breakdown\": ");
 	gm_breakdown_json(b, &s->bd);
 	gm_strbuf_printf(b, ",\n \"explanation\": ");

@@ -134,6 +134,23 @@ static const struct gm_verb verbs[] = {
 	.options = no_options,
 	.run = gm_verb_whatis,
     },
+    {
+	.name = "diff",
+	.usage = "diff [--json] OTHER",
+	.summary = "what grew or shrank between this target and another core or summary",
+	.help = "Compares this target with OTHER: another core of the same executable, or "
+		"a summary saved with gomem summary --json (of any executable). Lists what "
+		"grew or shrank from this target (A) to OTHER (B), B - A: the nodes of the "
+		"breakdown tree, by VSZ and RSS, and the size classes of the in-use spans, "
+		"by objects and bytes, largest change first; then the MemStats that "
+		"changed. From the shell, gomem diff EXE CORE_A CORE_B, or gomem diff "
+		"A.json B.json for two saved summaries. With --json, prints one "
+		"gomem/diff/v1 object.",
+	.min_operands = 1,
+	.max_operands = 1,
+	.options = no_options,
+	.run = gm_verb_diff,
+    },
 };
 
 static const struct gm_verb *find_verb(const char *name)

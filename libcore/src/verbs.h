@@ -56,5 +56,6 @@ struct gomem_error *gm_verb_spans(struct gm_run *r);
 struct gomem_error *gm_verb_classes(struct gm_run *r);
 struct gomem_error *gm_verb_stacks(struct gm_run *r);
 struct gomem_error *gm_verb_whatis(struct gm_run *r);
+struct gomem_error *gm_verb_diff(struct gm_run *r);
 
 #endif
