@@ -41,8 +41,10 @@ $(BUILD)/libgomem.a: $(LIB_OBJS)
 $(BUILD)/libgomem.so: $(LIB_OBJS)
 	$(CC) -shared -Wl,-soname,libgomem.so -o $@ $^ $(LDFLAGS_ALL) $(DEPS_LIBS)
 
-$(BUILD)/gomem: libcore/cli/main.c $(BUILD)/libgomem.a $(HEADERS)
-	$(CC) $(CFLAGS_ALL) -o $@ libcore/cli/main.c $(BUILD)/libgomem.a $(LDFLAGS_ALL) $(DEPS_LIBS)
+CLI_SRCS := $(wildcard libcore/cli/*.c)
+
+$(BUILD)/gomem: $(CLI_SRCS) $(wildcard libcore/cli/*.h) $(BUILD)/libgomem.a $(HEADERS)
+	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_SRCS) $(BUILD)/libgomem.a $(LDFLAGS_ALL) $(DEPS_LIBS)
 
 # Unit tests link the static library, so they can reach internal functions.
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/*.h $(BUILD)/libgomem.a $(HEADERS)
@@ -74,11 +76,11 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(BUILD)/fuzz/lib/libgomem.a
 FORCE:
 
 format:
-	clang-format -i libcore/include/*.h libcore/src/*.[ch] libcore/cli/*.c tests/unit/*.[ch] \
+	clang-format -i libcore/include/*.h libcore/src/*.[ch] libcore/cli/*.[ch] tests/unit/*.[ch] \
 		tests/fuzz/*.[ch]
 
 format-check:
-	clang-format --dry-run --Werror libcore/include/*.h libcore/src/*.[ch] libcore/cli/*.c tests/unit/*.[ch] \
+	clang-format --dry-run --Werror libcore/include/*.h libcore/src/*.[ch] libcore/cli/*.[ch] tests/unit/*.[ch] \
 		tests/fuzz/*.[ch]
 
 clean:

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "gomem.h"
 
 enum { EXIT_OK = 0, EXIT_PARTIAL = 1, EXIT_ERROR = 2 };
@@ -15,6 +16,8 @@ enum { EXIT_OK = 0, EXIT_PARTIAL = 1, EXIT_ERROR = 2 };
 static const char usage_head[] =
     "usage: gomem VERB [OPTIONS] EXE CORE [OPERANDS]\n"
     "       gomem VERB [OPTIONS] --pid PID [--no-stop] [EXE] [OPERANDS]\n"
+    "       gomem batch [--jobs N] EXE CORE... | --manifest FILE   (gomem batch --help)\n"
+    "       gomem diff [--json] EXE CORE_A CORE_B | A.json B.json  (gomem diff --help)\n"
     "\n"
     "Explains where a Go program's memory went, from an ELF core file and the\n"
     "executable that produced it, or from a live process (linux/amd64, Go 1.19\n"
@@ -187,6 +190,12 @@ int main(int argc, char **argv)
 		printf("gomem %s\n", gomem_version());
 		return EXIT_OK;
 	}
+	/* The CLI's own forms: many cores at once, and diffs without one target. */
+	if (strcmp(verb, "batch") == 0)
+		return gm_cli_batch(argc - 2, argv + 2);
+	int status;
+	if (strcmp(verb, "diff") == 0 && gm_cli_diff(argc - 2, argv + 2, &status))
+		return status;
 	if (!known_verb(verb)) {
 		fprintf(stderr, "gomem: unknown verb \"%s\" (see gomem --help)\n", verb);
 		return EXIT_ERROR;
