@@ -585,7 +585,7 @@ static void diff_text(struct diff *df)
 			gm_strbuf_printf(b, "  no change\n");
 		else
 			gm_strbuf_printf(b, "  %5s %6s %10s %10s %10s %12s %8s %12s\n", "CLASS",
-					 "SIZE", "OBJECTS A", "OBJECTS B", "CHANGE", "BYTES",
+					 "SIZE", "OBJECTS A", "OBJECTS B", "CHANGE", "OBJ BYTES",
 					 "SPANS", "FREE SLOTS");
 	}
 	for (size_t i = 0; df->have_classes && i < df->nclasses; i++) {
