@@ -7,6 +7,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -81,18 +82,66 @@ struct gomem_error *gm_map_file(const char *path, const char *what, int *fd_ret,
 	return map_file(path, what, fd_ret, map_ret, size_ret);
 }
 
-/* Checks e_ident and returns a reason, or NULL for a little-endian ELF64 of x86-64. */
+/* Go's name of the architecture of an ELF machine, NULL when Go has none. */
+static const char *go_arch(unsigned machine, bool is64)
+{
+	switch (machine) {
+	case EM_386:
+		return "386";
+	case EM_X86_64:
+		return is64 ? "amd64" : "amd64p32";
+	case EM_ARM:
+		return "arm";
+	case EM_AARCH64:
+		return "arm64 (AArch64)";
+	case EM_PPC64:
+		return "ppc64";
+	case EM_S390:
+		return "s390x";
+	case EM_MIPS:
+		return is64 ? "mips64" : "mips";
+	case EM_RISCV:
+		return "riscv64";
+	case 258: /* EM_LOONGARCH, newer than some elf.h */
+		return "loong64";
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * Checks e_ident and e_machine and returns a reason, or NULL for a
+ * little-endian ELF64 of x86-64. The machine is named first: a core of
+ * another architecture says which one.
+ */
 const char *gm_elf_check_ident(const void *ehdr)
 {
+	static _Thread_local char why[160];
 	const Elf64_Ehdr *eh = ehdr;
 	if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0)
 		return "not an ELF file";
-	if (eh->e_ident[EI_CLASS] != ELFCLASS64)
-		return "not a 64-bit ELF file (gomem reads linux/amd64 only)";
+	/* e_machine sits at the same offset in ELF32 and ELF64 headers. */
+	const uint8_t *m = (const uint8_t *)ehdr + offsetof(Elf64_Ehdr, e_machine);
+	bool msb = eh->e_ident[EI_DATA] == ELFDATA2MSB, is64 = eh->e_ident[EI_CLASS] == ELFCLASS64;
+	unsigned machine = msb ? (unsigned)m[0] << 8 | m[1] : (unsigned)m[1] << 8 | m[0];
+	if (machine != EM_X86_64) {
+		const char *arch = go_arch(machine, is64);
+		if (arch)
+			snprintf(why, sizeof(why),
+				 "a %s-bit ELF file for %s, not %sx86-64: gomem reads linux/amd64 "
+				 "only",
+				 is64 ? "64" : "32", arch, is64 ? "" : "64-bit ");
+		else
+			snprintf(why, sizeof(why),
+				 "an ELF file for machine %u, not x86-64: gomem reads linux/amd64 "
+				 "only",
+				 machine);
+		return why;
+	}
+	if (!is64)
+		return "a 32-bit ELF file (x32), not a 64-bit one: gomem reads linux/amd64 only";
 	if (eh->e_ident[EI_DATA] != ELFDATA2LSB)
 		return "not a little-endian ELF file (gomem reads linux/amd64 only)";
-	if (eh->e_machine != EM_X86_64)
-		return "not an x86-64 ELF file (gomem reads linux/amd64 only)";
 	return NULL;
 }
 
@@ -272,10 +321,45 @@ static struct gomem_error *add_load(struct gm_core *core, const Elf64_Phdr *ph)
 	}
 	seg.data = filesz ? core->map + ph->p_offset : NULL;
 	seg.data_len = filesz;
+	seg.truncated = filesz < (ph->p_filesz < ph->p_memsz ? ph->p_filesz : ph->p_memsz);
 	core->loads[core->nloads++] = seg;
 	if (seg.start == GM_VSYSCALL_ADDR)
 		core->vsyscall_bytes += seg.end - seg.start;
 	return NULL;
+}
+
+/* Whether an NT_FILE entry maps part of [start, end). */
+static bool file_backed(const struct gm_core *core, uint64_t start, uint64_t end)
+{
+	for (size_t i = 0; i < core->nfiles; i++) {
+		if (core->files[i].start < end && start < core->files[i].end)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Whether the core holds none of the process's anonymous memory (heap,
+ * stacks, the runtime's data): every writable mapping that no file backs has
+ * no bytes in the file by its header, not by truncation. That is what a
+ * coredump_filter without bit 0 (anonymous private memory) makes.
+ */
+static bool anonymous_memory_missing(const struct gm_core *core, const Elf64_Phdr *ph,
+				     uint64_t count)
+{
+	uint64_t anon = 0;
+	for (uint64_t i = 0; i < count; i++) {
+		Elf64_Phdr p;
+		memcpy(&p, &ph[i], sizeof(p));
+		if (p.p_type != PT_LOAD || !(p.p_flags & PF_W) || p.p_memsz == 0 ||
+		    p.p_vaddr + p.p_memsz < p.p_vaddr ||
+		    file_backed(core, p.p_vaddr, p.p_vaddr + p.p_memsz))
+			continue;
+		if (p.p_filesz)
+			return false;
+		anon++;
+	}
+	return anon > 0;
 }
 
 /*
@@ -403,6 +487,7 @@ static struct gomem_error *core_open(const char *path, struct gm_core *core)
 	core->kernel_dump = looks_like_kernel_dump(ph, count);
 	if (core->prpsinfo_pid > 0)
 		core->pid = core->prpsinfo_pid;
+	core->anon_missing = anonymous_memory_missing(core, ph, count);
 	load_extents(core);
 	return NULL;
 }

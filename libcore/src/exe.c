@@ -105,6 +105,57 @@ static void read_build_id(struct gm_exe *exe)
 	exe->go_build_id[nh.n_descsz] = '\0';
 }
 
+/*
+ * The descriptor of a note of the type named name, whose name starts at
+ * name_off of page. Go writes its owner as "Go\0\0" with n_namesz 4, GNU as
+ * "GNU\0": the name may carry its padding.
+ */
+static bool note_at(const uint8_t *page, size_t len, size_t name_off, const char *name,
+		    uint32_t type, const uint8_t **desc, uint32_t *desc_len)
+{
+	Elf64_Nhdr nh;
+	size_t name_len = strlen(name) + 1, padded = (name_len + 3) & ~(size_t)3;
+	if (name_off < sizeof(nh) || padded > len - name_off ||
+	    memcmp(page + name_off, name, name_len) != 0)
+		return false;
+	memcpy(&nh, page + name_off - sizeof(nh), sizeof(nh));
+	size_t at = name_off + padded;
+	if (nh.n_namesz < name_len || nh.n_namesz > padded || nh.n_type != type ||
+	    nh.n_descsz == 0 || nh.n_descsz > len - at)
+		return false;
+	for (size_t i = name_len; i < nh.n_namesz; i++) {
+		if (page[name_off + i] != 0)
+			return false;
+	}
+	*desc = page + at;
+	*desc_len = nh.n_descsz;
+	return true;
+}
+
+void gm_find_build_ids(const uint8_t *page, size_t len, char *go, size_t go_size, char *gnu,
+		       size_t gnu_size)
+{
+	go[0] = gnu[0] = '\0';
+	/* Notes are 4-byte aligned; each step moves on, which bounds the loop. */
+	for (size_t off = sizeof(Elf64_Nhdr); off + 4 <= len; off += 4) {
+		const uint8_t *d;
+		uint32_t n;
+		if (!go[0] && note_at(page, len, off, "Go", 4, &d, &n) && n < go_size) {
+			size_t i = 0;
+			while (i < n && d[i] > ' ' && d[i] < 0x7f)
+				i++;
+			if (i == n) {
+				memcpy(go, d, n);
+				go[n] = '\0';
+			}
+		} else if (!gnu[0] && note_at(page, len, off, "GNU", NT_GNU_BUILD_ID, &d, &n) &&
+			   2 * (size_t)n < gnu_size) {
+			for (uint32_t i = 0; i < n; i++)
+				snprintf(gnu + 2 * i, 3, "%02x", d[i]);
+		}
+	}
+}
+
 struct gomem_error *gm_exe_open(const char *path, struct gm_exe *exe)
 {
 	memset(exe, 0, sizeof(*exe));

@@ -70,6 +70,7 @@ struct gm_segment {
 	uint64_t data_len;
 	uint64_t file_offset; /* where data starts in the core file */
 	uint32_t flags;	      /* PF_R | PF_W | PF_X */
+	bool truncated;	      /* the core file ends before the bytes its header promises */
 };
 
 /* A range of the target that is an image of a file we have (the executable). */
@@ -90,6 +91,7 @@ struct gm_memory {
 	/* Live targets: when set, every read goes here and segments are unused. */
 	gm_read_fn read_fn;
 	void *read_arg;
+	const char *core_path; /* names the core in fault messages; NULL when none */
 };
 
 struct gomem_error *gm_memory_add_segment(struct gm_memory *mem, const struct gm_segment *seg);
@@ -128,6 +130,7 @@ struct gm_core {
 	size_t nthreads;
 	bool have_auxv;
 	bool kernel_dump;	  /* written by the kernel: untouched pages are holes */
+	bool anon_missing;	  /* no anonymous memory at all: coredump_filter left it out */
 	uint64_t vsyscall_bytes;  /* the vsyscall page, which VmSize leaves out */
 	struct gm_segment *loads; /* every PT_LOAD, in file order */
 	size_t nloads;
@@ -217,6 +220,13 @@ struct gm_exe {
 };
 
 struct gomem_error *gm_exe_open(const char *path, struct gm_exe *exe);
+/*
+ * The Go build ID (a string) and the GNU build ID (in hex) of the notes in
+ * the first bytes of an ELF image: an executable's first page, or a core's
+ * copy of it. Empty strings for the ones that are not there.
+ */
+void gm_find_build_ids(const uint8_t *page, size_t len, char *go, size_t go_size, char *gnu,
+		       size_t gnu_size);
 /* An error for Go releases older than 1.19. */
 struct gomem_error *gm_check_go_version(const struct gm_exe *exe);
 #define GM_NEWEST_TESTED_GO_MINOR 27

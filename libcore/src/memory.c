@@ -141,6 +141,24 @@ static uint64_t next_segment_start(const struct gm_memory *mem, uint64_t addr)
 	return lo < mem->nsegs ? mem->segs[lo].start : UINT64_MAX;
 }
 
+/* A read at addr that neither the core (segment s, or none) nor a file can answer. */
+static struct gomem_error *fault(const struct gm_memory *mem, const struct gm_segment *s,
+				 uint64_t addr)
+{
+	const char *core = mem->core_path ? mem->core_path : "", *sep = mem->core_path ? " " : "";
+	if (s && s->truncated)
+		return gm_error(GOMEM_ERROR_FAULT,
+				"cannot read 0x%llx: not saved in the core%s%s, which is truncated "
+				"(the file ends inside the segment 0x%llx-0x%llx)",
+				(unsigned long long)addr, sep, core, (unsigned long long)s->start,
+				(unsigned long long)s->end);
+	if (s)
+		return gm_error(GOMEM_ERROR_FAULT, "cannot read 0x%llx: not saved in the core%s%s",
+				(unsigned long long)addr, sep, core);
+	return gm_error(GOMEM_ERROR_FAULT, "cannot read 0x%llx: not mapped in the target",
+			(unsigned long long)addr);
+}
+
 struct gomem_error *gm_read(struct gm_memory *mem, uint64_t addr, void *buf, size_t len)
 {
 	uint8_t *out = buf;
@@ -159,12 +177,8 @@ struct gomem_error *gm_read(struct gm_memory *mem, uint64_t addr, void *buf, siz
 			memcpy(out, s->data + (addr - s->start), n);
 		} else {
 			const struct gm_file_range *f = find_file(mem, addr);
-			if (!f) {
-				const char *why =
-				    s ? "not saved in the core" : "not mapped in the target";
-				return gm_error(GOMEM_ERROR_FAULT, "cannot read 0x%llx: %s",
-						(unsigned long long)addr, why);
-			}
+			if (!f)
+				return fault(mem, s, addr);
 			uint64_t avail = f->end - addr;
 			/* The core's bytes win: stop the file's at the next core segment. */
 			uint64_t stop = s ? s->end : next_segment_start(mem, addr);

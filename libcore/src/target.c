@@ -41,6 +41,56 @@ static struct gomem_error *add_exe_ranges(struct gomem_target *t, uint64_t bias)
 }
 
 /*
+ * The error for a core whose copy of the executable's first page (len bytes
+ * at page) differs from the file's: with the build IDs of both where the
+ * notes are in that page (Go's; GNU's for externally linked programs).
+ */
+static struct gomem_error *mismatch(struct gomem_target *t, const uint8_t *page, size_t len)
+{
+	char core_go[128], core_gnu[80], exe_go[128], exe_gnu[80];
+	gm_find_build_ids(page, len, core_go, sizeof(core_go), core_gnu, sizeof(core_gnu));
+	gm_find_build_ids(t->exe.map, len, exe_go, sizeof(exe_go), exe_gnu, sizeof(exe_gnu));
+	if (core_go[0] && exe_go[0])
+		return gm_error(GOMEM_ERROR_MISMATCH,
+				"core %s is not from executable %s: the core's program has Go "
+				"build ID %s, the executable %s",
+				t->core.path, t->exe.path, core_go, exe_go);
+	if (core_gnu[0] && exe_gnu[0])
+		return gm_error(GOMEM_ERROR_MISMATCH,
+				"core %s is not from executable %s: the core's program has GNU "
+				"build ID %s, the executable %s",
+				t->core.path, t->exe.path, core_gnu, exe_gnu);
+	return gm_error(GOMEM_ERROR_MISMATCH,
+			"core %s is not from executable %s (their ELF headers differ; the "
+			"executable's Go build ID is %s)",
+			t->core.path, t->exe.path, exe_go[0] ? exe_go : "unknown");
+}
+
+/*
+ * Without the executable's first page in the core, its NT_FILE note still
+ * says at which file offset the process mapped each address: a mapping at
+ * the start of one of our segments from another offset is another file.
+ */
+static struct gomem_error *check_exe_layout(struct gomem_target *t, uint64_t bias)
+{
+	for (size_t i = 0; i < t->exe.nloads; i++) {
+		uint64_t start = (t->exe.loads[i].vaddr + bias) & ~(uint64_t)4095;
+		uint64_t offset = t->exe.loads[i].offset & ~(uint64_t)4095;
+		for (size_t j = 0; j < t->core.nfiles; j++) {
+			const struct gm_core_file *f = &t->core.files[j];
+			if (f->start == start && f->offset != offset)
+				return gm_error(
+				    GOMEM_ERROR_MISMATCH,
+				    "core %s is not from executable %s: its process "
+				    "mapped 0x%llx from file offset 0x%llx, not 0x%llx",
+				    t->core.path, t->exe.path, (unsigned long long)start,
+				    (unsigned long long)f->offset, (unsigned long long)offset);
+		}
+	}
+	return NULL;
+}
+
+/*
  * The core keeps the first page of the executable's text mapping (the ELF
  * header, program headers and Go build ID note): it must be this file's.
  */
@@ -60,19 +110,16 @@ static struct gomem_error *check_exe_matches(struct gomem_target *t, uint64_t bi
 				    t->core.path, t->exe.path);
 			if (!s)
 				return gm_error(GOMEM_ERROR_MISMATCH,
-						"core %s does not map executable %s at 0x%llx: the "
-						"core is from another program",
+						"core %s is not from executable %s: its process "
+						"mapped nothing at 0x%llx, where the executable "
+						"starts",
 						t->core.path, t->exe.path,
 						(unsigned long long)addr);
-			return NULL; /* the header page was not dumped: nothing to compare */
+			/* The header page was not dumped (coredump_filter bit 4). */
+			return check_exe_layout(t, bias);
 		}
 		if (memcmp(s->data + (addr - s->start), t->exe.map, n) != 0)
-			return gm_error(
-			    GOMEM_ERROR_MISMATCH,
-			    "core %s is not from executable %s (their ELF headers differ; "
-			    "executable's Go build ID %s)",
-			    t->core.path, t->exe.path,
-			    t->exe.go_build_id[0] ? t->exe.go_build_id : "unknown");
+			return mismatch(t, s->data + (addr - s->start), (size_t)n);
 		return NULL;
 	}
 	return NULL;
@@ -86,6 +133,13 @@ static struct gomem_error *target_open(struct gomem_target *t, const char *exe_p
 	TRY(gm_core_open(core_path, &t->core));
 	t->have_core = true;
 	t->pid = t->core.pid;
+	t->mem.core_path = t->core.path;
+	if (t->core.anon_missing)
+		return gm_error(GOMEM_ERROR_FAULT,
+				"core %s holds none of the process's anonymous memory (Go heap, "
+				"stacks, runtime data): its coredump_filter left it out (bit 0); "
+				"take the core again after echo 0x33 > /proc/PID/coredump_filter",
+				t->core.path);
 	for (size_t i = 0; i < t->core.nloads; i++) {
 		if (t->core.loads[i].end > t->core.loads[i].start)
 			TRY(gm_memory_add_segment(&t->mem, &t->core.loads[i]));
