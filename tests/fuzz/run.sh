@@ -9,7 +9,7 @@
 #   -b BUILD     build directory (default: build); its fixtures are used
 #   -t SECONDS   how long to fuzz each target (default 60)
 #   -r           replay the regressions and the seeds only, no fuzzing
-#   TARGET       fuzz_core, fuzz_overlay, fuzz_exe (default: all)
+#   TARGET       fuzz_core, fuzz_overlay, ... (default: every tests/fuzz/fuzz_*.c)
 #
 # Environment: GOMEM_FUZZ_EXE and GOMEM_FUZZ_CORE pick the fixture (default:
 # BUILD/fixtures/heapmix-<the machine's Go>/exe and core.kernel); FUZZ_FLAGS
@@ -33,7 +33,11 @@ while getopts "b:t:rh" opt; do
 done
 shift $((OPTIND - 1))
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_core fuzz_overlay fuzz_exe)
+if [ ${#targets[@]} -eq 0 ]; then
+	for src in tests/fuzz/fuzz_*.c; do
+		targets+=("$(basename "$src" .c)")
+	done
+fi
 case $build in /*) ;; *) build=$top/$build ;; esac
 
 say() { printf '==> %s\n' "$*"; }
@@ -85,7 +89,8 @@ for t in "${targets[@]}"; do
 	fi
 	# New inputs go to the first folder (build/), never into the committed seeds.
 	# shellcheck disable=SC2086
-	if "$bin" "${runs[@]}" -timeout=20 -rss_limit_mb=3072 -max_len=4096 \
+	# -len_control=0: inputs are lists of patch records; let them grow to max_len at once.
+	if "$bin" "${runs[@]}" -timeout=20 -rss_limit_mb=3072 -max_len=4096 -len_control=0 \
 		-artifact_prefix="$fz/artifacts/$t/" -print_final_stats=1 ${FUZZ_FLAGS:-} \
 		"$fz/corpus/$t" "tests/fuzz/corpus/$t" "$fz/seeds/$t" >"$log" 2>&1; then
 		grep -E "^(Done|stat::number_of_executed_units|stat::average_exec_per_sec)" "$log" |
