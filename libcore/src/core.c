@@ -38,11 +38,14 @@ static struct gomem_error *core_warn(struct gm_core *core, const char *fmt, ...)
 	return NULL;
 }
 
-/* Maps the whole file read-only. */
+/*
+ * Maps the whole file read-only. It is opened without blocking, so that a
+ * FIFO or a device given by mistake is refused below instead of hanging.
+ */
 static struct gomem_error *map_file(const char *path, const char *what, int *fd_ret,
 				    const uint8_t **map_ret, uint64_t *size_ret)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return gm_error_errno(GOMEM_ERROR_IO, errno, "%s %s", what, path);
 	struct stat st;

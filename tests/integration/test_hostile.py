@@ -315,6 +315,18 @@ def test_core_of_a_program_that_is_not_go(c_program_core, where):
     check(where, exe, core, [exe, "not a Go program"])
 
 
+@pytest.mark.parametrize("which", ["core", "exe"])
+def test_fifo_is_refused_without_hanging(heapmix, scratch, which):
+    """A FIFO (or a device) given as the core or the executable: refused at once, not read
+    (opening a FIFO nobody writes to would block for ever)."""
+    fifo = str(scratch / ("fifo-" + which))
+    os.mkfifo(fifo)
+    args = [heapmix.exe, fifo] if which == "core" else [fifo, heapmix.cores["kernel"]]
+    r = subprocess.run([os.path.join(BUILD, "gomem"), "summary", *args], capture_output=True,
+                       text=True, timeout=30)
+    assert_cli_error(r, fifo, "not a regular file")
+
+
 @pytest.mark.parametrize("case", ["empty", "directory", "random", "text", "exe-as-core"])
 def test_unreadable_core_in_gdb_leaves_gdb_alive(heapmix, scratch, case):
     """The files that test_errors.py checks in the CLI, in GDB: GDB refuses most of them

@@ -210,6 +210,14 @@ static void test_read_past_the_cut_of_a_truncated_core_says_truncated(void **sta
 			   fx->path);
 }
 
+/* A FIFO given as the core: refused by its type, not opened for a read that blocks. */
+static void test_fifo_as_core_is_refused_without_blocking(void **state)
+{
+	struct fixture *fx = *state;
+	assert_int_equal(mkfifo(fx->path, 0600), 0);
+	assert_gomem_error(gm_core_open(fx->path, &fx->core), GOMEM_ERROR_IO, "not a regular file");
+}
+
 /* ---- the architecture of a core ---- */
 
 static void test_arm64_core_says_it_is_arm64(void **state)
@@ -346,6 +354,7 @@ int main(void)
 	    T(test_memory_finish_with_nothing_added_is_fine),
 	    T(test_read_ok_releases_the_error_of_a_failed_probe),
 	    T(test_read_past_the_cut_of_a_truncated_core_says_truncated),
+	    T(test_fifo_as_core_is_refused_without_blocking),
 	    T(test_arm64_core_says_it_is_arm64),
 	    T(test_big_endian_s390x_core_says_it_is_s390x),
 	    T(test_core_of_unknown_machine_gives_its_number),
