@@ -10,9 +10,8 @@ anything failed.
 import json
 import os
 import pty
-import signal
+import resource
 import subprocess
-import time
 
 import pytest
 
@@ -128,42 +127,60 @@ def test_batch_jobs_gives_the_same_lines_in_input_order(broken, tmp_path, jobs):
     check_manifest_lines(lines_of(many.stdout), broken)
 
 
-def children(pid):
-    out = []
-    for tid in os.listdir("/proc/%d/task" % pid):
-        with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
-            out += [int(c) for c in f.read().split()]
-    return out
+CRASHER = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/types.h>
+
+/* open() as usual, but a path with "crash-here" in it kills the process with SIGSEGV. */
+int open(const char *path, int flags, ...)
+{
+	static int (*real)(const char *, int, ...);
+	mode_t mode = 0;
+	if (flags & (O_CREAT | O_TMPFILE)) {
+		va_list ap;
+		va_start(ap, flags);
+		mode = va_arg(ap, mode_t);
+		va_end(ap);
+	}
+	if (strstr(path, "crash-here"))
+		raise(SIGSEGV);
+	if (!real)
+		real = (int (*)(const char *, int, ...))dlsym(RTLD_NEXT, "open");
+	return real(path, flags, mode);
+}
+"""
+
+
+def no_core_dumps():
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
 def test_batch_survives_a_crash_reading_one_core(heapmix, tmp_path):
-    """A child that dies (here: SIGSEGV while it waits to open a FIFO) is that core's line."""
-    fifo = str(tmp_path / "fifo")
-    os.mkfifo(fifo)
-    p = subprocess.Popen([GOMEM, "batch", "--jobs", "2", heapmix.exe, heapmix.cores["kernel"],
-                          fifo, heapmix.cores["gcore"]],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        # The FIFO's child blocks in open() until a writer comes: the last one left.
-        deadline = time.time() + 120
-        while True:
-            kids = children(p.pid)
-            if len(kids) == 1 and p.poll() is None:
-                time.sleep(0.5)
-                if children(p.pid) == kids:
-                    break
-            assert time.time() < deadline, "the batch never waited on the FIFO alone"
-            time.sleep(0.1)
-        os.kill(kids[0], signal.SIGSEGV)
-        out, err = p.communicate(timeout=120)
-    finally:
-        if p.poll() is None:
-            p.kill()
-    assert p.returncode == 1, err
-    lines = lines_of(out)
+    """A child killed by a signal while it reads its core is that core's line, no more.
+
+    The signal is real: an LD_PRELOAD'ed open() raises SIGSEGV in the child
+    that opens the core named crash-here (a link to a good core).
+    """
+    src = tmp_path / "crasher.c"
+    src.write_text(CRASHER)
+    lib = tmp_path / "crasher.so"
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(lib), str(src), "-ldl"], check=True)
+    crash = str(tmp_path / "crash-here")
+    os.symlink(heapmix.cores["kernel"], crash)
+    r = subprocess.run([GOMEM, "batch", "--jobs", "2", heapmix.exe, heapmix.cores["kernel"],
+                        crash, heapmix.cores["gcore"]], capture_output=True, text=True,
+                       timeout=300, cwd=str(tmp_path), preexec_fn=no_core_dumps,
+                       env=dict(os.environ, LD_PRELOAD=str(lib)))
+    assert r.returncode == 1, r.stderr
+    lines = lines_of(r.stdout)
     assert len(lines) == 3
     assert_summary_of(lines[0], heapmix, "kernel")
-    assert lines[1] == {"core": fifo, "exe": heapmix.exe,
+    assert lines[1] == {"core": crash, "exe": heapmix.exe,
                         "error": "gomem crashed reading this core: killed by signal 11 "
                                  "(Segmentation fault)"}
     assert_summary_of(lines[2], heapmix, "gcore")
