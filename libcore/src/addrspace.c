@@ -33,13 +33,6 @@
 #include "addrspace.h"
 #include "runtime_internal.h"
 
-#define TRY(x)                                                                                     \
-	do {                                                                                       \
-		struct gomem_error *err_ = (x);                                                    \
-		if (err_)                                                                          \
-			return err_;                                                               \
-	} while (0)
-
 #define OS_PAGE		  4096ULL
 #define GLIBC_HEAP_MAX	  (64ULL << 20) /* HEAP_MAX_SIZE on 64-bit (malloc/arena.c) */
 #define BRK_RANDOM_RANGE  (1ULL << 30)	/* arch_randomize_brk on x86-64 */

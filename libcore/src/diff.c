@@ -15,13 +15,6 @@
 #include "json.h"
 #include "verbs.h"
 
-#define TRY(x)                                                                                     \
-	do {                                                                                       \
-		struct gomem_error *err_ = (x);                                                    \
-		if (err_)                                                                          \
-			return err_;                                                               \
-	} while (0)
-
 #define PATH_SEP '\x1f' /* between the names of a node's path: no name holds it */
 #define MAX_PATH 4096
 

@@ -9,13 +9,6 @@
 #include "runtime_internal.h"
 #include "verbs.h"
 
-#define TRY(x)                                                                                     \
-	do {                                                                                       \
-		struct gomem_error *err_ = (x);                                                    \
-		if (err_)                                                                          \
-			return err_;                                                               \
-	} while (0)
-
 /* At most this many Gs and Ms are read: more means a corrupt allglen or allm. */
 #define GM_MAX_GOROUTINES (1u << 22)
 #define GM_MAX_THREADS	  (1u << 16)

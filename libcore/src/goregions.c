@@ -16,13 +16,6 @@
 #include "addrspace.h"
 #include "runtime_internal.h"
 
-#define TRY(x)                                                                                     \
-	do {                                                                                       \
-		struct gomem_error *err_ = (x);                                                    \
-		if (err_)                                                                          \
-			return err_;                                                               \
-	} while (0)
-
 /* Lists read from the target are cut here: a longer one is corrupt. */
 #define MAX_LIST (1 << 16)
 #define MAX_MS	 65536

@@ -8,13 +8,6 @@
 
 #include "runtime_internal.h"
 
-#define TRY(x)                                                                                     \
-	do {                                                                                       \
-		struct gomem_error *err_ = (x);                                                    \
-		if (err_)                                                                          \
-			return err_;                                                               \
-	} while (0)
-
 const uint16_t gm_class_to_size[GM_MAX_SIZE_CLASSES] = {
     0,	   8,	  16,	 24,	32,    48,    64,    80,    96,	   112,	  128,	 144,  160,   176,
     192,   208,	  224,	 240,	256,   288,   320,   352,   384,   416,	  448,	 480,  512,   576,

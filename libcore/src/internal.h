@@ -13,6 +13,14 @@
 #define GOMEM_VERSION	 "0.1.0"
 #define GM_PRINTF(f, a)	 __attribute__((format(printf, f, a)))
 
+/* Returns the error of a fallible call from the function that makes it. */
+#define TRY(x)                                                                                     \
+	do {                                                                                       \
+		struct gomem_error *err_ = (x);                                                    \
+		if (err_)                                                                          \
+			return err_;                                                               \
+	} while (0)
+
 static inline void gm_freep(void *p)
 {
 	free(*(void **)p);

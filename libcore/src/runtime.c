@@ -49,13 +49,6 @@ static struct gomem_error *constant(struct gm_runtime *rt, const char *name, int
 	return gm_dwarf_constant(rt->dw, name, ret);
 }
 
-#define TRY(x)                                                                                     \
-	do {                                                                                       \
-		struct gomem_error *err_ = (x);                                                    \
-		if (err_)                                                                          \
-			return err_;                                                               \
-	} while (0)
-
 static struct gomem_error *resolve_constants(struct gm_runtime *rt)
 {
 	struct gm_layout *L = &rt->L;

@@ -8,13 +8,6 @@
 #include "internal.h"
 #include "live.h"
 
-#define TRY(x)                                                                                     \
-	do {                                                                                       \
-		struct gomem_error *err_ = (x);                                                    \
-		if (err_)                                                                          \
-			return err_;                                                               \
-	} while (0)
-
 /* Where a PIE was loaded: AT_ENTRY in the core against e_entry in the file. */
 static uint64_t load_bias(const struct gm_exe *exe, const struct gm_core *core)
 {
