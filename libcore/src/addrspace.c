@@ -83,20 +83,11 @@ static uint64_t max_u64(uint64_t a, uint64_t b)
 
 void gm_addrspace_warn(struct gm_addrspace *as, const char *fmt, ...)
 {
-	char *msg = NULL;
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vasprintf(&msg, fmt, ap);
+	/* Out of memory loses the warning, not the report. */
+	gomem_error_destroy(gm_strlist_vadd(&as->warnings, &as->nwarnings, fmt, ap));
 	va_end(ap);
-	if (n < 0)
-		return;
-	char **w = reallocarray(as->warnings, as->nwarnings + 1, sizeof(*w));
-	if (!w) {
-		free(msg);
-		return;
-	}
-	as->warnings = w;
-	as->warnings[as->nwarnings++] = msg;
 }
 
 struct gomem_error *gm_regions_add(struct gm_regions *rs, const struct gm_region *r)

@@ -21,21 +21,11 @@ static struct gomem_error *core_warn(struct gm_core *core, const char *fmt, ...)
 
 static struct gomem_error *core_warn(struct gm_core *core, const char *fmt, ...)
 {
-	char *msg = NULL;
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vasprintf(&msg, fmt, ap);
+	struct gomem_error *err = gm_strlist_vadd(&core->warnings, &core->nwarnings, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return &gm_error_no_memory;
-	char **w = reallocarray(core->warnings, core->nwarnings + 1, sizeof(*w));
-	if (!w) {
-		free(msg);
-		return &gm_error_no_memory;
-	}
-	core->warnings = w;
-	core->warnings[core->nwarnings++] = msg;
-	return NULL;
+	return err;
 }
 
 /*

@@ -2,6 +2,7 @@
 #ifndef GOMEM_INTERNAL_H
 #define GOMEM_INTERNAL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -62,6 +63,8 @@ void gm_strbuf_json_string(struct gm_strbuf *sb, const char *s);
 /* Hands the string over (NULL if an allocation failed) and resets sb. */
 char *gm_strbuf_steal(struct gm_strbuf *sb);
 void gm_strbuf_deinit(struct gm_strbuf *sb);
+/* Appends a formatted string to a growable list of strings (warnings). */
+struct gomem_error *gm_strlist_vadd(char ***list, size_t *n, const char *fmt, va_list ap);
 /* "1.5 GiB", "64.0 KiB", "512 B" */
 const char *gm_human_bytes(uint64_t n, char buf[32]);
 

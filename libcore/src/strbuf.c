@@ -107,3 +107,18 @@ const char *gm_human_bytes(uint64_t n, char buf[32])
 	snprintf(buf, 32, "%.1f %s", v, units[u]);
 	return buf;
 }
+
+struct gomem_error *gm_strlist_vadd(char ***list, size_t *n, const char *fmt, va_list ap)
+{
+	char *msg = NULL;
+	if (vasprintf(&msg, fmt, ap) < 0)
+		return &gm_error_no_memory;
+	char **grown = reallocarray(*list, *n + 1, sizeof(*grown));
+	if (!grown) {
+		free(msg);
+		return &gm_error_no_memory;
+	}
+	*list = grown;
+	(*list)[(*n)++] = msg;
+	return NULL;
+}

@@ -311,21 +311,11 @@ struct gomem_error *gomem_target_open_callback(const char *exe_path, int pid, ui
 
 struct gomem_error *gm_target_warn(struct gomem_target *t, const char *fmt, ...)
 {
-	char *msg = NULL;
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vasprintf(&msg, fmt, ap);
+	struct gomem_error *err = gm_strlist_vadd(&t->warnings, &t->nwarnings, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return &gm_error_no_memory;
-	char **w = reallocarray(t->warnings, t->nwarnings + 1, sizeof(*w));
-	if (!w) {
-		free(msg);
-		return &gm_error_no_memory;
-	}
-	t->warnings = w;
-	t->warnings[t->nwarnings++] = msg;
-	return NULL;
+	return err;
 }
 
 struct gomem_error *gomem_target_open_core(const char *exe_path, const char *core_path,
