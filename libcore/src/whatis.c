@@ -220,9 +220,9 @@ static void describe_stack(struct whatis *w)
 static struct gomem_error *find_owner(struct whatis *w)
 {
 	struct gm_addrspace *as;
+	w->owner = "unknown"; /* also when the address space cannot be built */
 	TRY(gm_addrspace_build(w->t, &as));
 	size_t lo = 0, hi = as->nparts;
-	w->owner = "unknown";
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		const struct gm_part *p = &as->parts[mid];

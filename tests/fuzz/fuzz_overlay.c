@@ -2,7 +2,7 @@
  * Fuzz target: a real fixture core with patches, read by the whole tool.
  *
  * GOMEM_FUZZ_EXE and GOMEM_FUZZ_CORE name a fixture's executable and its
- * core. The core is copied into RAM once; each input is
+ * core. The core is copied into a temporary file once; each input is
  *
  *   verb u8, then patch records (fuzz.h: kind, index, offset, len, bytes)
  *
@@ -10,7 +10,8 @@
  * reads: the ELF and program headers, the notes, and the runtime's metadata
  * as the unpatched core has it (mheap_, memstats, gcController, the Ps and
  * mcaches, allspans and the span descriptors, the heap arenas' metadata,
- * the page allocator's bitmaps, allocation bitmaps, Gs and Ms). Random bytes
+ * the page allocator's bitmaps, allocation bitmaps, Gs and Ms), and the
+ * edges of every segment, where the address space's probes look. Random bytes
  * would almost never hit those; patches of them find the walkers' bugs.
  * Then gomem_target_open_core() and the verb the input chose, and the core
  * gets its original bytes back.
@@ -33,6 +34,8 @@ enum kind {
 	K_BITS,	    /* each in-use span's allocBits */
 	K_GS,	    /* allgs' header and array, each G, each M on allm */
 	K_WHATIS,   /* not a patch: the address whatis asks about (a live span's byte) */
+	K_SEGEDGE,  /* the first and last 256 bytes of each PT_LOAD's data: what the address
+		       space's probes read (malloc's heap_info and chunk headers, stacks) */
 	K_COUNT
 };
 
@@ -100,6 +103,13 @@ static void add_headers(struct gomem_target *t)
 	for (unsigned i = 0; i < eh.e_phnum; i++) {
 		if (ph[i].p_type == PT_NOTE)
 			fz_regions_add(&lists[K_NOTES], ph[i].p_offset, ph[i].p_filesz);
+	}
+	for (size_t i = 0; i < t->core.nloads; i++) {
+		const struct gm_segment *s = &t->core.loads[i];
+		uint64_t n = s->data_len < 256 ? s->data_len : 256;
+		fz_regions_add(&lists[K_SEGEDGE], s->file_offset, n);
+		if (s->data_len > 256)
+			fz_regions_add(&lists[K_SEGEDGE], s->file_offset + s->data_len - n, n);
 	}
 }
 

@@ -102,9 +102,9 @@ def record(kind, index, offset, data):
 
 
 def overlay_seeds():
-    """fuzz_overlay: a verb byte, then records over its region kinds (0..11)."""
+    """fuzz_overlay: a verb byte, then records over its region kinds (0..12)."""
     seeds = {"verb%d" % v: bytes([v]) for v in range(8)}
-    for kind in range(12):
+    for kind in range(13):
         seeds["kind%d-ones" % kind] = bytes([0]) + record(kind, 0, 0, b"\xff" * 8)
         seeds["kind%d-zero" % kind] = bytes([kind % 8]) + record(kind, 1, 8, b"\0" * 8)
         seeds["kind%d-small" % kind] = bytes([4]) + record(kind, 2, 24, struct.pack("<Q", 3))

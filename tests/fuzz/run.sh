@@ -2,7 +2,8 @@
 # tests/fuzz/run.sh [-b BUILD] [-t SECONDS] [-r] [TARGET...]
 #
 # Builds libcore's libFuzzer targets into BUILD/fuzz (make fuzz), replays
-# every input that ever crashed them (tests/fuzz/regressions/TARGET/), then
+# every input that ever crashed them (tests/fuzz/regressions/TARGET/, and
+# TARGET@PROGRAM/ for inputs found on another fixture program), then
 # fuzzes each target for SECONDS, one after the other, from the committed
 # seeds (tests/fuzz/corpus/TARGET/) plus seeds made from the fixture.
 #
@@ -64,21 +65,43 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 python3 tests/fuzz/mkseeds.py --exe "$GOMEM_FUZZ_EXE" "$fz/seeds"
 
+# Replays regressions/TARGET/ on the fixture, and regressions/TARGET@PROGRAM/ on PROGRAM's
+# fixture of the same Go build (an input found on the hello core crashes only there).
+replay() {
+	local t=$1 bin=$2 log=$3 dir prog fixture inputs
+	for dir in tests/fuzz/regressions/"$t" tests/fuzz/regressions/"$t"@*; do
+		inputs=("$dir"/*)
+		[ -e "${inputs[0]}" ] || continue
+		fixture=$(dirname "$GOMEM_FUZZ_EXE")
+		case $dir in
+		*@*)
+			prog=${dir##*@}
+			fixture=$(dirname "$fixture")/$prog-${fixture##*/heapmix-}
+			[ -f "$fixture/core.kernel" ] || {
+				say "$t: no $fixture for ${dir##*/}: not replayed"
+				continue
+			}
+			;;
+		esac
+		say "$t: replaying ${#inputs[@]} inputs of ${dir#tests/fuzz/} on ${fixture##*/}"
+		if ! GOMEM_FUZZ_EXE=$fixture/exe GOMEM_FUZZ_CORE=$fixture/core.kernel \
+			"$bin" -timeout=20 "${inputs[@]}" >"$log" 2>&1; then
+			grep -E "^(==|SUMMARY|fuzz:)|ERROR|runtime error" "$log" | head -20 >&2
+			echo "fuzz: $t crashes on a regression input again (see $log)" >&2
+			return 1
+		fi
+	done
+}
+
 failed=0
 for t in "${targets[@]}"; do
 	bin=$fz/$t
 	[ -x "$bin" ] || { echo "fuzz: no target $t" >&2; failed=1; continue; }
 	log=$fz/$t.log
 	mkdir -p "$fz/corpus/$t" "$fz/artifacts/$t" "$fz/seeds/$t"
-	regressions=(tests/fuzz/regressions/"$t"/*)
-	if [ -e "${regressions[0]}" ]; then
-		say "$t: replaying ${#regressions[@]} regression inputs"
-		if ! "$bin" -timeout=20 "${regressions[@]}" >"$log" 2>&1; then
-			grep -E "^(==|SUMMARY|fuzz:)|ERROR|runtime error" "$log" | head -20 >&2
-			echo "fuzz: $t crashes on a regression input again (see $log)" >&2
-			failed=1
-			continue
-		fi
+	if ! replay "$t" "$bin" "$log"; then
+		failed=1
+		continue
 	fi
 	if [ -n "$replay_only" ]; then
 		runs=(-runs=0)
