@@ -68,7 +68,7 @@ python3 tests/fuzz/mkseeds.py --exe "$GOMEM_FUZZ_EXE" "$fz/seeds"
 # Replays regressions/TARGET/ on the fixture, and regressions/TARGET@PROGRAM/ on PROGRAM's
 # fixture of the same Go build (an input found on the hello core crashes only there).
 replay() {
-	local t=$1 bin=$2 log=$3 dir prog fixture inputs
+	local t=$1 bin=$2 log=$3 dir prog base fixture inputs
 	for dir in tests/fuzz/regressions/"$t" tests/fuzz/regressions/"$t"@*; do
 		inputs=("$dir"/*)
 		[ -e "${inputs[0]}" ] || continue
@@ -76,7 +76,8 @@ replay() {
 		case $dir in
 		*@*)
 			prog=${dir##*@}
-			fixture=$(dirname "$fixture")/$prog-${fixture##*/heapmix-}
+			base=${fixture##*/} # heapmix-go1.26.8: hello's is hello-go1.26.8
+			fixture=$(dirname "$fixture")/$prog-go${base#*-go}
 			[ -f "$fixture/core.kernel" ] || {
 				say "$t: no $fixture for ${dir##*/}: not replayed"
 				continue

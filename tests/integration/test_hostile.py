@@ -166,7 +166,12 @@ def take_core(argv, workdir, ready, before_abort=None, env=None):
     os.makedirs(workdir, exist_ok=True)
 
     def unlimited():
-        resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+        try:
+            resource.setrlimit(resource.RLIMIT_CORE,
+                               (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+        except (ValueError, OSError):  # a lower hard limit: as much as it allows
+            hard = resource.getrlimit(resource.RLIMIT_CORE)[1]
+            resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))
 
     before = set(os.listdir(workdir))
     p = subprocess.Popen(argv, cwd=workdir, preexec_fn=unlimited, env=env,
