@@ -83,6 +83,17 @@ def cli_json(verb, exe, core):
     return json.loads(r.stdout)
 
 
+def assert_one_line_error(r, *words):
+    """A CLI failure: exit status 2, nothing on stdout, one "gomem: " line naming the problem."""
+    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
+    assert r.stdout == ""
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("gomem: ")
+    for w in words:
+        assert w in lines[0], (w, lines[0])
+
+
 def run_gdb(exe, core, *commands):
     """Runs GDB in batch mode with the plugin; returns (returncode, stdout, stderr)."""
     argv = ["gdb", "-nx", "-q", "-batch", "-iex", "set auto-load off",

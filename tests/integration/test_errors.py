@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from conftest import BUILD, run_cli, run_gdb, system_go_fixtures
+from conftest import BUILD, assert_one_line_error, run_cli, run_gdb, system_go_fixtures
 
 FIXTURES = system_go_fixtures()
 
@@ -18,16 +18,6 @@ def heapmix():
 @pytest.fixture(scope="module")
 def scratch(tmp_path_factory):
     return tmp_path_factory.mktemp("bad")
-
-
-def assert_one_line_error(r, *words):
-    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
-    assert r.stdout == ""
-    lines = r.stderr.splitlines()
-    assert len(lines) == 1, r.stderr
-    assert lines[0].startswith("gomem: ")
-    for w in words:
-        assert w in lines[0], (w, lines[0])
 
 
 def test_missing_core_names_the_file(heapmix):

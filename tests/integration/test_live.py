@@ -17,7 +17,8 @@ import time
 
 import pytest
 
-from conftest import GOMEM, PLUGIN, json_from_gdb, run_cli, system_go_fixtures
+from conftest import (GOMEM, PLUGIN, assert_one_line_error, json_from_gdb, run_cli,
+                      system_go_fixtures)
 
 FIXTURES = system_go_fixtures()
 PROGRAMS = ["heapmix", "hello", "threads"]
@@ -353,16 +354,6 @@ def test_executable_gone_from_disk_is_read_through_proc_exe(start, how):
 
 
 # ---- errors: one line on stderr, exit status 2 ----
-
-def assert_one_line_error(r, *words):
-    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
-    assert r.stdout == ""
-    lines = r.stderr.splitlines()
-    assert len(lines) == 1, r.stderr
-    assert lines[0].startswith("gomem: ")
-    for w in words:
-        assert w in lines[0], (w, lines[0])
-
 
 def test_no_such_process():
     child = subprocess.Popen(["true"])
