@@ -181,10 +181,8 @@ static void arenas_json(struct arenas *a)
 			tot[s] += acc->pages[s];
 		}
 		gm_strbuf_printf(b, "}, \"resident_bytes\": ");
-		if (rss)
-			gm_strbuf_printf(b, "%" PRIu64, gm_target_resident(t, acc->base, acc->end));
-		else
-			gm_strbuf_printf(b, "null");
+		gm_strbuf_json_uint_or_null(b, rss,
+					    rss ? gm_target_resident(t, acc->base, acc->end) : 0);
 		arena_map(a, acc, map);
 		gm_strbuf_printf(b, ", \"map\": \"%s\"}", map);
 	}

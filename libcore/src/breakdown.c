@@ -227,10 +227,7 @@ static void json_node(struct gm_strbuf *b, const struct gm_breakdown *bd, int i,
 	gm_strbuf_printf(b, "{\"name\": ");
 	gm_strbuf_json_string(b, n->name);
 	gm_strbuf_printf(b, ", \"vsz_bytes\": %" PRIu64 ", \"rss_bytes\": ", n->vsz);
-	if (n->has_rss)
-		gm_strbuf_printf(b, "%" PRIu64, n->rss);
-	else
-		gm_strbuf_printf(b, "null");
+	gm_strbuf_json_uint_or_null(b, n->has_rss, n->rss);
 	gm_strbuf_printf(b, ", \"children\": [");
 	bool first = true;
 	for (int j = i + 1; j < bd->n && depth < 8; j++) {

@@ -330,15 +330,9 @@ static struct gomem_error *diff_build(struct diff *df)
 static void json_delta(struct gm_strbuf *b, const struct delta *d)
 {
 	gm_strbuf_printf(b, "{\"a\": ");
-	if (d->has_a)
-		gm_strbuf_printf(b, "%" PRIu64, d->a);
-	else
-		gm_strbuf_printf(b, "null");
+	gm_strbuf_json_uint_or_null(b, d->has_a, d->a);
 	gm_strbuf_printf(b, ", \"b\": ");
-	if (d->has_b)
-		gm_strbuf_printf(b, "%" PRIu64, d->b);
-	else
-		gm_strbuf_printf(b, "null");
+	gm_strbuf_json_uint_or_null(b, d->has_b, d->b);
 	gm_strbuf_printf(b, ", \"delta\": ");
 	if (d->has_a && d->has_b)
 		gm_strbuf_printf(b, "%s%" PRIu64, shrank(d) ? "-" : "", magnitude(d));
@@ -354,10 +348,7 @@ static void json_target(struct gm_strbuf *b, const struct gm_json *t)
 	for (size_t i = 0; i < GM_ARRAY_SIZE(strings); i++) {
 		const char *v = gm_json_get_string(t, strings[i]);
 		gm_strbuf_printf(b, "%s\"%s\": ", i ? ", " : "", strings[i]);
-		if (v)
-			gm_strbuf_json_string(b, v);
-		else
-			gm_strbuf_printf(b, "null");
+		gm_strbuf_json_string_or_null(b, v);
 	}
 	uint64_t pid = 0;
 	gm_json_get_uint(t, "pid", &pid);

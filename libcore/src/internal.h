@@ -60,6 +60,9 @@ struct gm_strbuf {
 void gm_strbuf_printf(struct gm_strbuf *sb, const char *fmt, ...) GM_PRINTF(2, 3);
 void gm_strbuf_append(struct gm_strbuf *sb, const char *s, size_t n);
 void gm_strbuf_json_string(struct gm_strbuf *sb, const char *s);
+/* A JSON number when has (a string when s), else null. */
+void gm_strbuf_json_uint_or_null(struct gm_strbuf *sb, bool has, uint64_t v);
+void gm_strbuf_json_string_or_null(struct gm_strbuf *sb, const char *s);
 /* Hands the string over (NULL if an allocation failed) and resets sb. */
 char *gm_strbuf_steal(struct gm_strbuf *sb);
 void gm_strbuf_deinit(struct gm_strbuf *sb);

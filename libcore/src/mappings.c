@@ -80,10 +80,7 @@ static void mappings_json(struct gm_run *r, const struct gm_addrspace *as)
 	gm_strbuf_printf(b, "{\"schema\": \"gomem/mappings/v1\",\n \"target\": ");
 	json_target(b, r->t);
 	gm_strbuf_printf(b, ",\n \"vsz_bytes\": %" PRIu64 ",\n \"rss_bytes\": ", as->vsz);
-	if (as->has_rss)
-		gm_strbuf_printf(b, "%" PRIu64, as->rss);
-	else
-		gm_strbuf_printf(b, "null");
+	gm_strbuf_json_uint_or_null(b, as->has_rss, as->rss);
 	gm_strbuf_printf(b, ",\n \"mappings\": [");
 	for (size_t i = 0; i < as->nparts; i++) {
 		const struct gm_part *p = &as->parts[i];
@@ -93,15 +90,9 @@ static void mappings_json(struct gm_run *r, const struct gm_addrspace *as)
 				 "%s\n  {\"start\": %" PRIu64 ", \"end\": %" PRIu64
 				 ", \"perms\": \"%s\", \"vsz_bytes\": %" PRIu64 ", \"rss_bytes\": ",
 				 i ? "," : "", p->start, p->end, pm, p->end - p->start);
-		if (p->has_rss)
-			gm_strbuf_printf(b, "%" PRIu64, p->rss);
-		else
-			gm_strbuf_printf(b, "null");
+		gm_strbuf_json_uint_or_null(b, p->has_rss, p->rss);
 		gm_strbuf_printf(b, ", \"file\": ");
-		if (p->file)
-			gm_strbuf_json_string(b, p->file);
-		else
-			gm_strbuf_printf(b, "null");
+		gm_strbuf_json_string_or_null(b, p->file);
 		gm_strbuf_printf(b, ", \"owner\": \"%s\", \"detail\": ", gm_owner_name(p->owner));
 		gm_strbuf_json_string(b, p->detail ? p->detail : "");
 		gm_strbuf_printf(b, ", \"in_vsz\": %s}", p->in_vsz ? "true" : "false");

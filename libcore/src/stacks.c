@@ -775,10 +775,7 @@ static void json_goroutine(struct gm_strbuf *b, const struct gm_goroutine *g)
 	else
 		gm_strbuf_printf(b, "null, \"sp\": null, \"sp_source\": null");
 	gm_strbuf_printf(b, ", \"start\": ");
-	if (g->start_func)
-		gm_strbuf_json_string(b, g->start_func);
-	else
-		gm_strbuf_printf(b, "null");
+	gm_strbuf_json_string_or_null(b, g->start_func);
 	gm_strbuf_printf(b, ", \"system\": %s, \"in_heap\": %s, \"g\": %" PRIu64 "}",
 			 g->system ? "true" : "false", g->in_span ? "true" : "false", g->g);
 }
@@ -792,15 +789,9 @@ static void json_thread(struct gm_strbuf *b, const struct gm_thread *th)
 			 ", \"curg\": ",
 			 th->id, th->procid, gm_thread_kind_name(th->kind), th->g0_lo, th->g0_hi,
 			 th->g0_hi - th->g0_lo, th->gsignal_hi - th->gsignal_lo);
-	if (th->has_curg)
-		gm_strbuf_printf(b, "%" PRIu64, th->curg_goid);
-	else
-		gm_strbuf_printf(b, "null");
+	gm_strbuf_json_uint_or_null(b, th->has_curg, th->curg_goid);
 	gm_strbuf_printf(b, ", \"sp\": ");
-	if (th->has_sp)
-		gm_strbuf_printf(b, "%" PRIu64, th->sp);
-	else
-		gm_strbuf_printf(b, "null");
+	gm_strbuf_json_uint_or_null(b, th->has_sp, th->sp);
 	gm_strbuf_printf(b, ", \"m_addr\": %" PRIu64 "}", th->m);
 }
 
@@ -862,10 +853,7 @@ static void stacks_json(struct gm_run *r, const struct gm_stacks *s,
 			 ", \"dead_goroutines\": %" PRIu64 ", \"runtime_ngsys\": ",
 			 T->live_goroutines, T->user_goroutines, T->system_goroutines,
 			 T->dead_goroutines);
-	if (T->have_ngsys)
-		gm_strbuf_printf(b, "%" PRIu64, T->ngsys);
-	else
-		gm_strbuf_printf(b, "null");
+	gm_strbuf_json_uint_or_null(b, T->have_ngsys, T->ngsys);
 	gm_strbuf_printf(b,
 			 ", \"extra_m_goroutines\": %" PRIu64 ", \"threads\": %zu"
 			 ", \"goroutine_used_bytes\": %" PRIu64,

@@ -1,5 +1,6 @@
 /* A growable string for reports. */
 #define _GNU_SOURCE
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +69,22 @@ void gm_strbuf_json_string(struct gm_strbuf *sb, const char *s)
 		}
 	}
 	gm_strbuf_append(sb, "\"", 1);
+}
+
+void gm_strbuf_json_uint_or_null(struct gm_strbuf *sb, bool has, uint64_t v)
+{
+	if (has)
+		gm_strbuf_printf(sb, "%" PRIu64, v);
+	else
+		gm_strbuf_append(sb, "null", 4);
+}
+
+void gm_strbuf_json_string_or_null(struct gm_strbuf *sb, const char *s)
+{
+	if (s)
+		gm_strbuf_json_string(sb, s);
+	else
+		gm_strbuf_append(sb, "null", 4);
 }
 
 char *gm_strbuf_steal(struct gm_strbuf *sb)

@@ -373,10 +373,7 @@ char *gomem_verbs_json(void)
 			gm_strbuf_printf(&b, ", {\"name\": ");
 			gm_strbuf_json_string(&b, o->name);
 			gm_strbuf_printf(&b, ", \"value\": ");
-			if (o->value)
-				gm_strbuf_json_string(&b, o->value);
-			else
-				gm_strbuf_printf(&b, "null");
+			gm_strbuf_json_string_or_null(&b, o->value);
 			gm_strbuf_printf(&b, ", \"help\": ");
 			gm_strbuf_json_string(&b, o->help);
 			gm_strbuf_printf(&b, "}");

@@ -361,20 +361,14 @@ static void whatis_json(struct whatis *w)
 	gm_strbuf_printf(b, ", \"what\": ");
 	gm_strbuf_json_string(b, w->what);
 	gm_strbuf_printf(b, ", \"detail\": ");
-	if (w->detail)
-		gm_strbuf_json_string(b, w->detail);
-	else
-		gm_strbuf_printf(b, "null");
+	gm_strbuf_json_string_or_null(b, w->detail);
 	gm_strbuf_printf(b, ",\n \"mapping\": ");
 	if (w->mapping) {
 		gm_strbuf_printf(
 		    b,
 		    "{\"start\": %" PRIu64 ", \"end\": %" PRIu64 ", \"perms\": \"%s\", \"file\": ",
 		    w->mapping->start, w->mapping->end, gm_perms(w->mapping->flags, perms));
-		if (w->mapping->path)
-			gm_strbuf_json_string(b, w->mapping->path);
-		else
-			gm_strbuf_printf(b, "null");
+		gm_strbuf_json_string_or_null(b, w->mapping->path);
 		gm_strbuf_printf(b, "}");
 	} else {
 		gm_strbuf_printf(b, "null");
