@@ -467,7 +467,12 @@ def test_whatis_text_fits_100_columns(fixture):
     addrs += owners.values()
     for addr in addrs:
         text = run_text("whatis", fixture, "kernel", operands=["0x%x" % addr])
-        assert all(len(line) <= 100 for line in text.splitlines()), text
+        for line in text.splitlines():
+            # File names are printed whole, as `gomem mappings` prints them: what is
+            # before the mapping's path must fit, whatever directory the files are in.
+            if line.startswith("  mapping ") and " /" in line:
+                line = line[:line.index(" /")]
+            assert len(line) <= 100, text
 
 
 # ---- live processes ----
