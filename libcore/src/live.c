@@ -35,6 +35,7 @@
 #define PAGE_BYTES	    4096u
 #define PAGEMAP_BATCH	    512 /* entries per pread of pagemap */
 #define PM_PRESENT	    (1ULL << 63)
+#define BITMAP_MAX_BYTES    (64u << 20) /* pagemap bitmaps kept per read of the mappings */
 
 struct live_thread {
 	pid_t tid;
@@ -43,9 +44,17 @@ struct live_thread {
 	int resume_signal; /* a signal it was stopped with, handed back on detach */
 };
 
-/* A mapping's resident bytes, as /proc/PID/smaps said. */
+/*
+ * A mapping's resident bytes. smaps says how many; pagemap says which pages,
+ * read once per mapping into a bitmap the first time a question needs it.
+ * From then on every answer about the mapping, whole or part, comes from that
+ * one read: the kernel may still move pages of a stopped process (khugepaged,
+ * reclaim), and two reads of one range must not disagree within a report.
+ */
 struct live_rss {
 	uint64_t start, end, rss;
+	uint64_t *present; /* a bit per page; NULL until read, or when too large */
+	bool tried;	   /* present was read, or could not be */
 };
 
 struct gm_live {
@@ -59,6 +68,7 @@ struct gm_live {
 	size_t nthreads;
 	struct live_rss *rss; /* sorted; built with the mappings */
 	size_t nrss;
+	uint64_t bitmap_bytes; /* held by rss[].present, at most BITMAP_MAX_BYTES */
 	bool have_rss;
 	/* The mappings reads are checked against (/proc/PID/mem would read PROT_NONE ones). */
 	struct gm_mapping *ranges;
@@ -71,6 +81,16 @@ static struct gomem_error *parse_maps(const char *what, char *text, struct gm_ma
 				      size_t *n_ret);
 static void free_mappings(struct gm_mapping *m, size_t n);
 static struct gomem_error *load_ranges(struct gm_live *l);
+
+static void free_rss(struct gm_live *l)
+{
+	for (size_t i = 0; i < l->nrss; i++)
+		free(l->rss[i].present);
+	free(l->rss);
+	l->rss = NULL;
+	l->nrss = 0;
+	l->bitmap_bytes = 0;
+}
 
 static void proc_path(char buf[PROC_PATH_MAX], int pid, const char *name)
 {
@@ -424,7 +444,7 @@ void gm_live_destroy(struct gm_live *l)
 	if (l->pagemap_fd >= 0)
 		close(l->pagemap_fd);
 	free(l->maps);
-	free(l->rss);
+	free_rss(l);
 	free_mappings(l->ranges, l->nranges);
 	free(l);
 }
@@ -695,7 +715,7 @@ static struct gomem_error *read_smaps(struct gm_live *l)
 				l->rss = p;
 				cap = ncap;
 			}
-			l->rss[l->nrss++] = (struct live_rss){m.start, m.end, 0};
+			l->rss[l->nrss++] = (struct live_rss){.start = m.start, .end = m.end};
 		} else if (l->nrss && sscanf(line, "Rss: %llu kB", &kb) == 1) {
 			l->rss[l->nrss - 1].rss = (uint64_t)kb << 10;
 		}
@@ -729,9 +749,7 @@ struct gomem_error *gm_live_mappings(struct gm_live *l, struct gm_mapping **ret,
 	if (err)
 		return err;
 	/* smaps is read right after maps, so that both describe the same moment. */
-	free(l->rss);
-	l->rss = NULL;
-	l->nrss = 0;
+	free_rss(l);
 	err = read_smaps(l);
 	if (err) {
 		free_mappings(*ret, *n_ret);
@@ -746,11 +764,16 @@ bool gm_live_residency_known(const struct gm_live *l)
 	return !l->cb && l->pagemap_fd >= 0;
 }
 
-/* Resident bytes of [start, end) inside one mapping, page by page from pagemap. */
-static uint64_t pagemap_resident(struct gm_live *l, uint64_t start, uint64_t end)
+/*
+ * Calls fn for each run of pagemap entries of pages [first, last], a batch at
+ * a time; stops early where pagemap ends (past the user address space, or
+ * the process is gone).
+ */
+static void pagemap_pages(struct gm_live *l, uint64_t first, uint64_t last,
+			  void (*fn)(void *arg, uint64_t page, const uint64_t *pm, uint64_t n),
+			  void *arg)
 {
-	uint64_t total = 0;
-	uint64_t page = start / PAGE_BYTES, last = (end - 1) / PAGE_BYTES;
+	uint64_t page = first;
 	while (page <= last) {
 		uint64_t n = last - page + 1;
 		if (n > PAGEMAP_BATCH)
@@ -759,15 +782,87 @@ static uint64_t pagemap_resident(struct gm_live *l, uint64_t start, uint64_t end
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got <= 0)
-			break; /* past the user address space, or the process is gone */
+			break;
 		uint64_t entries = (uint64_t)got / 8;
-		for (uint64_t i = 0; i < entries; i++) {
-			if (!(l->pagemap[i] & PM_PRESENT))
-				continue;
-			uint64_t a = (page + i) * PAGE_BYTES, b = a + PAGE_BYTES;
-			total += (b < end ? b : end) - (a > start ? a : start);
-		}
+		fn(arg, page, l->pagemap, entries);
 		page += entries;
+	}
+}
+
+struct range_count {
+	uint64_t start, end, total;
+};
+
+static void count_present(void *arg, uint64_t page, const uint64_t *pm, uint64_t n)
+{
+	struct range_count *c = arg;
+	for (uint64_t i = 0; i < n; i++) {
+		if (!(pm[i] & PM_PRESENT))
+			continue;
+		uint64_t a = (page + i) * PAGE_BYTES, b = a + PAGE_BYTES;
+		c->total += (b < c->end ? b : c->end) - (a > c->start ? a : c->start);
+	}
+}
+
+struct bitmap_fill {
+	uint64_t *bits, first;
+};
+
+static void fill_present(void *arg, uint64_t page, const uint64_t *pm, uint64_t n)
+{
+	struct bitmap_fill *f = arg;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t bit = page + i - f->first;
+		if (pm[i] & PM_PRESENT)
+			f->bits[bit / 64] |= 1ULL << (bit % 64);
+	}
+}
+
+/* Reads the mapping's pagemap into r->present once, unless it would take too much memory. */
+static void read_present(struct gm_live *l, struct live_rss *r)
+{
+	if (r->tried)
+		return;
+	r->tried = true;
+	uint64_t pages = (r->end - r->start) / PAGE_BYTES, bytes = (pages + 63) / 64 * 8;
+	if (!pages || bytes > BITMAP_MAX_BYTES - l->bitmap_bytes)
+		return;
+	r->present = calloc(1, bytes);
+	if (!r->present)
+		return;
+	l->bitmap_bytes += bytes;
+	struct bitmap_fill f = {r->present, r->start / PAGE_BYTES};
+	pagemap_pages(l, f.first, f.first + pages - 1, fill_present, &f);
+}
+
+/* Resident bytes of [a, b) of the mapping r. */
+static uint64_t mapping_resident(struct gm_live *l, struct live_rss *r, uint64_t a, uint64_t b)
+{
+	if (!r->rss)
+		return 0; /* nothing resident: nothing a stopped process can change */
+	read_present(l, r);
+	if (!r->present) {
+		if (a == r->start && b == r->end)
+			return r->rss;
+		struct range_count c = {a, b, 0};
+		pagemap_pages(l, a / PAGE_BYTES, (b - 1) / PAGE_BYTES, count_present, &c);
+		return c.total;
+	}
+	uint64_t total = 0, first = r->start / PAGE_BYTES;
+	/* Bounded by the mapping's bitmap: whole 64-page words where they fit. */
+	for (uint64_t page = a / PAGE_BYTES; page * PAGE_BYTES < b;) {
+		uint64_t bit = page - first, pa = page * PAGE_BYTES;
+		if (bit % 64 == 0 && pa >= a && pa + 64 * PAGE_BYTES <= b) {
+			total += (uint64_t)__builtin_popcountll(r->present[bit / 64]) * PAGE_BYTES;
+			page += 64;
+			continue;
+		}
+		if ((r->present[bit / 64] >> (bit % 64)) & 1) {
+			uint64_t lo = pa > a ? pa : a,
+				 hi = pa + PAGE_BYTES < b ? pa + PAGE_BYTES : b;
+			total += hi - lo;
+		}
+		page++;
 	}
 	return total;
 }
@@ -787,13 +882,11 @@ uint64_t gm_live_resident(struct gm_live *l, uint64_t start, uint64_t end)
 	}
 	uint64_t total = 0;
 	for (size_t i = lo; i < l->nrss && l->rss[i].start < end; i++) {
-		const struct live_rss *r = &l->rss[i];
+		struct live_rss *r = &l->rss[i];
 		uint64_t a = r->start > start ? r->start : start;
 		uint64_t b = r->end < end ? r->end : end;
-		if (a == r->start && b == r->end)
-			total += r->rss;
-		else if (r->rss && a < b)
-			total += pagemap_resident(l, a, b);
+		if (a < b)
+			total += mapping_resident(l, r, a, b);
 	}
 	return total;
 }
