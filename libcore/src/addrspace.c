@@ -33,14 +33,11 @@
 #include "addrspace.h"
 #include "runtime_internal.h"
 
-#define OS_PAGE		  4096ULL
-#define GLIBC_HEAP_MAX	  (64ULL << 20) /* HEAP_MAX_SIZE on 64-bit (malloc/arena.c) */
-#define BRK_RANDOM_RANGE  (1ULL << 30)	/* arch_randomize_brk on x86-64 */
-#define MAX_LWPS	  65536
-#define MAX_LIB_FILES	  256
-#define MAX_REGIONS	  (1u << 19)
-#define AT_RANDOM_TYPE	  25
-#define AT_SYSINFO_E_TYPE 33
+#define OS_PAGE		 4096ULL
+#define GLIBC_HEAP_MAX	 (64ULL << 20) /* HEAP_MAX_SIZE on 64-bit (malloc/arena.c) */
+#define BRK_RANDOM_RANGE (1ULL << 30)  /* arch_randomize_brk on x86-64 */
+#define MAX_LIB_FILES	 256
+#define MAX_REGIONS	 (1u << 19)
 
 static const char *const owner_names[GM_OWNER_COUNT] = {
     [GM_OWNER_GO_HEAP] = "go-heap",
@@ -112,10 +109,6 @@ struct gomem_error *gm_regions_add(struct gm_regions *rs, const struct gm_region
 
 /* ---- the builder ---- */
 
-struct lwp {
-	uint64_t tid, sp, fs_base;
-};
-
 /* A shared library's file, opened to compare its pages and read its program headers. */
 struct lib_file {
 	char *path;
@@ -137,7 +130,7 @@ struct builder {
 	struct gm_go_model model;
 	bool have_model;
 	uint64_t vdso, at_random, tgid;
-	struct lwp *lwps;
+	const struct gm_core_thread *lwps; /* the core's threads: none for other targets */
 	size_t nlwps;
 	struct lib_file libs[MAX_LIB_FILES];
 	size_t nlibs;
@@ -268,76 +261,16 @@ static const char *base_name(const char *path)
 
 /* ---- what the core's notes say: auxv and the threads' registers ---- */
 
-static void parse_prstatus(struct builder *b, const uint8_t *desc, uint64_t len)
-{
-	/* struct elf_prstatus (x86-64): pr_pid at 32, pr_reg (user_regs_struct) at 112. */
-	if (len < 112 + 27 * 8 || b->nlwps == MAX_LWPS)
-		return;
-	struct lwp *v = reallocarray(b->lwps, b->nlwps + 1, sizeof(*v));
-	if (!v)
-		return;
-	b->lwps = v;
-	int32_t pid;
-	memcpy(&pid, desc + 32, 4);
-	v[b->nlwps].tid = (uint64_t)(uint32_t)pid;
-	memcpy(&v[b->nlwps].sp, desc + 112 + 19 * 8, 8);
-	memcpy(&v[b->nlwps].fs_base, desc + 112 + 21 * 8, 8);
-	b->nlwps++;
-}
-
-static void parse_auxv(struct builder *b, const uint8_t *desc, uint64_t len)
-{
-	for (uint64_t off = 0; off + 16 <= len; off += 16) {
-		uint64_t type, val;
-		memcpy(&type, desc + off, 8);
-		memcpy(&val, desc + off + 8, 8);
-		if (type == AT_NULL)
-			break;
-		if (type == AT_SYSINFO_E_TYPE)
-			b->vdso = val;
-		else if (type == AT_RANDOM_TYPE)
-			b->at_random = val;
-	}
-}
-
-static void parse_notes(struct builder *b)
+static void core_notes(struct builder *b)
 {
 	const struct gm_core *c = &b->t->core;
-	if (!b->t->have_core || c->size < sizeof(Elf64_Ehdr))
+	if (!b->t->have_core)
 		return;
-	Elf64_Ehdr eh;
-	memcpy(&eh, c->map, sizeof(eh));
-	if (eh.e_phoff > c->size || eh.e_phnum > (c->size - eh.e_phoff) / sizeof(Elf64_Phdr))
-		return;
-	for (uint64_t i = 0; i < eh.e_phnum; i++) {
-		Elf64_Phdr ph;
-		memcpy(&ph, c->map + eh.e_phoff + i * sizeof(ph), sizeof(ph));
-		if (ph.p_type != PT_NOTE || ph.p_offset > c->size ||
-		    ph.p_filesz > c->size - ph.p_offset)
-			continue;
-		const uint8_t *p = c->map + ph.p_offset, *end = p + ph.p_filesz;
-		/* Each note is at least 12 bytes: the loop is bounded. */
-		while ((uint64_t)(end - p) >= sizeof(Elf64_Nhdr)) {
-			Elf64_Nhdr nh;
-			memcpy(&nh, p, sizeof(nh));
-			uint64_t nl = (nh.n_namesz + 3ULL) & ~3ULL,
-				 dl = (nh.n_descsz + 3ULL) & ~3ULL;
-			uint64_t avail = (uint64_t)(end - p) - sizeof(nh);
-			if (nl > avail || dl > avail - nl)
-				break;
-			const uint8_t *desc = p + sizeof(nh) + nl;
-			bool core = nh.n_namesz == 5 && memcmp(p + sizeof(nh), "CORE", 5) == 0;
-			if (core && nh.n_type == NT_PRSTATUS)
-				parse_prstatus(b, desc, nh.n_descsz);
-			else if (core && nh.n_type == NT_AUXV)
-				parse_auxv(b, desc, nh.n_descsz);
-			else if (core && nh.n_type == NT_PRPSINFO && nh.n_descsz >= 28)
-				b->tgid =
-				    (uint64_t)(uint32_t)(desc[24] | desc[25] << 8 | desc[26] << 16 |
-							 (uint32_t)desc[27] << 24);
-			p += sizeof(nh) + nl + dl;
-		}
-	}
+	b->vdso = c->at_sysinfo_ehdr;
+	b->at_random = c->at_random;
+	b->tgid = c->prpsinfo_pid > 0 ? (uint64_t)c->prpsinfo_pid : 0; /* the main thread's id */
+	b->lwps = c->threads;
+	b->nlwps = c->nthreads;
 }
 
 /* ---- the executable ---- */
@@ -555,7 +488,7 @@ static struct gomem_error *thread_stack_regions(struct builder *b)
 	}
 	/* Threads that are not Ms (or whose g0 is in the heap): their registers. */
 	for (size_t i = 0; i < b->nlwps; i++) {
-		const struct lwp *l = &b->lwps[i];
+		const struct gm_core_thread *l = &b->lwps[i];
 		uint64_t lo, hi;
 		if (l->sp && anon_writable(mapping_at(b, l->sp)) &&
 		    gap_around(b, l->sp, &lo, &hi)) {
@@ -1353,7 +1286,7 @@ static struct gomem_error *build(struct builder *b)
 	struct gomem_target *t = b->t;
 	struct gm_addrspace *as = b->as;
 	TRY(gm_target_mappings(t, &b->maps, &b->nmaps));
-	parse_notes(b);
+	core_notes(b);
 	if (t->runtime) {
 		struct gomem_error *err = gm_go_regions(t, as, &b->rs, &b->model);
 		if (err) {
@@ -1418,7 +1351,6 @@ struct gomem_error *gm_addrspace_build(struct gomem_target *t, struct gm_addrspa
 	free(b.rs.v);
 	free(b.claims);
 	free(b.model.threads);
-	free(b.lwps);
 	for (size_t i = 0; i < b.nlibs; i++) {
 		if (b.libs[i].map)
 			munmap((void *)b.libs[i].map, b.libs[i].size);

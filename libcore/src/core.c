@@ -143,15 +143,36 @@ static uint64_t align4(uint64_t n)
 	return (n + 3) & ~(uint64_t)3;
 }
 
+/* struct elf_prstatus on x86-64: pr_pid at 32, pr_reg (user_regs_struct) at 112. */
+#define PRSTATUS_PID	 32
+#define PRSTATUS_REG(i)	 (112 + (i)*8)
+#define PRSTATUS_RSP	 PRSTATUS_REG(19)
+#define PRSTATUS_FS_BASE PRSTATUS_REG(21)
+#define PRSTATUS_REGLEN	 PRSTATUS_REG(27)
+
 static struct gomem_error *parse_prstatus(struct gm_core *core, const uint8_t *desc, uint64_t len)
 {
-	/* struct elf_prstatus: elf_siginfo (12), cursig (2), pad (2), sigpend, sighold, pid */
-	if (len < 36)
+	/* elf_siginfo (12), cursig (2), pad (2), sigpend, sighold, then pid */
+	if (len < PRSTATUS_PID + 4)
 		return core_warn(core, "core %s: short NT_PRSTATUS note", core->path);
-	if (core->nthreads++ == 0) {
-		int32_t pid;
-		memcpy(&pid, desc + 32, sizeof(pid));
+	int32_t pid;
+	memcpy(&pid, desc + PRSTATUS_PID, sizeof(pid));
+	if (core->nthread_notes++ == 0)
 		core->pid = pid;
+	if (core->nthreads == GM_CORE_MAX_THREADS)
+		return NULL;
+	if ((core->nthreads & (core->nthreads - 1)) == 0) { /* 0, 1, 2, 4 ...: grow */
+		size_t cap = core->nthreads ? 2 * core->nthreads : 1;
+		struct gm_core_thread *v = reallocarray(core->threads, cap, sizeof(*v));
+		if (!v)
+			return &gm_error_no_memory;
+		core->threads = v;
+	}
+	struct gm_core_thread *th = &core->threads[core->nthreads++];
+	*th = (struct gm_core_thread){.tid = (uint32_t)pid};
+	if (len >= PRSTATUS_REGLEN) {
+		memcpy(&th->sp, desc + PRSTATUS_RSP, 8);
+		memcpy(&th->fs_base, desc + PRSTATUS_FS_BASE, 8);
 	}
 	return NULL;
 }
@@ -182,6 +203,10 @@ static void parse_auxv(struct gm_core *core, const uint8_t *desc, uint64_t len)
 			core->at_entry = val;
 		else if (type == AT_PHDR)
 			core->at_phdr = val;
+		else if (type == AT_SYSINFO_EHDR)
+			core->at_sysinfo_ehdr = val;
+		else if (type == AT_RANDOM)
+			core->at_random = val;
 	}
 	core->have_auxv = true;
 }
@@ -504,6 +529,7 @@ void gm_core_deinit(struct gm_core *core)
 	free(core->warnings);
 	free(core->loads);
 	free(core->files);
+	free(core->threads);
 	free(core->extents);
 	free(core->path);
 	memset(core, 0, sizeof(*core));

@@ -133,15 +133,25 @@ struct gm_core_file {
 	size_t path_len;
 };
 
+/* A thread of a core (NT_PRSTATUS): its LWP id and the registers gomem uses. */
+struct gm_core_thread {
+	uint64_t tid, sp, fs_base; /* sp and fs_base 0 when the note is too short */
+};
+
+#define GM_CORE_MAX_THREADS (1u << 16) /* NT_PRSTATUS notes kept; more are counted */
+
 struct gm_core {
 	char *path;
 	int fd;
 	const uint8_t *map;
 	uint64_t size;
-	int pid;		    /* the process id (NT_PRPSINFO, else the first NT_PRSTATUS) */
-	int prpsinfo_pid;	    /* 0 when the core has no NT_PRPSINFO */
-	uint64_t at_entry, at_phdr; /* from NT_AUXV, 0 when absent */
-	size_t nthreads;
+	int pid;	  /* the process id (NT_PRPSINFO, else the first NT_PRSTATUS) */
+	int prpsinfo_pid; /* 0 when the core has no NT_PRPSINFO */
+	/* From NT_AUXV, 0 when absent. */
+	uint64_t at_entry, at_phdr, at_sysinfo_ehdr, at_random;
+	struct gm_core_thread *threads; /* NT_PRSTATUS, in note order; the first took the signal */
+	size_t nthreads;		/* entries of threads */
+	size_t nthread_notes;		/* every NT_PRSTATUS, kept or not */
 	bool have_auxv;
 	bool kernel_dump;	  /* written by the kernel: untouched pages are holes */
 	bool anon_missing;	  /* no anonymous memory at all: coredump_filter left it out */

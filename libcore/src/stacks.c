@@ -142,73 +142,6 @@ static struct gomem_error *resolve(struct gm_runtime *rt, struct stk_layout *L)
 	return NULL;
 }
 
-/* ---- threads' stack pointers, from the core's NT_PRSTATUS notes ---- */
-
-struct thread_sp {
-	uint64_t tid, sp;
-};
-
-/* elf_prstatus on x86-64: pr_pid at 32, pr_reg (user_regs_struct) at 112, rsp is reg 19. */
-#define PRSTATUS_PID	32
-#define PRSTATUS_REG	112
-#define PRSTATUS_RSP	(PRSTATUS_REG + 19 * 8)
-#define PRSTATUS_MINLEN (PRSTATUS_REG + 27 * 8)
-
-static void note_threads(const uint8_t *p, const uint8_t *end, struct thread_sp *out, size_t max,
-			 size_t *n)
-{
-	/* Each note is at least 12 bytes long, which bounds the loop. */
-	while ((uint64_t)(end - p) >= sizeof(Elf64_Nhdr)) {
-		Elf64_Nhdr nh;
-		memcpy(&nh, p, sizeof(nh));
-		uint64_t nl = (nh.n_namesz + 3ULL) & ~3ULL, dl = (nh.n_descsz + 3ULL) & ~3ULL;
-		uint64_t avail = (uint64_t)(end - p) - sizeof(nh);
-		if (nl > avail || dl > avail - nl)
-			return;
-		const uint8_t *desc = p + sizeof(nh) + nl;
-		if (nh.n_type == NT_PRSTATUS && nh.n_descsz >= PRSTATUS_MINLEN && *n < max) {
-			int32_t pid;
-			memcpy(&pid, desc + PRSTATUS_PID, 4);
-			out[*n].tid = (uint64_t)(uint32_t)pid;
-			memcpy(&out[*n].sp, desc + PRSTATUS_RSP, 8);
-			(*n)++;
-		}
-		p += sizeof(nh) + nl + dl;
-	}
-}
-
-/* The stack pointer of every thread of a core (none for other targets). */
-static struct gomem_error *core_thread_sps(const struct gomem_target *t, struct thread_sp **ret,
-					   size_t *n_ret)
-{
-	*ret = NULL;
-	*n_ret = 0;
-	if (!t->have_core || !t->core.map || t->core.size < sizeof(Elf64_Ehdr))
-		return NULL;
-	const uint8_t *map = t->core.map;
-	uint64_t size = t->core.size;
-	Elf64_Ehdr eh;
-	memcpy(&eh, map, sizeof(eh));
-	if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phoff > size ||
-	    (size - eh.e_phoff) / sizeof(Elf64_Phdr) < eh.e_phnum)
-		return NULL;
-	size_t max = t->core.nthreads < GM_MAX_THREADS ? t->core.nthreads : GM_MAX_THREADS;
-	struct thread_sp *sps = calloc(max ? max : 1, sizeof(*sps));
-	if (!sps)
-		return &gm_error_no_memory;
-	size_t n = 0;
-	for (unsigned i = 0; i < eh.e_phnum; i++) {
-		Elf64_Phdr ph;
-		memcpy(&ph, map + eh.e_phoff + i * sizeof(ph), sizeof(ph));
-		if (ph.p_type != PT_NOTE || ph.p_offset > size || ph.p_filesz > size - ph.p_offset)
-			continue;
-		note_threads(map + ph.p_offset, map + ph.p_offset + ph.p_filesz, sps, max, &n);
-	}
-	*ret = sps;
-	*n_ret = n;
-	return NULL;
-}
-
 /* ---- reading Gs and Ms ---- */
 
 struct stk_state {
@@ -216,7 +149,7 @@ struct stk_state {
 	struct gm_runtime *rt;
 	struct stk_layout L;
 	struct gm_symtab syms;
-	struct thread_sp *tsps;
+	const struct gm_core_thread *tsps; /* the core's threads (NT_PRSTATUS); none live */
 	size_t ntsps;
 	struct gm_stacks *out;
 	uint64_t fing_status;
@@ -245,7 +178,7 @@ static void warn(struct gm_stacks *s, const char *fmt, ...)
 	va_end(ap);
 }
 
-static const struct thread_sp *thread_sp_of(const struct stk_state *st, uint64_t tid)
+static const struct gm_core_thread *thread_sp_of(const struct stk_state *st, uint64_t tid)
 {
 	for (size_t i = 0; tid && i < st->ntsps; i++) {
 		if (st->tsps[i].tid == tid)
@@ -288,7 +221,7 @@ static struct gomem_error *read_thread(struct stk_state *st, uint64_t m, struct 
 		TRY(gm_rt_read_field(st->rt, curg, &L->g_goid, &th->curg_goid));
 		th->has_curg = true;
 	}
-	const struct thread_sp *tsp = thread_sp_of(st, th->procid);
+	const struct gm_core_thread *tsp = thread_sp_of(st, th->procid);
 	if (tsp) {
 		th->has_sp = true;
 		th->sp = tsp->sp;
@@ -686,7 +619,10 @@ static struct gomem_error *stacks_read(struct stk_state *st)
 	struct stk_layout *L = &st->L;
 	TRY(resolve(st->rt, L));
 	TRY(gm_symtab_load(&st->t->exe, &st->syms));
-	TRY(core_thread_sps(st->t, &st->tsps, &st->ntsps));
+	if (st->t->have_core) {
+		st->tsps = st->t->core.threads;
+		st->ntsps = st->t->core.nthreads;
+	}
 	if (L->have_fing_status)
 		TRY(gm_read_uint(st->rt->mem, L->fing_status, L->fing_size, &st->fing_status));
 	if (L->have_sched) {
@@ -715,7 +651,6 @@ struct gomem_error *gm_stacks_read(struct gomem_target *t, struct gm_stacks *ret
 	st.out = ret;
 	struct gomem_error *err = stacks_read(&st);
 	gm_symtab_deinit(&st.syms);
-	free(st.tsps);
 	free(st.spans);
 	if (err)
 		gm_stacks_deinit(ret);

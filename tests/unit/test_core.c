@@ -28,6 +28,10 @@
 #define TEST_PID	 4242
 #define TEST_AT_ENTRY	 0x401020u
 #define TEST_AT_PHDR	 0x400040u
+#define TEST_SP		 0xc000123450ULL   /* pr_reg.rsp: user_regs_struct word 19 at 112 */
+#define TEST_FS_BASE	 0x7f0000001000ULL /* pr_reg.fs_base: word 21 */
+#define TEST_AT_RANDOM	 0x7ffc00000100ULL
+#define TEST_AT_VDSO	 0x7ffc00010000ULL
 #define VSYSCALL_ADDR	 0xffffffffff600000ULL
 #define MAX_TEST_LOADS	 8
 
@@ -170,9 +174,14 @@ static void write_core_cut(const char *path, const struct tcore *spec, uint64_t 
 		int32_t pid = TEST_PID;
 		memset(prstatus, 0, sizeof(prstatus));
 		memcpy(prstatus + PRSTATUS_PID_OFF, &pid, sizeof(pid));
+		uint64_t sp = TEST_SP, fs_base = TEST_FS_BASE;
+		memcpy(prstatus + 112 + 19 * 8, &sp, sizeof(sp));
+		memcpy(prstatus + 112 + 21 * 8, &fs_base, sizeof(fs_base));
 		uint32_t claimed = spec->prstatus_descsz ? spec->prstatus_descsz : PRSTATUS_SIZE;
 		add_note(head, &off, NT_PRSTATUS, prstatus, PRSTATUS_SIZE, claimed);
-		uint64_t auxv[] = {AT_PHDR, TEST_AT_PHDR, AT_ENTRY, TEST_AT_ENTRY, AT_NULL, 0};
+		uint64_t auxv[] = {
+		    AT_PHDR,	    TEST_AT_PHDR,    AT_ENTRY,	   TEST_AT_ENTRY, AT_RANDOM,
+		    TEST_AT_RANDOM, AT_SYSINFO_EHDR, TEST_AT_VDSO, AT_NULL,	  0};
 		add_note(head, &off, NT_AUXV, auxv, sizeof(auxv), sizeof(auxv));
 		if (spec->nt_file != NT_FILE_NONE)
 			add_nt_file(head, &off, spec->nt_file);
@@ -270,7 +279,7 @@ static void assert_pattern(const uint8_t *buf, uint64_t addr, size_t len)
 	}
 }
 
-static void test_open_parses_pid_and_at_entry_from_notes(void **state)
+static void test_open_parses_pid_threads_and_auxv_from_notes(void **state)
 {
 	struct fixture *fx = *state;
 	char path[512];
@@ -280,9 +289,15 @@ static void test_open_parses_pid_and_at_entry_from_notes(void **state)
 	assert_gomem_ok(gm_core_open(path, core));
 	assert_int_equal(core->pid, TEST_PID);
 	assert_int_equal(core->nthreads, 1);
+	assert_int_equal(core->nthread_notes, 1);
+	assert_int_equal(core->threads[0].tid, TEST_PID);
+	assert_int_equal(core->threads[0].sp, TEST_SP);
+	assert_int_equal(core->threads[0].fs_base, TEST_FS_BASE);
 	assert_true(core->have_auxv);
 	assert_int_equal(core->at_entry, TEST_AT_ENTRY);
 	assert_int_equal(core->at_phdr, TEST_AT_PHDR);
+	assert_int_equal(core->at_random, TEST_AT_RANDOM);
+	assert_int_equal(core->at_sysinfo_ehdr, TEST_AT_VDSO);
 	assert_int_equal(core->nloads, 3);
 	assert_int_equal(core->loads[2].start, 0x20000);
 	assert_int_equal(core->loads[2].end, 0x23000);
@@ -802,6 +817,17 @@ static void test_note_with_huge_descsz_gives_warning_not_crash(void **state)
 	assert_gomem_ok(gm_core_open(path, core));
 	assert_int_equal(core->nloads, 3);
 	assert_int_equal(core->pid, 0);
+	assert_int_equal(core->nthreads, 0);
+	gm_core_deinit(core);
+
+	/* Long enough for the thread id, too short for the registers: no stack pointer. */
+	spec.prstatus_descsz = 40;
+	write_core(path, &spec);
+	assert_gomem_ok(gm_core_open(path, core));
+	assert_int_equal(core->pid, TEST_PID);
+	assert_int_equal(core->nthreads, 1);
+	assert_int_equal(core->threads[0].tid, TEST_PID);
+	assert_int_equal(core->threads[0].sp, 0);
 	gm_core_deinit(core);
 }
 
@@ -932,7 +958,7 @@ static void test_vsyscall_page_is_counted_apart(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    T(test_open_parses_pid_and_at_entry_from_notes),
+	    T(test_open_parses_pid_threads_and_auxv_from_notes),
 	    T(test_read_inside_one_segment),
 	    T(test_read_straddles_two_adjacent_segments),
 	    T(test_read_in_absent_part_of_segment_faults_instead_of_zeros),
