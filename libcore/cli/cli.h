@@ -16,6 +16,5 @@ int gm_cli_batch(int argc, char **argv);
 bool gm_cli_diff(int argc, char **argv, int *status);
 
 /* A file that starts with '{' (after blanks): a saved report, not an ELF file. */
-bool gm_cli_is_json_file(const char *path);
 
 #endif

@@ -7,16 +7,12 @@
  * Both compare two gomem/summary/v1 reports with gomem_diff_summaries().
  */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 #include "gomem.h"
-
-#define MAX_SUMMARY_BYTES (64u << 20)
 
 enum { DIFF_OK = 0, DIFF_PARTIAL = 1, DIFF_ERROR = 2 };
 
@@ -35,44 +31,6 @@ static int fail_error(struct gomem_error *err)
 	return DIFF_ERROR;
 }
 
-bool gm_cli_is_json_file(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return false;
-	int c;
-	do
-		c = fgetc(f);
-	while (c == ' ' || c == '\t' || c == '\n' || c == '\r');
-	fclose(f);
-	return c == '{';
-}
-
-/* The whole of a saved summary, NUL-terminated. */
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	struct stat st;
-	char *text = NULL;
-	if (!f) {
-		fprintf(stderr, "gomem: diff: summary %s: %s\n", path, strerror(errno));
-		return NULL;
-	}
-	if (fstat(fileno(f), &st) < 0 || st.st_size > MAX_SUMMARY_BYTES)
-		fprintf(stderr, "gomem: diff: summary %s: %s\n", path,
-			st.st_size > MAX_SUMMARY_BYTES ? "too large for a summary"
-						       : strerror(errno));
-	else if (!(text = calloc(1, (size_t)st.st_size + 1)))
-		fputs("gomem: diff: out of memory\n", stderr);
-	else if (fread(text, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
-		fprintf(stderr, "gomem: diff: summary %s: cannot read it\n", path);
-		free(text);
-		text = NULL;
-	}
-	fclose(f);
-	return text;
-}
-
 /* The summary of EXE CORE, as JSON. */
 static struct gomem_error *summary_of(const char *exe, const char *core, char **ret, int *partial)
 {
@@ -85,10 +43,8 @@ static struct gomem_error *summary_of(const char *exe, const char *core, char **
 	return err;
 }
 
-static int print_diff(const char *a, const char *b, bool json, int status)
+static int print_out(struct gomem_error *err, char *out, int status)
 {
-	char *out = NULL;
-	struct gomem_error *err = gomem_diff_summaries(a, b, json, &out);
 	if (err)
 		return fail_error(err);
 	fputs(out, stdout);
@@ -100,11 +56,9 @@ static int print_diff(const char *a, const char *b, bool json, int status)
 
 static int diff_files(const char *path_a, const char *path_b, bool json)
 {
-	char *a = read_file(path_a), *b = a ? read_file(path_b) : NULL;
-	int rc = a && b ? print_diff(a, b, json, DIFF_OK) : DIFF_ERROR;
-	free(a);
-	free(b);
-	return rc;
+	char *out = NULL;
+	struct gomem_error *err = gomem_diff_summary_files(path_a, path_b, json, &out);
+	return print_out(err, out, DIFF_OK);
 }
 
 static int diff_cores(char **paths, bool json)
@@ -114,7 +68,10 @@ static int diff_cores(char **paths, bool json)
 	struct gomem_error *err = summary_of(paths[0], paths[1], &a, &pa);
 	if (!err)
 		err = summary_of(paths[2], paths[3], &b, &pb);
-	int rc = err ? fail_error(err) : print_diff(a, b, json, pa || pb ? DIFF_PARTIAL : DIFF_OK);
+	char *out = NULL;
+	if (!err)
+		err = gomem_diff_summaries(a, b, json, &out);
+	int rc = print_out(err, out, pa || pb ? DIFF_PARTIAL : DIFF_OK);
 	gomem_free(a);
 	gomem_free(b);
 	return rc;
@@ -143,7 +100,7 @@ bool gm_cli_diff(int argc, char **argv, int *status)
 	}
 	if (npaths != 2)
 		return false;
-	if (!gm_cli_is_json_file(paths[0]) || !gm_cli_is_json_file(paths[1])) {
+	if (!gomem_is_summary_file(paths[0]) || !gomem_is_summary_file(paths[1])) {
 		*status =
 		    fail("%s", "expected EXE CORE_A CORE_B, EXE_A CORE_A EXE_B CORE_B, or two "
 			       "saved summaries A.json B.json (see gomem diff --help)");

@@ -107,6 +107,13 @@ GOMEM_EXPORT struct gomem_error *gomem_run(struct gomem_target *target, const ch
 GOMEM_EXPORT struct gomem_error *gomem_diff_summaries(const char *a, const char *b, int json,
 						      char **ret);
 
+/* Whether the file at path is a saved summary (JSON), not a core or an executable. */
+GOMEM_EXPORT int gomem_is_summary_file(const char *path);
+
+/* gomem_diff_summaries() of two saved summary files, named in errors and in the report. */
+GOMEM_EXPORT struct gomem_error *gomem_diff_summary_files(const char *path_a, const char *path_b,
+							  int json, char **ret);
+
 /*
  * The verbs, their usage, help text and options, as JSON:
  * {"verbs": [{"name", "usage", "summary", "help", "operands": int,

@@ -720,15 +720,14 @@ struct gomem_error *gm_verb_diff(struct gm_run *r)
 	return err;
 }
 
-struct gomem_error *gomem_diff_summaries(const char *a, const char *b, int json, char **ret)
+static struct gomem_error *diff_texts(const char *a, const char *what_a, const char *b,
+				      const char *what_b, int json, char **ret)
 {
-	if (!a || !b || !ret)
-		return gm_error(GOMEM_ERROR_USAGE, "gomem_diff_summaries: missing argument");
 	struct gm_run *r = calloc(1, sizeof(*r));
 	if (!r)
 		return &gm_error_no_memory;
 	r->json = json != 0;
-	struct gomem_error *err = diff_run(r, a, "summary A", b, "summary B");
+	struct gomem_error *err = diff_run(r, a, what_a, b, what_b);
 	if (!err && r->out.failed)
 		err = &gm_error_no_memory;
 	if (!err) {
@@ -740,5 +739,35 @@ struct gomem_error *gomem_diff_summaries(const char *a, const char *b, int json,
 	for (size_t i = 0; i < r->nwarnings; i++)
 		free(r->warnings[i]);
 	free(r);
+	return err;
+}
+
+struct gomem_error *gomem_diff_summaries(const char *a, const char *b, int json, char **ret)
+{
+	if (!a || !b || !ret)
+		return gm_error(GOMEM_ERROR_USAGE, "gomem_diff_summaries: missing argument");
+	return diff_texts(a, "summary A", b, "summary B", json, ret);
+}
+
+int gomem_is_summary_file(const char *path)
+{
+	return path && is_json_file(path);
+}
+
+struct gomem_error *gomem_diff_summary_files(const char *path_a, const char *path_b, int json,
+					     char **ret)
+{
+	if (!path_a || !path_b || !ret)
+		return gm_error(GOMEM_ERROR_USAGE, "gomem_diff_summary_files: missing argument");
+	char *a = NULL, *b = NULL, what_a[512], what_b[512];
+	struct gomem_error *err = read_text(path_a, &a);
+	if (!err)
+		err = read_text(path_b, &b);
+	snprintf(what_a, sizeof(what_a), "summary %s", path_a);
+	snprintf(what_b, sizeof(what_b), "summary %s", path_b);
+	if (!err)
+		err = diff_texts(a, what_a, b, what_b, json, ret);
+	free(a);
+	free(b);
 	return err;
 }
