@@ -53,6 +53,7 @@ def test_walk_agrees_with_memstats(case):
     assert heap["stack_bytes"] == t["StackInuse"]
     assert heap["objects"] == t["HeapObjects"]
     assert heap["object_bytes"] == t["HeapAlloc"]
+    assert heap["in_flight_bytes"] == 0  # the program held still: no pages between owners
 
 
 def test_every_check_passes(case):
