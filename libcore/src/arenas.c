@@ -25,6 +25,7 @@ static const char map_chars[NSTATES] = {'#', 's', '+', '-', '.'};
 
 struct arena_acc {
 	uint64_t base, end;
+	bool user; /* user arena chunks (GOEXPERIMENT=arenas), not heap pages */
 	uint64_t pages[NSTATES];
 	uint32_t groups[MAP_WIDTH][NSTATES]; /* pages per map character and state */
 };
@@ -34,7 +35,7 @@ struct arenas {
 	uint64_t page_size, arena_pages, group_pages;
 	size_t ngroups;
 	struct arena_acc *acc;
-	size_t n;
+	size_t n, nuser;
 	uint64_t outside_pages; /* pages of spans or free runs in no listed arena */
 };
 
@@ -104,6 +105,8 @@ static struct gomem_error *arenas_build(struct arenas *a)
 	for (size_t i = 0; i < n; i++) {
 		a->acc[i].base = list[i].base;
 		a->acc[i].end = list[i].end;
+		a->acc[i].user = list[i].user;
+		a->nuser += list[i].user;
 	}
 	a->n = n;
 	free(list);
@@ -173,8 +176,9 @@ static void arenas_json(struct arenas *a)
 	for (size_t i = 0; i < a->n; i++) {
 		const struct arena_acc *acc = &a->acc[i];
 		gm_strbuf_printf(b,
-				 "%s\n  {\"base\": %" PRIu64 ", \"end\": %" PRIu64 ", \"pages\": {",
-				 i ? "," : "", acc->base, acc->end);
+				 "%s\n  {\"base\": %" PRIu64 ", \"end\": %" PRIu64
+				 ", \"user\": %s, \"pages\": {",
+				 i ? "," : "", acc->base, acc->end, acc->user ? "true" : "false");
 		for (int s = 0; s < NSTATES; s++) {
 			gm_strbuf_printf(b, "%s\"%s\": %" PRIu64, s ? ", " : "", state_names[s],
 					 acc->pages[s]);
@@ -186,7 +190,8 @@ static void arenas_json(struct arenas *a)
 		arena_map(a, acc, map);
 		gm_strbuf_printf(b, ", \"map\": \"%s\"}", map);
 	}
-	gm_strbuf_printf(b, "],\n \"totals\": {\"arenas\": %zu, \"pages\": {", a->n);
+	gm_strbuf_printf(b, "],\n \"totals\": {\"arenas\": %zu, \"user_arenas\": %zu, \"pages\": {",
+			 a->n, a->nuser);
 	for (int s = 0; s < NSTATES; s++)
 		gm_strbuf_printf(b, "%s\"%s\": %" PRIu64, s ? ", " : "", state_names[s], tot[s]);
 	gm_strbuf_printf(b, "}},\n ");
@@ -201,9 +206,13 @@ static void arenas_text(struct arenas *a)
 	bool rss = gm_target_residency_known(t);
 	char h[NSTATES + 1][32], map[MAP_WIDTH + 1];
 	uint64_t tot[NSTATES] = {0};
-	gm_strbuf_printf(b, "%zu heap arena%s of %s (%" PRIu64 " pages of %s)\n", a->n,
-			 a->n == 1 ? "" : "s", gm_human_bytes(a->arena_pages * a->page_size, h[0]),
-			 a->arena_pages, gm_human_bytes(a->page_size, h[1]));
+	gm_strbuf_printf(b, "%zu heap arena%s", a->n - a->nuser, a->n - a->nuser == 1 ? "" : "s");
+	if (a->nuser)
+		gm_strbuf_printf(b, " and %zu user arena%s (GOEXPERIMENT=arenas; U below)",
+				 a->nuser, a->nuser == 1 ? "" : "s");
+	gm_strbuf_printf(b, " of %s (%" PRIu64 " pages of %s)\n",
+			 gm_human_bytes(a->arena_pages * a->page_size, h[0]), a->arena_pages,
+			 gm_human_bytes(a->page_size, h[1]));
 	gm_strbuf_printf(
 	    b, "map: one character per %s (%" PRIu64 " pages), the state of most of them:\n",
 	    gm_human_bytes(a->group_pages * a->page_size, h[0]), a->group_pages);
@@ -211,11 +220,15 @@ static void arenas_text(struct arenas *a)
 			 "  %c in-use spans   %c stacks, GC work buffers (manual spans)   %c free, "
 			 "retained\n  %c free, released to the OS   %c reserved, not mapped\n\n",
 			 map_chars[0], map_chars[1], map_chars[2], map_chars[3], map_chars[4]);
-	gm_strbuf_printf(b, "%-18s %10s %10s %10s %10s %10s %10s\n", "ARENA", "IN-USE", "MANUAL",
+	int w = a->nuser ? 19 : 18; /* room for the U of user arenas */
+	gm_strbuf_printf(b, "%-*s %10s %10s %10s %10s %10s %10s\n", w, "ARENA", "IN-USE", "MANUAL",
 			 "RETAINED", "RELEASED", "UNMAPPED", "RSS");
 	for (size_t i = 0; i < a->n; i++) {
 		const struct arena_acc *acc = &a->acc[i];
-		gm_strbuf_printf(b, "0x%016" PRIx64, acc->base);
+		gm_strbuf_printf(b, "0x%016" PRIx64 "%s", acc->base,
+				 !a->nuser   ? ""
+				 : acc->user ? "U"
+					     : " ");
 		for (int s = 0; s < NSTATES; s++) {
 			gm_strbuf_printf(b, " %10s",
 					 gm_human_bytes(acc->pages[s] * a->page_size, h[s]));
@@ -229,7 +242,7 @@ static void arenas_text(struct arenas *a)
 		gm_strbuf_printf(b, "  %s\n", map);
 	}
 	if (a->n > 1) {
-		gm_strbuf_printf(b, "%-18s", "total");
+		gm_strbuf_printf(b, "%-*s", w, "total");
 		for (int s = 0; s < NSTATES; s++)
 			gm_strbuf_printf(b, " %10s", gm_human_bytes(tot[s] * a->page_size, h[s]));
 		gm_strbuf_printf(b, "\n");

@@ -109,8 +109,8 @@ static void classes_json(struct classes *c)
 	}
 	gm_strbuf_printf(b,
 			 "],\n \"large\": {\"spans\": %" PRIu64 ", \"objects\": %" PRIu64
-			 ", \"object_bytes\": %" PRIu64 "},\n",
-			 L->spans, L->objects, L->object_bytes);
+			 ", \"object_bytes\": %" PRIu64 ", \"tail_waste_bytes\": %" PRIu64 "},\n",
+			 L->spans, L->objects, L->object_bytes, L->tail_waste_bytes);
 	gm_strbuf_printf(b,
 			 " \"small\": {\"spans\": %" PRIu64 ", \"objects\": %" PRIu64
 			 ", \"object_bytes\": %" PRIu64 ", \"free_slots\": %" PRIu64
@@ -161,7 +161,10 @@ static void classes_text(struct classes *c)
 		text_row(b, cls, size, r->st.spans, r->st.objects, r->st.object_bytes, fs, fb, tw,
 			 pct);
 	}
-	text_row(b, "large", "-", L->spans, L->objects, L->object_bytes, "-", "-", "-", "-");
+	/* A large span has no tail, but a user arena chunk keeps its pointer bitmap there. */
+	char ltw[32];
+	text_row(b, "large", "-", L->spans, L->objects, L->object_bytes, "-", "-",
+		 L->tail_waste_bytes ? gm_human_bytes(L->tail_waste_bytes, ltw) : "-", "-");
 	char fs[24], fb[32], tw[32], pct[16];
 	uint64_t small_bytes = small.object_bytes + small.free_slot_bytes + small.tail_waste_bytes;
 	snprintf(fs, sizeof(fs), "%" PRIu64, small.free_slots);

@@ -171,8 +171,11 @@ static struct gomem_error *add_arena(struct ctx *c, const struct gm_arena *a, ui
 				     uint64_t cur_end, struct gm_go_model *model)
 {
 	char label[96];
-	snprintf(label, sizeof(label), "heap arena 0x%" PRIx64 " (arena index %" PRIu64 ")",
-		 a->base, arena_idx);
+	snprintf(label, sizeof(label), "%s arena 0x%" PRIx64 " (arena index %" PRIu64 ")",
+		 a->user ? "user" : "heap", a->base, arena_idx);
+	const char *list = !a->user				? "mheap_.heapArenas"
+			   : c->rt->L.mheap_user_arenas.present ? "mheap_.userArenaArenas"
+								: "mheap_.arenas";
 	uint64_t pos = a->base;
 	for (size_t i = 0; i < nranges && pos < a->end; i++) {
 		uint64_t lo = ranges[2 * i] > pos ? ranges[2 * i] : pos;
@@ -180,29 +183,78 @@ static struct gomem_error *add_arena(struct ctx *c, const struct gm_arena *a, ui
 		if (hi <= lo)
 			continue;
 		if (lo > pos) {
-			bool before =
-			    model->randomized_base && pos == a->base && lo == model->first_heap;
-			TRY(add(
-			    c, pos, lo - pos, GM_OWNER_GO_HEAP_RESERVED, GM_LEAF_HEAP_RESERVED, 0,
-			    "mheap_.heapArenas",
-			    before
-				? "%s: reserved, never mapped: skipped by the randomized heap base"
-				: "%s: reserved, not mapped",
-			    label));
+			bool before = !a->user && model->randomized_base && pos == a->base &&
+				      lo == model->first_heap;
+			TRY(add(c, pos, lo - pos, GM_OWNER_GO_HEAP_RESERVED, GM_LEAF_HEAP_RESERVED,
+				0, list,
+				a->user	 ? "%s: reserved: user arena chunks not in use (ready for "
+					   "reuse, or set to fault after Free)"
+				: before ? "%s: reserved, never mapped: skipped by the randomized "
+					   "heap base"
+					 : "%s: reserved, not mapped",
+				label));
 		}
 		TRY(add(c, lo, hi - lo, GM_OWNER_GO_HEAP, GM_LEAF_HEAP_MAPPED, 0,
-			"mheap_.pages.inUse", "%s: mapped heap pages", label));
+			a->user ? "mheap_.allspans (isUserArenaChunk)" : "mheap_.pages.inUse",
+			a->user ? "%s: user arena chunks in use" : "%s: mapped heap pages", label));
 		pos = hi;
 	}
 	if (pos < a->end) {
-		bool cur = cur_base <= pos && a->end <= cur_end;
+		bool cur = !a->user && cur_base <= pos && a->end <= cur_end;
 		TRY(add(c, pos, a->end - pos, GM_OWNER_GO_HEAP_RESERVED, GM_LEAF_HEAP_RESERVED, 0,
-			"mheap_.heapArenas",
-			cur ? "%s: reserved, not yet mapped (mheap_.curArena, where the heap grows "
-			      "next)"
-			    : "%s: reserved, not mapped",
+			list,
+			a->user ? "%s: reserved: user arena chunks not in use (ready for reuse, or "
+				  "set to fault after Free)"
+			: cur	? "%s: reserved, not yet mapped (mheap_.curArena, where the heap "
+				  "grows next)"
+				: "%s: reserved, not mapped",
 			label));
 	}
+	return NULL;
+}
+
+struct chunk_ranges {
+	uint64_t *v; /* start, end pairs */
+	size_t n, cap;
+};
+
+static struct gomem_error *add_user_chunk(void *arg, const struct gm_span *sp)
+{
+	struct chunk_ranges *r = arg;
+	if (!sp->user_chunk)
+		return NULL;
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 16;
+		uint64_t *v = reallocarray(r->v, cap, 2 * sizeof(*v));
+		if (!v)
+			return &gm_error_no_memory;
+		r->v = v;
+		r->cap = cap;
+	}
+	r->v[2 * r->n] = sp->start;
+	r->v[2 * r->n + 1] = sp->start + sp->bytes;
+	r->n++;
+	return NULL;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	const uint64_t *x = a, *y = b;
+	return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+/* The user arena chunks in use, sorted: they are mapped outside the page allocator. */
+static struct gomem_error *user_chunks(struct ctx *c, const struct gm_arena *arenas, size_t n,
+				       struct chunk_ranges *r)
+{
+	bool any = false;
+	for (size_t i = 0; i < n && !any; i++)
+		any = arenas[i].user;
+	if (!any)
+		return NULL;
+	uint64_t bad = 0;
+	TRY(gm_heap_foreach_span(c->rt, add_user_chunk, r, &bad));
+	gm_sort(r->v, r->n, 2 * sizeof(*r->v), cmp_range);
 	return NULL;
 }
 
@@ -230,9 +282,19 @@ static struct gomem_error *heap_regions(struct ctx *c, struct gm_go_model *model
 	c->as->n_arenas = (unsigned)narenas;
 	uint64_t meta_size = 0;
 	TRY(gm_dwarf_sizeof(rt->dw, "runtime.heapArena", &meta_size));
-	for (size_t i = 0; i < narenas; i++) {
+	struct chunk_ranges chunks = {0};
+	struct gomem_error *err = user_chunks(c, arenas, narenas, &chunks);
+	for (size_t i = 0; !err && i < narenas; i++) {
 		uint64_t idx = (arenas[i].base - L->arena_base_offset) >> L->log_arena_bytes;
-		TRY(add_arena(c, &arenas[i], idx, ranges, nranges, cb, ce, model));
+		if (arenas[i].user)
+			err = add_arena(c, &arenas[i], idx, chunks.v, chunks.n, 0, 0, model);
+		else
+			err = add_arena(c, &arenas[i], idx, ranges, nranges, cb, ce, model);
+	}
+	free(chunks.v);
+	if (err)
+		return err;
+	for (size_t i = 0; i < narenas; i++) {
 		/*
 		 * A heapArena is persistentalloc'd; at 64 KiB or more that is a
 		 * sysAlloc of its own, counted in GCSys (malloc.go sysAlloc).

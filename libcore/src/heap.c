@@ -57,62 +57,169 @@ static struct gomem_error *read_slice(struct gm_runtime *rt, uint64_t addr, uint
 	return NULL;
 }
 
-/* The heap arenas, from mheap_.allArenas (heapArenas since 1.25) and mheap_.arenas. */
+#define MAX_USER_ARENAS (1u << 16) /* 4 TiB of user arenas */
+
+/* The *heapArena of arena index ai, from mheap_.arenas; 0 where there is none. */
+static struct gomem_error *arena_meta(struct gm_runtime *rt, uint64_t ai, uint64_t *ret)
+{
+	struct gm_layout *L = &rt->L;
+	uint64_t l1 = L->arena_l1_bits ? ai >> L->arena_l2_bits : 0;
+	uint64_t l2i = ai & ((1ULL << L->arena_l2_bits) - 1), l2;
+	TRY(gm_read_u64(rt->mem, rt->mheap + L->mheap_arenas.offset + 8 * l1, &l2));
+	if (!l2)
+		return gm_error(GOMEM_ERROR_INCONSISTENT, "arena L2 map %llu is nil",
+				(unsigned long long)l1);
+	return gm_read_u64(rt->mem, l2 + 8 * l2i, ret);
+}
+
+static void set_arena(const struct gm_layout *L, struct gm_arena *a, uint64_t ai, uint64_t meta,
+		      bool user)
+{
+	a->base = ai * L->arena_bytes + L->arena_base_offset;
+	a->end = a->base + L->arena_bytes;
+	a->meta = meta;
+	a->user = user;
+}
+
+/* The arenas of an arena index slice (mheap_.allArenas, heapArenas, userArenaArenas). */
 static struct gomem_error *load_arenas(struct gm_runtime *rt, struct gm_arena *arenas,
-				       uint64_t array, uint64_t len, size_t *n_ret)
+				       uint64_t array, uint64_t len, bool user)
 {
 	struct gm_layout *L = &rt->L;
 	uint64_t max = 1ULL << (L->arena_l1_bits + L->arena_l2_bits);
 	unsigned idx_size = (unsigned)L->mheap_heap_arenas.elem_size;
-	size_t n = 0;
 	for (uint64_t i = 0; i < len; i++) {
-		uint64_t ai, l2;
+		uint64_t ai, meta;
 		TRY(gm_read_uint(rt->mem, array + i * idx_size, idx_size, &ai));
 		if (ai >= max)
 			return gm_error(GOMEM_ERROR_INCONSISTENT, "arena index %llu out of range",
 					(unsigned long long)ai);
-		uint64_t l1 = L->arena_l1_bits ? ai >> L->arena_l2_bits : 0;
-		uint64_t l2i = ai & ((1ULL << L->arena_l2_bits) - 1);
-		TRY(gm_read_u64(rt->mem, rt->mheap + L->mheap_arenas.offset + 8 * l1, &l2));
-		if (!l2)
-			return gm_error(GOMEM_ERROR_INCONSISTENT, "arena L2 map %llu is nil",
-					(unsigned long long)l1);
-		struct gm_arena *a = &arenas[n];
-		TRY(gm_read_u64(rt->mem, l2 + 8 * l2i, &a->meta));
-		if (!a->meta)
+		TRY(arena_meta(rt, ai, &meta));
+		if (!meta)
 			return gm_error(GOMEM_ERROR_INCONSISTENT, "heap arena %llu has no metadata",
 					(unsigned long long)ai);
-		a->base = ai * L->arena_bytes + L->arena_base_offset;
-		a->end = a->base + L->arena_bytes;
-		n++;
+		set_arena(L, &arenas[i], ai, meta, user);
 	}
-	gm_sort(arenas, n, sizeof(*arenas), cmp_arena);
-	for (size_t i = 1; i < n; i++) {
-		if (arenas[i].base == arenas[i - 1].base)
-			return gm_error(GOMEM_ERROR_INCONSISTENT, "arena 0x%llx is listed twice",
-					(unsigned long long)arenas[i].base);
+	return NULL;
+}
+
+static struct gomem_error *read_arena_list(struct gm_runtime *rt, const struct gm_field *f,
+					   uint64_t *array, uint64_t *len)
+{
+	struct gm_layout *L = &rt->L;
+	TRY(read_slice(rt, rt->mheap + f->offset, array, len));
+	uint64_t max = 1ULL << (L->arena_l1_bits + L->arena_l2_bits);
+	if (*len > max)
+		return gm_error(GOMEM_ERROR_INCONSISTENT, "mheap_ lists %llu arenas (at most %llu)",
+				(unsigned long long)*len, (unsigned long long)max);
+	return NULL;
+}
+
+/*
+ * User arenas before 1.25: every arena in the index that the heap's list
+ * does not hold (heap, sorted by base). Only with GOEXPERIMENT=arenas.
+ */
+static struct gomem_error *scan_user_arenas(struct gm_runtime *rt, const struct gm_arena *heap,
+					    size_t nheap, struct gm_arena **ret, size_t *n_ret)
+{
+	struct gm_layout *L = &rt->L;
+	uint64_t l1_count = 1ULL << L->arena_l1_bits, l2_count = 1ULL << L->arena_l2_bits;
+	struct gm_arena *out = NULL;
+	size_t n = 0, cap = 0;
+	uint64_t batch[1024];
+	struct gomem_error *err = NULL;
+	for (uint64_t l1 = 0; !err && l1 < l1_count && l1 < 1024; l1++) {
+		uint64_t l2 = 0;
+		err = gm_read_u64(rt->mem, rt->mheap + L->mheap_arenas.offset + 8 * l1, &l2);
+		for (uint64_t i = 0; !err && l2 && i < l2_count; i += GM_ARRAY_SIZE(batch)) {
+			uint64_t k = l2_count - i < GM_ARRAY_SIZE(batch) ? l2_count - i
+									 : GM_ARRAY_SIZE(batch);
+			err = gm_read(rt->mem, l2 + 8 * i, batch, 8 * k);
+			for (uint64_t j = 0; !err && j < k; j++) {
+				if (!batch[j])
+					continue;
+				struct gm_arena a;
+				set_arena(L, &a, (l1 << L->arena_l2_bits) + i + j, batch[j], true);
+				if (find_arena(heap, nheap, a.base))
+					continue;
+				if (n == MAX_USER_ARENAS) {
+					free(out);
+					return gm_error(
+					    GOMEM_ERROR_INCONSISTENT,
+					    "more than %u arenas outside the heap's list",
+					    MAX_USER_ARENAS);
+				}
+				if (n == cap) {
+					cap = cap ? 2 * cap : 16;
+					struct gm_arena *v = reallocarray(out, cap, sizeof(*v));
+					if (!v) {
+						free(out);
+						return &gm_error_no_memory;
+					}
+					out = v;
+				}
+				out[n++] = a;
+			}
+		}
 	}
+	if (err) {
+		free(out);
+		return err;
+	}
+	*ret = out;
 	*n_ret = n;
 	return NULL;
 }
 
+/*
+ * The arenas, sorted: the heap's (mheap_.allArenas, heapArenas since 1.25)
+ * and the user arenas' (userArenaArenas since 1.25, else found in the index).
+ */
 struct gomem_error *gm_heap_arenas(struct gm_runtime *rt, struct gm_arena **ret, size_t *n_ret)
 {
 	struct gm_layout *L = &rt->L;
-	uint64_t array, len;
-	TRY(read_slice(rt, rt->mheap + L->mheap_heap_arenas.offset, &array, &len));
-	uint64_t max = 1ULL << (L->arena_l1_bits + L->arena_l2_bits);
-	if (len > max)
-		return gm_error(GOMEM_ERROR_INCONSISTENT, "mheap_ lists %llu arenas (at most %llu)",
-				(unsigned long long)len, (unsigned long long)max);
 	unsigned idx_size = (unsigned)L->mheap_heap_arenas.elem_size;
 	if (idx_size != 4 && idx_size != 8)
 		return gm_error(GOMEM_ERROR_UNSUPPORTED, "arena index of %u bytes", idx_size);
-	struct gm_arena *arenas = calloc(len ? len : 1, sizeof(*arenas));
+	uint64_t array, len, uarray = 0, ulen = 0;
+	TRY(read_arena_list(rt, &L->mheap_heap_arenas, &array, &len));
+	if (L->mheap_user_arenas.present)
+		TRY(read_arena_list(rt, &L->mheap_user_arenas, &uarray, &ulen));
+	if (ulen > MAX_USER_ARENAS)
+		return gm_error(GOMEM_ERROR_INCONSISTENT, "mheap_ lists %llu user arenas",
+				(unsigned long long)ulen);
+	struct gm_arena *arenas = calloc(len + ulen ? len + ulen : 1, sizeof(*arenas));
 	if (!arenas)
 		return &gm_error_no_memory;
-	size_t n = 0;
-	struct gomem_error *err = load_arenas(rt, arenas, array, len, &n);
+	struct gomem_error *err = load_arenas(rt, arenas, array, len, false);
+	if (!err)
+		err = load_arenas(rt, arenas + len, uarray, ulen, true);
+	size_t n = (size_t)(len + ulen);
+	if (!err && L->scan_user_arenas) {
+		gm_sort(arenas, n, sizeof(*arenas), cmp_arena);
+		struct gm_arena *user = NULL;
+		size_t nuser = 0;
+		err = scan_user_arenas(rt, arenas, n, &user, &nuser);
+		struct gm_arena *v =
+		    err || !nuser ? NULL : reallocarray(arenas, n + nuser, sizeof(*v));
+		if (!err && nuser && !v)
+			err = &gm_error_no_memory;
+		if (v) {
+			arenas = v;
+			memcpy(arenas + n, user, nuser * sizeof(*user));
+			n += nuser;
+		}
+		free(user);
+	}
+	if (!err) {
+		gm_sort(arenas, n, sizeof(*arenas), cmp_arena);
+		for (size_t i = 1; i < n && !err; i++) {
+			if (arenas[i].base == arenas[i - 1].base)
+				err = gm_error(GOMEM_ERROR_INCONSISTENT,
+					       "arena 0x%llx is listed twice",
+					       (unsigned long long)arenas[i].base);
+		}
+	}
 	if (err) {
 		free(arenas);
 		return err;
@@ -151,6 +258,14 @@ static struct gomem_error *decode_span(struct walk_state *w, uint64_t desc, stru
 	sp->alloc_count = gm_rt_field(buf, &L->mspan_alloccount);
 	sp->freeindex = gm_rt_field(buf, &L->mspan_freeindex);
 	sp->alloc_bits = gm_rt_field(buf, &L->mspan_allocbits);
+	sp->user_chunk = L->mspan_user_chunk.present && gm_rt_field(buf, &L->mspan_user_chunk);
+	/*
+	 * A user arena chunk set to fault after Free is still in-use until swept,
+	 * but counted nowhere: it carries span class 1 (arena.go
+	 * isUnusedUserArenaChunk). It is address space, like a dead span.
+	 */
+	if (sp->user_chunk && spc == 1)
+		return NULL;
 	const struct gm_arena *a = find_arena(w->arenas, w->narenas, sp->start);
 	uint64_t back = 0;
 	if (a && sp->start % L->page_size == 0) {
@@ -460,6 +575,11 @@ static struct gomem_error *add_span(void *arg, const struct gm_span *sp)
 		}
 		return NULL;
 	}
+	if (sp->user_chunk) {
+		/* Mapped by the arena code itself, outside the page allocator (arena.go). */
+		out->user_chunk_bytes += sp->bytes;
+		out->mapped_bytes += sp->bytes;
+	}
 	struct gm_class_stats *c = sp->sizeclass == 0 ? &out->large : &out->classes[sp->sizeclass];
 	uint64_t used = sp->alloc_count * sp->elemsize;
 	uint64_t free_slots = sp->nelems - sp->alloc_count;
@@ -506,6 +626,8 @@ struct gomem_error *gm_runtime_walk_heap(struct gm_runtime *rt, gm_resident_fn r
 		err = foreach_free_run(&w, add_free_run, &t, &out.mapped_bytes);
 	out.arenas = w.narenas;
 	out.arena_bytes = w.narenas * rt->L.arena_bytes;
+	for (size_t i = 0; i < w.narenas; i++)
+		out.user_arenas += w.arenas[i].user;
 	free(w.arenas);
 	if (err)
 		return err;

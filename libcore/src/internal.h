@@ -286,6 +286,7 @@ struct gm_heap_walk {
 	uint64_t mapped_bytes; /* pages.inUse: every heap page the runtime mapped */
 	uint64_t in_use_resident_bytes, stack_resident_bytes, free_retained_resident_bytes;
 	uint64_t free_released_resident_bytes, unmapped_arena_bytes;
+	uint64_t user_arenas, user_chunk_bytes; /* user arenas; their chunks in use */
 	uint64_t bad_spans; /* live-looking descriptors that failed validation */
 	struct gm_class_stats classes[GM_MAX_SIZE_CLASSES];
 	struct gm_class_stats large;
@@ -318,12 +319,14 @@ struct gm_span {
 	uint64_t alloc_count; /* allocated slots (garbage not yet swept included) */
 	uint64_t freeindex;
 	uint64_t alloc_bits; /* address of the allocation bitmap (1 bit per slot) */
+	bool user_chunk;     /* a user arena chunk (GOEXPERIMENT=arenas): one large object */
 };
 
 /* The heap's arenas, sorted by address. */
 struct gm_arena {
 	uint64_t base, end; /* [base, end) */
 	uint64_t meta;	    /* its *heapArena */
+	bool user;	    /* holds user arena chunks (GOEXPERIMENT=arenas), not heap pages */
 };
 
 typedef struct gomem_error *(*gm_span_fn)(void *arg, const struct gm_span *span);

@@ -115,6 +115,11 @@ static struct gomem_error *resolve_mheap(struct gm_runtime *rt)
 	TRY(maybe(rt, "runtime.mheap", "heapArenas", &L->mheap_heap_arenas));
 	if (!L->mheap_heap_arenas.present)
 		TRY(need(rt, "runtime.mheap", "allArenas", &L->mheap_heap_arenas));
+	TRY(maybe(rt, "runtime.mheap", "userArenaArenas", &L->mheap_user_arenas));
+	if (L->mheap_user_arenas.present &&
+	    L->mheap_user_arenas.elem_size != L->mheap_heap_arenas.elem_size)
+		return gm_error(GOMEM_ERROR_UNSUPPORTED,
+				"unsupported mheap_.userArenaArenas layout in %s", rt->go_version);
 	TRY(need(rt, "runtime.heapArena", "spans", &L->heaparena_spans));
 	TRY(need(rt, "runtime.pageAlloc", "chunks", &L->pagealloc_chunks));
 	TRY(need(rt, "runtime.pageAlloc", "inUse.ranges", &L->pagealloc_inuse_ranges));
@@ -147,6 +152,8 @@ static struct gomem_error *resolve_mspan(struct gm_runtime *rt)
 	TRY(need(rt, "runtime.mspan", "allocCount", &L->mspan_alloccount));
 	TRY(need(rt, "runtime.mspan", "allocCountBeforeCache", &L->mspan_alloccount_before_cache));
 	TRY(need(rt, "runtime.mspan", "allocBits", &L->mspan_allocbits));
+	/* User arena chunks are heap spans with this flag (arena.go@1.20, GOEXPERIMENT=arenas). */
+	TRY(maybe(rt, "runtime.mspan", "isUserArenaChunk", &L->mspan_user_chunk));
 	const struct gm_field *fs[] = {
 	    &L->mspan_startaddr, &L->mspan_npages,     &L->mspan_state,
 	    &L->mspan_spanclass, &L->mspan_elemsize,   &L->mspan_nelems,
@@ -154,7 +161,9 @@ static struct gomem_error *resolve_mspan(struct gm_runtime *rt)
 	    &L->mspan_allocbits};
 	for (size_t i = 0; i < GM_ARRAY_SIZE(fs); i++) {
 		if (fs[i]->size > 8 || fs[i]->offset + fs[i]->size > L->mspan_size ||
-		    L->mspan_size > GM_MSPAN_MAX)
+		    L->mspan_size > GM_MSPAN_MAX ||
+		    (L->mspan_user_chunk.present && (L->mspan_user_chunk.size != 1 ||
+						     L->mspan_user_chunk.offset >= L->mspan_size)))
 			return gm_error(GOMEM_ERROR_UNSUPPORTED,
 					"unsupported mspan layout in %s (%llu bytes)",
 					rt->go_version, (unsigned long long)L->mspan_size);
@@ -255,6 +264,20 @@ static struct gomem_error *check_size_classes(struct gm_runtime *rt)
 	return gm_error(GOMEM_ERROR_UNSUPPORTED, "no size-class table in the binary's DWARF");
 }
 
+/* Whether the comma-separated list names the experiment. */
+static bool has_experiment(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = list; p && *p;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		if (len == n && strncmp(p, name, n) == 0)
+			return true;
+		p = comma ? comma + 1 : NULL;
+	}
+	return false;
+}
+
 struct gomem_error *gm_runtime_create(struct gm_dwarf *dw, struct gm_memory *mem,
 				      const struct gm_exe *exe, uint64_t bias,
 				      struct gm_runtime **ret)
@@ -281,6 +304,13 @@ struct gomem_error *gm_runtime_create(struct gm_dwarf *dw, struct gm_memory *mem
 		gm_runtime_destroy(rt);
 		return err;
 	}
+	/*
+	 * Before 1.25 user arenas are in no list (sysAlloc's register=false,
+	 * arena.go@1.20); with the experiment on they are found in the arena index.
+	 */
+	rt->L.scan_user_arenas = rt->L.mspan_user_chunk.present &&
+				 !rt->L.mheap_user_arenas.present &&
+				 has_experiment(exe->experiments, "arenas");
 	*ret = rt;
 	return NULL;
 }

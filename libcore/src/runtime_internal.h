@@ -18,6 +18,8 @@ struct gm_layout {
 	uint64_t nclasses;
 
 	struct gm_field mheap_pages, mheap_allspans, mheap_arenas, mheap_heap_arenas;
+	struct gm_field mheap_user_arenas; /* userArenaArenas, 1.25+ */
+	bool scan_user_arenas; /* GOEXPERIMENT=arenas before 1.25: find them in mheap_.arenas */
 	struct gm_field mheap_spanalloc_inuse, mheap_cachealloc_inuse;
 	struct gm_field heaparena_spans;
 	struct gm_field pagealloc_chunks, pagealloc_inuse_ranges;
@@ -28,6 +30,7 @@ struct gm_layout {
 	struct gm_field mspan_startaddr, mspan_npages, mspan_state, mspan_spanclass;
 	struct gm_field mspan_elemsize, mspan_nelems, mspan_freeindex, mspan_alloccount;
 	struct gm_field mspan_alloccount_before_cache, mspan_allocbits;
+	struct gm_field mspan_user_chunk; /* isUserArenaChunk, 1.20+ */
 
 	struct gm_field gc_heap_inuse, gc_heap_free, gc_heap_released, gc_total_alloc;
 	struct gm_field gc_total_free, gc_mapped_ready, gc_percent_heap_goal, gc_memory_limit;

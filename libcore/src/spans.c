@@ -29,7 +29,8 @@ struct row {
 	enum row_state state;
 	unsigned sizeclass;
 	bool noscan, released;
-	bool pool; /* manual: a stack-pool span cut into several stacks */
+	bool pool;	 /* manual: a stack-pool span cut into several stacks */
+	bool user_chunk; /* in-use: a user arena chunk (GOEXPERIMENT=arenas) */
 };
 
 struct spans {
@@ -82,6 +83,7 @@ static struct gomem_error *add_span(void *arg, const struct gm_span *sp)
 		r.state = ROW_IN_USE;
 		r.sizeclass = sp->sizeclass;
 		r.noscan = sp->noscan;
+		r.user_chunk = sp->user_chunk;
 		r.nelems = sp->nelems;
 		r.allocated = sp->alloc_count;
 	} else {
@@ -169,9 +171,10 @@ static void json_row(struct gm_strbuf *b, const struct row *r, uint64_t page_siz
 		gm_strbuf_printf(b,
 				 "\"class\": %u, \"noscan\": %s, \"elemsize\": %" PRIu64
 				 ", \"nelems\": %" PRIu64 ", \"allocated\": %" PRIu64
-				 ", \"free_slots\": %" PRIu64 "}",
+				 ", \"free_slots\": %" PRIu64 ", \"user_arena_chunk\": %s}",
 				 r->sizeclass, r->noscan ? "true" : "false", r->elemsize, r->nelems,
-				 r->allocated, r->nelems - r->allocated);
+				 r->allocated, r->nelems - r->allocated,
+				 r->user_chunk ? "true" : "false");
 		break;
 	case ROW_MANUAL:
 		gm_strbuf_printf(b,

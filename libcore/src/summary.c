@@ -289,17 +289,19 @@ static void summary_json(struct gm_strbuf *b, const struct summary *s)
 			 ", \"free\": %" PRIu64 "}, ",
 			 w->arenas, w->arena_bytes, w->spans_in_use, w->spans_manual,
 			 w->spans_free);
-	gm_strbuf_printf(
-	    b,
-	    "\"in_use_bytes\": %" PRIu64 ", \"objects\": %" PRIu64 ", \"object_bytes\": %" PRIu64
-	    ", \"free_slot_bytes\": %" PRIu64 ", \"tail_waste_bytes\": %" PRIu64
-	    ", \"stack_bytes\": %" PRIu64 ", \"work_buf_bytes\": %" PRIu64
-	    ", \"free_retained_bytes\": %" PRIu64 ", \"free_released_bytes\": %" PRIu64
-	    ", \"mapped_bytes\": %" PRIu64 ", \"unmapped_arena_bytes\": %" PRIu64
-	    ", \"in_flight_bytes\": %" PRIu64 "},\n",
-	    w->in_use_bytes, w->objects, w->object_bytes, w->free_slot_bytes, w->tail_waste_bytes,
-	    w->stack_bytes, w->work_buf_bytes, w->free_retained_bytes, w->free_released_bytes,
-	    w->mapped_bytes, w->unmapped_arena_bytes, in_flight_bytes(w));
+	gm_strbuf_printf(b,
+			 "\"in_use_bytes\": %" PRIu64 ", \"objects\": %" PRIu64
+			 ", \"object_bytes\": %" PRIu64 ", \"free_slot_bytes\": %" PRIu64
+			 ", \"tail_waste_bytes\": %" PRIu64 ", \"stack_bytes\": %" PRIu64
+			 ", \"work_buf_bytes\": %" PRIu64 ", \"free_retained_bytes\": %" PRIu64
+			 ", \"free_released_bytes\": %" PRIu64 ", \"mapped_bytes\": %" PRIu64
+			 ", \"unmapped_arena_bytes\": %" PRIu64 ", \"in_flight_bytes\": %" PRIu64
+			 ", \"user_arenas\": %" PRIu64 ", \"user_chunk_bytes\": %" PRIu64 "},\n",
+			 w->in_use_bytes, w->objects, w->object_bytes, w->free_slot_bytes,
+			 w->tail_waste_bytes, w->stack_bytes, w->work_buf_bytes,
+			 w->free_retained_bytes, w->free_released_bytes, w->mapped_bytes,
+			 w->unmapped_arena_bytes, in_flight_bytes(w), w->user_arenas,
+			 w->user_chunk_bytes);
 	json_classes(b, w);
 	gm_strbuf_printf(b, " \"breakdown\": ");
 	gm_breakdown_json(b, &s->bd);

@@ -152,7 +152,12 @@ static struct gomem_error *find_object(struct whatis *w)
 	w->header_bytes = header_bytes(w);
 	TRY(gm_span_slot_allocated(w->rt, sp, i, &w->allocated));
 	char h[32];
-	if (sp->sizeclass == 0)
+	if (sp->user_chunk)
+		snprintf(w->what, sizeof(w->what),
+			 "inside a user arena chunk of %s (GOEXPERIMENT=arenas; one object to "
+			 "the runtime)",
+			 gm_human_bytes(sp->elemsize, h));
+	else if (sp->sizeclass == 0)
 		snprintf(w->what, sizeof(w->what), "%s large object of %s (a span of its own)",
 			 w->allocated ? "an allocated" : "a free", gm_human_bytes(sp->elemsize, h));
 	else

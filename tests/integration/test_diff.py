@@ -79,7 +79,8 @@ def test_summary_classes_are_the_classes_verb_and_add_up_to_memstats():
                      for r in c["classes"]}
     large = [r for r in s["classes"] if r["class"] == 0]
     assert len(large) == 1 and large[0]["object_size"] == 0
-    assert {k: large[0][k] for k in ("spans", "objects", "object_bytes")} == c["large"]
+    keys = ("spans", "objects", "object_bytes")
+    assert {k: large[0][k] for k in keys} == {k: c["large"][k] for k in keys}
     assert sum(r["objects"] for r in s["classes"]) == f.truth["HeapObjects"]
     assert sum(r["object_bytes"] for r in s["classes"]) == f.truth["HeapAlloc"]
     assert sum(r["spans"] for r in s["classes"]) == s["heap"]["spans"]["in_use"]
