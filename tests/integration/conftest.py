@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+import struct
 import subprocess
 
 import pytest
@@ -169,3 +170,16 @@ def _row_key(row):
     version = row.split("|")[1].strip()[2:]
     nums = [int(x) if x.isdigit() else 0 for x in version.split(".")]
     return nums, row
+
+
+# ---- ELF program headers, read without libcore ----
+
+def program_headers(core):
+    """(e_phoff, [(p_type, p_flags, p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_align)])."""
+    with open(core, "rb") as f:
+        head = f.read(64)
+        phoff, = struct.unpack_from("<Q", head, 0x20)
+        phnum, = struct.unpack_from("<H", head, 0x38)
+        f.seek(phoff)
+        table = f.read(56 * phnum)
+    return phoff, [struct.unpack_from("<IIQQQQQQ", table, 56 * i) for i in range(phnum)]

@@ -25,7 +25,7 @@ import time
 
 import pytest
 
-from conftest import BUILD, built_fixtures, run_cli, run_gdb
+from conftest import BUILD, built_fixtures, program_headers as phdrs, run_cli, run_gdb
 
 
 def _machine_go():
@@ -57,14 +57,14 @@ NODWARF = os.path.join(BUILD, "fixtures", "nodwarf")
 @pytest.fixture(scope="module")
 def heapmix():
     if "heapmix" not in FIXTURES:
-        pytest.skip("no heapmix fixture: run ./setup fixtures")
+        pytest.fail("no heapmix fixture: run ./setup fixtures")
     return FIXTURES["heapmix"]
 
 
 @pytest.fixture(scope="module")
 def threads():
     if "threads" not in FIXTURES:
-        pytest.skip("no threads fixture: run ./setup fixtures")
+        pytest.fail("no threads fixture: run ./setup fixtures")
     return FIXTURES["threads"]
 
 
@@ -121,16 +121,6 @@ def arm64_core(path):
     return str(path)
 
 
-def phdrs(core):
-    with open(core, "rb") as f:
-        head = f.read(64)
-        phoff, = struct.unpack_from("<Q", head, 32)
-        phnum, = struct.unpack_from("<H", head, 56)
-        f.seek(phoff)
-        table = f.read(56 * phnum)
-    return phoff, [struct.unpack_from("<IIQQQQQQ", table, 56 * i) for i in range(phnum)]
-
-
 def patch(path, offset, data):
     with open(path, "r+b") as f:
         f.seek(offset)
@@ -162,7 +152,7 @@ def take_core(argv, workdir, ready, before_abort=None, env=None):
     """Runs argv in workdir until ready() is true, calls before_abort(pid), SIGABRTs it and
     returns the path of the core the kernel wrote there."""
     if not _core_pattern_usable():
-        pytest.skip("kernel.core_pattern does not write cores into the working directory")
+        pytest.fail("kernel.core_pattern does not write cores into the working directory")
     os.makedirs(workdir, exist_ok=True)
 
     def unlimited():
@@ -193,7 +183,7 @@ def take_core(argv, workdir, ready, before_abort=None, env=None):
             p.wait()
     new = [n for n in set(os.listdir(workdir)) - before if n.startswith("core")]
     if not new:
-        pytest.skip("no core was written (ulimit -c, core_pattern?)")
+        pytest.fail("no core was written (ulimit -c, core_pattern?)")
     return os.path.join(workdir, new[0])
 
 
@@ -218,7 +208,7 @@ def filtered_core(threads, scratch):
 @pytest.fixture(scope="module")
 def nodwarf_core(scratch):
     if not os.path.exists(NODWARF):
-        pytest.skip("no nodwarf fixture: run ./setup fixtures")
+        pytest.fail("no nodwarf fixture: run ./setup fixtures")
     return NODWARF, go_program_core(NODWARF, str(scratch / "nodwarf"))
 
 
@@ -351,7 +341,7 @@ def test_unreadable_core_in_gdb_leaves_gdb_alive(heapmix, scratch, case):
 @pytest.fixture(scope="module")
 def hello():
     if "hello" not in FIXTURES:
-        pytest.skip("no hello fixture: run ./setup fixtures")
+        pytest.fail("no hello fixture: run ./setup fixtures")
     return FIXTURES["hello"]
 
 

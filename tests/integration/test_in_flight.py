@@ -16,7 +16,7 @@ import subprocess
 
 import pytest
 
-from conftest import built_fixtures, cli_json, run_cli
+from conftest import built_fixtures, cli_json, program_headers, run_cli
 
 # Go's page allocator on linux/amd64 (mpagealloc.go, mpagealloc_64bit.go, malloc.go).
 PAGE = 8192
@@ -32,18 +32,8 @@ HEAPMIX = [f for f in built_fixtures() if f.name.startswith("heapmix-go")
 
 
 def loads(core):
-    with open(core, "rb") as f:
-        head = f.read(64)
-        phoff, = struct.unpack_from("<Q", head, 32)
-        phnum, = struct.unpack_from("<H", head, 56)
-        f.seek(phoff)
-        table = f.read(56 * phnum)
-    out = []
-    for i in range(phnum):
-        typ, _, off, vaddr, _, filesz, _, _ = struct.unpack_from("<IIQQQQQQ", table, 56 * i)
-        if typ == 1:
-            out.append((vaddr, off, filesz))
-    return out
+    return [(vaddr, off, filesz) for typ, _, off, vaddr, _, filesz, _, _ in
+            program_headers(core)[1] if typ == 1]
 
 
 def file_offset(core, addr, size):

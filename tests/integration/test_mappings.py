@@ -14,7 +14,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import built_fixtures, cli_json, json_from_gdb, run_cli, run_gdb
+from conftest import (built_fixtures, cli_json, json_from_gdb, program_headers, run_cli,
+                      run_gdb)
 
 OWNERS = {"go-heap", "go-heap-reserved", "go-runtime-metadata", "go-runtime-reserved",
           "thread-stack", "main-stack", "c-heap", "binary", "shared-library", "kernel",
@@ -39,16 +40,9 @@ class Core:
 
     def __init__(self, path):
         self.path = path
+        self.loads, self.files, self.auxv, self.tids = [], [], {}, []
         with open(path, "rb") as f:
-            ehdr = f.read(64)
-            phoff, = struct.unpack_from("<Q", ehdr, 0x20)
-            phnum, = struct.unpack_from("<H", ehdr, 0x38)
-            f.seek(phoff)
-            phdrs = f.read(56 * phnum)
-            self.loads, self.files, self.auxv, self.tids = [], [], {}, []
-            for i in range(phnum):
-                typ, flags, off, vaddr, _, filesz, memsz, _ = struct.unpack_from(
-                    "<IIQQQQQQ", phdrs, 56 * i)
+            for typ, flags, off, vaddr, _, filesz, memsz, _ in program_headers(path)[1]:
                 if typ == 1:
                     self.loads.append((vaddr, memsz, off, filesz, flags))
                 elif typ == 4:
