@@ -727,19 +727,7 @@ static struct gomem_error *diff_texts(const char *a, const char *what_a, const c
 	if (!r)
 		return &gm_error_no_memory;
 	r->json = json != 0;
-	struct gomem_error *err = diff_run(r, a, what_a, b, what_b);
-	if (!err && r->out.failed)
-		err = &gm_error_no_memory;
-	if (!err) {
-		*ret = gm_strbuf_steal(&r->out);
-		if (!*ret)
-			err = &gm_error_no_memory;
-	}
-	gm_strbuf_deinit(&r->out);
-	for (size_t i = 0; i < r->nwarnings; i++)
-		free(r->warnings[i]);
-	free(r);
-	return err;
+	return gm_run_finish(r, diff_run(r, a, what_a, b, what_b), ret);
 }
 
 struct gomem_error *gomem_diff_summaries(const char *a, const char *b, int json, char **ret)

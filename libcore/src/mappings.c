@@ -55,30 +55,12 @@ static void warnings(struct gm_run *r, const struct gm_addrspace *as)
 	}
 }
 
-static void json_target(struct gm_strbuf *b, const struct gomem_target *t)
-{
-	gm_strbuf_printf(
-	    b, "{\"source\": \"%s\", \"exe\": ", t->source == GM_SOURCE_CORE ? "core" : "live");
-	gm_strbuf_json_string(b, t->exe.path);
-	gm_strbuf_printf(b, ", \"core\": ");
-	if (t->have_core)
-		gm_strbuf_json_string(b, t->core.path);
-	else
-		gm_strbuf_printf(b, "null");
-	gm_strbuf_printf(b, ", \"pid\": %d, \"go_version\": ", t->pid);
-	gm_strbuf_json_string(b, t->exe.go_version);
-	if (t->have_core)
-		gm_strbuf_printf(b, ", \"core_kind\": \"%s\"",
-				 t->core.kernel_dump ? "kernel" : "gcore");
-	gm_strbuf_printf(b, "}");
-}
-
 static void mappings_json(struct gm_run *r, const struct gm_addrspace *as)
 {
 	struct gm_strbuf *b = &r->out;
 	struct owner_total t[GM_OWNER_COUNT];
 	gm_strbuf_printf(b, "{\"schema\": \"gomem/mappings/v1\",\n \"target\": ");
-	json_target(b, r->t);
+	gm_json_target(b, r->t);
 	gm_strbuf_printf(b, ",\n \"vsz_bytes\": %" PRIu64 ",\n \"rss_bytes\": ", as->vsz);
 	gm_strbuf_json_uint_or_null(b, as->has_rss, as->rss);
 	gm_strbuf_printf(b, ",\n \"mappings\": [");

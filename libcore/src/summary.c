@@ -177,27 +177,6 @@ static struct gomem_error *summary_build(struct gm_run *r, struct summary *s)
 
 /* ---- JSON ---- */
 
-static void json_experiments(struct gm_strbuf *b, const char *list)
-{
-	gm_strbuf_printf(b, "[");
-	const char *p = list;
-	bool first = true;
-	while (*p) {
-		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-		char name[64];
-		if (n && n < sizeof(name)) {
-			memcpy(name, p, n);
-			name[n] = '\0';
-			gm_strbuf_printf(b, "%s", first ? "" : ", ");
-			gm_strbuf_json_string(b, name);
-			first = false;
-		}
-		p += n + (comma ? 1 : 0);
-	}
-	gm_strbuf_printf(b, "]");
-}
-
 #define MS_FIELDS(X)                                                                               \
 	X(HeapAlloc)                                                                               \
 	X(HeapSys)                                                                                 \
@@ -253,24 +232,9 @@ static void summary_json(struct gm_strbuf *b, const struct summary *s)
 {
 	const struct gomem_target *t = s->t;
 	const struct gm_heap_walk *w = &s->walk;
-	gm_strbuf_printf(b,
-			 "{\"schema\": \"gomem/summary/v1\",\n \"target\": {\"source\": \"%s\", "
-			 "\"exe\": ",
-			 t->have_core ? "core" : "live");
-	gm_strbuf_json_string(b, t->exe.path);
-	gm_strbuf_printf(b, ", \"core\": ");
-	if (t->have_core)
-		gm_strbuf_json_string(b, t->core.path);
-	else
-		gm_strbuf_printf(b, "null");
-	gm_strbuf_printf(b, ", \"pid\": %d, \"go_version\": ", t->pid);
-	gm_strbuf_json_string(b, t->exe.go_version);
-	gm_strbuf_printf(b, ", \"goarch\": \"amd64\", \"experiments\": ");
-	json_experiments(b, t->exe.experiments);
-	gm_strbuf_printf(b, ", \"core_kind\": %s},\n",
-			 !t->have_core	       ? "null"
-			 : t->core.kernel_dump ? "\"kernel\""
-					       : "\"gcore\"");
+	gm_strbuf_printf(b, "{\"schema\": \"gomem/summary/v1\",\n \"target\": ");
+	gm_json_target(b, t);
+	gm_strbuf_printf(b, ",\n");
 	gm_strbuf_printf(b, " \"vsz_bytes\": %" PRIu64 ",\n \"rss_bytes\": ", s->vsz);
 	if (s->has_rss)
 		gm_strbuf_printf(b, "%" PRIu64 ",\n", s->rss);

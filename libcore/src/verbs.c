@@ -293,6 +293,44 @@ void gm_run_text_warnings(struct gm_run *r)
 		gm_strbuf_printf(&r->out, "%swarning: %s\n", i ? "" : "\n", r->warnings[i]);
 }
 
+static void json_experiments(struct gm_strbuf *b, const char *list)
+{
+	gm_strbuf_printf(b, "[");
+	const char *p = list;
+	bool first = true;
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		char name[64];
+		if (n && n < sizeof(name)) {
+			memcpy(name, p, n);
+			name[n] = '\0';
+			gm_strbuf_printf(b, "%s", first ? "" : ", ");
+			gm_strbuf_json_string(b, name);
+			first = false;
+		}
+		p += n + (comma ? 1 : 0);
+	}
+	gm_strbuf_printf(b, "]");
+}
+
+/* The "target" object of every report: what was read, and which Go built it. */
+void gm_json_target(struct gm_strbuf *b, const struct gomem_target *t)
+{
+	gm_strbuf_printf(b, "{\"source\": \"%s\", \"exe\": ", t->have_core ? "core" : "live");
+	gm_strbuf_json_string(b, t->exe.path);
+	gm_strbuf_printf(b, ", \"core\": ");
+	gm_strbuf_json_string_or_null(b, t->have_core ? t->core.path : NULL);
+	gm_strbuf_printf(b, ", \"pid\": %d, \"go_version\": ", t->pid);
+	gm_strbuf_json_string(b, t->exe.go_version);
+	gm_strbuf_printf(b, ", \"goarch\": \"amd64\", \"experiments\": ");
+	json_experiments(b, t->exe.experiments);
+	gm_strbuf_printf(b, ", \"core_kind\": %s}",
+			 !t->have_core	       ? "null"
+			 : t->core.kernel_dump ? "\"kernel\""
+					       : "\"gcore\"");
+}
+
 struct gomem_error *gomem_run(struct gomem_target *t, const char *verb, int argc,
 			      const char *const *argv, char **ret, int *partial_ret)
 {
@@ -316,11 +354,16 @@ struct gomem_error *gomem_run(struct gomem_target *t, const char *verb, int argc
 		gm_run_warn(r, false, "%s", t->warnings[i]);
 	if (!err)
 		err = r->verb->run(r);
+	if (!err && partial_ret)
+		*partial_ret = r->partial;
+	return gm_run_finish(r, err, ret);
+}
+
+struct gomem_error *gm_run_finish(struct gm_run *r, struct gomem_error *err, char **ret)
+{
 	if (!err && r->out.failed)
 		err = &gm_error_no_memory;
 	if (!err) {
-		if (partial_ret)
-			*partial_ret = r->partial;
 		*ret = gm_strbuf_steal(&r->out);
 		if (!*ret)
 			err = &gm_error_no_memory;

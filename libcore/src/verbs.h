@@ -47,6 +47,10 @@ void gm_run_warn(struct gm_run *r, bool partial, const char *fmt, ...) GM_PRINTF
 void gm_run_json_warnings(struct gm_run *r);
 /* The warnings as text lines, after a blank line. */
 void gm_run_text_warnings(struct gm_run *r);
+/* Writes the "target" object of a JSON report. */
+void gm_json_target(struct gm_strbuf *b, const struct gomem_target *t);
+/* Hands the run's output to *ret (unless err) and releases the run; returns err. */
+struct gomem_error *gm_run_finish(struct gm_run *r, struct gomem_error *err, char **ret);
 
 /* The verbs. */
 struct gomem_error *gm_verb_summary(struct gm_run *r);
