@@ -216,14 +216,19 @@ static inline void fz_regions_add(struct fz_regions *l, uint64_t off, uint64_t l
 	l->r[l->n++] = (struct fz_region){off, len};
 }
 
-/* Applies the input's records to o, over the region lists lists[0..nlists). */
-static inline void fz_apply(struct fz_overlay *o, const struct fz_regions *lists, size_t nlists,
-			    const uint8_t *data, size_t size)
+/* One record of the input, resolved: its kind, where it lands, its bytes cut to the region. */
+typedef void (*fz_record_fn)(void *arg, unsigned kind, uint64_t at, const uint8_t *bytes,
+			     size_t len);
+
+/* Calls fn for each of the input's records (at most FZ_MAX_PATCHES) over lists[0..nlists). */
+static inline void fz_each_record(const struct fz_regions *lists, size_t nlists,
+				  const uint8_t *data, size_t size, fz_record_fn fn, void *arg)
 {
 	const uint8_t *p = data, *end = data + size;
 	struct fz_record rec;
 	for (int i = 0; i < FZ_MAX_PATCHES && fz_next_record(&p, end, &rec); i++) {
-		const struct fz_regions *l = &lists[rec.kind % nlists];
+		unsigned kind = rec.kind % nlists;
+		const struct fz_regions *l = &lists[kind];
 		if (!l->n)
 			continue;
 		const struct fz_region *r = &l->r[rec.index % l->n];
@@ -231,7 +236,7 @@ static inline void fz_apply(struct fz_overlay *o, const struct fz_regions *lists
 		size_t len = rec.len;
 		if (len > r->off + r->len - at)
 			len = (size_t)(r->off + r->len - at);
-		fz_patch(o, at, rec.bytes, len);
+		fn(arg, kind, at, rec.bytes, len);
 	}
 }
 

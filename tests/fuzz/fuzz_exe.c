@@ -82,27 +82,27 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+struct patches {
+	struct fz_overlay exe, core;
+	bool symtab;
+};
+
+/* The executable's first page is also in the core: patch both alike. */
+static void patch_exe(void *arg, unsigned kind, uint64_t at, const uint8_t *bytes, size_t len)
+{
+	struct patches *ps = arg;
+	fz_patch(&ps->exe, at, bytes, len);
+	if (at < FZ_PAGE && core_first_page != UINT64_MAX)
+		fz_patch(&ps->core, core_first_page + at, bytes,
+			 len < FZ_PAGE - at ? len : (size_t)(FZ_PAGE - at));
+	ps->symtab |= kind == K_SYMTAB;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fz_overlay exe = {.file = &exe_file}, core = {.file = &core_file};
-	const uint8_t *p = data, *end = data + size;
-	struct fz_record rec;
-	bool symtab = false;
-	for (int i = 0; i < FZ_MAX_PATCHES && fz_next_record(&p, end, &rec); i++) {
-		const struct fz_regions *l = &lists[rec.kind % K_COUNT];
-		if (!l->n)
-			continue;
-		const struct fz_region *r = &l->r[rec.index % l->n];
-		uint64_t at = r->off + rec.offset % r->len;
-		size_t len = rec.len;
-		if (len > r->off + r->len - at)
-			len = (size_t)(r->off + r->len - at);
-		fz_patch(&exe, at, rec.bytes, len);
-		if (at < FZ_PAGE && core_first_page != UINT64_MAX)
-			fz_patch(&core, core_first_page + at, rec.bytes,
-				 len < FZ_PAGE - at ? len : (size_t)(FZ_PAGE - at));
-		symtab |= rec.kind % K_COUNT == K_SYMTAB;
-	}
+	struct patches ps = {.exe = {.file = &exe_file}, .core = {.file = &core_file}};
+	fz_each_record(lists, K_COUNT, data, size, patch_exe, &ps);
+	bool symtab = ps.symtab;
 	struct gomem_target *t = NULL;
 	struct gomem_error *err = gomem_target_open_core(exe_file.path, core_file.path, &t);
 	if (!err) {
@@ -112,7 +112,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		gomem_target_destroy(t);
 	}
 	fz_check_error(err);
-	fz_restore(&core);
-	fz_restore(&exe);
+	fz_restore(&ps.core);
+	fz_restore(&ps.exe);
 	return 0;
 }

@@ -218,39 +218,37 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+struct patches {
+	struct fz_overlay core;
+	uint64_t whatis;
+};
+
+/* K_WHATIS records choose the address for whatis; the others patch the core. */
+static void patch_core(void *arg, unsigned kind, uint64_t at, const uint8_t *bytes, size_t len)
+{
+	struct patches *ps = arg;
+	if (kind == K_WHATIS)
+		ps->whatis = at;
+	else
+		fz_patch(&ps->core, at, bytes, len);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;
 	unsigned verb = data[0];
-	uint64_t whatis = lists[K_WHATIS].n ? lists[K_WHATIS].r[0].off : 0;
-	struct fz_overlay o = {.file = &core_file};
-	/* K_WHATIS records choose the address; the others patch the core. */
-	const uint8_t *p = data + 1, *end = data + size;
-	struct fz_record rec;
-	for (int i = 0; i < FZ_MAX_PATCHES && fz_next_record(&p, end, &rec); i++) {
-		const struct fz_regions *l = &lists[rec.kind % K_COUNT];
-		if (!l->n)
-			continue;
-		const struct fz_region *r = &l->r[rec.index % l->n];
-		uint64_t at = r->off + rec.offset % r->len;
-		if (rec.kind % K_COUNT == K_WHATIS) {
-			whatis = at;
-			continue;
-		}
-		size_t len = rec.len;
-		if (len > r->off + r->len - at)
-			len = (size_t)(r->off + r->len - at);
-		fz_patch(&o, at, rec.bytes, len);
-	}
+	struct patches ps = {.core = {.file = &core_file},
+			     .whatis = lists[K_WHATIS].n ? lists[K_WHATIS].r[0].off : 0};
+	fz_each_record(lists, K_COUNT, data + 1, size - 1, patch_core, &ps);
 	struct gomem_target *t = NULL;
 	struct gomem_error *err =
 	    gm_target_open_core_dwarf(exe_file.path, core_file.path, dwarf, &t);
 	if (!err) {
-		fz_run_verb(t, verb, whatis);
+		fz_run_verb(t, verb, ps.whatis);
 		gomem_target_destroy(t);
 	}
 	fz_check_error(err);
-	fz_restore(&o);
+	fz_restore(&ps.core);
 	return 0;
 }
