@@ -5,6 +5,7 @@ import os
 import shutil
 import struct
 import subprocess
+import time
 
 import pytest
 
@@ -183,3 +184,82 @@ def program_headers(core):
         f.seek(phoff)
         table = f.read(56 * phnum)
     return phoff, [struct.unpack_from("<IIQQQQQQ", table, 56 * i) for i in range(phnum)]
+
+
+# ---- fixture programs run live ----
+
+# The run environment of fixtures/mkcore.sh: nothing from ours that changes the heap.
+RUN_ENV = {k: v for k, v in os.environ.items()
+           if k not in ("GOGC", "GOMEMLIMIT", "GODEBUG", "GOMAXPROCS", "GOMEM_RECHECK",
+                        "GOMEM_TRUTH")}
+
+
+def thread_states(pid):
+    out = []
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+            out.append(f.read().rsplit(")", 1)[1].split()[0])
+    return out
+
+
+def status_field(pid, key):
+    """A /proc/PID/status line's value: bytes for the kB fields, else the text."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            name, _, value = line.partition(":")
+            if name == key:
+                words = value.split()
+                return int(words[0]) << 10 if words[1:] == ["kB"] else value.strip()
+    raise KeyError(key)
+
+
+def start_until_truth(exe, workdir, name, tries=3, timeout=60):
+    """Runs a fixture program's exe in workdir until it has written its truth and holds
+    still; returns (Popen, truth). As fixtures/mkcore.sh does, it starts the program
+    again (up to `tries` times) when the process has more threads than its truth says:
+    the runtime started an M after the truth was written (its m and stacks come from
+    the heap), so the truth no longer describes the process."""
+    truth_path = os.path.join(workdir, "truth.json")
+    stderr_path = os.path.join(workdir, "stderr.log")
+    for attempt in range(tries):
+        if os.path.exists(truth_path):
+            os.unlink(truth_path)
+        with open(stderr_path, "w") as err:
+            proc = subprocess.Popen([exe, truth_path], cwd=workdir, env=RUN_ENV,
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=err)
+        try:
+            deadline = time.time() + timeout
+            while not os.path.exists(truth_path):
+                assert proc.poll() is None, "%s exited with %s before writing its truth: %s" % (
+                    name, proc.returncode, open(stderr_path).read())
+                assert time.time() < deadline, "%s wrote no truth.json" % name
+                time.sleep(0.05)
+            with open(truth_path) as f:
+                truth = json.load(f)
+            assert truth["pid"] == proc.pid
+            # Let it reach its final sleep, bounded: no thread running, and the same
+            # threads and VSZ for 200 ms. (A cgo thread that the runtime started just
+            # before the log may run its first malloc, and so reserve a 64 MiB glibc
+            # arena, only after it: seen on hello under load. The logged VmSize is then
+            # stale; MemStats are not.)
+            last, same = None, 0
+            for _ in range(200):
+                states = thread_states(proc.pid)
+                now = (len(states), status_field(proc.pid, "VmSize"))
+                same = same + 1 if now == last and "R" not in states else 0
+                if same == 4:
+                    break
+                last = now
+                time.sleep(0.05)
+        except BaseException:
+            proc.kill()
+            proc.wait(timeout=30)
+            raise
+        threads = int(status_field(proc.pid, "Threads"))
+        if "Threads" not in truth or threads == truth["Threads"] or attempt == tries - 1:
+            assert "Threads" not in truth or threads == truth["Threads"], (
+                "%s kept starting threads after writing its truth (%d tries)" % (name, tries))
+            return proc, truth
+        proc.kill()
+        proc.wait(timeout=30)

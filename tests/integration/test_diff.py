@@ -15,7 +15,7 @@ import subprocess
 
 import pytest
 
-from conftest import BUILD, GOMEM, TOP, cli_json, json_from_gdb, run_cli, run_gdb, \
+from conftest import BUILD, TOP, cli_json, json_from_gdb, run_cli, run_gdb, \
     system_go_fixtures, Fixture
 
 EXACT_FIELDS = [

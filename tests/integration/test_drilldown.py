@@ -8,15 +8,12 @@ what each program logged about itself.
 """
 
 import json
-import os
 import re
 import shutil
-import subprocess
-import time
 
 import pytest
 
-from conftest import built_fixtures, json_from_gdb, run_cli, run_gdb
+from conftest import built_fixtures, json_from_gdb, run_cli, run_gdb, start_until_truth
 
 PAGE = 8192
 
@@ -482,38 +479,15 @@ def test_whatis_text_fits_100_columns(fixture):
 
 # ---- live processes ----
 
-# The run environment of fixtures/mkcore.sh: nothing from ours that changes the heap.
-RUN_ENV = {k: v for k, v in os.environ.items()
-           if k not in ("GOGC", "GOMEMLIMIT", "GODEBUG", "GOMAXPROCS", "GOMEM_RECHECK",
-                        "GOMEM_TRUTH")}
-
-
 @pytest.fixture(scope="module", params=BUILT, ids=[f.name for f in BUILT])
 def live(request, tmp_path_factory):
     """A fixture program running from a copy of its executable, after it logged its truth."""
     fixture = request.param
     d = tmp_path_factory.mktemp("live-" + fixture.name)
-    exe, truth_path = str(d / "exe"), str(d / "truth.json")
+    exe = str(d / "exe")
     shutil.copy(fixture.exe, exe)
-    proc = subprocess.Popen([exe, truth_path], cwd=str(d), env=RUN_ENV,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc, truth = start_until_truth(exe, str(d), fixture.name)
     try:
-        deadline = time.time() + 60
-        while not os.path.exists(truth_path):
-            assert proc.poll() is None and time.time() < deadline, "no truth from " + exe
-            time.sleep(0.05)
-        with open(truth_path) as f:
-            truth = json.load(f)
-        # As mkcore.sh does: let it reach its final sleep (bounded).
-        for _ in range(50):
-            states = []
-            for tid in os.listdir("/proc/%d/task" % proc.pid):
-                with open("/proc/%d/task/%s/stat" % (proc.pid, tid)) as f:
-                    states.append(f.read().rsplit(")", 1)[1].split()[0])
-            if "R" not in states:
-                break
-            time.sleep(0.1)
         yield proc.pid, truth
     finally:
         proc.kill()

@@ -18,7 +18,7 @@ import time
 import pytest
 
 from conftest import (GOMEM, PLUGIN, assert_one_line_error, json_from_gdb, run_cli,
-                      system_go_fixtures)
+                      start_until_truth, status_field, system_go_fixtures, thread_states)
 
 FIXTURES = system_go_fixtures()
 PROGRAMS = ["heapmix", "hello", "threads"]
@@ -30,12 +30,6 @@ EXACT_FIELDS = [
     "NextGC",
 ]
 
-# The run environment of fixtures/mkcore.sh: nothing from ours that changes the heap.
-RUN_ENV = {k: v for k, v in os.environ.items()
-           if k not in ("GOGC", "GOMEMLIMIT", "GODEBUG", "GOMAXPROCS", "GOMEM_RECHECK",
-                        "GOMEM_TRUTH")}
-
-
 def proc_state(pid):
     """The state letter of /proc/PID/stat, None when there is no such process."""
     try:
@@ -43,25 +37,6 @@ def proc_state(pid):
             return f.read().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
         return None
-
-
-def thread_states(pid):
-    out = []
-    for tid in os.listdir("/proc/%d/task" % pid):
-        with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
-            out.append(f.read().rsplit(")", 1)[1].split()[0])
-    return out
-
-
-def status_field(pid, key):
-    """A /proc/PID/status line's value: bytes for the kB fields, else the text."""
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            name, _, value = line.partition(":")
-            if name == key:
-                words = value.split()
-                return int(words[0]) << 10 if words[1:] == ["kB"] else value.strip()
-    raise KeyError(key)
 
 
 class LiveProgram:
@@ -72,42 +47,17 @@ class LiveProgram:
         self.dir = str(workdir)
         self.exe = os.path.join(self.dir, "exe")
         shutil.copy(FIXTURES[name].exe, self.exe)
-        self.truth_path = os.path.join(self.dir, "truth.json")
         self.stderr_path = os.path.join(self.dir, "stderr.log")
-        with open(self.stderr_path, "w") as err:
-            self.proc = subprocess.Popen([self.exe, self.truth_path], cwd=self.dir,
-                                         env=RUN_ENV, stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.DEVNULL, stderr=err)
-        self.pid = self.proc.pid
-        self.truth = None
+        self.proc = self.pid = self.truth = None
 
-    def wait_truth(self, timeout=60):
-        deadline = time.time() + timeout
-        while not os.path.exists(self.truth_path):
-            assert self.proc.poll() is None, "%s exited with %s before writing its truth: %s" % (
-                self.name, self.proc.returncode, open(self.stderr_path).read())
-            assert time.time() < deadline, "%s wrote no truth.json" % self.name
-            time.sleep(0.05)
-        with open(self.truth_path) as f:
-            self.truth = json.load(f)
-        assert self.truth["pid"] == self.pid
-        # Let it reach its final sleep, bounded: no thread running, and the
-        # same threads and VSZ for 200 ms. (A cgo thread that the runtime
-        # started just before the log may run its first malloc, and so
-        # reserve a 64 MiB glibc arena, only after it: seen on hello under
-        # load. The logged VmSize is then stale; MemStats are not.)
-        last, same = None, 0
-        for _ in range(200):
-            states = thread_states(self.pid)
-            now = (len(states), status_field(self.pid, "VmSize"))
-            same = same + 1 if now == last and "R" not in states else 0
-            if same == 4:
-                break
-            last = now
-            time.sleep(0.05)
+    def wait_truth(self):
+        self.proc, self.truth = start_until_truth(self.exe, self.dir, self.name)
+        self.pid = self.proc.pid
         return self
 
     def kill(self):
+        if self.proc is None:
+            return
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait(timeout=30)

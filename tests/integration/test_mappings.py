@@ -7,7 +7,6 @@ that each fixture program logged about itself right before its cores were
 taken.
 """
 
-import json
 import os
 import struct
 import xml.etree.ElementTree as ET
