@@ -7,10 +7,12 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "json.h"
 #include "verbs.h"
@@ -639,10 +641,35 @@ static struct gomem_error *diff_run(struct gm_run *r, const char *a_text, const 
 	return err;
 }
 
+/*
+ * Opens a regular file for reading; NULL with errno set otherwise. A FIFO or
+ * a device would block or never end: they are refused before any read.
+ */
+static FILE *open_regular(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	struct stat st;
+	int e = fstat(fd, &st) < 0     ? errno
+		: S_ISDIR(st.st_mode)  ? EISDIR
+		: !S_ISREG(st.st_mode) ? EINVAL
+				       : 0;
+	if (e) {
+		close(fd);
+		errno = e;
+		return NULL;
+	}
+	FILE *f = fdopen(fd, "r");
+	if (!f)
+		close(fd);
+	return f;
+}
+
 /* Whether the file at path starts with '{' (a saved summary), not with an ELF header. */
 static bool is_json_file(const char *path)
 {
-	FILE *f = fopen(path, "re");
+	FILE *f = open_regular(path);
 	if (!f)
 		return false;
 	int c;
@@ -655,7 +682,9 @@ static bool is_json_file(const char *path)
 
 static struct gomem_error *read_text(const char *path, char **ret)
 {
-	FILE *f = fopen(path, "re");
+	FILE *f = open_regular(path);
+	if (!f && errno == EINVAL)
+		return gm_error(GOMEM_ERROR_IO, "summary %s is not a regular file", path);
 	if (!f)
 		return gm_error_errno(GOMEM_ERROR_IO, errno, "summary %s", path);
 	struct stat st;

@@ -228,3 +228,16 @@ def test_diff_with_a_missing_core_is_one_error_line(pair):
     r = run_cli("diff", a.exe, a.cores["kernel"], "/nonexistent/core")
     assert r.returncode == 2 and r.stdout == ""
     assert "/nonexistent/core" in r.stderr and len(r.stderr.splitlines()) == 1
+
+
+def test_diff_with_a_fifo_is_one_error_line_not_a_hang(pair, tmp_path):
+    """A FIFO never ends (or never opens): it is refused before any read."""
+    a, _ = pair
+    fifo = str(tmp_path / "fifo")
+    os.mkfifo(fifo)
+    good = tmp_path / "good.json"
+    good.write_text(run_cli("summary", "--json", a.exe, a.cores["kernel"]).stdout)
+    for argv in ([str(good), fifo], [fifo, str(good)], [a.exe, a.cores["kernel"], fifo]):
+        r = run_cli("diff", *argv)  # run_cli's timeout fails the test on a hang
+        assert r.returncode == 2 and r.stdout == "", (argv, r.stderr)
+        assert len(r.stderr.splitlines()) == 1 and r.stderr.startswith("gomem: "), r.stderr
