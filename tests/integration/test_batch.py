@@ -15,17 +15,10 @@ import subprocess
 
 import pytest
 
-from conftest import GOMEM, cli_json, run_cli, system_go_fixtures
+from conftest import EXACT_FIELDS, GOMEM, cli_json, run_cli, system_go_fixtures
 
 FIXTURES = system_go_fixtures()
 PROGRAMS = ["heapmix", "hello", "threads"]
-
-EXACT_FIELDS = [
-    "HeapAlloc", "HeapSys", "HeapIdle", "HeapInuse", "HeapReleased", "HeapObjects",
-    "StackInuse", "StackSys", "MSpanInuse", "MSpanSys", "MCacheInuse", "MCacheSys",
-    "BuckHashSys", "GCSys", "OtherSys", "Sys", "NextGC", "NumGC", "TotalAlloc", "Mallocs",
-    "Frees",
-]
 
 
 @pytest.fixture(scope="module")

@@ -15,15 +15,9 @@ import subprocess
 
 import pytest
 
-from conftest import BUILD, TOP, cli_json, json_from_gdb, run_cli, run_gdb, \
+from conftest import BUILD, EXACT_FIELDS, TOP, cli_json, json_from_gdb, run_cli, run_gdb, \
     system_go_fixtures, Fixture
 
-EXACT_FIELDS = [
-    "HeapAlloc", "HeapSys", "HeapIdle", "HeapInuse", "HeapReleased", "HeapObjects",
-    "StackInuse", "StackSys", "MSpanInuse", "MSpanSys", "MCacheInuse", "MCacheSys",
-    "BuckHashSys", "GCSys", "OtherSys", "Sys", "NextGC", "NumGC", "TotalAlloc", "Mallocs",
-    "Frees",
-]
 CLASS, SIZE, EXTRA = 42, 3200, 500
 
 FIXTURES = system_go_fixtures()

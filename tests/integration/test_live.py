@@ -17,18 +17,13 @@ import time
 
 import pytest
 
-from conftest import (GOMEM, PLUGIN, assert_one_line_error, json_from_gdb, run_cli,
-                      start_until_truth, status_field, system_go_fixtures, thread_states)
+from conftest import (EXACT_FIELDS, GOMEM, PLUGIN, assert_one_line_error, json_from_gdb,
+                      run_cli, start_until_truth, status_field, system_go_fixtures,
+                      thread_states)
 
 FIXTURES = system_go_fixtures()
 PROGRAMS = ["heapmix", "hello", "threads"]
 
-EXACT_FIELDS = [
-    "HeapAlloc", "HeapSys", "HeapIdle", "HeapInuse", "HeapReleased", "HeapObjects",
-    "StackInuse", "StackSys", "MSpanInuse", "MSpanSys", "MCacheInuse", "MCacheSys",
-    "BuckHashSys", "GCSys", "OtherSys", "Sys", "NumGC", "TotalAlloc", "Mallocs", "Frees",
-    "NextGC",
-]
 
 def proc_state(pid):
     """The state letter of /proc/PID/stat, None when there is no such process."""

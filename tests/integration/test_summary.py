@@ -8,16 +8,9 @@ asserted exactly: no tolerance is needed or allowed.
 
 import pytest
 
-from conftest import (built_fixtures, cli_json, committed_fixtures, json_from_gdb, run_gdb)
+from conftest import (EXACT_FIELDS, built_fixtures, cli_json, committed_fixtures, json_from_gdb,
+                      run_gdb)
 
-# Every MemStats field that gomem reports and that ReadMemStats computes from
-# counters that do not move after the program logged them.
-EXACT_FIELDS = [
-    "HeapAlloc", "HeapSys", "HeapIdle", "HeapInuse", "HeapReleased", "HeapObjects",
-    "StackInuse", "StackSys", "MSpanInuse", "MSpanSys", "MCacheInuse", "MCacheSys",
-    "BuckHashSys", "GCSys", "OtherSys", "Sys", "NextGC", "NumGC", "TotalAlloc", "Mallocs",
-    "Frees",
-]
 
 BUILT = built_fixtures()
 CASES = [(f, kind) for f in BUILT + committed_fixtures() for kind in sorted(f.cores)]
