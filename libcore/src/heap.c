@@ -195,21 +195,22 @@ struct gomem_error *gm_heap_arenas(struct gm_runtime *rt, struct gm_arena **ret,
 	if (!err)
 		err = load_arenas(rt, arenas + len, uarray, ulen, true);
 	size_t n = (size_t)(len + ulen);
-	if (!err && L->scan_user_arenas) {
+	if (!err && L->scan_user_arenas && !rt->user_arenas_scanned) {
 		gm_sort(arenas, n, sizeof(*arenas), cmp_arena);
-		struct gm_arena *user = NULL;
-		size_t nuser = 0;
-		err = scan_user_arenas(rt, arenas, n, &user, &nuser);
-		struct gm_arena *v =
-		    err || !nuser ? NULL : reallocarray(arenas, n + nuser, sizeof(*v));
-		if (!err && nuser && !v)
+		err = scan_user_arenas(rt, arenas, n, &rt->scanned_user_arenas,
+				       &rt->nscanned_user_arenas);
+		rt->user_arenas_scanned = !err;
+	}
+	size_t nuser = rt->nscanned_user_arenas;
+	if (!err && nuser) {
+		struct gm_arena *v = reallocarray(arenas, n + nuser, sizeof(*v));
+		if (!v) {
 			err = &gm_error_no_memory;
-		if (v) {
+		} else {
 			arenas = v;
-			memcpy(arenas + n, user, nuser * sizeof(*user));
+			memcpy(arenas + n, rt->scanned_user_arenas, nuser * sizeof(*v));
 			n += nuser;
 		}
-		free(user);
 	}
 	if (!err) {
 		gm_sort(arenas, n, sizeof(*arenas), cmp_arena);

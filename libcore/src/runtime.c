@@ -317,6 +317,8 @@ struct gomem_error *gm_runtime_create(struct gm_dwarf *dw, struct gm_memory *mem
 
 void gm_runtime_destroy(struct gm_runtime *rt)
 {
+	if (rt)
+		free(rt->scanned_user_arenas);
 	free(rt);
 }
 

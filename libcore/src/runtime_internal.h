@@ -54,6 +54,13 @@ struct gm_runtime {
 	char go_version[64];
 	struct gm_layout L;
 	uint64_t mheap, memstats, gc_controller, allp, emptymspan;
+	/*
+	 * The user arenas found in the arena index (L.scan_user_arenas): the scan
+	 * reads the whole index, so it is done once per target, like its mappings.
+	 */
+	struct gm_arena *scanned_user_arenas;
+	size_t nscanned_user_arenas;
+	bool user_arenas_scanned;
 };
 
 /* The sum of memstats.heapStats' slots. */
