@@ -176,6 +176,9 @@ static struct gomem_error *add_arena(struct ctx *c, const struct gm_arena *a, ui
 	const char *list = !a->user				? "mheap_.heapArenas"
 			   : c->rt->L.mheap_user_arenas.present ? "mheap_.userArenaArenas"
 								: "mheap_.arenas";
+	static const char unused_chunks[] =
+	    "%s: reserved: user arena chunks not in use (ready for reuse, or set to fault after "
+	    "Free)";
 	uint64_t pos = a->base;
 	for (size_t i = 0; i < nranges && pos < a->end; i++) {
 		uint64_t lo = ranges[2 * i] > pos ? ranges[2 * i] : pos;
@@ -187,8 +190,7 @@ static struct gomem_error *add_arena(struct ctx *c, const struct gm_arena *a, ui
 				      lo == model->first_heap;
 			TRY(add(c, pos, lo - pos, GM_OWNER_GO_HEAP_RESERVED, GM_LEAF_HEAP_RESERVED,
 				0, list,
-				a->user	 ? "%s: reserved: user arena chunks not in use (ready for "
-					   "reuse, or set to fault after Free)"
+				a->user	 ? unused_chunks
 				: before ? "%s: reserved, never mapped: skipped by the randomized "
 					   "heap base"
 					 : "%s: reserved, not mapped",
@@ -203,8 +205,7 @@ static struct gomem_error *add_arena(struct ctx *c, const struct gm_arena *a, ui
 		bool cur = !a->user && cur_base <= pos && a->end <= cur_end;
 		TRY(add(c, pos, a->end - pos, GM_OWNER_GO_HEAP_RESERVED, GM_LEAF_HEAP_RESERVED, 0,
 			list,
-			a->user ? "%s: reserved: user arena chunks not in use (ready for reuse, or "
-				  "set to fault after Free)"
+			a->user ? unused_chunks
 			: cur	? "%s: reserved, not yet mapped (mheap_.curArena, where the heap "
 				  "grows next)"
 				: "%s: reserved, not mapped",
