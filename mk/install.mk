@@ -1,8 +1,10 @@
-# make install, make uninstall: included by the Makefile.
+# make install, make uninstall, make check: included by the Makefile.
 #
 #   make install [PREFIX=/usr/local] [DESTDIR=]   the shared and static library, gomem.h,
 #                                                 gomem.pc, the CLI and the GDB plugin
 #   make uninstall [PREFIX=...] [DESTDIR=]        removes what install put there
+#   make check                                    the unit tests and the committed cores
+#                                                 (fixtures/demo): no Go, no fixture building
 #
 # BINDIR, LIBDIR, INCLUDEDIR, DATADIR and PKGCONFIGDIR follow PREFIX unless given.
 
@@ -29,7 +31,7 @@ GOMEM_PC_VERSION = $(shell grep -rhoE 'define[[:space:]]+GOMEM_VERSION[[:space:]
 # still works when it is staged (DESTDIR) or moved as a whole.
 PLUGIN_LIB_REL = $(shell realpath -m --relative-to='$(DATADIR)/gomem' '$(LIBDIR)/$(SONAME)')
 
-.PHONY: install uninstall
+.PHONY: install uninstall check
 
 install: $(BUILD)/libgomem.so $(BUILD)/libgomem.a $(BUILD)/gomem
 	@[ -n '$(GOMEM_PC_VERSION)' ] || { echo "install: no GOMEM_VERSION in libcore/src" >&2; \
@@ -61,3 +63,6 @@ uninstall:
 	rmdir '$(DESTDIR)$(DATADIR)/gomem' 2>/dev/null || true
 	@if [ -z '$(DESTDIR)' ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then \
 		echo ldconfig; ldconfig; fi
+
+check: all unit
+	@tests/check.sh '$(BUILD)'
