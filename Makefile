@@ -39,7 +39,7 @@ $(BUILD)/libgomem.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(BUILD)/libgomem.so: $(LIB_OBJS)
-	$(CC) -shared -Wl,-soname,libgomem.so -o $@ $^ $(LDFLAGS_ALL) $(DEPS_LIBS)
+	$(CC) -shared $(SO_LDFLAGS) -o $@ $(filter %.o,$^) $(LDFLAGS_ALL) $(DEPS_LIBS)
 
 CLI_SRCS := $(wildcard libcore/cli/*.c)
 
@@ -85,3 +85,5 @@ format-check:
 
 clean:
 	rm -rf $(BUILD)
+
+include mk/install.mk
