@@ -38,19 +38,47 @@ def harness(tmp_path_factory):
         h.close()
 
 
+# A thread stopped inside the runtime's span allocation (mheap.allocSpan and its callers)
+# leaves the heap mid-update: pages allocated that no span holds yet (heap.in_flight_bytes,
+# with a warning), and then these checks can differ by that one allocation. Seen under
+# load in 2 of 120 stops of etcd (an 8 KiB large object: HeapObjects and HeapAlloc off by
+# 1 and 8192; a 64 KiB gcBits arena: metadata found off by 65536). gomem does not yet
+# account for it; until it does, such a read is taken again (twice at most), and counted.
+IN_FLIGHT_CHECKS = ("HeapObjects = ", "HeapAlloc = ", "metadata found = ")
+
+
+def caught_mid_allocation(s):
+    """The failed checks of a summary taken while a thread was inside allocSpan."""
+    failed = [c["name"] for c in s["checks"] if c["ok"] is False]
+    if failed and s["heap"]["in_flight_bytes"] > 0 and all(
+            n.startswith(IN_FLIGHT_CHECKS) for n in failed):
+        return failed
+    return []
+
+
 def pid_reader(verb, *options):
     """A reader for LiveHarness.run: gomem VERB --json --pid, with /proc/PID/status and the
-    db mapping's smaps read just before and just after."""
+    db mapping's smaps read just before and just after. A summary caught mid-allocation
+    (above) is read again; `reads` says how many reads (and stops) the run made."""
     rs = realserver()
 
     def read(pid):
-        before = rs.proc_status(pid)
-        db_before = db_mapping(pid)
-        r = run_cli(verb, "--json", *options, "--pid", str(pid))
-        after = rs.proc_status(pid)
-        return {"rc": r.returncode, "stderr": r.stderr,
-                "json": json.loads(r.stdout) if r.returncode == 0 else None,
-                "status": (before, after), "db": (db_before, db_mapping(pid))}
+        mid_allocation = []
+        for _ in range(3):
+            before = rs.proc_status(pid)
+            db_before = db_mapping(pid)
+            r = run_cli(verb, "--json", *options, "--pid", str(pid))
+            after = rs.proc_status(pid)
+            out = {"rc": r.returncode, "stderr": r.stderr,
+                   "json": json.loads(r.stdout) if r.returncode == 0 else None,
+                   "status": (before, after), "db": (db_before, db_mapping(pid)),
+                   "mid_allocation": mid_allocation, "reads": len(mid_allocation) + 1}
+            caught = (verb == "summary" and "--no-stop" not in options and out["json"]
+                      and caught_mid_allocation(out["json"]))
+            if not caught:
+                return out
+            mid_allocation.append(caught)
+        return out
     return read
 
 
@@ -91,12 +119,15 @@ def test_summary_pid_under_load_every_check_ok(summaries):
 
 
 def test_summary_pid_stops_the_server_once_per_run(summaries):
-    """The independent sampler saw exactly one stop in each run, inside it: gomem stopped
-    the server while it read, and nothing else did."""
+    """The independent sampler saw exactly one stop per read in each run, inside the run:
+    gomem stopped the server while it read, and nothing else did."""
     for run in summaries["runs"]:
-        assert len(run["stops"]) == 1, run["stops"]
-        stop = run["stops"][0]
-        assert run["start"] <= stop["start"] and stop["end"] <= run["end"] + 0.1, (run, stop)
+        assert len(run["stops"]) == run["result"]["reads"], run["stops"]
+        for stop in run["stops"]:
+            # The end is the first sample that saw every thread running again: one
+            # sampling period (max_gap_ms, a few ms at real-time priority) after the fact.
+            assert run["start"] <= stop["start"] and stop["end"] <= run["end"] + 0.1, (
+                run, stop)
     # Requests were in flight while the server stood still: the load saw every run.
     assert all(run["load"]["requests"] > 0 for run in summaries["runs"])
 
@@ -107,7 +138,7 @@ def test_summary_pid_prints_its_pause_and_it_agrees(summaries):
     sampling period, about 1 ms, either side; 2 ms more for the time between gomem's
     clock readings and the threads' state changes)."""
     for run in summaries["runs"]:
-        stop = run["stops"][0]
+        stop = run["stops"][-1]
         pause = run["result"]["json"]["target"]["pause_seconds"]
         assert stop["min_seconds"] - 0.002 <= pause <= stop["max_seconds"] + 0.002, (pause, stop)
 
