@@ -11,7 +11,6 @@ fail today (xfailed, never counted as passed) and turn into failures (XPASS) the
 feature lands, so that the marker is removed then.
 """
 
-import os
 import struct
 
 import pytest
