@@ -924,6 +924,106 @@ static void test_pcframes_frames_and_stack_maps_equal_the_runtime_and_the_compil
 	}
 }
 
+/* The link-time entry of the function called name (no symbols needed). */
+static uint64_t entry_of(const struct gm_pclntab *p, const char *name)
+{
+	for (uint64_t i = 0; i < gm_pclntab_nfunc(p); i++) {
+		struct gm_func f;
+		assert_gomem_ok(gm_pclntab_func(p, i, &f));
+		if (strcmp(f.name, name) == 0)
+			return f.entry;
+	}
+	fail_msg("no function %s", name);
+	return 0;
+}
+
+/*
+ * Runs bin and checks its frames and entries with the pclntab of bin; the
+ * program prints run-time addresses, so a PIE's load bias is taken off
+ * (from main.main's entry). gofunc comes from unstripped, a build of the
+ * same bytes with symbols.
+ */
+static void check_running(const char *bin, const char *unstripped)
+{
+	char *out = run("'%s'", bin);
+	if (!out)
+		fail_msg("%s did not run", bin);
+	static struct truth_pc pcs[256], entries[256];
+	size_t nentries, n = parse_pcframes(out, pcs, 256, entries, &nentries);
+	if (n < 6 || nentries < 7 || strcmp(entries[0].function, "main.main") != 0)
+		fail_msg("%s printed %zu pcs and %zu entries", bin, n, nentries);
+	struct image im;
+	image_open(bin, &im);
+	struct gm_pclntab *p = NULL;
+	uint64_t md, text, gofunc;
+	assert_gomem_ok(gm_pclntab_open(im.map, im.size, &p));
+	assert_gomem_ok(gm_pclntab_find_moduledata(p, &md));
+	assert_gomem_ok(gm_pclntab_moduledata_text(p, md, &text));
+	if (!gm_pclntab_has_text(p))
+		assert_gomem_ok(gm_pclntab_set_text(p, text));
+	if (!symtab_value(unstripped, "go:func.*", &gofunc))
+		fail_msg("%s: no go:func.* in .symtab", unstripped);
+	gm_pclntab_set_gofunc(p, gofunc);
+	uint64_t bias = entries[0].pc - entry_of(p, "main.main");
+	for (size_t i = 0; i < n; i++)
+		pcs[i].pc -= bias;
+	assert_true(check_inline_frames(bin, p, pcs, n) >= 4);
+	for (size_t i = 0; i < nentries; i++) {
+		struct gm_func f;
+		bool found;
+		char name[4096];
+		assert_gomem_ok(gm_pclntab_func_by_entry(p, entries[i].pc - bias, &f, &found));
+		assert_true(found);
+		print_name(f.name, name, sizeof(name));
+		assert_string_equal(name, entries[i].function);
+	}
+	gm_pclntab_destroy(p);
+	image_close(&im);
+	free(out);
+}
+
+/*
+ * External linking (runtime.text is then not the start of .text) as an
+ * executable and as a PIE (moduledata through RELATIVE relocations), and
+ * the PIE stripped by objcopy (no .symtab: names from the pclntab alone),
+ * each checked against go tool addr2line and nm (where it has symbols) and
+ * against the running program itself.
+ */
+static void test_external_linking_and_stripped_builds_match_the_runtime(void **state)
+{
+	(void)state;
+	const char *go = go_for("system");
+	static const char *const modes[] = {"exe", "pie"};
+	char bins[2][4200];
+	for (size_t m = 0; m < GM_ARRAY_SIZE(modes); m++) {
+		snprintf(bins[m], sizeof(bins[m]), "%s/pcframes-external-%s", tmpdir, modes[m]);
+		char *log = run("cd %s && GOTOOLCHAIN=local GOFLAGS= CGO_ENABLED=1 '%s' build "
+				"-buildmode=%s -ldflags=-linkmode=external -o '%s' . 2>&1",
+				PCFRAMES_DIR, go, modes[m], bins[m]);
+		if (!log)
+			fail_msg("could not build %s with external linking (%s)", PCFRAMES_DIR,
+				 modes[m]);
+		free(log);
+		struct image im;
+		image_open(bins[m], &im);
+		struct gm_pclntab *p = open_checked(bins[m], &im);
+		check_nm(bins[m], go, p);
+		check_addr2line(bins[m], go, p, tmpdir);
+		gm_pclntab_destroy(p);
+		image_close(&im);
+		check_running(bins[m], bins[m]);
+	}
+	char stripped[4300];
+	snprintf(stripped, sizeof(stripped), "%s-stripped", bins[1]);
+	char *log = run("objcopy --strip-all '%s' '%s' 2>&1", bins[1], stripped);
+	if (!log)
+		fail_msg("objcopy --strip-all %s failed", bins[1]);
+	free(log);
+	uint64_t v;
+	assert_false(symtab_value(stripped, "runtime.text", &v));
+	check_running(stripped, bins[1]);
+}
+
 /*
  * linux/arm64 (pc quantum 4): built with the machine's Go; checked against
  * addr2line, nm and the compiler's stack maps, without running it.
@@ -1428,6 +1528,7 @@ int main(void)
 	    cmocka_unit_test(
 		test_pcframes_frames_and_stack_maps_equal_the_runtime_and_the_compiler),
 	    cmocka_unit_test(test_arm64_pcframes_matches_addr2line_nm_and_the_compiler),
+	    cmocka_unit_test(test_external_linking_and_stripped_builds_match_the_runtime),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
