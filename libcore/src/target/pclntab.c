@@ -473,6 +473,18 @@ struct gomem_error *gm_pclntab_open(const uint8_t *image, uint64_t size, struct 
 		if (err)
 			goto fail;
 	}
+	/* From 1.26 only moduledata.text gives the text start; the file has it too. */
+	if (!p->have_text) {
+		uint64_t md, text;
+		struct gomem_error *e = gm_pclntab_find_moduledata(p, &md);
+		if (!e)
+			e = gm_pclntab_moduledata_text(p, md, &text);
+		if (!e) {
+			p->text = text;
+			p->have_text = true;
+		}
+		gomem_error_destroy(e);
+	}
 	*ret = p;
 	return NULL;
 fail:

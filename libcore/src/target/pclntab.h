@@ -118,16 +118,19 @@ static inline const uint8_t *gm_stackmap_bits(const struct gm_stackmap *sm, int3
  * whole file, which must stay mapped while the gm_pclntab lives): the
  * .gopclntab or .data.rel.ro.gopclntab section, or without section
  * headers the one table that its magic and a consistent header identify.
- * Before Go 1.26 the text start comes from the header; from 1.26 call
- * gm_pclntab_set_text() before any question that involves an address.
+ * The text start comes from the header before Go 1.26, and from 1.26 from
+ * the file's moduledata (gm_pclntab_moduledata_text) when it is found;
+ * when neither gives it (gm_pclntab_has_text), call gm_pclntab_set_text()
+ * before any question that involves an address.
  */
 struct gomem_error *gm_pclntab_open(const uint8_t *image, uint64_t size, struct gm_pclntab **ret);
 void gm_pclntab_destroy(struct gm_pclntab *p);
 const struct gm_pclntab_info *gm_pclntab_info(const struct gm_pclntab *p);
 
 /*
- * Sets moduledata.text, the base of function entry offsets (link-time).
- * Checked: every function must lie in an executable PT_LOAD.
+ * Sets moduledata.text, the base of function entry offsets (link-time),
+ * in place of what open found. Checked: every function must lie in an
+ * executable PT_LOAD.
  */
 struct gomem_error *gm_pclntab_set_text(struct gm_pclntab *p, uint64_t text);
 /* Whether the text start is known (set, or from the header). */
