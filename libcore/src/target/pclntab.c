@@ -371,8 +371,7 @@ static const char *use_table(struct gm_pclntab *p, uint64_t addr, uint64_t off, 
 		text = le64(p->tab + 24);
 	p->info.header_text_start = text;
 	p->have_text = false;
-	/* pcHeader.textStart is 0 from 1.26 (pcln.go@1.26): the caller then sets moduledata.text.
-	 */
+	/* 0 from 1.26 (cmd/link/internal/ld/pcln.go@1.26): then moduledata.text. */
 	if (text) {
 		struct gomem_error *err = check_text(p, text);
 		if (err) {
