@@ -74,12 +74,12 @@ struct gm_pclntab_info {
 	uint64_t header_text_start; /* pcHeader.textStart: 0 from Go 1.26 (unused there) */
 };
 
-/* One function (a _func record). */
+/* One function (a _func record); give it only to the gm_pclntab it came from. */
 struct gm_func {
 	uint32_t index;		     /* in functab order, which is entry order */
 	uint64_t entry;		     /* link-time address */
-	uint64_t end;		     /* the next function's entry (or etext) */
-	const char *name;	     /* in the file's bytes; "" when the record has none */
+	uint64_t end;		     /* the next function's entry (or the end of the text) */
+	const char *name;	     /* in the file's bytes, as the linker wrote it */
 	int32_t args;		     /* bytes of arguments and results; GM_ARGS_SIZE_UNKNOWN */
 	uint32_t deferreturn;	     /* offset from entry of the deferreturn call, 0 when none */
 	uint32_t pcsp, pcfile, pcln; /* offsets of the tables in pctab */
