@@ -17,9 +17,9 @@ CFLAGS_ALL := -std=c11 $(OPT) $(SAN) $(WARN) -fPIC -fvisibility=hidden \
               -Ilibcore/include -Ilibcore/src $(DEPS_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL := $(SAN) $(LDFLAGS)
 
-LIB_SRCS := $(wildcard libcore/src/*.c)
+LIB_SRCS := $(wildcard libcore/src/*.c libcore/src/*/*.c)
 LIB_OBJS := $(patsubst libcore/src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
-HEADERS  := $(wildcard libcore/include/*.h libcore/src/*.h)
+HEADERS  := $(wildcard libcore/include/*.h libcore/src/*.h libcore/src/*/*.h)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
@@ -76,11 +76,11 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(BUILD)/fuzz/lib/libgomem.a
 FORCE:
 
 format:
-	clang-format -i libcore/include/*.h libcore/src/*.[ch] libcore/cli/*.[ch] tests/unit/*.[ch] \
+	clang-format -i libcore/include/*.h $(wildcard libcore/src/*.[ch] libcore/src/*/*.[ch]) libcore/cli/*.[ch] tests/unit/*.[ch] \
 		tests/fuzz/*.[ch]
 
 format-check:
-	clang-format --dry-run --Werror libcore/include/*.h libcore/src/*.[ch] libcore/cli/*.[ch] tests/unit/*.[ch] \
+	clang-format --dry-run --Werror libcore/include/*.h $(wildcard libcore/src/*.[ch] libcore/src/*/*.[ch]) libcore/cli/*.[ch] tests/unit/*.[ch] \
 		tests/fuzz/*.[ch]
 
 clean:
