@@ -17,9 +17,11 @@ CFLAGS_ALL := -std=c11 $(OPT) $(SAN) $(WARN) -fPIC -fvisibility=hidden \
               -Ilibcore/include -Ilibcore/src $(DEPS_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL := $(SAN) $(LDFLAGS)
 
-LIB_SRCS := $(wildcard libcore/src/*.c)
+# libcore/src has one folder per layer of the data flow (libcore/src/README.md).
+LAYERS   := base target dwarf runtime objects addrspace verbs
+LIB_SRCS := $(foreach l,$(LAYERS),$(wildcard libcore/src/$(l)/*.c))
 LIB_OBJS := $(patsubst libcore/src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
-HEADERS  := $(wildcard libcore/include/*.h libcore/src/*.h)
+HEADERS  := $(wildcard libcore/include/*.h) $(foreach l,$(LAYERS),$(wildcard libcore/src/$(l)/*.h))
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
@@ -75,13 +77,14 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(BUILD)/fuzz/lib/libgomem.a
 .PHONY: FORCE
 FORCE:
 
+FORMAT_FILES = $(wildcard libcore/include/*.h libcore/src/*/*.[ch] libcore/cli/*.[ch] \
+		 tests/unit/*.[ch] tests/fuzz/*.[ch])
+
 format:
-	clang-format -i libcore/include/*.h libcore/src/*.[ch] libcore/cli/*.[ch] tests/unit/*.[ch] \
-		tests/fuzz/*.[ch]
+	clang-format -i $(FORMAT_FILES)
 
 format-check:
-	clang-format --dry-run --Werror libcore/include/*.h libcore/src/*.[ch] libcore/cli/*.[ch] tests/unit/*.[ch] \
-		tests/fuzz/*.[ch]
+	clang-format --dry-run --Werror $(FORMAT_FILES)
 
 clean:
 	rm -rf $(BUILD)

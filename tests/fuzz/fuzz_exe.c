@@ -12,7 +12,7 @@
  * the stacks, which read the symbol table).
  */
 #include "fuzz.h"
-#include "runtime_internal.h"
+#include "runtime/runtime.h"
 
 #include <elf.h>
 

@@ -17,7 +17,7 @@
  * gets its original bytes back.
  */
 #include "fuzz.h"
-#include "runtime_internal.h"
+#include "runtime/runtime.h"
 
 #include <elf.h>
 

@@ -30,7 +30,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "verbs/verbs.h"
 #include "unit.h"
 
 #define NON_GO_ELF "/bin/true"

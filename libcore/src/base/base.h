@@ -1,0 +1,118 @@
+/*
+ * The base of libcore, used by every layer: errors, growable strings, the
+ * JSON reader, sorting. See ../README.md for the layers.
+ */
+#ifndef GOMEM_BASE_H
+#define GOMEM_BASE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "gomem.h"
+
+#define GM_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define GOMEM_VERSION	 "0.1.0"
+#define GM_PRINTF(f, a)	 __attribute__((format(printf, f, a)))
+
+/* Returns the error of a fallible call from the function that makes it. */
+#define TRY(x)                                                                                     \
+	do {                                                                                       \
+		struct gomem_error *err_ = (x);                                                    \
+		if (err_)                                                                          \
+			return err_;                                                               \
+	} while (0)
+
+static inline void gm_freep(void *p)
+{
+	free(*(void **)p);
+}
+#define _cleanup_free_ __attribute__((cleanup(gm_freep)))
+
+/* qsort of n elements of an array that is NULL when n is 0, which qsort does not allow. */
+static inline void gm_sort(void *base, size_t n, size_t size,
+			   int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
+/* ---- errors (error.c) ---- */
+
+struct gomem_error {
+	enum gomem_error_code code;
+	char *message;
+};
+
+/* Never fails: out of memory gives a preallocated error. */
+struct gomem_error *gm_error(enum gomem_error_code code, const char *fmt, ...) GM_PRINTF(2, 3);
+struct gomem_error *gm_error_errno(enum gomem_error_code code, int errnum, const char *fmt, ...)
+    GM_PRINTF(3, 4);
+extern struct gomem_error gm_error_no_memory;
+
+/* ---- growable string (strbuf.c) ---- */
+
+struct gm_strbuf {
+	char *s;
+	size_t len, cap;
+	bool failed; /* an allocation failed; the content is cut */
+};
+
+void gm_strbuf_printf(struct gm_strbuf *sb, const char *fmt, ...) GM_PRINTF(2, 3);
+void gm_strbuf_append(struct gm_strbuf *sb, const char *s, size_t n);
+void gm_strbuf_json_string(struct gm_strbuf *sb, const char *s);
+/* A JSON number when has (a string when s), else null. */
+void gm_strbuf_json_uint_or_null(struct gm_strbuf *sb, bool has, uint64_t v);
+void gm_strbuf_json_string_or_null(struct gm_strbuf *sb, const char *s);
+/* Hands the string over (NULL if an allocation failed) and resets sb. */
+char *gm_strbuf_steal(struct gm_strbuf *sb);
+void gm_strbuf_deinit(struct gm_strbuf *sb);
+/* Appends a formatted string to a growable list of strings (warnings). */
+struct gomem_error *gm_strlist_vadd(char ***list, size_t *n, const char *fmt, va_list ap);
+/* "1.5 GiB", "64.0 KiB", "512 B" */
+const char *gm_human_bytes(uint64_t n, char buf[32]);
+
+/* ---- a small JSON reader (json.c) ---- */
+
+/*
+ * For the reports gomem itself wrote (gomem diff reads two saved
+ * `summary --json` outputs). It reads any text safely: depth, size and
+ * node count are bounded, and every error names where it is.
+ */
+#define GM_JSON_MAX_BYTES (64u << 20)
+
+enum gm_json_type {
+	GM_JSON_NULL,
+	GM_JSON_BOOL,
+	GM_JSON_NUMBER,
+	GM_JSON_STRING,
+	GM_JSON_ARRAY,
+	GM_JSON_OBJECT
+};
+
+struct gm_json {
+	enum gm_json_type type;
+	bool boolean;
+	bool is_uint; /* a number that is an integer from 0 to 2^64 - 1: u holds it */
+	uint64_t u;
+	double number;
+	char *string;	       /* GM_JSON_STRING: decoded, NUL-terminated */
+	char *key;	       /* a member of an object: its name */
+	struct gm_json *items; /* the elements of an array, the members of an object */
+	size_t n;
+};
+
+/* Parses len bytes of text; what names the text in errors ("summary a.json"). */
+struct gomem_error *gm_json_parse(const char *text, size_t len, const char *what,
+				  struct gm_json **ret);
+void gm_json_destroy(struct gm_json *v);
+/* The member key of an object; NULL when v is not an object or has none. */
+const struct gm_json *gm_json_get(const struct gm_json *v, const char *key);
+/* The member's string, or NULL when it is missing or not a string. */
+const char *gm_json_get_string(const struct gm_json *v, const char *key);
+/* The member's unsigned integer: false when it is missing or not one. */
+bool gm_json_get_uint(const struct gm_json *v, const char *key, uint64_t *ret);
+
+#endif /* GOMEM_BASE_H */

@@ -1,0 +1,570 @@
+/*
+ * The Go runtime's own regions of the address space, from the pointers it
+ * keeps: where each reservation and each piece of metadata starts and how
+ * big it is. Nothing here is guessed from the shape of a mapping.
+ *
+ * Sizes and allocation paths are those of mheap.go, malloc.go,
+ * mpagealloc*.go, mgcscavenge.go and mprof.go; they hold for Go 1.19 to
+ * 1.27 unless a comment names a version. Layouts come from DWARF.
+ */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "addrspace/addrspace.h"
+
+/* Lists read from the target are cut here: a longer one is corrupt. */
+#define MAX_LIST (1 << 16)
+#define MAX_MS	 65536
+
+#define OS_PAGE 4096ULL
+
+static uint64_t page_up(uint64_t n)
+{
+	return (n + OS_PAGE - 1) & ~(OS_PAGE - 1);
+}
+
+struct ctx {
+	struct gomem_target *t;
+	struct gm_runtime *rt;
+	struct gm_addrspace *as;
+	struct gm_regions *rs;
+};
+
+static struct gomem_error *add(struct ctx *c, uint64_t start, uint64_t len, enum gm_owner owner,
+			       enum gm_leaf leaf, uint64_t stat, const char *source,
+			       const char *fmt, ...) GM_PRINTF(8, 9);
+
+static struct gomem_error *add(struct ctx *c, uint64_t start, uint64_t len, enum gm_owner owner,
+			       enum gm_leaf leaf, uint64_t stat, const char *source,
+			       const char *fmt, ...)
+{
+	if (!start || !len || start + len < start)
+		return NULL;
+	struct gm_region r = {
+	    .start = start,
+	    .end = start + len,
+	    .owner = owner,
+	    .reserved_owner = owner,
+	    .leaf = leaf,
+	    .reserved_leaf = leaf,
+	    .stat_bytes = stat,
+	};
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r.label, sizeof(r.label), fmt, ap);
+	va_end(ap);
+	snprintf(r.source, sizeof(r.source), "%s", source);
+	return gm_regions_add(c->rs, &r);
+}
+
+/* A reservation that is mapped read-write only where it is needed. */
+static struct gomem_error *add_reservation(struct ctx *c, uint64_t start, uint64_t len,
+					   enum gm_leaf mapped_leaf, enum gm_leaf reserved_leaf,
+					   const char *source, const char *label)
+{
+	if (!start || !len || start + len < start)
+		return NULL;
+	struct gm_region r = {
+	    .start = start,
+	    .end = start + len,
+	    .owner = GM_OWNER_GO_RUNTIME_METADATA,
+	    .reserved_owner = GM_OWNER_GO_RUNTIME_RESERVED,
+	    .leaf = mapped_leaf,
+	    .reserved_leaf = reserved_leaf,
+	    .stat_mapped = true,
+	};
+	snprintf(r.label, sizeof(r.label), "%s", label);
+	snprintf(r.source, sizeof(r.source), "%s", source);
+	return gm_regions_add(c->rs, &r);
+}
+
+static struct gomem_error *field(struct ctx *c, const char *type, const char *path,
+				 struct gm_field *f)
+{
+	if (!gm_dwarf_has_type(c->rt->dw, type)) {
+		memset(f, 0, sizeof(*f));
+		return NULL;
+	}
+	return gm_dwarf_field(c->rt->dw, type, path, f);
+}
+
+static struct gomem_error *variable(struct ctx *c, const char *name, uint64_t *ret)
+{
+	*ret = 0;
+	if (!gm_dwarf_has_variable(c->rt->dw, name))
+		return NULL;
+	uint64_t addr;
+	TRY(gm_dwarf_variable(c->rt->dw, name, &addr));
+	*ret = addr + c->rt->bias;
+	return NULL;
+}
+
+static int64_t constant(struct ctx *c, const char *name, int64_t dflt)
+{
+	int64_t v;
+	if (!gm_dwarf_has_constant(c->rt->dw, name) || gm_dwarf_constant(c->rt->dw, name, &v))
+		return dflt;
+	return v;
+}
+
+static struct gomem_error *read_slice(struct ctx *c, uint64_t addr, uint64_t hdr[3])
+{
+	TRY(gm_read(c->rt->mem, addr, hdr, 3 * sizeof(uint64_t)));
+	if (hdr[1] > hdr[2])
+		return gm_error(GOMEM_ERROR_INCONSISTENT, "slice at 0x%" PRIx64 ": len > cap",
+				addr);
+	return NULL;
+}
+
+/* ---- the heap ---- */
+
+static int cmp_u64_pair(const void *a, const void *b)
+{
+	const uint64_t *x = a, *y = b;
+	return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+/* mheap_.pages.inUse: every range of the heap the runtime has mapped, sorted. */
+static struct gomem_error *heap_in_use(struct ctx *c, uint64_t **ret, size_t *n_ret)
+{
+	struct gm_layout *L = &c->rt->L;
+	uint64_t hdr[3];
+	TRY(read_slice(c, c->rt->mheap + L->mheap_pages.offset + L->pagealloc_inuse_ranges.offset,
+		       hdr));
+	if (hdr[1] > MAX_LIST)
+		return gm_error(GOMEM_ERROR_INCONSISTENT, "page allocator has %" PRIu64 " ranges",
+				hdr[1]);
+	uint64_t *r = calloc(hdr[1] ? 2 * hdr[1] : 1, sizeof(*r));
+	if (!r)
+		return &gm_error_no_memory;
+	for (uint64_t i = 0; i < hdr[1]; i++) {
+		struct gomem_error *err =
+		    gm_read(c->rt->mem, hdr[0] + i * L->addrrange_size, &r[2 * i], 16);
+		if (!err && r[2 * i + 1] < r[2 * i])
+			err =
+			    gm_error(GOMEM_ERROR_INCONSISTENT,
+				     "page allocator range 0x%" PRIx64 "-0x%" PRIx64 " is corrupt",
+				     r[2 * i], r[2 * i + 1]);
+		if (err) {
+			free(r);
+			return err;
+		}
+	}
+	gm_sort(r, hdr[1], 2 * sizeof(*r), cmp_u64_pair);
+	*ret = r;
+	*n_ret = hdr[1];
+	return NULL;
+}
+
+/*
+ * One heap arena: its mapped ranges (go-heap) and the rest of its 64 MiB
+ * (go-heap-reserved), which is either the reserved tail the heap grows
+ * into (mheap_.curArena), or, from Go 1.26, the space before a randomized
+ * heap base that is never mapped (mheap.go@1.26 grow, randomizeHeapBase).
+ */
+static struct gomem_error *add_arena(struct ctx *c, const struct gm_arena *a, uint64_t arena_idx,
+				     const uint64_t *ranges, size_t nranges, uint64_t cur_base,
+				     uint64_t cur_end, struct gm_go_model *model)
+{
+	char label[96];
+	snprintf(label, sizeof(label), "%s arena 0x%" PRIx64 " (arena index %" PRIu64 ")",
+		 a->user ? "user" : "heap", a->base, arena_idx);
+	const char *list = !a->user				? "mheap_.heapArenas"
+			   : c->rt->L.mheap_user_arenas.present ? "mheap_.userArenaArenas"
+								: "mheap_.arenas";
+	static const char unused_chunks[] =
+	    "%s: reserved: user arena chunks not in use (ready for reuse, or set to fault after "
+	    "Free)";
+	uint64_t pos = a->base;
+	for (size_t i = 0; i < nranges && pos < a->end; i++) {
+		uint64_t lo = ranges[2 * i] > pos ? ranges[2 * i] : pos;
+		uint64_t hi = ranges[2 * i + 1] < a->end ? ranges[2 * i + 1] : a->end;
+		if (hi <= lo)
+			continue;
+		if (lo > pos) {
+			bool before = !a->user && model->randomized_base && pos == a->base &&
+				      lo == model->first_heap;
+			TRY(add(c, pos, lo - pos, GM_OWNER_GO_HEAP_RESERVED, GM_LEAF_HEAP_RESERVED,
+				0, list,
+				a->user	 ? unused_chunks
+				: before ? "%s: reserved, never mapped: skipped by the randomized "
+					   "heap base"
+					 : "%s: reserved, not mapped",
+				label));
+		}
+		TRY(add(c, lo, hi - lo, GM_OWNER_GO_HEAP, GM_LEAF_HEAP_MAPPED, 0,
+			a->user ? "mheap_.allspans (isUserArenaChunk)" : "mheap_.pages.inUse",
+			a->user ? "%s: user arena chunks in use" : "%s: mapped heap pages", label));
+		pos = hi;
+	}
+	if (pos < a->end) {
+		bool cur = !a->user && cur_base <= pos && a->end <= cur_end;
+		TRY(add(c, pos, a->end - pos, GM_OWNER_GO_HEAP_RESERVED, GM_LEAF_HEAP_RESERVED, 0,
+			list,
+			a->user ? unused_chunks
+			: cur	? "%s: reserved, not yet mapped (mheap_.curArena, where the heap "
+				  "grows next)"
+				: "%s: reserved, not mapped",
+			label));
+	}
+	return NULL;
+}
+
+struct chunk_ranges {
+	uint64_t *v; /* start, end pairs */
+	size_t n, cap;
+};
+
+static struct gomem_error *add_user_chunk(void *arg, const struct gm_span *sp)
+{
+	struct chunk_ranges *r = arg;
+	if (!sp->user_chunk)
+		return NULL;
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 16;
+		uint64_t *v = reallocarray(r->v, cap, 2 * sizeof(*v));
+		if (!v)
+			return &gm_error_no_memory;
+		r->v = v;
+		r->cap = cap;
+	}
+	r->v[2 * r->n] = sp->start;
+	r->v[2 * r->n + 1] = sp->start + sp->bytes;
+	r->n++;
+	return NULL;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	const uint64_t *x = a, *y = b;
+	return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+/* The user arena chunks in use, sorted: they are mapped outside the page allocator. */
+static struct gomem_error *user_chunks(struct ctx *c, const struct gm_arena *arenas, size_t n,
+				       struct chunk_ranges *r)
+{
+	bool any = false;
+	for (size_t i = 0; i < n && !any; i++)
+		any = arenas[i].user;
+	if (!any)
+		return NULL;
+	uint64_t bad = 0;
+	TRY(gm_heap_foreach_span(c->rt, add_user_chunk, r, &bad));
+	gm_sort(r->v, r->n, 2 * sizeof(*r->v), cmp_range);
+	return NULL;
+}
+
+static struct gomem_error *heap_regions(struct ctx *c, struct gm_go_model *model)
+{
+	struct gm_runtime *rt = c->rt;
+	struct gm_layout *L = &rt->L;
+	struct gm_field cur_base, cur_end;
+	TRY(field(c, "runtime.mheap", "curArena.base", &cur_base));
+	TRY(field(c, "runtime.mheap", "curArena.end", &cur_end));
+	uint64_t cb = 0, ce = 0;
+	TRY(gm_rt_read_field(rt, rt->mheap, &cur_base, &cb));
+	TRY(gm_rt_read_field(rt, rt->mheap, &cur_end, &ce));
+	/* heapRandSeed exists where the heap base is randomized (malloc.go@1.26). */
+	model->randomized_base = gm_dwarf_has_variable(rt->dw, "runtime.heapRandSeed");
+
+	_cleanup_free_ uint64_t *ranges = NULL;
+	size_t nranges = 0;
+	TRY(heap_in_use(c, &ranges, &nranges));
+	model->first_heap = nranges ? ranges[0] : 0;
+
+	_cleanup_free_ struct gm_arena *arenas = NULL;
+	size_t narenas = 0;
+	TRY(gm_heap_arenas(rt, &arenas, &narenas));
+	c->as->n_arenas = (unsigned)narenas;
+	uint64_t meta_size = 0;
+	TRY(gm_dwarf_sizeof(rt->dw, "runtime.heapArena", &meta_size));
+	struct chunk_ranges chunks = {0};
+	struct gomem_error *err = user_chunks(c, arenas, narenas, &chunks);
+	for (size_t i = 0; !err && i < narenas; i++) {
+		uint64_t idx = (arenas[i].base - L->arena_base_offset) >> L->log_arena_bytes;
+		if (arenas[i].user)
+			err = add_arena(c, &arenas[i], idx, chunks.v, chunks.n, 0, 0, model);
+		else
+			err = add_arena(c, &arenas[i], idx, ranges, nranges, cb, ce, model);
+	}
+	free(chunks.v);
+	if (err)
+		return err;
+	for (size_t i = 0; i < narenas; i++) {
+		/*
+		 * A heapArena is persistentalloc'd; at 64 KiB or more that is a
+		 * sysAlloc of its own, counted in GCSys (malloc.go sysAlloc).
+		 */
+		if (meta_size >= (64 << 10))
+			TRY(add(c, arenas[i].meta, page_up(meta_size), GM_OWNER_GO_RUNTIME_METADATA,
+				GM_LEAF_META_HEAP_ARENA, meta_size, "mheap_.arenas",
+				"heapArena metadata of arena 0x%" PRIx64
+				" (span map, page bitmaps; %" PRIu64 " bytes)",
+				arenas[i].base, meta_size));
+	}
+	/* The arena index: sysAllocOS'd, counted in no MemStats field (malloc.go sysAlloc). */
+	uint64_t l1_count = L->mheap_arenas.count ? L->mheap_arenas.count : 1;
+	uint64_t l2_bytes = (1ULL << L->arena_l2_bits) * 8;
+	for (uint64_t i = 0; i < l1_count && i < 1024; i++) {
+		uint64_t l2;
+		TRY(gm_read_u64(rt->mem, rt->mheap + L->mheap_arenas.offset + 8 * i, &l2));
+		TRY(add(c, l2, l2_bytes, GM_OWNER_GO_RUNTIME_METADATA, GM_LEAF_META_ARENA_INDEX, 0,
+			"mheap_.arenas",
+			"arena index (mheap_.arenas[%" PRIu64 "]): one *heapArena per 64 MiB of "
+			"address space; in no MemStats field",
+			i));
+	}
+	return NULL;
+}
+
+/* ---- the page allocator ---- */
+
+static struct gomem_error *page_alloc_regions(struct ctx *c)
+{
+	struct gm_runtime *rt = c->rt;
+	struct gm_layout *L = &rt->L;
+	uint64_t pages = rt->mheap + L->mheap_pages.offset;
+	struct gm_field summary, scav;
+	TRY(field(c, "runtime.pageAlloc", "summary", &summary));
+	/* The page summaries: one PROT_NONE reservation per level (mpagealloc_64bit.go sysInit). */
+	for (uint64_t l = 0; summary.present && l < summary.count && l < 8; l++) {
+		uint64_t hdr[3];
+		char label[80], source[64];
+		TRY(read_slice(c, pages + summary.offset + l * summary.elem_size, hdr));
+		uint64_t bytes = page_up(hdr[2] * 8);
+		snprintf(label, sizeof(label), "page summary level %" PRIu64 " (%s reserved)", l,
+			 gm_human_bytes(bytes, (char[32]){0}));
+		snprintf(source, sizeof(source), "mheap_.pages.summary[%" PRIu64 "]", l);
+		TRY(add_reservation(c, hdr[0], bytes, GM_LEAF_META_SUMMARY, GM_LEAF_RESV_SUMMARY,
+				    source, label));
+	}
+	/*
+	 * The scavenger index: one reservation, mapped where the heap is
+	 * (mpagealloc_64bit.go scavengeIndex.sysInit). A bitmap of 8 MiB up
+	 * to Go 1.20, 8 bytes per chunk (512 MiB) from 1.21 (mgcscavenge.go@1.21).
+	 */
+	TRY(field(c, "runtime.pageAlloc", "scav.index.chunks", &scav));
+	if (scav.present && scav.elem_size) {
+		uint64_t hdr[3];
+		char label[96];
+		TRY(read_slice(c, pages + scav.offset, hdr));
+		uint64_t bytes = page_up(hdr[2] * scav.elem_size);
+		snprintf(label, sizeof(label), "scavenger index (%s reserved)",
+			 gm_human_bytes(bytes, (char[32]){0}));
+		TRY(add_reservation(c, hdr[0], bytes, GM_LEAF_META_SCAV_INDEX,
+				    GM_LEAF_RESV_SCAV_INDEX, "mheap_.pages.scav.index.chunks",
+				    label));
+	}
+	/* The bitmaps: second-level arrays of pallocData, sysAlloc'd (mpagealloc.go grow). */
+	uint64_t l1_count = 1ULL << L->chunks_l1_bits;
+	uint64_t l2_bytes = (1ULL << L->chunks_l2_bits) * L->pallocdata_size;
+	uint64_t batch[512];
+	for (uint64_t i = 0; i < l1_count; i += GM_ARRAY_SIZE(batch)) {
+		uint64_t n =
+		    l1_count - i < GM_ARRAY_SIZE(batch) ? l1_count - i : GM_ARRAY_SIZE(batch);
+		TRY(gm_read(rt->mem, pages + L->pagealloc_chunks.offset + 8 * i, batch, 8 * n));
+		for (uint64_t j = 0; j < n; j++)
+			TRY(add(c, batch[j], page_up(l2_bytes), GM_OWNER_GO_RUNTIME_METADATA,
+				GM_LEAF_META_CHUNKS, l2_bytes, "mheap_.pages.chunks",
+				"page allocator bitmaps (mheap_.pages.chunks[%" PRIu64
+				"]: allocated and scavenged bits of 4 MiB chunks)",
+				i + j));
+	}
+	return NULL;
+}
+
+/* ---- other metadata ---- */
+
+/* persistentalloc's 256 KiB chunks, chained through their first word (malloc.go). */
+static struct gomem_error *persistent_regions(struct ctx *c)
+{
+	uint64_t head_addr, chunk;
+	TRY(variable(c, "runtime.persistentChunks", &head_addr));
+	if (!head_addr)
+		return NULL;
+	uint64_t size = (uint64_t)constant(c, "runtime.persistentChunkSize", 256 << 10);
+	TRY(gm_read_u64(c->rt->mem, head_addr, &chunk));
+	for (size_t n = 0; chunk; n++) {
+		if (n == MAX_LIST)
+			return gm_error(GOMEM_ERROR_INCONSISTENT,
+					"runtime.persistentChunks: more than %d chunks", MAX_LIST);
+		TRY(add(c, chunk, size, GM_OWNER_GO_RUNTIME_METADATA, GM_LEAF_META_PERSISTENT, size,
+			"runtime.persistentChunks",
+			"persistentalloc chunk: fixalloc chunks (mspans, mcaches, specials), "
+			"profiling buckets, small runtime tables"));
+		TRY(gm_read_u64(c->rt->mem, chunk, &chunk));
+	}
+	return NULL;
+}
+
+/* gcBitsArenas: four lists of 64 KiB arenas of mark and allocation bits (mheap.go). */
+static struct gomem_error *gc_bits_regions(struct ctx *c)
+{
+	static const char *const lists[] = {"free", "next", "current", "previous"};
+	uint64_t var, mutex_size;
+	struct gm_field next;
+	TRY(variable(c, "runtime.gcBitsArenas", &var));
+	TRY(field(c, "runtime.gcBitsArena", "next", &next));
+	if (!var || !next.present || !gm_dwarf_has_type(c->rt->dw, "runtime.mutex"))
+		return NULL;
+	TRY(gm_dwarf_sizeof(c->rt->dw, "runtime.mutex", &mutex_size));
+	uint64_t size = (uint64_t)constant(c, "runtime.gcBitsChunkBytes", 64 << 10);
+	/* struct { lock mutex; free, next, current, previous *gcBitsArena } */
+	for (size_t l = 0; l < GM_ARRAY_SIZE(lists); l++) {
+		uint64_t a;
+		char source[64];
+		snprintf(source, sizeof(source), "gcBitsArenas.%s", lists[l]);
+		TRY(gm_read_u64(c->rt->mem, var + mutex_size + 8 * l, &a));
+		for (size_t n = 0; a; n++) {
+			if (n == MAX_LIST)
+				return gm_error(GOMEM_ERROR_INCONSISTENT, "%s: list too long",
+						source);
+			TRY(add(c, a, size, GM_OWNER_GO_RUNTIME_METADATA, GM_LEAF_META_GC_BITS,
+				size, source,
+				"GC bitmap arena (%s): spans' mark and allocation bits", source));
+			TRY(gm_read_u64(c->rt->mem, a + next.offset, &a));
+		}
+	}
+	return NULL;
+}
+
+static struct gomem_error *misc_regions(struct ctx *c)
+{
+	struct gm_runtime *rt = c->rt;
+	struct gm_layout *L = &rt->L;
+	uint64_t hdr[3];
+	/* allspans' array, sysAlloc'd and counted in OtherSys (mheap.go recordspan). */
+	TRY(read_slice(c, rt->mheap + L->mheap_allspans.offset, hdr));
+	if (hdr[2] > 0 && hdr[2] < (1ULL << 40) / 8)
+		TRY(add(c, hdr[0], page_up(hdr[2] * 8), GM_OWNER_GO_RUNTIME_METADATA,
+			GM_LEAF_META_ALLSPANS, hdr[2] * 8, "mheap_.allspans",
+			"allspans array: a pointer to every mspan ever made (%" PRIu64
+			" of %" PRIu64 ")",
+			hdr[1], hdr[2]));
+	/* The arena list grows by persistentalloc, a sysAlloc of its own from 64 KiB. */
+	TRY(read_slice(c, rt->mheap + L->mheap_heap_arenas.offset, hdr));
+	uint64_t list_bytes = hdr[2] * L->mheap_heap_arenas.elem_size;
+	if (list_bytes >= (64 << 10) && hdr[2] < (1ULL << 32))
+		TRY(add(c, hdr[0], page_up(list_bytes), GM_OWNER_GO_RUNTIME_METADATA,
+			GM_LEAF_META_HEAP_ARENA, list_bytes, "mheap_.heapArenas",
+			"list of heap arenas"));
+	/* The profiling hash table: atomic.UnsafePointer since 1.21, *buckhashArray before. */
+	uint64_t var, bh;
+	TRY(variable(c, "runtime.buckhash", &var));
+	if (var) {
+		uint64_t size = 0;
+		if (gm_dwarf_has_type(rt->dw, "runtime.buckhashArray"))
+			TRY(gm_dwarf_sizeof(rt->dw, "runtime.buckhashArray", &size));
+		else
+			size = 8 * (uint64_t)constant(c, "runtime.buckHashSize", 179999);
+		TRY(gm_read_u64(rt->mem, var, &bh));
+		TRY(add(c, bh, page_up(size), GM_OWNER_GO_RUNTIME_METADATA, GM_LEAF_META_BUCKHASH,
+			size, "runtime.buckhash",
+			"profiling bucket hash table (BuckHashSys), made at the first profiled "
+			"allocation"));
+	}
+	return NULL;
+}
+
+/*
+ * Green Tea's span queues (Go 1.25+): rings sysAlloc'd by newSpanSPMC and
+ * freed only when dead, listed in work.spanSPMCs (mgcmark_greenteagc.go).
+ */
+static struct gomem_error *span_queue_regions(struct ctx *c)
+{
+	struct gm_field head, next, ring, cap;
+	uint64_t work;
+	TRY(variable(c, "runtime.work", &work));
+	TRY(field(c, "runtime.workType", "spanSPMCs.list.obj", &head));
+	TRY(field(c, "runtime.spanSPMC", "allnode.next", &next));
+	TRY(field(c, "runtime.spanSPMC", "ring", &ring));
+	TRY(field(c, "runtime.spanSPMC", "cap", &cap));
+	if (!work || !head.present || !next.present || !ring.present || !cap.present)
+		return NULL;
+	uint64_t r;
+	TRY(gm_rt_read_field(c->rt, work, &head, &r));
+	for (size_t n = 0; r; n++) {
+		uint64_t base, slots;
+		if (n == MAX_LIST)
+			return gm_error(GOMEM_ERROR_INCONSISTENT, "work.spanSPMCs: list too long");
+		TRY(gm_rt_read_field(c->rt, r, &ring, &base));
+		TRY(gm_rt_read_field(c->rt, r, &cap, &slots));
+		if (slots < (1ULL << 32))
+			TRY(add(c, base, page_up(slots * 8), GM_OWNER_GO_RUNTIME_METADATA,
+				GM_LEAF_META_SPAN_QUEUES, slots * 8, "work.spanSPMCs",
+				"GC span queue ring (Green Tea): %" PRIu64 " slots", slots));
+		TRY(gm_rt_read_field(c->rt, r, &next, &r));
+	}
+	return NULL;
+}
+
+/* ---- Ms ---- */
+
+static struct gomem_error *go_threads(struct ctx *c, struct gm_go_model *model)
+{
+	struct gm_runtime *rt = c->rt;
+	struct gm_field alllink, procid, id, g0, lo, hi;
+	uint64_t allm, m0, m;
+	TRY(variable(c, "runtime.allm", &allm));
+	TRY(variable(c, "runtime.m0", &m0));
+	TRY(field(c, "runtime.m", "alllink", &alllink));
+	TRY(field(c, "runtime.m", "procid", &procid));
+	TRY(field(c, "runtime.m", "id", &id));
+	TRY(field(c, "runtime.m", "g0", &g0));
+	TRY(field(c, "runtime.g", "stack.lo", &lo));
+	TRY(field(c, "runtime.g", "stack.hi", &hi));
+	if (!allm || !alllink.present || !g0.present || !lo.present || !hi.present)
+		return NULL;
+	TRY(gm_read_u64(rt->mem, allm, &m));
+	model->threads = calloc(64, sizeof(*model->threads));
+	size_t cap = 64;
+	if (!model->threads)
+		return &gm_error_no_memory;
+	while (m) {
+		if (model->nthreads == MAX_MS)
+			return gm_error(GOMEM_ERROR_INCONSISTENT, "runtime.allm: more than %d Ms",
+					MAX_MS);
+		if (model->nthreads == cap) {
+			struct gm_go_thread *v =
+			    reallocarray(model->threads, 2 * cap, sizeof(*model->threads));
+			if (!v)
+				return &gm_error_no_memory;
+			model->threads = v;
+			cap *= 2;
+		}
+		struct gm_go_thread *th = &model->threads[model->nthreads];
+		uint64_t g, v;
+		memset(th, 0, sizeof(*th));
+		TRY(gm_rt_read_field(rt, m, &id, &v));
+		th->id = (int64_t)v;
+		TRY(gm_rt_read_field(rt, m, &procid, &th->procid));
+		TRY(gm_rt_read_field(rt, m, &g0, &g));
+		if (g) {
+			TRY(gm_rt_read_field(rt, g, &lo, &th->lo));
+			TRY(gm_rt_read_field(rt, g, &hi, &th->hi));
+		}
+		if (m == m0)
+			model->m0_stack_hi = th->hi;
+		model->nthreads++;
+		TRY(gm_rt_read_field(rt, m, &alllink, &m));
+	}
+	return NULL;
+}
+
+struct gomem_error *gm_go_regions(struct gomem_target *t, struct gm_addrspace *as,
+				  struct gm_regions *rs, struct gm_go_model *model)
+{
+	struct ctx c = {t, t->runtime, as, rs};
+	memset(model, 0, sizeof(*model));
+	TRY(heap_regions(&c, model));
+	TRY(page_alloc_regions(&c));
+	TRY(persistent_regions(&c));
+	TRY(gc_bits_regions(&c));
+	TRY(misc_regions(&c));
+	TRY(span_queue_regions(&c));
+	return go_threads(&c, model);
+}

@@ -1,0 +1,469 @@
+/*
+ * The verbs and their options: one table for the CLI, the GDB plugin, the
+ * help texts and tab completion. Each verb lives in a file of its own and
+ * is reached through gomem_run().
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "verbs/verbs.h"
+
+static const struct gm_option_spec summary_options[] = {
+    {"--svg", "FILE", "also write the breakdown as a treemap picture (SVG) to FILE"},
+    {NULL, NULL, NULL},
+};
+
+/* The drill-down verbs (arenas.c, spans.c, classes.c, stacks.c, whatis.c). */
+static const struct gm_option_spec no_options[] = {
+    {NULL, NULL, NULL},
+};
+
+static const struct gm_option_spec spans_options[] = {
+    {"--state", "S", "only spans in state S: in-use, manual or free"},
+    {"--class", "N", "only in-use spans of size class N (0: large objects)"},
+    {"--limit", "N", "list the N largest (0: all; default 50 in text, all in JSON)"},
+    {NULL, NULL, NULL},
+};
+
+static const struct gm_option_spec stacks_options[] = {
+    {"--limit", "N",
+     "list the N largest goroutine stacks (0: all; default 50 in text, all in JSON)"},
+    {NULL, NULL, NULL},
+};
+
+static const struct gm_verb verbs[] = {
+    {
+	.name = "summary",
+	.usage = "summary [--json]",
+	.summary = "reserved versus used: the breakdown tree, MemStats, the checks",
+	.help = "Prints where the address space goes (Go heap arenas: in-use spans, "
+		"stacks, free retained and released pages, reserved space), the "
+		"runtime.MemStats values exactly as runtime.ReadMemStats would report "
+		"them, and the checks between the runtime's counters and the walk of its "
+		"structures. With --json, prints one gomem/summary/v1 object.",
+	.options = summary_options,
+	.run = gm_verb_summary,
+    },
+    {
+	.name = "mappings",
+	.usage = "mappings [--json]",
+	.summary = "every mapping (or part of one): size, resident bytes, owner, what it is",
+	.help = "Lists every mapping of the address space, cut into parts where owners "
+		"change, sorted by address: its size, its resident bytes (a kernel core's "
+		"dumped anonymous pages; unknown for a gcore), its owner (go-heap, "
+		"go-heap-reserved, go-runtime-metadata, go-runtime-reserved, thread-stack, "
+		"main-stack, c-heap, binary, shared-library, kernel, unknown) and what it "
+		"is, with where gomem found it: a pointer the runtime keeps, the ELF "
+		"files, the threads' registers, or an inference it names. Then the totals "
+		"by owner, which add up to VmSize. With --json, prints one "
+		"gomem/mappings/v1 object.",
+	.options = no_options,
+	.run = gm_verb_mappings,
+    },
+    {
+	.name = "arenas",
+	.usage = "arenas [--json]",
+	.summary = "each heap arena: pages by state and a compact page map",
+	.help = "Prints each Go heap arena (a 64 MiB reservation on linux/amd64) with its "
+		"pages split into in-use spans (objects), manual spans (goroutine stacks, "
+		"GC work buffers), free pages the runtime retains, free pages released to "
+		"the OS, and pages reserved but never mapped; its resident bytes (kernel "
+		"cores only); and a map with one character per group of pages showing the "
+		"state of most of them. With --json, prints one gomem/arenas/v1 object.",
+	.options = no_options,
+	.run = gm_verb_arenas,
+    },
+    {
+	.name = "spans",
+	.usage = "spans [--state in-use|manual|free] [--class N] [--limit N] [--json]",
+	.summary = "spans with state, size class, objects and free slots, largest first",
+	.help = "Lists the heap's spans, largest first. in-use spans hold objects of one "
+		"size class (0: one large object); manual spans hold goroutine stacks "
+		"(stack-pool spans are cut into several stacks, a stack of 32 KiB or more "
+		"has a span of its own) or GC work buffers. Free memory is not kept in "
+		"spans since Go 1.12: free spans are the page allocator's runs of free "
+		"pages, split into retained and released (returned to the OS) runs. With "
+		"--json, prints one gomem/spans/v1 object.",
+	.options = spans_options,
+	.run = gm_verb_spans,
+    },
+    {
+	.name = "classes",
+	.usage = "classes [--json]",
+	.summary = "per size class: spans, objects, bytes used, free slots, waste",
+	.help = "Prints, for each size class with in-use spans, the spans, the objects and "
+		"their bytes, the free slots and the tail waste (the end of each span too "
+		"small for one more object), largest first, then large objects; and checks "
+		"that the objects add up to HeapObjects and HeapAlloc. With --json, prints "
+		"one gomem/classes/v1 object.",
+	.options = no_options,
+	.run = gm_verb_classes,
+    },
+    {
+	.name = "stacks",
+	.usage = "stacks [--limit N] [--json]",
+	.summary = "goroutine stacks and OS thread stacks, sizes and use",
+	.help = "Lists the goroutines (runtime.allgs) with their status, stack size and the "
+		"bytes in use (from the saved stack pointer: g.sched.sp, g.syscallsp in a "
+		"system call, the thread's own SP from the core for a running goroutine), "
+		"largest first; the threads (runtime.allm) with their g0 and signal "
+		"stacks; and how the stack spans add up to StackInuse: live goroutine "
+		"stacks, stacks kept by dead Gs, g0 and gsignal stacks, free stack-pool "
+		"slots, per-P stack caches and cached large stack spans. Runtime "
+		"goroutines are told apart as runtime.NumGoroutine does. With --json, "
+		"prints one gomem/stacks/v1 object.",
+	.options = stacks_options,
+	.run = gm_verb_stacks,
+    },
+    {
+	.name = "whatis",
+	.usage = "whatis [--json] ADDR",
+	.summary = "what an address is: mapping, owner, arena, span, object or stack",
+	.help = "Tells what the address ADDR (decimal or 0x hex; in GDB any expression, such "
+		"as &x or $rsp) is: its mapping and owner; in the Go heap, its arena and "
+		"span (in-use, manual or free pages) and, in an in-use span, the object "
+		"slot that holds it: its base, the offset of ADDR in it, and whether it is "
+		"allocated or free (scan objects of more than 512 bytes start with an "
+		"8-byte malloc header since Go 1.22); in a stack, whose stack it is. With "
+		"--json, prints one gomem/whatis/v1 object.",
+	.min_operands = 1,
+	.max_operands = 1,
+	.options = no_options,
+	.run = gm_verb_whatis,
+    },
+    {
+	.name = "diff",
+	.usage = "diff [--json] OTHER",
+	.summary = "what grew or shrank between this target and another core or summary",
+	.help = "Compares this target with OTHER: another core of the same executable, or "
+		"a summary saved with gomem summary --json (of any executable). Lists what "
+		"grew or shrank from this target (A) to OTHER (B), B - A: the nodes of the "
+		"breakdown tree, by VSZ and RSS, and the size classes of the in-use spans, "
+		"by objects and bytes, largest change first; then the MemStats that "
+		"changed. From the shell, gomem diff EXE CORE_A CORE_B, or gomem diff "
+		"A.json B.json for two saved summaries. With --json, prints one "
+		"gomem/diff/v1 object.",
+	.min_operands = 1,
+	.max_operands = 1,
+	.options = no_options,
+	.run = gm_verb_diff,
+    },
+};
+
+static const struct gm_verb *find_verb(const char *name)
+{
+	for (size_t i = 0; i < GM_ARRAY_SIZE(verbs); i++) {
+		if (strcmp(verbs[i].name, name) == 0)
+			return &verbs[i];
+	}
+	return NULL;
+}
+
+static void verb_names(char *buf, size_t size)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < GM_ARRAY_SIZE(verbs) && used < size; i++)
+		used +=
+		    (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", verbs[i].name);
+}
+
+static const struct gm_option_spec *find_option(const struct gm_verb *v, const char *name,
+						int *index)
+{
+	for (int i = 0; v->options[i].name; i++) {
+		if (strcmp(v->options[i].name, name) == 0) {
+			*index = i;
+			return &v->options[i];
+		}
+	}
+	return NULL;
+}
+
+static struct gomem_error *parse_args(struct gm_run *r, int argc, const char *const *argv)
+{
+	const struct gm_verb *v = r->verb;
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (!a)
+			return gm_error(GOMEM_ERROR_USAGE, "%s: missing argument", v->name);
+		if (strcmp(a, "--json") == 0) {
+			r->json = true;
+			continue;
+		}
+		if (a[0] == '-' && a[1] == '-') {
+			char name[64];
+			const char *eq = strchr(a, '=');
+			size_t n = eq ? (size_t)(eq - a) : strlen(a);
+			if (n >= sizeof(name))
+				return gm_error(GOMEM_ERROR_USAGE, "%s: unknown option %s", v->name,
+						a);
+			memcpy(name, a, n);
+			name[n] = '\0';
+			int idx;
+			const struct gm_option_spec *o = find_option(v, name, &idx);
+			if (!o)
+				return gm_error(GOMEM_ERROR_USAGE,
+						"%s: unknown option %s (usage: %s)", v->name, name,
+						v->usage);
+			if (o->value && !eq) {
+				if (i + 1 >= argc || !argv[i + 1])
+					return gm_error(GOMEM_ERROR_USAGE,
+							"%s: %s needs a value (%s)", v->name, name,
+							o->value);
+				r->option_values[idx] = argv[++i];
+			} else if (o->value) {
+				r->option_values[idx] = eq + 1;
+			} else if (eq) {
+				return gm_error(GOMEM_ERROR_USAGE, "%s: %s takes no value", v->name,
+						name);
+			} else {
+				r->option_values[idx] = "";
+			}
+			continue;
+		}
+		if (r->noperands >= v->max_operands)
+			return gm_error(GOMEM_ERROR_USAGE,
+					"%s: unexpected argument \"%s\" (usage: %s)", v->name, a,
+					v->usage);
+		r->operands[r->noperands++] = a;
+	}
+	if (r->noperands < v->min_operands)
+		return gm_error(GOMEM_ERROR_USAGE, "%s: missing operand (usage: %s)", v->name,
+				v->usage);
+	return NULL;
+}
+
+const char *gm_run_option(const struct gm_run *r, const char *name)
+{
+	int idx;
+	if (!find_option(r->verb, name, &idx))
+		return NULL;
+	return r->option_values[idx];
+}
+
+struct gomem_error *gm_run_uint_option(const struct gm_run *r, const char *name, uint64_t dflt,
+				       uint64_t *ret)
+{
+	const char *s = gm_run_option(r, name);
+	if (!s) {
+		*ret = dflt;
+		return NULL;
+	}
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (errno || end == s || *end || s[0] == '-')
+		return gm_error(GOMEM_ERROR_USAGE, "%s: %s wants a non-negative number, not \"%s\"",
+				r->verb->name, name, s);
+	*ret = v;
+	return NULL;
+}
+
+void gm_run_warn(struct gm_run *r, bool partial, const char *fmt, ...)
+{
+	va_list ap;
+	if (partial)
+		r->partial = true;
+	if (r->nwarnings == GM_ARRAY_SIZE(r->warnings))
+		return;
+	va_start(ap, fmt);
+	char *msg = NULL;
+	if (vasprintf(&msg, fmt, ap) >= 0)
+		r->warnings[r->nwarnings++] = msg;
+	va_end(ap);
+}
+
+void gm_run_json_warnings(struct gm_run *r)
+{
+	gm_strbuf_printf(&r->out, "\"warnings\": [");
+	for (size_t i = 0; i < r->nwarnings; i++) {
+		gm_strbuf_printf(&r->out, "%s", i ? ", " : "");
+		gm_strbuf_json_string(&r->out, r->warnings[i]);
+	}
+	gm_strbuf_printf(&r->out, "]");
+}
+
+void gm_run_text_warnings(struct gm_run *r)
+{
+	for (size_t i = 0; i < r->nwarnings; i++)
+		gm_strbuf_printf(&r->out, "%swarning: %s\n", i ? "" : "\n", r->warnings[i]);
+}
+
+static void json_experiments(struct gm_strbuf *b, const char *list)
+{
+	gm_strbuf_printf(b, "[");
+	const char *p = list;
+	bool first = true;
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		char name[64];
+		if (n && n < sizeof(name)) {
+			memcpy(name, p, n);
+			name[n] = '\0';
+			gm_strbuf_printf(b, "%s", first ? "" : ", ");
+			gm_strbuf_json_string(b, name);
+			first = false;
+		}
+		p += n + (comma ? 1 : 0);
+	}
+	gm_strbuf_printf(b, "]");
+}
+
+/* The "target" object of every report: what was read, and which Go built it. */
+void gm_json_target(struct gm_strbuf *b, const struct gomem_target *t)
+{
+	gm_strbuf_printf(b, "{\"source\": \"%s\", \"exe\": ", t->have_core ? "core" : "live");
+	gm_strbuf_json_string(b, t->exe.path);
+	gm_strbuf_printf(b, ", \"core\": ");
+	gm_strbuf_json_string_or_null(b, t->have_core ? t->core.path : NULL);
+	gm_strbuf_printf(b, ", \"pid\": %d, \"go_version\": ", t->pid);
+	gm_strbuf_json_string(b, t->exe.go_version);
+	gm_strbuf_printf(b, ", \"goarch\": \"amd64\", \"experiments\": ");
+	json_experiments(b, t->exe.experiments);
+	gm_strbuf_printf(b, ", \"core_kind\": %s}",
+			 !t->have_core	       ? "null"
+			 : t->core.kernel_dump ? "\"kernel\""
+					       : "\"gcore\"");
+}
+
+struct gomem_error *gomem_run(struct gomem_target *t, const char *verb, int argc,
+			      const char *const *argv, char **ret, int *partial_ret)
+{
+	if (!t || !verb || !ret || argc < 0 || (argc && !argv))
+		return gm_error(GOMEM_ERROR_USAGE, "gomem_run: missing argument");
+	struct gm_run *r = calloc(1, sizeof(*r));
+	if (!r)
+		return &gm_error_no_memory;
+	r->t = t;
+	r->verb = find_verb(verb);
+	struct gomem_error *err = NULL;
+	if (!r->verb) {
+		char names[256];
+		verb_names(names, sizeof(names));
+		err = gm_error(GOMEM_ERROR_USAGE, "unknown verb \"%s\" (verbs: %s)", verb, names);
+	}
+	if (!err)
+		err = parse_args(r, argc, argv);
+	/* Warnings about the target itself (a running process...) go into every report. */
+	for (size_t i = 0; !err && i < t->nwarnings; i++)
+		gm_run_warn(r, false, "%s", t->warnings[i]);
+	if (!err)
+		err = r->verb->run(r);
+	if (!err && partial_ret)
+		*partial_ret = r->partial;
+	return gm_run_finish(r, err, ret);
+}
+
+struct gomem_error *gm_run_finish(struct gm_run *r, struct gomem_error *err, char **ret)
+{
+	if (!err && r->out.failed)
+		err = &gm_error_no_memory;
+	if (!err) {
+		*ret = gm_strbuf_steal(&r->out);
+		if (!*ret)
+			err = &gm_error_no_memory;
+	}
+	gm_strbuf_deinit(&r->out);
+	for (size_t i = 0; i < r->nwarnings; i++)
+		free(r->warnings[i]);
+	free(r);
+	return err;
+}
+
+struct gomem_error *gomem_check_args(const char *verb, int argc, const char *const *argv)
+{
+	struct gm_run r;
+	memset(&r, 0, sizeof(r));
+	r.verb = verb ? find_verb(verb) : NULL;
+	if (!r.verb)
+		return gm_error(GOMEM_ERROR_USAGE, "unknown verb \"%s\"", verb ? verb : "");
+	return parse_args(&r, argc, argv);
+}
+
+int gomem_option_takes_value(const char *verb, const char *option)
+{
+	const struct gm_verb *v = verb ? find_verb(verb) : NULL;
+	int idx;
+	const struct gm_option_spec *o = v && option ? find_option(v, option, &idx) : NULL;
+	return o && o->value;
+}
+
+char *gomem_verbs_json(void)
+{
+	struct gm_strbuf b = {0};
+	gm_strbuf_printf(&b, "{\"verbs\": [");
+	for (size_t i = 0; i < GM_ARRAY_SIZE(verbs); i++) {
+		const struct gm_verb *v = &verbs[i];
+		gm_strbuf_printf(&b, "%s{\"name\": ", i ? ", " : "");
+		gm_strbuf_json_string(&b, v->name);
+		gm_strbuf_printf(&b, ", \"usage\": ");
+		gm_strbuf_json_string(&b, v->usage);
+		gm_strbuf_printf(&b, ", \"summary\": ");
+		gm_strbuf_json_string(&b, v->summary);
+		gm_strbuf_printf(&b, ", \"help\": ");
+		gm_strbuf_json_string(&b, v->help);
+		gm_strbuf_printf(&b,
+				 ", \"operands\": %d, \"options\": [{\"name\": \"--json\", "
+				 "\"value\": null, \"help\": \"print JSON\"}",
+				 v->max_operands);
+		for (int j = 0; v->options[j].name; j++) {
+			const struct gm_option_spec *o = &v->options[j];
+			gm_strbuf_printf(&b, ", {\"name\": ");
+			gm_strbuf_json_string(&b, o->name);
+			gm_strbuf_printf(&b, ", \"value\": ");
+			gm_strbuf_json_string_or_null(&b, o->value);
+			gm_strbuf_printf(&b, ", \"help\": ");
+			gm_strbuf_json_string(&b, o->help);
+			gm_strbuf_printf(&b, "}");
+		}
+		gm_strbuf_printf(&b, "]}");
+	}
+	gm_strbuf_printf(&b, "]}\n");
+	return gm_strbuf_steal(&b);
+}
+
+char *gomem_help(const char *verb)
+{
+	struct gm_strbuf b = {0};
+	if (!verb) {
+		gm_strbuf_printf(&b, "verbs:\n");
+		for (size_t i = 0; i < GM_ARRAY_SIZE(verbs); i++)
+			gm_strbuf_printf(&b, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+		return gm_strbuf_steal(&b);
+	}
+	const struct gm_verb *v = find_verb(verb);
+	if (!v)
+		return NULL;
+	gm_strbuf_printf(&b, "usage: gomem %s\n\n", v->usage);
+	/* Wrap the help text at 78 columns. */
+	const char *p = v->help;
+	while (*p) {
+		size_t n = strlen(p);
+		if (n > 78) {
+			n = 78;
+			while (n > 0 && p[n] != ' ')
+				n--;
+			if (n == 0)
+				n = 78;
+		}
+		gm_strbuf_append(&b, p, n);
+		gm_strbuf_append(&b, "\n", 1);
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	gm_strbuf_printf(&b, "\noptions:\n  %-18s %s\n", "--json", "print JSON instead of text");
+	for (int j = 0; v->options[j].name; j++) {
+		char opt[64];
+		snprintf(opt, sizeof(opt), "%s%s%s", v->options[j].name,
+			 v->options[j].value ? " " : "",
+			 v->options[j].value ? v->options[j].value : "");
+		gm_strbuf_printf(&b, "  %-18s %s\n", opt, v->options[j].help);
+	}
+	return gm_strbuf_steal(&b);
+}

@@ -1,0 +1,65 @@
+/* The verbs' shared machinery: parsed arguments, output, warnings. */
+#ifndef GOMEM_VERBS_H
+#define GOMEM_VERBS_H
+
+#include "addrspace/addrspace.h"
+
+#define GM_MAX_OPTIONS	16
+#define GM_MAX_OPERANDS 4
+#define GM_MAX_WARNINGS 64
+
+struct gm_option_spec {
+	const char *name;  /* "--limit" */
+	const char *value; /* metavariable ("N") when the option takes a value, else NULL */
+	const char *help;
+};
+
+struct gm_run;
+
+struct gm_verb {
+	const char *name, *usage, *summary, *help;
+	int min_operands, max_operands;
+	const struct gm_option_spec *options; /* ends with a NULL name; --json is implied */
+	struct gomem_error *(*run)(struct gm_run *r);
+};
+
+/* One call of a verb: its arguments, its output and its warnings. */
+struct gm_run {
+	struct gomem_target *t;
+	const struct gm_verb *verb;
+	bool json;
+	const char *option_values[GM_MAX_OPTIONS]; /* "" for a flag that is set */
+	const char *operands[GM_MAX_OPERANDS];
+	int noperands;
+	struct gm_strbuf out;
+	char *warnings[GM_MAX_WARNINGS];
+	size_t nwarnings;
+	bool partial; /* something could not be read: the CLI exits with 1 */
+};
+
+/* The value of an option, "" for a flag, NULL when not given. */
+const char *gm_run_option(const struct gm_run *r, const char *name);
+struct gomem_error *gm_run_uint_option(const struct gm_run *r, const char *name, uint64_t dflt,
+				       uint64_t *ret);
+/* A warning for the output; partial marks the result incomplete. */
+void gm_run_warn(struct gm_run *r, bool partial, const char *fmt, ...) GM_PRINTF(3, 4);
+/* "warnings": [...] (no trailing comma or brace). */
+void gm_run_json_warnings(struct gm_run *r);
+/* The warnings as text lines, after a blank line. */
+void gm_run_text_warnings(struct gm_run *r);
+/* Writes the "target" object of a JSON report. */
+void gm_json_target(struct gm_strbuf *b, const struct gomem_target *t);
+/* Hands the run's output to *ret (unless err) and releases the run; returns err. */
+struct gomem_error *gm_run_finish(struct gm_run *r, struct gomem_error *err, char **ret);
+
+/* The verbs. */
+struct gomem_error *gm_verb_summary(struct gm_run *r);
+struct gomem_error *gm_verb_mappings(struct gm_run *r);
+struct gomem_error *gm_verb_arenas(struct gm_run *r);
+struct gomem_error *gm_verb_spans(struct gm_run *r);
+struct gomem_error *gm_verb_classes(struct gm_run *r);
+struct gomem_error *gm_verb_stacks(struct gm_run *r);
+struct gomem_error *gm_verb_whatis(struct gm_run *r);
+struct gomem_error *gm_verb_diff(struct gm_run *r);
+
+#endif

@@ -1,0 +1,530 @@
+/*
+ * `gomem whatis ADDR`: what one address is. Its mapping and owner; inside
+ * the Go heap, its arena, its span and, in an in-use span, the object slot
+ * (base, offset, allocated or free); in a stack span or a thread's stack,
+ * whose stack it is; in free pages, whether they were released.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "verbs/drilldown.h"
+
+enum span_kind { SK_NONE, SK_LIVE, SK_FREE };
+
+struct whatis {
+	struct gm_run *run;
+	struct gomem_target *t;
+	struct gm_runtime *rt;
+	uint64_t addr;
+	const struct gm_mapping *mapping;
+	bool in_arena, heap_mapped;
+	struct gm_arena arena;
+	enum span_kind span_kind;
+	struct gm_span span; /* SK_LIVE */
+	uint64_t free_start, free_end;
+	bool free_released;
+	bool has_object, allocated;
+	uint64_t obj_base, header_bytes;
+	/* A stack that holds addr. */
+	bool has_stack;
+	const char *stack_kind; /* "goroutine", "dead goroutine", "g0", "gsignal", "crash" */
+	uint64_t stack_lo, stack_hi, goid;
+	int64_t m;
+	bool has_goid, has_m;
+	const char *goroutine_status;
+	const char *owner;
+	char *detail; /* what `gomem mappings` says about the part that holds addr */
+	/* In the executable: the function or variable at addr. */
+	bool has_symbol, symbol_func;
+	char symbol[128];
+	uint64_t symbol_offset;
+	char what[192];
+};
+
+static struct gomem_error *parse_addr(const struct gm_run *r, uint64_t *ret)
+{
+	const char *s = r->operands[0];
+	char *end;
+	bool hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+	errno = 0;
+	unsigned long long v = strtoull(hex ? s + 2 : s, &end, hex ? 16 : 10);
+	const char *digits = hex ? s + 2 : s;
+	if (errno || end == digits || *end ||
+	    !(hex ? isxdigit((unsigned char)digits[0]) : isdigit((unsigned char)digits[0])))
+		return gm_error(GOMEM_ERROR_USAGE,
+				"whatis: ADDR must be a number, decimal or 0x hex, not \"%s\"", s);
+	*ret = v;
+	return NULL;
+}
+
+const char *gm_perms(uint32_t flags, char buf[4])
+{
+	buf[0] = flags & 4 ? 'r' : '-'; /* PF_R */
+	buf[1] = flags & 2 ? 'w' : '-'; /* PF_W */
+	buf[2] = flags & 1 ? 'x' : '-'; /* PF_X */
+	buf[3] = '\0';
+	return buf;
+}
+
+static struct gomem_error *find_mapping(struct whatis *w)
+{
+	const struct gm_mapping *m;
+	size_t n, lo = 0, hi;
+	TRY(gm_target_mappings(w->t, &m, &n));
+	hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (w->addr < m[mid].start)
+			hi = mid;
+		else if (w->addr >= m[mid].end)
+			lo = mid + 1;
+		else {
+			w->mapping = &m[mid];
+			break;
+		}
+	}
+	return NULL;
+}
+
+static struct gomem_error *find_arena(struct whatis *w)
+{
+	struct gm_arena *arenas;
+	size_t n;
+	TRY(gm_heap_arenas(w->rt, &arenas, &n));
+	for (size_t i = 0; i < n; i++) {
+		if (w->addr >= arenas[i].base && w->addr < arenas[i].end) {
+			w->in_arena = true;
+			w->arena = arenas[i];
+		}
+	}
+	free(arenas);
+	return NULL;
+}
+
+static void free_run_at(void *arg, uint64_t start, uint64_t end, bool released)
+{
+	struct whatis *w = arg;
+	if (w->addr >= start && w->addr < end) {
+		w->span_kind = SK_FREE;
+		w->free_start = start;
+		w->free_end = end;
+		w->free_released = released;
+	}
+}
+
+/*
+ * Scan objects of more than minSizeForMallocHeader bytes start with an
+ * 8-byte type header (malloc.go@1.22, allocheaders); earlier versions have
+ * neither the header nor the constant.
+ */
+static uint64_t header_bytes(struct whatis *w)
+{
+	int64_t min_size, header;
+	const struct gm_span *sp = &w->span;
+	if (sp->noscan || sp->sizeclass == 0 ||
+	    !gm_dwarf_has_constant(w->rt->dw, "runtime.minSizeForMallocHeader") ||
+	    gm_dwarf_constant(w->rt->dw, "runtime.minSizeForMallocHeader", &min_size) ||
+	    sp->elemsize <= (uint64_t)min_size)
+		return 0;
+	if (!gm_dwarf_has_constant(w->rt->dw, "runtime.mallocHeaderSize") ||
+	    gm_dwarf_constant(w->rt->dw, "runtime.mallocHeaderSize", &header) || header < 0)
+		return 8;
+	return (uint64_t)header;
+}
+
+static struct gomem_error *find_object(struct whatis *w)
+{
+	const struct gm_span *sp = &w->span;
+	uint64_t i = (w->addr - sp->start) / sp->elemsize;
+	if (i >= sp->nelems) {
+		snprintf(w->what, sizeof(w->what),
+			 "the tail of a span of class %u, past its last slot (waste)",
+			 sp->sizeclass);
+		return NULL;
+	}
+	w->has_object = true;
+	w->obj_base = sp->start + i * sp->elemsize;
+	w->header_bytes = header_bytes(w);
+	TRY(gm_span_slot_allocated(w->rt, sp, i, &w->allocated));
+	char h[32];
+	if (sp->user_chunk)
+		snprintf(w->what, sizeof(w->what),
+			 "inside a user arena chunk of %s (GOEXPERIMENT=arenas; one object to "
+			 "the runtime)",
+			 gm_human_bytes(sp->elemsize, h));
+	else if (sp->sizeclass == 0)
+		snprintf(w->what, sizeof(w->what), "%s large object of %s (a span of its own)",
+			 w->allocated ? "an allocated" : "a free", gm_human_bytes(sp->elemsize, h));
+	else
+		snprintf(w->what, sizeof(w->what), "%s slot of size class %u (%s)",
+			 w->allocated ? "an allocated object in a" : "a free", sp->sizeclass,
+			 gm_human_bytes(sp->elemsize, h));
+	return NULL;
+}
+
+static bool set_stack(struct whatis *w, const char *kind, uint64_t lo, uint64_t hi)
+{
+	if (!(lo < hi && w->addr >= lo && w->addr < hi))
+		return false;
+	w->has_stack = true;
+	w->stack_kind = kind;
+	w->stack_lo = lo;
+	w->stack_hi = hi;
+	return true;
+}
+
+/* Whose stack holds addr: a goroutine's, an M's g0 or gsignal stack, or gcrash's. */
+static void find_stack(struct whatis *w, const struct gm_stacks *s)
+{
+	for (size_t i = 0; i < s->ngs; i++) {
+		const struct gm_goroutine *g = &s->gs[i];
+		bool dead = gm_goroutine_dead(g);
+		if (set_stack(w, dead ? "dead goroutine" : "goroutine", g->lo, g->hi)) {
+			w->goid = g->goid;
+			w->has_goid = true;
+			w->goroutine_status = gm_goroutine_status_name(g->status);
+			return;
+		}
+	}
+	for (size_t i = 0; i < s->nthreads; i++) {
+		const struct gm_thread *th = &s->threads[i];
+		if (set_stack(w, "g0", th->g0_lo, th->g0_hi) ||
+		    set_stack(w, "gsignal", th->gsignal_lo, th->gsignal_hi)) {
+			w->m = th->id;
+			w->has_m = true;
+			return;
+		}
+	}
+	set_stack(w, "crash", s->crash_lo, s->crash_hi);
+}
+
+static void describe_stack(struct whatis *w)
+{
+	if (!w->has_stack)
+		return;
+	if (w->has_goid)
+		snprintf(w->what, sizeof(w->what), "the stack of %sgoroutine %" PRIu64 " (%s)",
+			 strcmp(w->stack_kind, "goroutine") ? "dead " : "", w->goid,
+			 w->goroutine_status);
+	else if (w->has_m)
+		snprintf(w->what, sizeof(w->what), "the %s stack of M %" PRId64,
+			 strcmp(w->stack_kind, "g0") ? "signal-handler (gsignal)" : "g0", w->m);
+	else
+		snprintf(w->what, sizeof(w->what), "the runtime's crash stack (runtime.gcrash)");
+}
+
+/*
+ * The owner of addr, from the attribution of the whole address space that
+ * `gomem mappings` prints (addrspace.c); "unknown" where no mapping holds it.
+ */
+static struct gomem_error *find_owner(struct whatis *w)
+{
+	struct gm_addrspace *as;
+	w->owner = "unknown"; /* also when the address space cannot be built */
+	TRY(gm_addrspace_build(w->t, &as));
+	size_t lo = 0, hi = as->nparts;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct gm_part *p = &as->parts[mid];
+		if (w->addr < p->start) {
+			hi = mid;
+		} else if (w->addr >= p->end) {
+			lo = mid + 1;
+		} else {
+			w->owner = gm_owner_name(p->owner);
+			if (p->detail && !(w->detail = strdup(p->detail))) {
+				gm_addrspace_destroy(as);
+				return &gm_error_no_memory;
+			}
+			break;
+		}
+	}
+	gm_addrspace_destroy(as);
+	return NULL;
+}
+
+static struct gomem_error *whatis_heap(struct whatis *w)
+{
+	bool found;
+	TRY(gm_heap_find_span(w->rt, w->addr, &w->span, &found));
+	if (found) {
+		w->span_kind = SK_LIVE;
+		w->heap_mapped = true;
+		if (w->span.state == GM_SPAN_IN_USE)
+			return find_object(w);
+		if (!w->span.elemsize) {
+			snprintf(w->what, sizeof(w->what), "a GC work buffer (manual span)");
+			return NULL;
+		}
+		snprintf(w->what, sizeof(w->what), "a free slot of a stack span");
+		return NULL; /* the stack is looked up by the caller */
+	}
+	TRY(gm_heap_foreach_free_run(w->rt, free_run_at, w));
+	if (w->span_kind == SK_FREE) {
+		w->heap_mapped = true;
+		snprintf(w->what, sizeof(w->what), "a free page, %s",
+			 w->free_released ? "released to the OS" : "retained by the runtime");
+	} else {
+		snprintf(w->what, sizeof(w->what), "heap arena space reserved, not mapped");
+	}
+	return NULL;
+}
+
+static struct gomem_error *find_symbol(struct whatis *w)
+{
+	struct gm_symtab st;
+	TRY(gm_symtab_load(&w->t->exe, &st));
+	const struct gm_sym *sym = gm_symtab_find(&st, w->addr - w->rt->bias);
+	if (sym) {
+		w->has_symbol = true;
+		w->symbol_func = sym->func;
+		snprintf(w->symbol, sizeof(w->symbol), "%s", sym->name);
+		w->symbol_offset = w->addr - w->rt->bias - sym->addr;
+	}
+	gm_symtab_deinit(&st);
+	return NULL;
+}
+
+static void describe_outside(struct whatis *w)
+{
+	if (w->has_stack)
+		return;
+	if (w->has_symbol)
+		snprintf(w->what, sizeof(w->what), "the executable's %s %s+%" PRIu64,
+			 w->symbol_func ? "function" : "variable", w->symbol, w->symbol_offset);
+	else if (!w->mapping)
+		snprintf(w->what, sizeof(w->what), "not mapped");
+	else if (strcmp(w->owner, "binary") == 0)
+		snprintf(w->what, sizeof(w->what), "the executable's memory");
+	else if (strcmp(w->owner, "unknown") == 0)
+		snprintf(w->what, sizeof(w->what), "memory gomem cannot attribute");
+	else
+		snprintf(w->what, sizeof(w->what), "%s", w->owner);
+}
+
+static struct gomem_error *whatis_build(struct whatis *w)
+{
+	TRY(parse_addr(w->run, &w->addr));
+	TRY(find_mapping(w));
+	TRY(find_arena(w));
+	if (w->in_arena)
+		TRY(whatis_heap(w));
+	bool need_stacks = !w->in_arena || (w->span_kind == SK_LIVE &&
+					    w->span.state == GM_SPAN_MANUAL && w->span.elemsize);
+	struct gm_stacks s;
+	struct gomem_error *err = NULL;
+	memset(&s, 0, sizeof(s));
+	if (need_stacks) {
+		/* Without the Gs and Ms, whatis still knows the mapping, owner and span. */
+		err = gm_stacks_read(w->t, &s);
+		if (err && err->code != GOMEM_ERROR_NO_MEMORY) {
+			gm_run_warn(w->run, true, "cannot tell whose stack this is: %s",
+				    gomem_error_message(err));
+			gomem_error_destroy(err);
+			err = NULL;
+		}
+		if (err)
+			return err;
+		find_stack(w, &s);
+		describe_stack(w);
+	}
+	if (w->in_arena) {
+		/* The heap walk knows best which arena pages are mapped. */
+		w->owner = w->heap_mapped ? "go-heap" : "go-heap-reserved";
+	} else {
+		err = find_owner(w);
+		if (!err && strcmp(w->owner, "binary") == 0)
+			err = find_symbol(w);
+		describe_outside(w);
+	}
+	gm_stacks_deinit(&s);
+	return err;
+}
+
+/* ---- output ---- */
+
+static const char *span_state(const struct whatis *w)
+{
+	if (w->span_kind == SK_FREE)
+		return "free";
+	return w->span.state == GM_SPAN_IN_USE ? "in-use" : "manual";
+}
+
+static void whatis_json(struct whatis *w)
+{
+	struct gm_strbuf *b = &w->run->out;
+	char perms[4];
+	uint64_t page = gm_runtime_page_size(w->rt);
+	gm_strbuf_printf(
+	    b, "{\"schema\": \"gomem/whatis/v1\", \"addr\": %" PRIu64 ", \"owner\": ", w->addr);
+	gm_strbuf_json_string(b, w->owner);
+	gm_strbuf_printf(b, ", \"what\": ");
+	gm_strbuf_json_string(b, w->what);
+	gm_strbuf_printf(b, ", \"detail\": ");
+	gm_strbuf_json_string_or_null(b, w->detail);
+	gm_strbuf_printf(b, ",\n \"mapping\": ");
+	if (w->mapping) {
+		gm_strbuf_printf(
+		    b,
+		    "{\"start\": %" PRIu64 ", \"end\": %" PRIu64 ", \"perms\": \"%s\", \"file\": ",
+		    w->mapping->start, w->mapping->end, gm_perms(w->mapping->flags, perms));
+		gm_strbuf_json_string_or_null(b, w->mapping->path);
+		gm_strbuf_printf(b, "}");
+	} else {
+		gm_strbuf_printf(b, "null");
+	}
+	gm_strbuf_printf(b, ",\n \"arena\": ");
+	if (w->in_arena)
+		gm_strbuf_printf(b, "{\"base\": %" PRIu64 ", \"end\": %" PRIu64 "}", w->arena.base,
+				 w->arena.end);
+	else
+		gm_strbuf_printf(b, "null");
+	gm_strbuf_printf(b, ",\n \"span\": ");
+	if (w->span_kind == SK_FREE) {
+		gm_strbuf_printf(b,
+				 "{\"start\": %" PRIu64 ", \"npages\": %" PRIu64
+				 ", \"state\": \"free\", \"class\": null, \"elemsize\": 0, "
+				 "\"released\": %s}",
+				 w->free_start, (w->free_end - w->free_start) / page,
+				 w->free_released ? "true" : "false");
+	} else if (w->span_kind == SK_LIVE) {
+		const struct gm_span *sp = &w->span;
+		gm_strbuf_printf(
+		    b, "{\"start\": %" PRIu64 ", \"npages\": %" PRIu64 ", \"state\": \"%s\", ",
+		    sp->start, sp->npages, span_state(w));
+		if (sp->state == GM_SPAN_IN_USE)
+			gm_strbuf_printf(b,
+					 "\"class\": %u, \"elemsize\": %" PRIu64
+					 ", \"noscan\": %s, \"nelems\": %" PRIu64
+					 ", \"allocated\": %" PRIu64 "}",
+					 sp->sizeclass, sp->elemsize, sp->noscan ? "true" : "false",
+					 sp->nelems, sp->alloc_count);
+		else
+			gm_strbuf_printf(
+			    b, "\"class\": null, \"elemsize\": %" PRIu64 ", \"kind\": \"%s\"}",
+			    sp->elemsize, sp->elemsize ? "stack" : "gc-work-buffers");
+	} else {
+		gm_strbuf_printf(b, "null");
+	}
+	gm_strbuf_printf(b, ",\n \"object\": ");
+	if (w->has_object)
+		gm_strbuf_printf(
+		    b,
+		    "{\"base\": %" PRIu64 ", \"offset\": %" PRIu64
+		    ", \"allocated\": %s, \"size\": %" PRIu64 ", \"header_bytes\": %" PRIu64 "}",
+		    w->obj_base, w->addr - w->obj_base, w->allocated ? "true" : "false",
+		    w->span.elemsize, w->header_bytes);
+	else
+		gm_strbuf_printf(b, "null");
+	gm_strbuf_printf(b, ",\n \"symbol\": ");
+	if (w->has_symbol) {
+		gm_strbuf_printf(b, "{\"name\": ");
+		gm_strbuf_json_string(b, w->symbol);
+		gm_strbuf_printf(b, ", \"offset\": %" PRIu64 ", \"function\": %s}",
+				 w->symbol_offset, w->symbol_func ? "true" : "false");
+	} else {
+		gm_strbuf_printf(b, "null");
+	}
+	gm_strbuf_printf(b, ",\n \"stack\": ");
+	if (w->has_stack) {
+		gm_strbuf_printf(
+		    b, "{\"kind\": \"%s\", \"lo\": %" PRIu64 ", \"hi\": %" PRIu64 ", \"goid\": ",
+		    w->stack_kind, w->stack_lo, w->stack_hi);
+		if (w->has_goid)
+			gm_strbuf_printf(b, "%" PRIu64 ", \"status\": \"%s\"", w->goid,
+					 w->goroutine_status);
+		else
+			gm_strbuf_printf(b, "null, \"status\": null");
+		gm_strbuf_printf(b, ", \"m\": ");
+		if (w->has_m)
+			gm_strbuf_printf(b, "%" PRId64 "}", w->m);
+		else
+			gm_strbuf_printf(b, "null}");
+	} else {
+		gm_strbuf_printf(b, "null");
+	}
+	gm_strbuf_printf(b, ",\n ");
+	gm_run_json_warnings(w->run);
+	gm_strbuf_printf(b, "}\n");
+}
+
+static void whatis_text(struct whatis *w)
+{
+	struct gm_strbuf *b = &w->run->out;
+	char perms[4], h[32];
+	uint64_t page = gm_runtime_page_size(w->rt);
+	gm_strbuf_printf(b, "0x%" PRIx64 ": %s\n", w->addr, w->what);
+	gm_strbuf_printf(b, "  %-8s %s\n", "owner", w->owner);
+	if (w->detail) {
+		/* Cut to 100 columns; --json has it whole. */
+		size_t n = strlen(w->detail);
+		if (n > 89)
+			gm_strbuf_printf(b, "  %-8s %.86s...\n", "detail", w->detail);
+		else
+			gm_strbuf_printf(b, "  %-8s %s\n", "detail", w->detail);
+	}
+	if (w->mapping)
+		gm_strbuf_printf(b, "  %-8s 0x%" PRIx64 "-0x%" PRIx64 " %s %s\n", "mapping",
+				 w->mapping->start, w->mapping->end,
+				 gm_perms(w->mapping->flags, perms),
+				 w->mapping->path ? w->mapping->path : "(anonymous)");
+	else
+		gm_strbuf_printf(b, "  %-8s none\n", "mapping");
+	if (w->in_arena)
+		gm_strbuf_printf(b, "  %-8s 0x%" PRIx64 "-0x%" PRIx64 "\n", "arena", w->arena.base,
+				 w->arena.end);
+	if (w->span_kind == SK_FREE) {
+		gm_strbuf_printf(b, "  %-8s 0x%" PRIx64 ", %" PRIu64 " free pages (%s), %s\n",
+				 "span", w->free_start, (w->free_end - w->free_start) / page,
+				 gm_human_bytes(w->free_end - w->free_start, h),
+				 w->free_released ? "released" : "retained");
+	} else if (w->span_kind == SK_LIVE) {
+		const struct gm_span *sp = &w->span;
+		gm_strbuf_printf(b, "  %-8s 0x%" PRIx64 ", %" PRIu64 " page%s (%s), %s", "span",
+				 sp->start, sp->npages, sp->npages == 1 ? "" : "s",
+				 gm_human_bytes(sp->bytes, h), span_state(w));
+		if (sp->state != GM_SPAN_IN_USE)
+			gm_strbuf_printf(b, ", %s\n", sp->elemsize ? "stacks" : "GC work buffers");
+		else
+			gm_strbuf_printf(b,
+					 "\n  %-8s %u: slots of %" PRIu64 " bytes%s, %" PRIu64
+					 " of %" PRIu64 " allocated\n",
+					 "class", sp->sizeclass, sp->elemsize,
+					 sp->noscan ? ", noscan" : "", sp->alloc_count, sp->nelems);
+	}
+	if (w->has_object) {
+		gm_strbuf_printf(b, "  %-8s base 0x%" PRIx64 ", offset %" PRIu64 ", %s", "object",
+				 w->obj_base, w->addr - w->obj_base,
+				 w->allocated ? "allocated" : "free");
+		if (w->header_bytes)
+			gm_strbuf_printf(b, " (the first %" PRIu64 " bytes are the malloc header)",
+					 w->header_bytes);
+		gm_strbuf_printf(b, "\n");
+	}
+	if (w->has_stack)
+		gm_strbuf_printf(
+		    b, "  %-8s 0x%" PRIx64 "-0x%" PRIx64 " (%s), %" PRIu64 " bytes below the top\n",
+		    "stack", w->stack_lo, w->stack_hi, gm_human_bytes(w->stack_hi - w->stack_lo, h),
+		    w->stack_hi - w->addr);
+	gm_run_text_warnings(w->run);
+}
+
+struct gomem_error *gm_verb_whatis(struct gm_run *r)
+{
+	struct whatis w;
+	memset(&w, 0, sizeof(w));
+	w.run = r;
+	w.t = r->t;
+	w.rt = r->t->runtime;
+	struct gomem_error *err = whatis_build(&w);
+	if (!err && r->json)
+		whatis_json(&w);
+	else if (!err)
+		whatis_text(&w);
+	free(w.detail);
+	return err;
+}
