@@ -18,15 +18,14 @@ CFLAGS_ALL := -std=c11 $(OPT) $(SAN) $(WARN) -fPIC -fvisibility=hidden \
 LDFLAGS_ALL := $(SAN) $(LDFLAGS)
 
 # libcore/src has one folder per layer of the data flow (libcore/src/README.md).
-LAYERS   := base target dwarf runtime objects addrspace verbs
-LIB_SRCS := $(foreach l,$(LAYERS),$(wildcard libcore/src/$(l)/*.c))
+LIB_SRCS := $(wildcard libcore/src/*/*.c)
 LIB_OBJS := $(patsubst libcore/src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
-HEADERS  := $(wildcard libcore/include/*.h) $(foreach l,$(LAYERS),$(wildcard libcore/src/$(l)/*.h))
+HEADERS  := $(wildcard libcore/include/*.h libcore/src/*/*.h)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all lib cli unit fuzz clean format format-check
+.PHONY: all lib cli unit fuzz clean format format-check check-layers
 all: lib cli
 
 lib: $(BUILD)/libgomem.so
@@ -79,6 +78,10 @@ FORCE:
 
 FORMAT_FILES = $(wildcard libcore/include/*.h libcore/src/*/*.[ch] libcore/cli/*.[ch] \
 		 tests/unit/*.[ch] tests/fuzz/*.[ch])
+
+# A file uses only its own layer and earlier ones: includes, and symbols (nm).
+check-layers: $(LIB_OBJS)
+	tools/check-layers.sh -o $(BUILD)/obj
 
 format:
 	clang-format -i $(FORMAT_FILES)
