@@ -18,24 +18,16 @@
  */
 #define _GNU_SOURCE
 #include <elf.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <gelf.h>
-#include <libelf.h>
 
 #include "addrspace/addrspace.h"
 
-#define OS_PAGE		 4096ULL
+#define OS_PAGE		 GM_OS_PAGE
 #define GLIBC_HEAP_MAX	 (64ULL << 20) /* HEAP_MAX_SIZE on 64-bit (malloc/arena.c) */
 #define BRK_RANDOM_RANGE (1ULL << 30)  /* arch_randomize_brk on x86-64 */
-#define MAX_LIB_FILES	 256
 #define MAX_REGIONS	 (1u << 19)
 
 static const char *const owner_names[GM_OWNER_COUNT] = {
@@ -108,16 +100,9 @@ struct gomem_error *gm_regions_add(struct gm_regions *rs, const struct gm_region
 
 /* ---- the builder ---- */
 
-/* A shared library's file, opened to compare its pages and read its program headers. */
-struct lib_file {
-	char *path;
-	const uint8_t *map;
-	uint64_t size;
-	bool checked, usable;
-};
-
 struct builder {
-	struct gomem_target *t;
+	struct gm_target *t;
+	struct gm_runtime *rt; /* NULL: no view of the Go runtime */
 	struct gm_addrspace *as;
 	const struct gm_mapping *maps;
 	size_t nmaps;
@@ -126,15 +111,11 @@ struct builder {
 		uint64_t start, end;
 	} * claims; /* the same ranges, sorted by address */
 	size_t nclaims, cap_claims;
-	struct gm_go_model model;
+	struct gm_rt_regions go; /* the Go runtime's regions and its Ms */
 	bool have_model;
-	uint64_t vdso, at_random, tgid;
-	const struct gm_core_thread *lwps; /* the core's threads: none for other targets */
-	size_t nlwps;
-	struct lib_file libs[MAX_LIB_FILES];
-	size_t nlibs;
-	uint64_t exe_lo, exe_hi; /* the executable's image */
-	int *part_region;	 /* per part: index into rs, or -1 */
+	struct gm_target_notes notes; /* a core's auxv and threads; none for other targets */
+	uint64_t exe_lo, exe_hi;      /* the executable's image */
+	int *part_region;	      /* per part: index into rs, or -1 */
 };
 
 static const struct gm_mapping *mapping_at(struct builder *b, uint64_t addr)
@@ -258,78 +239,12 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
-/* ---- what the core's notes say: auxv and the threads' registers ---- */
-
-static void core_notes(struct builder *b)
-{
-	const struct gm_core *c = &b->t->core;
-	if (!b->t->have_core)
-		return;
-	b->vdso = c->at_sysinfo_ehdr;
-	b->at_random = c->at_random;
-	b->tgid = c->prpsinfo_pid > 0 ? (uint64_t)c->prpsinfo_pid : 0; /* the main thread's id */
-	b->lwps = c->threads;
-	b->nlwps = c->nthreads;
-}
-
 /* ---- the executable ---- */
-
-/* Names of the allocated sections inside [lo, hi) of the file, space-separated. */
-static void section_names(Elf *elf, uint64_t lo, uint64_t hi, bool nobits, char *buf, size_t size)
-{
-	size_t shstrndx, used = 0;
-	buf[0] = '\0';
-	if (!elf || elf_getshdrstrndx(elf, &shstrndx) != 0)
-		return;
-	Elf_Scn *scn = NULL;
-	while ((scn = elf_nextscn(elf, scn)) != NULL) {
-		GElf_Shdr sh;
-		if (!gelf_getshdr(scn, &sh) || !(sh.sh_flags & SHF_ALLOC) || sh.sh_size == 0 ||
-		    (sh.sh_flags & SHF_TLS) || (sh.sh_type == SHT_NOBITS) != nobits)
-			continue;
-		if (sh.sh_addr < lo || sh.sh_addr >= hi)
-			continue;
-		const char *name = elf_strptr(elf, shstrndx, sh.sh_name);
-		if (!name || used + strlen(name) + 2 > size)
-			continue;
-		used += (size_t)snprintf(buf + used, size - used, "%s%s", used ? " " : "", name);
-	}
-}
-
-/* The largest data symbol in [lo, hi) of the file, for the .bss detail. */
-static bool largest_symbol(Elf *elf, uint64_t lo, uint64_t hi, const char **name, uint64_t *size)
-{
-	Elf_Scn *scn = NULL;
-	*size = 0;
-	while (elf && (scn = elf_nextscn(elf, scn)) != NULL) {
-		GElf_Shdr sh;
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB || !sh.sh_entsize)
-			continue;
-		Elf_Data *data = elf_getdata(scn, NULL);
-		size_t n = sh.sh_size / sh.sh_entsize;
-		for (size_t i = 0; data && i < n; i++) {
-			GElf_Sym sym;
-			if (!gelf_getsym(data, (int)i, &sym) ||
-			    GELF_ST_TYPE(sym.st_info) != STT_OBJECT || sym.st_value < lo ||
-			    sym.st_value >= hi || sym.st_size <= *size)
-				continue;
-			const char *s = elf_strptr(elf, sh.sh_link, sym.st_name);
-			if (s) {
-				*name = s;
-				*size = sym.st_size;
-			}
-		}
-	}
-	return *size > 0;
-}
 
 static struct gomem_error *exe_regions(struct builder *b)
 {
 	const struct gm_exe *exe = &b->t->exe;
-	uint64_t bias = b->t->runtime ? b->t->runtime->bias : 0;
-	Elf *elf = NULL;
-	if (elf_version(EV_CURRENT) != EV_NONE)
-		elf = elf_memory((char *)exe->map, exe->size);
+	uint64_t bias = b->t->bias;
 	struct gomem_error *err = NULL;
 	b->exe_lo = UINT64_MAX;
 	for (size_t i = 0; !err && i < exe->nloads; i++) {
@@ -346,7 +261,7 @@ static struct gomem_error *exe_regions(struct builder *b)
 					    : (f & PF_W) ? GM_LEAF_BIN_DATA
 							 : GM_LEAF_BIN_RODATA;
 			struct gm_region r = region(lo, fend, GM_OWNER_BINARY, leaf);
-			section_names(elf, v, v + filesz, false, names, sizeof(names));
+			gm_exe_section_names(exe, v, v + filesz, false, names, sizeof(names));
 			set_label(&r, "executable's program headers", "executable %s (%s)",
 				  leaf == GM_LEAF_BIN_TEXT   ? "text"
 				  : leaf == GM_LEAF_BIN_DATA ? "data"
@@ -356,11 +271,11 @@ static struct gomem_error *exe_regions(struct builder *b)
 		}
 		if (!err && mend > fend) {
 			struct gm_region r = region(fend, mend, GM_OWNER_BINARY, GM_LEAF_BIN_BSS);
-			const char *sym = NULL;
+			char sym[200], h[32];
 			uint64_t symsize = 0;
-			char h[32];
-			section_names(elf, v, v + memsz, true, names, sizeof(names));
-			if (largest_symbol(elf, v + filesz, v + memsz, &sym, &symsize))
+			gm_exe_section_names(exe, v, v + memsz, true, names, sizeof(names));
+			if (gm_exe_largest_object(exe, v + filesz, v + memsz, sym, sizeof(sym),
+						  &symsize))
 				set_label(&r, "executable's program headers",
 					  "executable zero-initialized data (%s); largest: %s, %s",
 					  names[0] ? names : ".bss", sym,
@@ -372,8 +287,6 @@ static struct gomem_error *exe_regions(struct builder *b)
 			err = claim(b, &r, NULL);
 		}
 	}
-	if (elf)
-		elf_end(elf);
 	return err;
 }
 
@@ -389,8 +302,8 @@ static struct gomem_error *kernel_regions(struct builder *b)
 			r.leaf = r.reserved_leaf = GM_LEAF_KERNEL_VSYSCALL;
 			set_label(&r, "its fixed address",
 				  "[vsyscall]: legacy system-call page (not counted in VmSize)");
-		} else if (m->start == b->vdso || strcmp(p, "[vdso]") == 0) {
-			set_label(&r, b->vdso ? "AT_SYSINFO_EHDR" : "its name",
+		} else if (m->start == b->notes.vdso || strcmp(p, "[vdso]") == 0) {
+			set_label(&r, b->notes.vdso ? "AT_SYSINFO_EHDR" : "its name",
 				  "[vdso]: the kernel's virtual shared object");
 		} else if (strncmp(p, "[vvar", 5) == 0) {
 			r.leaf = r.reserved_leaf = GM_LEAF_KERNEL_VVAR;
@@ -401,7 +314,7 @@ static struct gomem_error *kernel_regions(struct builder *b)
 		TRY(claim(b, &r, NULL));
 	}
 	/* [vvar] (and [vvar_vclock]) sit right below the vdso; cores do not name them. */
-	const struct gm_mapping *v = b->vdso ? mapping_at(b, b->vdso) : NULL;
+	const struct gm_mapping *v = b->notes.vdso ? mapping_at(b, b->notes.vdso) : NULL;
 	for (size_t n = 0; v && v > b->maps && n < 4; n++) {
 		const struct gm_mapping *m = v - 1;
 		if (m->end != v->start || m->path || (m->flags & PF_W) || m->end - m->start > 65536)
@@ -430,12 +343,12 @@ static struct gomem_error *main_stack_region(struct builder *b)
 			source = "its name";
 		}
 	}
-	if (!m && b->at_random) {
-		m = mapping_at(b, b->at_random);
+	if (!m && b->notes.at_random) {
+		m = mapping_at(b, b->notes.at_random);
 		source = "AT_RANDOM points into it";
 	}
-	if (!m && b->model.m0_stack_hi) {
-		m = mapping_at(b, b->model.m0_stack_hi - 1);
+	if (!m && b->go.m0_stack_hi) {
+		m = mapping_at(b, b->go.m0_stack_hi - 1);
 		source = "m0.g0.stack.hi";
 	}
 	if (!m || (m->path && strcmp(m->path, "[stack]") != 0))
@@ -464,8 +377,8 @@ static struct gomem_error *guard_below(struct builder *b, uint64_t stack_lo, con
  */
 static struct gomem_error *thread_stack_regions(struct builder *b)
 {
-	for (size_t i = 0; i < b->model.nthreads; i++) {
-		const struct gm_go_thread *th = &b->model.threads[i];
+	for (size_t i = 0; i < b->go.nthreads; i++) {
+		const struct gm_go_thread *th = &b->go.threads[i];
 		uint64_t lo, hi;
 		if (!th->hi || !anon_writable(mapping_at(b, th->hi - 1)) ||
 		    !gap_around(b, th->hi - 1, &lo, &hi))
@@ -486,8 +399,8 @@ static struct gomem_error *thread_stack_regions(struct builder *b)
 		TRY(guard_below(b, lo, who));
 	}
 	/* Threads that are not Ms (or whose g0 is in the heap): their registers. */
-	for (size_t i = 0; i < b->nlwps; i++) {
-		const struct gm_core_thread *l = &b->lwps[i];
+	for (size_t i = 0; i < b->notes.nthreads; i++) {
+		const struct gm_core_thread *l = &b->notes.threads[i];
 		uint64_t lo, hi;
 		if (l->sp && anon_writable(mapping_at(b, l->sp)) &&
 		    gap_around(b, l->sp, &lo, &hi)) {
@@ -510,8 +423,8 @@ static struct gomem_error *thread_stack_regions(struct builder *b)
 			    region(lo, hi, GM_OWNER_THREAD_STACK, GM_LEAF_STACK_TLS);
 			set_label(&r, "the thread's thread pointer fs_base (NT_PRSTATUS)",
 				  "TLS and struct pthread of LWP %" PRIu64 "%s", l->tid,
-				  l->tid == b->tgid ? " (the initial thread; mapped by ld.so)"
-						    : "");
+				  l->tid == b->notes.tgid ? " (the initial thread; mapped by ld.so)"
+							  : "");
 			TRY(claim(b, &r, NULL));
 		}
 	}
@@ -583,87 +496,6 @@ static struct gomem_error *brk_region(struct builder *b)
 
 /* ---- files ---- */
 
-static struct lib_file *lib_file(struct builder *b, const char *path)
-{
-	for (size_t i = 0; i < b->nlibs; i++) {
-		if (strcmp(b->libs[i].path, path) == 0)
-			return &b->libs[i];
-	}
-	if (b->nlibs == MAX_LIB_FILES)
-		return NULL;
-	struct lib_file *f = &b->libs[b->nlibs];
-	memset(f, 0, sizeof(*f));
-	f->path = strdup(path);
-	if (!f->path)
-		return NULL;
-	b->nlibs++;
-	/*
-	 * The path comes from the target (a core's NT_FILE note): open only a
-	 * regular file, and without blocking, since opening a FIFO or a device
-	 * can hang or act; fstat again in case the file changed in between.
-	 */
-	struct stat st;
-	int fd = stat(path, &st) == 0 && S_ISREG(st.st_mode)
-		     ? open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
-		     : -1;
-	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-		void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (map != MAP_FAILED) {
-			f->map = map;
-			f->size = (uint64_t)st.st_size;
-		}
-	}
-	if (fd >= 0)
-		close(fd);
-	return f;
-}
-
-/*
- * Whether a file on this machine is the one the process mapped: the core
- * holds the first page of every mapped ELF file (coredump_filter bit 4);
- * it must match the file's.
- */
-static bool lib_usable(struct builder *b, struct lib_file *f)
-{
-	if (f->checked)
-		return f->usable;
-	f->checked = true;
-	if (!f->map || f->size < OS_PAGE)
-		return false;
-	for (size_t i = 0; i < b->nmaps; i++) {
-		const struct gm_mapping *m = &b->maps[i];
-		uint8_t page[OS_PAGE];
-		if (!m->path || m->offset != 0 || strcmp(m->path, f->path) != 0)
-			continue;
-		if (!gm_read_ok(&b->t->mem, m->start, page, sizeof(page)))
-			continue;
-		f->usable = memcmp(page, f->map, OS_PAGE) == 0;
-		return f->usable;
-	}
-	return false;
-}
-
-/* The end of a library's writable segment in memory (its .bss), from its program headers. */
-static uint64_t lib_bss_end(struct builder *b, const char *path, uint64_t load_base)
-{
-	struct lib_file *f = lib_file(b, path);
-	if (!f || !lib_usable(b, f) || f->size < sizeof(Elf64_Ehdr))
-		return 0;
-	Elf64_Ehdr eh;
-	memcpy(&eh, f->map, sizeof(eh));
-	if (gm_elf_check_ident(&eh) || eh.e_phoff > f->size ||
-	    eh.e_phnum > (f->size - eh.e_phoff) / sizeof(Elf64_Phdr))
-		return 0;
-	uint64_t end = 0;
-	for (uint64_t i = 0; i < eh.e_phnum; i++) {
-		Elf64_Phdr ph;
-		memcpy(&ph, f->map + eh.e_phoff + i * sizeof(ph), sizeof(ph));
-		if (ph.p_type == PT_LOAD && (ph.p_flags & PF_W))
-			end = max_u64(end, page_up(load_base + ph.p_vaddr + ph.p_memsz));
-	}
-	return end;
-}
-
 static struct gomem_error *file_regions(struct builder *b)
 {
 	for (size_t i = 0; i < b->nmaps; i++) {
@@ -679,7 +511,7 @@ static struct gomem_error *file_regions(struct builder *b)
 				   : (m->flags & PF_W) ? "data"
 				   : m->offset == 0    ? "ELF headers and read-only data"
 						       : "read-only data";
-		if (b->t->have_core && !b->t->core.kernel_dump && !m->in_core)
+		if (gm_target_is_gcore(b->t) && !m->in_core)
 			what = "not saved by gcore (file pages; permissions not recorded)";
 		set_label(&r, "NT_FILE", "%s: %s", name, what);
 		r.group = name;
@@ -698,7 +530,7 @@ static struct gomem_error *file_regions(struct builder *b)
 				break;
 			}
 		}
-		uint64_t bss_end = base ? lib_bss_end(b, m->path, base) : 0;
+		uint64_t bss_end = base ? gm_target_lib_bss_end(b->t, m->path, base) : 0;
 		if (bss_end > next->start) {
 			end = min_u64(end, bss_end);
 			source = "the library's program headers";
@@ -829,7 +661,7 @@ static struct gomem_error *cut(struct builder *b, struct parts *p)
 			} else {
 				part.end = k < nrs ? min_u64(rs[k].start, m->end) : m->end;
 				/* A gcore shows PROT_NONE as read-only: only w or x is sure. */
-				bool gcore = b->t->have_core && !b->t->core.kernel_dump;
+				bool gcore = gm_target_is_gcore(b->t);
 				bool mapped =
 				    (m->flags & (PF_W | PF_X)) || ((m->flags & PF_R) && !gcore);
 				part.owner = GM_OWNER_UNKNOWN;
@@ -846,64 +678,6 @@ static struct gomem_error *cut(struct builder *b, struct parts *p)
 }
 
 /* ---- residency ---- */
-
-/* Calls fn for each stretch of [start, end) whose pages are in the core file. */
-typedef void (*extent_fn)(void *arg, uint64_t addr, uint64_t len, const uint8_t *data);
-
-/* A core segment's stretches of data, handed on by address. */
-struct seg_extents {
-	const struct gm_segment *s;
-	extent_fn fn;
-	void *arg;
-};
-
-static void seg_extent(void *arg, uint64_t off, uint64_t len)
-{
-	struct seg_extents *se = arg;
-	const struct gm_segment *s = se->s;
-	se->fn(se->arg, s->start + (off - s->file_offset), len, s->data + (off - s->file_offset));
-}
-
-static void core_extents(struct gomem_target *t, uint64_t start, uint64_t end, extent_fn fn,
-			 void *arg)
-{
-	const struct gm_memory *mem = &t->mem;
-	size_t lo = 0, hi = mem->nsegs;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (mem->segs[mid].end <= start)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (size_t i = lo; i < mem->nsegs && mem->segs[i].start < end; i++) {
-		const struct gm_segment *s = &mem->segs[i];
-		uint64_t a = max_u64(s->start, start);
-		uint64_t z = min_u64(min_u64(s->end, end), s->start + s->data_len);
-		if (a >= z)
-			continue;
-		struct seg_extents se = {s, fn, arg};
-		gm_core_foreach_data(&t->core, s->file_offset + (a - s->start), z - a, seg_extent,
-				     &se);
-	}
-}
-
-/* Calls fn for the resident stretches of [start, end): core extents, or live pages. */
-static void resident_extents(struct gomem_target *t, uint64_t start, uint64_t end, extent_fn fn,
-			     void *arg)
-{
-	if (!gm_target_residency_known(t))
-		return;
-	if (t->source == GM_SOURCE_CORE) {
-		core_extents(t, start, end, fn, arg);
-		return;
-	}
-	for (uint64_t a = page_down(start); a < end; a += OS_PAGE) {
-		uint64_t lo = max_u64(a, start), hi = min_u64(a + OS_PAGE, end);
-		if (gm_target_resident(t, lo, hi))
-			fn(arg, lo, hi - lo, NULL);
-	}
-}
 
 struct file_cmp {
 	const uint8_t *file;
@@ -941,7 +715,7 @@ static void count_same(void *arg, uint64_t addr, uint64_t len, const uint8_t *da
 static uint64_t part_resident(struct builder *b, const struct gm_part *p,
 			      const struct gm_mapping *m, bool *file_unknown)
 {
-	struct gomem_target *t = b->t;
+	struct gm_target *t = b->t;
 	uint64_t r = gm_target_resident(t, p->start, p->end);
 	if (!r || !m->path || m->path[0] == '[' || t->source != GM_SOURCE_CORE)
 		return r;
@@ -950,15 +724,15 @@ static uint64_t part_resident(struct builder *b, const struct gm_part *p,
 		c.file = t->exe.map;
 		c.file_size = t->exe.size;
 	} else {
-		struct lib_file *f = lib_file(b, m->path);
-		if (!f || !lib_usable(b, f)) {
+		const struct gm_file_image *f = gm_target_lib(t, m->path);
+		if (!f) {
 			*file_unknown = true;
 			return r;
 		}
 		c.file = f->map;
 		c.file_size = f->size;
 	}
-	core_extents(t, p->start, p->end, count_same, &c);
+	gm_target_foreach_dumped(t, p->start, p->end, count_same, &c);
 	return r > c.same ? r - c.same : 0;
 }
 
@@ -1061,7 +835,7 @@ static void split_in_use(struct heap_acc *acc, const struct gm_span *sp, uint64_
 		h->bytes[GM_HK_OBJECTS + k] += s.out[k];
 	if (partial_rss) {
 		memset(s.out, 0, sizeof(s.out));
-		resident_extents(acc->b->t, a, z, classify_extent, &s);
+		gm_target_foreach_resident(acc->b->t, a, z, classify_extent, &s);
 	}
 	for (int k = 0; rss && k < 3; k++)
 		h->rss[GM_HK_OBJECTS + k] += s.out[k];
@@ -1147,9 +921,9 @@ static struct gomem_error *heap_split(struct builder *b, struct parts *p)
 	if (!acc.per_part)
 		return &gm_error_no_memory;
 	uint64_t bad = 0;
-	struct gomem_error *err = gm_heap_foreach_span(b->t->runtime, lay_span, &acc, &bad);
+	struct gomem_error *err = gm_heap_foreach_span(b->rt, lay_span, &acc, &bad);
 	if (!err)
-		err = gm_heap_foreach_free_run(b->t->runtime, lay_free_run, &acc);
+		err = gm_heap_foreach_free_run(b->rt, lay_free_run, &acc);
 	uint64_t mapped = 0, mapped_rss = 0;
 	for (size_t i = 0; !err && i < p->n; i++) {
 		if (p->v[i].owner != GM_OWNER_GO_HEAP)
@@ -1273,48 +1047,96 @@ static struct gomem_error *residency(struct builder *b, struct parts *p)
 static struct gomem_error *meta_check(struct builder *b)
 {
 	struct gm_memstats ms;
-	TRY(gm_runtime_memstats(b->t->runtime, &ms));
+	TRY(gm_runtime_memstats(b->rt, &ms));
 	uint64_t heap = ms.HeapSys + ms.StackInuse + ms.work_bufs + ms.ptr_scalar_bits;
 	b->as->meta_memstats_bytes = ms.Sys > heap ? ms.Sys - heap : 0;
 	b->as->meta_known = true;
 	return NULL;
 }
 
+/* The owner and breakdown leaf of each kind of the Go runtime's regions. */
+static const struct {
+	enum gm_owner owner, reserved_owner;
+	enum gm_leaf leaf, reserved_leaf;
+} go_owners[GM_RR_COUNT] = {
+#define META(leaf)                                                                                 \
+	{                                                                                          \
+		GM_OWNER_GO_RUNTIME_METADATA, GM_OWNER_GO_RUNTIME_METADATA, leaf, leaf             \
+	}
+    [GM_RR_HEAP] = {GM_OWNER_GO_HEAP, GM_OWNER_GO_HEAP, GM_LEAF_HEAP_MAPPED, GM_LEAF_HEAP_MAPPED},
+    [GM_RR_HEAP_RESERVED] = {GM_OWNER_GO_HEAP_RESERVED, GM_OWNER_GO_HEAP_RESERVED,
+			     GM_LEAF_HEAP_RESERVED, GM_LEAF_HEAP_RESERVED},
+    /* Reservations: their read-write pieces are metadata, the rest reserved. */
+    [GM_RR_SUMMARY] = {GM_OWNER_GO_RUNTIME_METADATA, GM_OWNER_GO_RUNTIME_RESERVED,
+		       GM_LEAF_META_SUMMARY, GM_LEAF_RESV_SUMMARY},
+    [GM_RR_SCAV_INDEX] = {GM_OWNER_GO_RUNTIME_METADATA, GM_OWNER_GO_RUNTIME_RESERVED,
+			  GM_LEAF_META_SCAV_INDEX, GM_LEAF_RESV_SCAV_INDEX},
+    [GM_RR_ARENA_INDEX] = META(GM_LEAF_META_ARENA_INDEX),
+    [GM_RR_HEAP_ARENA_META] = META(GM_LEAF_META_HEAP_ARENA),
+    [GM_RR_CHUNKS] = META(GM_LEAF_META_CHUNKS),
+    [GM_RR_PERSISTENT] = META(GM_LEAF_META_PERSISTENT),
+    [GM_RR_GC_BITS] = META(GM_LEAF_META_GC_BITS),
+    [GM_RR_ALLSPANS] = META(GM_LEAF_META_ALLSPANS),
+    [GM_RR_BUCKHASH] = META(GM_LEAF_META_BUCKHASH),
+    [GM_RR_SPAN_QUEUES] = META(GM_LEAF_META_SPAN_QUEUES),
+#undef META
+};
+
+/*
+ * Claims the Go runtime's regions first, in address order, so that each
+ * claim is an append (where two overlap, which only a corrupt core makes,
+ * the lower one wins).
+ */
+static struct gomem_error *claim_go_regions(struct builder *b)
+{
+	struct gm_regions go = {0};
+	struct gomem_error *err = NULL;
+	for (size_t i = 0; !err && i < b->go.n; i++) {
+		const struct gm_rt_region *g = &b->go.v[i];
+		struct gm_region r = {
+		    .start = g->start,
+		    .end = g->end,
+		    .owner = go_owners[g->kind].owner,
+		    .reserved_owner = go_owners[g->kind].reserved_owner,
+		    .leaf = go_owners[g->kind].leaf,
+		    .reserved_leaf = go_owners[g->kind].reserved_leaf,
+		    .stat_bytes = g->stat_bytes,
+		    .stat_mapped = g->stat_mapped,
+		};
+		memcpy(r.label, g->label, sizeof(r.label));
+		memcpy(r.source, g->source, sizeof(r.source));
+		err = gm_regions_add(&go, &r);
+	}
+	gm_sort(go.v, go.n, sizeof(*go.v), cmp_region);
+	bool overlap = false;
+	for (size_t i = 0; !err && i < go.n; i++) {
+		bool clipped = false;
+		err = claim(b, &go.v[i], &clipped);
+		overlap |= clipped;
+	}
+	free(go.v);
+	if (!err && overlap)
+		gm_addrspace_warn(b->as, "some of the Go runtime's regions overlap: its "
+					 "structures may be corrupt");
+	return err;
+}
+
 static struct gomem_error *build(struct builder *b)
 {
-	struct gomem_target *t = b->t;
+	struct gm_target *t = b->t;
 	struct gm_addrspace *as = b->as;
 	TRY(gm_target_mappings(t, &b->maps, &b->nmaps));
-	core_notes(b);
-	if (t->runtime) {
-		struct gomem_error *err = gm_go_regions(t, as, &b->rs, &b->model);
+	gm_target_notes(t, &b->notes);
+	if (b->rt) {
+		struct gomem_error *err = gm_go_regions(b->rt, &b->go);
 		if (err) {
 			gm_addrspace_warn(as, "the Go runtime's regions could not be read: %s",
 					  gomem_error_message(err));
 			gomem_error_destroy(err);
-			b->rs.n = 0;
 		}
 		b->have_model = !err;
-		/*
-		 * The Go regions were added without claiming: claim them in address
-		 * order, so that each claim is an append (where two overlap, which
-		 * only a corrupt core makes, the lower one wins).
-		 */
-		struct gm_regions go = b->rs;
-		gm_sort(go.v, go.n, sizeof(*go.v), cmp_region);
-		memset(&b->rs, 0, sizeof(b->rs));
-		err = NULL;
-		bool overlap = false;
-		for (size_t i = 0; !err && i < go.n; i++) {
-			bool clipped = false;
-			err = claim(b, &go.v[i], &clipped);
-			overlap |= clipped;
-		}
-		free(go.v);
-		TRY(err);
-		if (overlap)
-			gm_addrspace_warn(as, "some of the Go runtime's regions overlap: its "
-					      "structures may be corrupt");
+		as->n_arenas = (unsigned)b->go.narenas;
+		TRY(claim_go_regions(b));
 	}
 	TRY(exe_regions(b));
 	TRY(kernel_regions(b));
@@ -1330,9 +1152,9 @@ static struct gomem_error *build(struct builder *b)
 		err = details(b, &p);
 	if (!err)
 		err = residency(b, &p);
-	if (!err && t->runtime && b->have_model)
+	if (!err && b->rt && b->have_model)
 		err = heap_split(b, &p);
-	if (!err && t->runtime && b->have_model)
+	if (!err && b->rt && b->have_model)
 		err = meta_check(b);
 	as->parts = p.v;
 	as->nparts = p.n;
@@ -1340,21 +1162,17 @@ static struct gomem_error *build(struct builder *b)
 	return err;
 }
 
-struct gomem_error *gm_addrspace_build(struct gomem_target *t, struct gm_addrspace **ret)
+struct gomem_error *gm_addrspace_build(struct gm_target *t, struct gm_runtime *rt,
+				       struct gm_addrspace **ret)
 {
 	struct gm_addrspace *as = calloc(1, sizeof(*as));
 	if (!as)
 		return &gm_error_no_memory;
-	struct builder b = {.t = t, .as = as};
+	struct builder b = {.t = t, .rt = rt, .as = as};
 	struct gomem_error *err = build(&b);
 	free(b.rs.v);
 	free(b.claims);
-	free(b.model.threads);
-	for (size_t i = 0; i < b.nlibs; i++) {
-		if (b.libs[i].map)
-			munmap((void *)b.libs[i].map, b.libs[i].size);
-		free(b.libs[i].path);
-	}
+	gm_rt_regions_deinit(&b.go);
 	if (err) {
 		gm_addrspace_destroy(as);
 		return err;

@@ -149,32 +149,9 @@ struct gm_regions {
 
 struct gomem_error *gm_regions_add(struct gm_regions *rs, const struct gm_region *r);
 
-/* An M of the Go runtime: its thread and its g0 stack. */
-struct gm_go_thread {
-	int64_t id;
-	uint64_t procid; /* the thread's LWP id */
-	uint64_t lo, hi; /* g0.stack */
-};
-
-struct gm_go_model {
-	struct gm_go_thread *threads;
-	size_t nthreads;
-	uint64_t m0_stack_hi; /* m0.g0.stack.hi: inside the main thread's stack */
-	uint64_t first_heap;  /* the lowest mapped heap address (0 if none) */
-	bool randomized_base; /* Go 1.26+: the heap starts at a random offset of its arena */
-};
-
-/*
- * The regions whose addresses the Go runtime keeps: heap arenas (mapped
- * and reserved parts), the page allocator's summaries, scavenger index and
- * bitmaps, the arena index, heapArena metadata, persistentalloc chunks, GC
- * bitmaps, allspans, the profiling hash, GC span queues; and the Ms.
- */
-struct gomem_error *gm_go_regions(struct gomem_target *t, struct gm_addrspace *as,
-				  struct gm_regions *rs, struct gm_go_model *model);
-
-/* Builds the attribution of t's whole address space. */
-struct gomem_error *gm_addrspace_build(struct gomem_target *t, struct gm_addrspace **ret);
+/* Builds the attribution of t's whole address space; rt NULL: without the Go runtime's view. */
+struct gomem_error *gm_addrspace_build(struct gm_target *t, struct gm_runtime *rt,
+				       struct gm_addrspace **ret);
 void gm_addrspace_destroy(struct gm_addrspace *as);
 
 /* ---- the breakdown tree (breakdown.c) ---- */

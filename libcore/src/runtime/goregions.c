@@ -13,11 +13,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "addrspace/addrspace.h"
+#include "runtime/runtime.h"
 
 /* Lists read from the target are cut here: a longer one is corrupt. */
-#define MAX_LIST (1 << 16)
-#define MAX_MS	 65536
+#define MAX_LIST    (1 << 16)
+#define MAX_MS	    65536
+#define MAX_REGIONS (1u << 19)
 
 #define OS_PAGE 4096ULL
 
@@ -27,58 +28,63 @@ static uint64_t page_up(uint64_t n)
 }
 
 struct ctx {
-	struct gomem_target *t;
 	struct gm_runtime *rt;
-	struct gm_addrspace *as;
-	struct gm_regions *rs;
+	struct gm_rt_regions *rs;
+	uint64_t first_heap;  /* the lowest mapped heap address (0 if none) */
+	bool randomized_base; /* Go 1.26+: the heap starts at a random offset of its arena */
 };
 
-static struct gomem_error *add(struct ctx *c, uint64_t start, uint64_t len, enum gm_owner owner,
-			       enum gm_leaf leaf, uint64_t stat, const char *source,
-			       const char *fmt, ...) GM_PRINTF(8, 9);
+static struct gomem_error *push(struct ctx *c, const struct gm_rt_region *r)
+{
+	struct gm_rt_regions *rs = c->rs;
+	if (rs->n == rs->cap) {
+		if (rs->cap >= MAX_REGIONS)
+			return gm_error(GOMEM_ERROR_INCONSISTENT,
+					"more than %u regions: the runtime's lists are corrupt",
+					MAX_REGIONS);
+		size_t cap = rs->cap ? 2 * rs->cap : 64;
+		struct gm_rt_region *v = reallocarray(rs->v, cap, sizeof(*v));
+		if (!v)
+			return &gm_error_no_memory;
+		rs->v = v;
+		rs->cap = cap;
+	}
+	rs->v[rs->n++] = *r;
+	return NULL;
+}
 
-static struct gomem_error *add(struct ctx *c, uint64_t start, uint64_t len, enum gm_owner owner,
-			       enum gm_leaf leaf, uint64_t stat, const char *source,
+static struct gomem_error *add(struct ctx *c, uint64_t start, uint64_t len,
+			       enum gm_rt_region_kind kind, uint64_t stat, const char *source,
+			       const char *fmt, ...) GM_PRINTF(7, 8);
+
+static struct gomem_error *add(struct ctx *c, uint64_t start, uint64_t len,
+			       enum gm_rt_region_kind kind, uint64_t stat, const char *source,
 			       const char *fmt, ...)
 {
 	if (!start || !len || start + len < start)
 		return NULL;
-	struct gm_region r = {
-	    .start = start,
-	    .end = start + len,
-	    .owner = owner,
-	    .reserved_owner = owner,
-	    .leaf = leaf,
-	    .reserved_leaf = leaf,
-	    .stat_bytes = stat,
-	};
+	struct gm_rt_region r = {
+	    .start = start, .end = start + len, .kind = kind, .stat_bytes = stat};
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(r.label, sizeof(r.label), fmt, ap);
 	va_end(ap);
 	snprintf(r.source, sizeof(r.source), "%s", source);
-	return gm_regions_add(c->rs, &r);
+	return push(c, &r);
 }
 
 /* A reservation that is mapped read-write only where it is needed. */
 static struct gomem_error *add_reservation(struct ctx *c, uint64_t start, uint64_t len,
-					   enum gm_leaf mapped_leaf, enum gm_leaf reserved_leaf,
-					   const char *source, const char *label)
+					   enum gm_rt_region_kind kind, const char *source,
+					   const char *label)
 {
 	if (!start || !len || start + len < start)
 		return NULL;
-	struct gm_region r = {
-	    .start = start,
-	    .end = start + len,
-	    .owner = GM_OWNER_GO_RUNTIME_METADATA,
-	    .reserved_owner = GM_OWNER_GO_RUNTIME_RESERVED,
-	    .leaf = mapped_leaf,
-	    .reserved_leaf = reserved_leaf,
-	    .stat_mapped = true,
-	};
+	struct gm_rt_region r = {
+	    .start = start, .end = start + len, .kind = kind, .stat_mapped = true};
 	snprintf(r.label, sizeof(r.label), "%s", label);
 	snprintf(r.source, sizeof(r.source), "%s", source);
-	return gm_regions_add(c->rs, &r);
+	return push(c, &r);
 }
 
 static struct gomem_error *field(struct ctx *c, const char *type, const char *path,
@@ -167,7 +173,7 @@ static struct gomem_error *heap_in_use(struct ctx *c, uint64_t **ret, size_t *n_
  */
 static struct gomem_error *add_arena(struct ctx *c, const struct gm_arena *a, uint64_t arena_idx,
 				     const uint64_t *ranges, size_t nranges, uint64_t cur_base,
-				     uint64_t cur_end, struct gm_go_model *model)
+				     uint64_t cur_end)
 {
 	char label[96];
 	snprintf(label, sizeof(label), "%s arena 0x%" PRIx64 " (arena index %" PRIu64 ")",
@@ -185,25 +191,23 @@ static struct gomem_error *add_arena(struct ctx *c, const struct gm_arena *a, ui
 		if (hi <= lo)
 			continue;
 		if (lo > pos) {
-			bool before = !a->user && model->randomized_base && pos == a->base &&
-				      lo == model->first_heap;
-			TRY(add(c, pos, lo - pos, GM_OWNER_GO_HEAP_RESERVED, GM_LEAF_HEAP_RESERVED,
-				0, list,
+			bool before =
+			    !a->user && c->randomized_base && pos == a->base && lo == c->first_heap;
+			TRY(add(c, pos, lo - pos, GM_RR_HEAP_RESERVED, 0, list,
 				a->user	 ? unused_chunks
 				: before ? "%s: reserved, never mapped: skipped by the randomized "
 					   "heap base"
 					 : "%s: reserved, not mapped",
 				label));
 		}
-		TRY(add(c, lo, hi - lo, GM_OWNER_GO_HEAP, GM_LEAF_HEAP_MAPPED, 0,
+		TRY(add(c, lo, hi - lo, GM_RR_HEAP, 0,
 			a->user ? "mheap_.allspans (isUserArenaChunk)" : "mheap_.pages.inUse",
 			a->user ? "%s: user arena chunks in use" : "%s: mapped heap pages", label));
 		pos = hi;
 	}
 	if (pos < a->end) {
 		bool cur = !a->user && cur_base <= pos && a->end <= cur_end;
-		TRY(add(c, pos, a->end - pos, GM_OWNER_GO_HEAP_RESERVED, GM_LEAF_HEAP_RESERVED, 0,
-			list,
+		TRY(add(c, pos, a->end - pos, GM_RR_HEAP_RESERVED, 0, list,
 			a->user ? unused_chunks
 			: cur	? "%s: reserved, not yet mapped (mheap_.curArena, where the heap "
 				  "grows next)"
@@ -258,7 +262,7 @@ static struct gomem_error *user_chunks(struct ctx *c, const struct gm_arena *are
 	return NULL;
 }
 
-static struct gomem_error *heap_regions(struct ctx *c, struct gm_go_model *model)
+static struct gomem_error *heap_regions(struct ctx *c)
 {
 	struct gm_runtime *rt = c->rt;
 	struct gm_layout *L = &rt->L;
@@ -269,17 +273,17 @@ static struct gomem_error *heap_regions(struct ctx *c, struct gm_go_model *model
 	TRY(gm_rt_read_field(rt, rt->mheap, &cur_base, &cb));
 	TRY(gm_rt_read_field(rt, rt->mheap, &cur_end, &ce));
 	/* heapRandSeed exists where the heap base is randomized (malloc.go@1.26). */
-	model->randomized_base = gm_dwarf_has_variable(rt->dw, "runtime.heapRandSeed");
+	c->randomized_base = gm_dwarf_has_variable(rt->dw, "runtime.heapRandSeed");
 
 	_cleanup_free_ uint64_t *ranges = NULL;
 	size_t nranges = 0;
 	TRY(heap_in_use(c, &ranges, &nranges));
-	model->first_heap = nranges ? ranges[0] : 0;
+	c->first_heap = nranges ? ranges[0] : 0;
 
 	_cleanup_free_ struct gm_arena *arenas = NULL;
 	size_t narenas = 0;
 	TRY(gm_heap_arenas(rt, &arenas, &narenas));
-	c->as->n_arenas = (unsigned)narenas;
+	c->rs->narenas = narenas;
 	uint64_t meta_size = 0;
 	TRY(gm_dwarf_sizeof(rt->dw, "runtime.heapArena", &meta_size));
 	struct chunk_ranges chunks = {0};
@@ -287,9 +291,9 @@ static struct gomem_error *heap_regions(struct ctx *c, struct gm_go_model *model
 	for (size_t i = 0; !err && i < narenas; i++) {
 		uint64_t idx = (arenas[i].base - L->arena_base_offset) >> L->log_arena_bytes;
 		if (arenas[i].user)
-			err = add_arena(c, &arenas[i], idx, chunks.v, chunks.n, 0, 0, model);
+			err = add_arena(c, &arenas[i], idx, chunks.v, chunks.n, 0, 0);
 		else
-			err = add_arena(c, &arenas[i], idx, ranges, nranges, cb, ce, model);
+			err = add_arena(c, &arenas[i], idx, ranges, nranges, cb, ce);
 	}
 	free(chunks.v);
 	if (err)
@@ -300,8 +304,8 @@ static struct gomem_error *heap_regions(struct ctx *c, struct gm_go_model *model
 		 * sysAlloc of its own, counted in GCSys (malloc.go sysAlloc).
 		 */
 		if (meta_size >= (64 << 10))
-			TRY(add(c, arenas[i].meta, page_up(meta_size), GM_OWNER_GO_RUNTIME_METADATA,
-				GM_LEAF_META_HEAP_ARENA, meta_size, "mheap_.arenas",
+			TRY(add(c, arenas[i].meta, page_up(meta_size), GM_RR_HEAP_ARENA_META,
+				meta_size, "mheap_.arenas",
 				"heapArena metadata of arena 0x%" PRIx64
 				" (span map, page bitmaps; %" PRIu64 " bytes)",
 				arenas[i].base, meta_size));
@@ -312,8 +316,7 @@ static struct gomem_error *heap_regions(struct ctx *c, struct gm_go_model *model
 	for (uint64_t i = 0; i < l1_count && i < 1024; i++) {
 		uint64_t l2;
 		TRY(gm_read_u64(rt->mem, rt->mheap + L->mheap_arenas.offset + 8 * i, &l2));
-		TRY(add(c, l2, l2_bytes, GM_OWNER_GO_RUNTIME_METADATA, GM_LEAF_META_ARENA_INDEX, 0,
-			"mheap_.arenas",
+		TRY(add(c, l2, l2_bytes, GM_RR_ARENA_INDEX, 0, "mheap_.arenas",
 			"arena index (mheap_.arenas[%" PRIu64 "]): one *heapArena per 64 MiB of "
 			"address space; in no MemStats field",
 			i));
@@ -339,8 +342,7 @@ static struct gomem_error *page_alloc_regions(struct ctx *c)
 		snprintf(label, sizeof(label), "page summary level %" PRIu64 " (%s reserved)", l,
 			 gm_human_bytes(bytes, (char[32]){0}));
 		snprintf(source, sizeof(source), "mheap_.pages.summary[%" PRIu64 "]", l);
-		TRY(add_reservation(c, hdr[0], bytes, GM_LEAF_META_SUMMARY, GM_LEAF_RESV_SUMMARY,
-				    source, label));
+		TRY(add_reservation(c, hdr[0], bytes, GM_RR_SUMMARY, source, label));
 	}
 	/*
 	 * The scavenger index: one reservation, mapped where the heap is
@@ -355,9 +357,8 @@ static struct gomem_error *page_alloc_regions(struct ctx *c)
 		uint64_t bytes = page_up(hdr[2] * scav.elem_size);
 		snprintf(label, sizeof(label), "scavenger index (%s reserved)",
 			 gm_human_bytes(bytes, (char[32]){0}));
-		TRY(add_reservation(c, hdr[0], bytes, GM_LEAF_META_SCAV_INDEX,
-				    GM_LEAF_RESV_SCAV_INDEX, "mheap_.pages.scav.index.chunks",
-				    label));
+		TRY(add_reservation(c, hdr[0], bytes, GM_RR_SCAV_INDEX,
+				    "mheap_.pages.scav.index.chunks", label));
 	}
 	/* The bitmaps: second-level arrays of pallocData, sysAlloc'd (mpagealloc.go grow). */
 	uint64_t l1_count = 1ULL << L->chunks_l1_bits;
@@ -368,8 +369,8 @@ static struct gomem_error *page_alloc_regions(struct ctx *c)
 		    l1_count - i < GM_ARRAY_SIZE(batch) ? l1_count - i : GM_ARRAY_SIZE(batch);
 		TRY(gm_read(rt->mem, pages + L->pagealloc_chunks.offset + 8 * i, batch, 8 * n));
 		for (uint64_t j = 0; j < n; j++)
-			TRY(add(c, batch[j], page_up(l2_bytes), GM_OWNER_GO_RUNTIME_METADATA,
-				GM_LEAF_META_CHUNKS, l2_bytes, "mheap_.pages.chunks",
+			TRY(add(c, batch[j], page_up(l2_bytes), GM_RR_CHUNKS, l2_bytes,
+				"mheap_.pages.chunks",
 				"page allocator bitmaps (mheap_.pages.chunks[%" PRIu64
 				"]: allocated and scavenged bits of 4 MiB chunks)",
 				i + j));
@@ -392,8 +393,7 @@ static struct gomem_error *persistent_regions(struct ctx *c)
 		if (n == MAX_LIST)
 			return gm_error(GOMEM_ERROR_INCONSISTENT,
 					"runtime.persistentChunks: more than %d chunks", MAX_LIST);
-		TRY(add(c, chunk, size, GM_OWNER_GO_RUNTIME_METADATA, GM_LEAF_META_PERSISTENT, size,
-			"runtime.persistentChunks",
+		TRY(add(c, chunk, size, GM_RR_PERSISTENT, size, "runtime.persistentChunks",
 			"persistentalloc chunk: fixalloc chunks (mspans, mcaches, specials), "
 			"profiling buckets, small runtime tables"));
 		TRY(gm_read_u64(c->rt->mem, chunk, &chunk));
@@ -423,8 +423,7 @@ static struct gomem_error *gc_bits_regions(struct ctx *c)
 			if (n == MAX_LIST)
 				return gm_error(GOMEM_ERROR_INCONSISTENT, "%s: list too long",
 						source);
-			TRY(add(c, a, size, GM_OWNER_GO_RUNTIME_METADATA, GM_LEAF_META_GC_BITS,
-				size, source,
+			TRY(add(c, a, size, GM_RR_GC_BITS, size, source,
 				"GC bitmap arena (%s): spans' mark and allocation bits", source));
 			TRY(gm_read_u64(c->rt->mem, a + next.offset, &a));
 		}
@@ -440,8 +439,8 @@ static struct gomem_error *misc_regions(struct ctx *c)
 	/* allspans' array, sysAlloc'd and counted in OtherSys (mheap.go recordspan). */
 	TRY(read_slice(c, rt->mheap + L->mheap_allspans.offset, hdr));
 	if (hdr[2] > 0 && hdr[2] < (1ULL << 40) / 8)
-		TRY(add(c, hdr[0], page_up(hdr[2] * 8), GM_OWNER_GO_RUNTIME_METADATA,
-			GM_LEAF_META_ALLSPANS, hdr[2] * 8, "mheap_.allspans",
+		TRY(add(c, hdr[0], page_up(hdr[2] * 8), GM_RR_ALLSPANS, hdr[2] * 8,
+			"mheap_.allspans",
 			"allspans array: a pointer to every mspan ever made (%" PRIu64
 			" of %" PRIu64 ")",
 			hdr[1], hdr[2]));
@@ -449,9 +448,8 @@ static struct gomem_error *misc_regions(struct ctx *c)
 	TRY(read_slice(c, rt->mheap + L->mheap_heap_arenas.offset, hdr));
 	uint64_t list_bytes = hdr[2] * L->mheap_heap_arenas.elem_size;
 	if (list_bytes >= (64 << 10) && hdr[2] < (1ULL << 32))
-		TRY(add(c, hdr[0], page_up(list_bytes), GM_OWNER_GO_RUNTIME_METADATA,
-			GM_LEAF_META_HEAP_ARENA, list_bytes, "mheap_.heapArenas",
-			"list of heap arenas"));
+		TRY(add(c, hdr[0], page_up(list_bytes), GM_RR_HEAP_ARENA_META, list_bytes,
+			"mheap_.heapArenas", "list of heap arenas"));
 	/* The profiling hash table: atomic.UnsafePointer since 1.21, *buckhashArray before. */
 	uint64_t var, bh;
 	TRY(variable(c, "runtime.buckhash", &var));
@@ -462,8 +460,7 @@ static struct gomem_error *misc_regions(struct ctx *c)
 		else
 			size = 8 * (uint64_t)constant(c, "runtime.buckHashSize", 179999);
 		TRY(gm_read_u64(rt->mem, var, &bh));
-		TRY(add(c, bh, page_up(size), GM_OWNER_GO_RUNTIME_METADATA, GM_LEAF_META_BUCKHASH,
-			size, "runtime.buckhash",
+		TRY(add(c, bh, page_up(size), GM_RR_BUCKHASH, size, "runtime.buckhash",
 			"profiling bucket hash table (BuckHashSys), made at the first profiled "
 			"allocation"));
 	}
@@ -494,8 +491,8 @@ static struct gomem_error *span_queue_regions(struct ctx *c)
 		TRY(gm_rt_read_field(c->rt, r, &ring, &base));
 		TRY(gm_rt_read_field(c->rt, r, &cap, &slots));
 		if (slots < (1ULL << 32))
-			TRY(add(c, base, page_up(slots * 8), GM_OWNER_GO_RUNTIME_METADATA,
-				GM_LEAF_META_SPAN_QUEUES, slots * 8, "work.spanSPMCs",
+			TRY(add(c, base, page_up(slots * 8), GM_RR_SPAN_QUEUES, slots * 8,
+				"work.spanSPMCs",
 				"GC span queue ring (Green Tea): %" PRIu64 " slots", slots));
 		TRY(gm_rt_read_field(c->rt, r, &next, &r));
 	}
@@ -504,7 +501,7 @@ static struct gomem_error *span_queue_regions(struct ctx *c)
 
 /* ---- Ms ---- */
 
-static struct gomem_error *go_threads(struct ctx *c, struct gm_go_model *model)
+static struct gomem_error *go_threads(struct ctx *c, struct gm_rt_regions *model)
 {
 	struct gm_runtime *rt = c->rt;
 	struct gm_field alllink, procid, id, g0, lo, hi;
@@ -555,16 +552,33 @@ static struct gomem_error *go_threads(struct ctx *c, struct gm_go_model *model)
 	return NULL;
 }
 
-struct gomem_error *gm_go_regions(struct gomem_target *t, struct gm_addrspace *as,
-				  struct gm_regions *rs, struct gm_go_model *model)
+static struct gomem_error *go_regions(struct ctx *c)
 {
-	struct ctx c = {t, t->runtime, as, rs};
-	memset(model, 0, sizeof(*model));
-	TRY(heap_regions(&c, model));
-	TRY(page_alloc_regions(&c));
-	TRY(persistent_regions(&c));
-	TRY(gc_bits_regions(&c));
-	TRY(misc_regions(&c));
-	TRY(span_queue_regions(&c));
-	return go_threads(&c, model);
+	TRY(heap_regions(c));
+	TRY(page_alloc_regions(c));
+	TRY(persistent_regions(c));
+	TRY(gc_bits_regions(c));
+	TRY(misc_regions(c));
+	TRY(span_queue_regions(c));
+	return go_threads(c, c->rs);
+}
+
+struct gomem_error *gm_go_regions(struct gm_runtime *rt, struct gm_rt_regions *ret)
+{
+	struct gm_rt_regions rs = {0};
+	struct ctx c = {.rt = rt, .rs = &rs};
+	struct gomem_error *err = go_regions(&c);
+	if (err) {
+		gm_rt_regions_deinit(&rs);
+		return err;
+	}
+	*ret = rs;
+	return NULL;
+}
+
+void gm_rt_regions_deinit(struct gm_rt_regions *rs)
+{
+	free(rs->v);
+	free(rs->threads);
+	memset(rs, 0, sizeof(*rs));
 }

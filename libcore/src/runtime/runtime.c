@@ -278,16 +278,17 @@ static bool has_experiment(const char *list, const char *name)
 	return false;
 }
 
-struct gomem_error *gm_runtime_create(struct gm_dwarf *dw, struct gm_memory *mem,
-				      const struct gm_exe *exe, uint64_t bias,
+struct gomem_error *gm_runtime_create(struct gm_dwarf *dw, struct gm_target *t,
 				      struct gm_runtime **ret)
 {
+	const struct gm_exe *exe = &t->exe;
 	struct gm_runtime *rt = calloc(1, sizeof(*rt));
 	if (!rt)
 		return &gm_error_no_memory;
 	rt->dw = dw;
-	rt->mem = mem;
-	rt->bias = bias;
+	rt->target = t;
+	rt->mem = &t->mem;
+	rt->bias = t->bias;
 	snprintf(rt->go_version, sizeof(rt->go_version), "%s", exe->go_version);
 	struct gomem_error *err = resolve_constants(rt);
 	if (!err)

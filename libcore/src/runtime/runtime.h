@@ -45,8 +45,8 @@ struct gm_heap_walk {
 
 struct gm_runtime;
 
-struct gomem_error *gm_runtime_create(struct gm_dwarf *dw, struct gm_memory *mem,
-				      const struct gm_exe *exe, uint64_t bias,
+/* The runtime of t's executable, from its DWARF (dw and t must outlive it). */
+struct gomem_error *gm_runtime_create(struct gm_dwarf *dw, struct gm_target *t,
 				      struct gm_runtime **ret);
 void gm_runtime_destroy(struct gm_runtime *rt);
 struct gomem_error *gm_runtime_memstats(struct gm_runtime *rt, struct gm_memstats *ret);
@@ -155,6 +155,7 @@ struct gm_layout {
 
 struct gm_runtime {
 	struct gm_dwarf *dw;
+	struct gm_target *target; /* NULL for a runtime made by hand (the unit tests) */
 	struct gm_memory *mem;
 	uint64_t bias; /* load bias of a PIE */
 	char go_version[64];
@@ -180,5 +181,64 @@ struct gomem_error *gm_rt_read_field(struct gm_runtime *rt, uint64_t base, const
 				     uint64_t *ret);
 uint64_t gm_rt_field(const uint8_t *buf, const struct gm_field *f);
 struct gomem_error *gm_rt_allp(struct gm_runtime *rt, uint64_t **ps_ret, size_t *n_ret);
+
+/* ---- the runtime's own regions of the address space (goregions.c) ---- */
+
+/* What a region of the runtime is; addrspace/ gives each kind its owner. */
+enum gm_rt_region_kind {
+	GM_RR_HEAP,	       /* heap arena pages mapped, or user arena chunks in use */
+	GM_RR_HEAP_RESERVED,   /* heap arena space not mapped */
+	GM_RR_SUMMARY,	       /* a page summary level (a reservation) */
+	GM_RR_SCAV_INDEX,      /* the scavenger index (a reservation) */
+	GM_RR_ARENA_INDEX,     /* a second-level array of mheap_.arenas */
+	GM_RR_HEAP_ARENA_META, /* a heapArena, or the list of arenas */
+	GM_RR_CHUNKS,	       /* the page allocator's bitmaps */
+	GM_RR_PERSISTENT,      /* a persistentalloc chunk */
+	GM_RR_GC_BITS,	       /* a gcBits arena */
+	GM_RR_ALLSPANS,	       /* the allspans array */
+	GM_RR_BUCKHASH,	       /* the profiling bucket hash table */
+	GM_RR_SPAN_QUEUES,     /* a Green Tea span queue ring */
+	GM_RR_COUNT
+};
+
+/* A range of the address space whose address the Go runtime keeps. */
+struct gm_rt_region {
+	uint64_t start, end;
+	enum gm_rt_region_kind kind;
+	/*
+	 * Bytes of it that MemStats counts in some *Sys: a fixed number, or
+	 * (stat_mapped: a PROT_NONE reservation with read-write pieces)
+	 * whatever part of it is mapped read-write.
+	 */
+	uint64_t stat_bytes;
+	bool stat_mapped;
+	char label[200]; /* "page summary level 4" */
+	char source[64]; /* where its address came from: "mheap_.pages.summary[4]" */
+};
+
+/* An M of the Go runtime: its thread and its g0 stack. */
+struct gm_go_thread {
+	int64_t id;
+	uint64_t procid; /* the thread's LWP id */
+	uint64_t lo, hi; /* g0.stack */
+};
+
+struct gm_rt_regions {
+	struct gm_rt_region *v; /* in the order they were found */
+	size_t n, cap;
+	size_t narenas; /* heap and user arenas */
+	struct gm_go_thread *threads;
+	size_t nthreads;
+	uint64_t m0_stack_hi; /* m0.g0.stack.hi: inside the main thread's stack */
+};
+
+/*
+ * The regions whose addresses the Go runtime keeps: heap arenas (mapped
+ * and reserved parts), the page allocator's summaries, scavenger index and
+ * bitmaps, the arena index, heapArena metadata, persistentalloc chunks, GC
+ * bitmaps, allspans, the profiling hash, GC span queues; and the Ms.
+ */
+struct gomem_error *gm_go_regions(struct gm_runtime *rt, struct gm_rt_regions *ret);
+void gm_rt_regions_deinit(struct gm_rt_regions *rs);
 
 #endif /* GOMEM_RUNTIME_H */

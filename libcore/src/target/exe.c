@@ -6,6 +6,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <gelf.h>
+#include <libelf.h>
+
 #include "target/target.h"
 
 static const Elf64_Shdr *find_section(const struct gm_exe *exe, const char *name)
@@ -213,4 +216,74 @@ void gm_exe_deinit(struct gm_exe *exe)
 	free(exe->path);
 	memset(exe, 0, sizeof(*exe));
 	exe->fd = -1;
+}
+
+/* libelf's view of the mapped executable, for its sections; NULL when libelf cannot. */
+static Elf *exe_elf(const struct gm_exe *exe)
+{
+	if (!exe->map || elf_version(EV_CURRENT) == EV_NONE)
+		return NULL;
+	return elf_memory((char *)exe->map, exe->size);
+}
+
+void gm_exe_section_names(const struct gm_exe *exe, uint64_t lo, uint64_t hi, bool nobits,
+			  char *buf, size_t size)
+{
+	size_t shstrndx, used = 0;
+	Elf *elf = exe_elf(exe);
+	buf[0] = '\0';
+	if (!elf || elf_getshdrstrndx(elf, &shstrndx) != 0) {
+		if (elf)
+			elf_end(elf);
+		return;
+	}
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(elf, scn)) != NULL) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || !(sh.sh_flags & SHF_ALLOC) || sh.sh_size == 0 ||
+		    (sh.sh_flags & SHF_TLS) || (sh.sh_type == SHT_NOBITS) != nobits)
+			continue;
+		if (sh.sh_addr < lo || sh.sh_addr >= hi)
+			continue;
+		const char *name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (!name || used + strlen(name) + 2 > size)
+			continue;
+		used += (size_t)snprintf(buf + used, size - used, "%s%s", used ? " " : "", name);
+	}
+	elf_end(elf);
+}
+
+bool gm_exe_largest_object(const struct gm_exe *exe, uint64_t lo, uint64_t hi, char *name,
+			   size_t name_size, uint64_t *size)
+{
+	Elf *elf = exe_elf(exe);
+	Elf_Scn *scn = NULL;
+	const char *best = NULL;
+	uint64_t best_size = 0;
+	while (elf && (scn = elf_nextscn(elf, scn)) != NULL) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB || !sh.sh_entsize)
+			continue;
+		Elf_Data *data = elf_getdata(scn, NULL);
+		size_t n = sh.sh_size / sh.sh_entsize;
+		for (size_t i = 0; data && i < n; i++) {
+			GElf_Sym sym;
+			if (!gelf_getsym(data, (int)i, &sym) ||
+			    GELF_ST_TYPE(sym.st_info) != STT_OBJECT || sym.st_value < lo ||
+			    sym.st_value >= hi || sym.st_size <= best_size)
+				continue;
+			const char *s = elf_strptr(elf, sh.sh_link, sym.st_name);
+			if (s) {
+				best = s;
+				best_size = sym.st_size;
+			}
+		}
+	}
+	if (best_size) {
+		snprintf(name, name_size, "%s", best);
+		*size = best_size;
+	}
+	if (elf)
+		elf_end(elf);
+	return best_size > 0;
 }

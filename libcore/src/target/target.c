@@ -1,11 +1,14 @@
-/* Opening a target: an executable plus a core file, or a live process. */
+/*
+ * A target: an executable plus a core file, or a live process (live.c):
+ * its memory, its mappings and what is resident. What the Go runtime in it
+ * means is the business of the layers above.
+ */
 #define _GNU_SOURCE
 #include <elf.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "runtime/runtime.h"
 #include "target/live.h"
 
 /* Where a PIE was loaded: AT_ENTRY in the core against e_entry in the file. */
@@ -16,7 +19,7 @@ static uint64_t load_bias(const struct gm_exe *exe, const struct gm_core *core)
 	return core->at_entry - exe->e_entry;
 }
 
-static struct gomem_error *add_exe_ranges(struct gomem_target *t, uint64_t bias)
+static struct gomem_error *add_exe_ranges(struct gm_target *t, uint64_t bias)
 {
 	for (size_t i = 0; i < t->exe.nloads; i++) {
 		uint64_t off = t->exe.loads[i].offset, len = t->exe.loads[i].filesz;
@@ -38,7 +41,7 @@ static struct gomem_error *add_exe_ranges(struct gomem_target *t, uint64_t bias)
  * at page) differs from the file's: with the build IDs of both where the
  * notes are in that page (Go's; GNU's for externally linked programs).
  */
-static struct gomem_error *mismatch(struct gomem_target *t, const uint8_t *page, size_t len)
+static struct gomem_error *mismatch(struct gm_target *t, const uint8_t *page, size_t len)
 {
 	char core_go[128], core_gnu[80], exe_go[128], exe_gnu[80];
 	gm_find_build_ids(page, len, core_go, sizeof(core_go), core_gnu, sizeof(core_gnu));
@@ -64,7 +67,7 @@ static struct gomem_error *mismatch(struct gomem_target *t, const uint8_t *page,
  * says at which file offset the process mapped each address: a mapping at
  * the start of one of our segments from another offset is another file.
  */
-static struct gomem_error *check_exe_layout(struct gomem_target *t, uint64_t bias)
+static struct gomem_error *check_exe_layout(struct gm_target *t, uint64_t bias)
 {
 	for (size_t i = 0; i < t->exe.nloads; i++) {
 		uint64_t start = (t->exe.loads[i].vaddr + bias) & ~(uint64_t)4095;
@@ -87,7 +90,7 @@ static struct gomem_error *check_exe_layout(struct gomem_target *t, uint64_t bia
  * The core keeps the first page of the executable's text mapping (the ELF
  * header, program headers and Go build ID note): it must be this file's.
  */
-static struct gomem_error *check_exe_matches(struct gomem_target *t, uint64_t bias)
+static struct gomem_error *check_exe_matches(struct gm_target *t, uint64_t bias)
 {
 	for (size_t i = 0; i < t->exe.nloads; i++) {
 		if (t->exe.loads[i].offset != 0)
@@ -118,10 +121,13 @@ static struct gomem_error *check_exe_matches(struct gomem_target *t, uint64_t bi
 	return NULL;
 }
 
-static struct gomem_error *target_open(struct gomem_target *t, const char *exe_path,
-				       const char *core_path, struct gm_dwarf *dwarf)
+static struct gomem_error *target_open_core(struct gm_target *t, const char *exe_path,
+					    const char *core_path)
 {
 	t->source = GM_SOURCE_CORE;
+	t->exe_file = strdup(exe_path);
+	if (!t->exe_file)
+		return &gm_error_no_memory;
 	TRY(gm_exe_open(exe_path, &t->exe));
 	TRY(gm_core_open(core_path, &t->core));
 	t->have_core = true;
@@ -137,23 +143,15 @@ static struct gomem_error *target_open(struct gomem_target *t, const char *exe_p
 		if (t->core.loads[i].end > t->core.loads[i].start)
 			TRY(gm_memory_add_segment(&t->mem, &t->core.loads[i]));
 	}
-	uint64_t bias = load_bias(&t->exe, &t->core);
-	TRY(add_exe_ranges(t, bias));
+	t->bias = load_bias(&t->exe, &t->core);
+	TRY(add_exe_ranges(t, t->bias));
 	TRY(gm_memory_finish(&t->mem));
-	TRY(check_exe_matches(t, bias));
-	TRY(gm_check_go_version(&t->exe));
-	if (dwarf) {
-		t->dwarf = dwarf;
-		t->dwarf_borrowed = true;
-	} else {
-		TRY(gm_dwarf_open(exe_path, &t->dwarf));
-	}
-	TRY(gm_runtime_create(t->dwarf, &t->mem, &t->exe, bias, &t->runtime));
-	return NULL;
+	TRY(check_exe_matches(t, t->bias));
+	return gm_check_go_version(&t->exe);
 }
 
 /* The executable's first page (ELF and program headers, build ID) as the process maps it. */
-static struct gomem_error *check_live_exe_matches(struct gomem_target *t, uint64_t bias)
+static struct gomem_error *check_live_exe_matches(struct gm_target *t, uint64_t bias)
 {
 	for (size_t i = 0; i < t->exe.nloads; i++) {
 		if (t->exe.loads[i].offset != 0)
@@ -181,9 +179,12 @@ static struct gomem_error *check_live_exe_matches(struct gomem_target *t, uint64
 }
 
 /* A live target's executable; exe_name (if not NULL) is the name to show for it. */
-static struct gomem_error *open_live_exe(struct gomem_target *t, const char *exe_path,
+static struct gomem_error *open_live_exe(struct gm_target *t, const char *exe_path,
 					 const char *exe_name)
 {
+	t->exe_file = strdup(exe_path);
+	if (!t->exe_file)
+		return &gm_error_no_memory;
 	TRY(gm_exe_open(exe_path, &t->exe));
 	if (exe_name && strcmp(exe_name, exe_path) != 0) {
 		char *name = strdup(exe_name);
@@ -195,12 +196,8 @@ static struct gomem_error *open_live_exe(struct gomem_target *t, const char *exe
 	return gm_check_go_version(&t->exe);
 }
 
-/*
- * The rest of a live target, once t->live and its executable are open: the
- * executable's check against the process, the DWARF and the runtime.
- */
-static struct gomem_error *target_open_live(struct gomem_target *t, const char *exe_path,
-					    uint64_t at_entry)
+/* The rest of a live target, once t->live and its executable are open: its place, its check. */
+static struct gomem_error *target_open_live(struct gm_target *t, uint64_t at_entry)
 {
 	t->source = GM_SOURCE_LIVE;
 	t->mem.read_fn = gm_live_read;
@@ -209,24 +206,19 @@ static struct gomem_error *target_open_live(struct gomem_target *t, const char *
 		return gm_error(GOMEM_ERROR_FORMAT,
 				"cannot place the PIE %s: the process's AT_ENTRY is unknown",
 				t->exe.path);
-	uint64_t bias = t->exe.e_type == ET_DYN ? at_entry - t->exe.e_entry : 0;
-	TRY(check_live_exe_matches(t, bias));
-	TRY(gm_dwarf_open(exe_path, &t->dwarf));
-	TRY(gm_runtime_create(t->dwarf, &t->mem, &t->exe, bias, &t->runtime));
-	return NULL;
+	t->bias = t->exe.e_type == ET_DYN ? at_entry - t->exe.e_entry : 0;
+	return check_live_exe_matches(t, t->bias);
 }
 
-static struct gomem_target *target_alloc(void)
+/* Empty storage, which gm_target_deinit() releases harmlessly. */
+static void target_clear(struct gm_target *t)
 {
-	struct gomem_target *t = calloc(1, sizeof(*t));
-	if (!t)
-		return NULL;
+	memset(t, 0, sizeof(*t));
 	t->exe.fd = -1;
 	t->core.fd = -1;
-	return t;
 }
 
-static struct gomem_error *target_open_pid(struct gomem_target *t, int pid, const char *exe_path,
+static struct gomem_error *target_open_pid(struct gm_target *t, int pid, const char *exe_path,
 					   unsigned flags)
 {
 	t->pid = pid;
@@ -244,7 +236,7 @@ static struct gomem_error *target_open_pid(struct gomem_target *t, int pid, cons
 	if (!err)
 		err = gm_live_auxv_entry(pid, &at_entry);
 	if (!err)
-		err = target_open_live(t, exe_path ? exe_path : open_path, at_entry);
+		err = target_open_live(t, at_entry);
 	if (!err && replaced)
 		err = gm_target_warn(t,
 				     "the executable %s was replaced or deleted on disk: read "
@@ -260,56 +252,43 @@ static struct gomem_error *target_open_pid(struct gomem_target *t, int pid, cons
 	return err;
 }
 
-struct gomem_error *gomem_target_open_pid(int pid, const char *exe_path, unsigned flags,
-					  struct gomem_target **ret)
+struct gomem_error *gm_target_init_pid(struct gm_target *t, int pid, const char *exe_path,
+				       unsigned flags)
 {
-	if (!ret)
-		return gm_error(GOMEM_ERROR_USAGE, "gomem_target_open_pid: missing argument");
-	if ((flags & GOMEM_PID_STOP) && (flags & GOMEM_PID_STOPPED_BY_CALLER))
-		return gm_error(GOMEM_ERROR_USAGE,
-				"gomem_target_open_pid: STOP and STOPPED_BY_CALLER exclude "
-				"each other");
-	struct gomem_target *t = target_alloc();
-	if (!t)
-		return &gm_error_no_memory;
+	target_clear(t);
 	struct gomem_error *err = target_open_pid(t, pid, exe_path, flags);
-	if (err) {
-		gomem_target_destroy(t);
-		return err;
-	}
-	*ret = t;
-	return NULL;
+	if (err)
+		gm_target_deinit(t);
+	return err;
 }
 
-struct gomem_error *gomem_target_open_callback(const char *exe_path, int pid, uint64_t at_entry,
-					       const char *maps, gomem_read_fn read_fn, void *arg,
-					       struct gomem_target **ret)
+static struct gomem_error *target_open_callback(struct gm_target *t, const char *exe_path, int pid,
+						uint64_t at_entry, const char *maps,
+						gomem_read_fn read_fn, void *arg)
 {
-	if (!exe_path || !read_fn || !ret)
-		return gm_error(GOMEM_ERROR_USAGE, "an executable and a read callback are needed");
-	struct gomem_target *t = target_alloc();
-	if (!t)
-		return &gm_error_no_memory;
 	t->pid = pid;
-	struct gomem_error *err = open_live_exe(t, exe_path, NULL);
-	if (!err)
-		err = gm_live_create_callback(pid, maps, read_fn, arg, &t->live);
-	if (!err)
-		err = target_open_live(t, exe_path, at_entry);
-	if (!err)
-		err = gm_target_warn(t,
-				     "residency unknown: process %d is read through the "
-				     "debugger, not /proc",
-				     pid);
-	if (err) {
-		gomem_target_destroy(t);
-		return err;
-	}
-	*ret = t;
-	return NULL;
+	TRY(open_live_exe(t, exe_path, NULL));
+	TRY(gm_live_create_callback(pid, maps, read_fn, arg, &t->live));
+	TRY(target_open_live(t, at_entry));
+	return gm_target_warn(t,
+			      "residency unknown: process %d is read through the debugger, not "
+			      "/proc",
+			      pid);
 }
 
-struct gomem_error *gm_target_warn(struct gomem_target *t, const char *fmt, ...)
+struct gomem_error *gm_target_init_callback(struct gm_target *t, const char *exe_path, int pid,
+					    uint64_t at_entry, const char *maps,
+					    gomem_read_fn read_fn, void *arg)
+{
+	target_clear(t);
+	struct gomem_error *err =
+	    target_open_callback(t, exe_path, pid, at_entry, maps, read_fn, arg);
+	if (err)
+		gm_target_deinit(t);
+	return err;
+}
+
+struct gomem_error *gm_target_warn(struct gm_target *t, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -318,38 +297,18 @@ struct gomem_error *gm_target_warn(struct gomem_target *t, const char *fmt, ...)
 	return err;
 }
 
-struct gomem_error *gomem_target_open_core(const char *exe_path, const char *core_path,
-					   struct gomem_target **ret)
+struct gomem_error *gm_target_init_core(struct gm_target *t, const char *exe_path,
+					const char *core_path)
 {
-	return gm_target_open_core_dwarf(exe_path, core_path, NULL, ret);
+	target_clear(t);
+	struct gomem_error *err = target_open_core(t, exe_path, core_path);
+	if (err)
+		gm_target_deinit(t);
+	return err;
 }
 
-struct gomem_error *gm_target_open_core_dwarf(const char *exe_path, const char *core_path,
-					      struct gm_dwarf *dwarf, struct gomem_target **ret)
+void gm_target_deinit(struct gm_target *t)
 {
-	if (!exe_path || !core_path || !ret)
-		return gm_error(GOMEM_ERROR_USAGE, "an executable and a core file are needed");
-	struct gomem_target *t = calloc(1, sizeof(*t));
-	if (!t)
-		return &gm_error_no_memory;
-	t->exe.fd = -1;
-	t->core.fd = -1;
-	struct gomem_error *err = target_open(t, exe_path, core_path, dwarf);
-	if (err) {
-		gomem_target_destroy(t);
-		return err;
-	}
-	*ret = t;
-	return NULL;
-}
-
-void gomem_target_destroy(struct gomem_target *t)
-{
-	if (!t)
-		return;
-	gm_runtime_destroy(t->runtime);
-	if (!t->dwarf_borrowed)
-		gm_dwarf_destroy(t->dwarf);
 	gm_live_destroy(t->live); /* resumes a process that was stopped */
 	gm_memory_deinit(&t->mem);
 	for (size_t i = 0; i < t->nwarnings; i++)
@@ -358,10 +317,12 @@ void gomem_target_destroy(struct gomem_target *t)
 	for (size_t i = 0; i < t->nmappings; i++)
 		free(t->mappings[i].path);
 	free(t->mappings);
+	gm_libs_destroy(t->libs);
 	if (t->have_core)
 		gm_core_deinit(&t->core);
 	gm_exe_deinit(&t->exe);
-	free(t);
+	free(t->exe_file);
+	target_clear(t);
 }
 
 static int cmp_mapping(const void *a, const void *b)
@@ -396,7 +357,7 @@ static bool overlaps_load(const struct gm_core *c, uint64_t start, uint64_t end)
  * restore (text, read-only data), but lists them in NT_FILE: add them, as
  * readable (their permissions are not recorded) and not in the core.
  */
-static struct gomem_error *gcore_file_mappings(struct gomem_target *t)
+static struct gomem_error *gcore_file_mappings(struct gm_target *t)
 {
 	struct gm_core *c = &t->core;
 	for (size_t i = 0; i < c->nfiles; i++) {
@@ -416,7 +377,7 @@ static struct gomem_error *gcore_file_mappings(struct gomem_target *t)
 	return NULL;
 }
 
-static struct gomem_error *core_mappings(struct gomem_target *t)
+static struct gomem_error *core_mappings(struct gm_target *t)
 {
 	struct gm_core *c = &t->core;
 	t->mappings = calloc(c->nloads + c->nfiles + 1, sizeof(*t->mappings));
@@ -449,7 +410,7 @@ static struct gomem_error *core_mappings(struct gomem_target *t)
 	return NULL;
 }
 
-struct gomem_error *gm_target_mappings(struct gomem_target *t, const struct gm_mapping **ret,
+struct gomem_error *gm_target_mappings(struct gm_target *t, const struct gm_mapping **ret,
 				       size_t *n_ret)
 {
 	if (!t->mappings) {
@@ -464,7 +425,7 @@ struct gomem_error *gm_target_mappings(struct gomem_target *t, const struct gm_m
 	return NULL;
 }
 
-bool gm_target_residency_known(const struct gomem_target *t)
+bool gm_target_residency_known(const struct gm_target *t)
 {
 	if (t->live)
 		return gm_live_residency_known(t->live);
@@ -472,7 +433,7 @@ bool gm_target_residency_known(const struct gomem_target *t)
 }
 
 /* Resident bytes of [start, end) in a kernel core: pages present in the file, not holes. */
-static uint64_t core_resident(struct gomem_target *t, uint64_t start, uint64_t end)
+static uint64_t core_resident(struct gm_target *t, uint64_t start, uint64_t end)
 {
 	const struct gm_memory *mem = &t->mem;
 	uint64_t total = 0;
@@ -499,7 +460,7 @@ static uint64_t core_resident(struct gomem_target *t, uint64_t start, uint64_t e
 	return total;
 }
 
-uint64_t gm_target_resident(struct gomem_target *t, uint64_t start, uint64_t end)
+uint64_t gm_target_resident(struct gm_target *t, uint64_t start, uint64_t end)
 {
 	if (!gm_target_residency_known(t) || end <= start)
 		return 0;
@@ -517,7 +478,7 @@ uint64_t gm_target_resident(struct gomem_target *t, uint64_t start, uint64_t end
 	return core_resident(t, start, end);
 }
 
-struct gomem_error *gm_target_vsz(struct gomem_target *t, uint64_t *ret)
+struct gomem_error *gm_target_vsz(struct gm_target *t, uint64_t *ret)
 {
 	const struct gm_mapping *m;
 	size_t n;
@@ -555,12 +516,77 @@ bool gm_go_version_newer_than_tested(const struct gm_exe *exe)
 	       minor > GM_NEWEST_TESTED_GO_MINOR;
 }
 
-const char *gomem_version(void)
+bool gm_target_is_gcore(const struct gm_target *t)
 {
-	return GOMEM_VERSION;
+	return t->have_core && !t->core.kernel_dump;
 }
 
-void gomem_free(void *p)
+void gm_target_notes(const struct gm_target *t, struct gm_target_notes *ret)
 {
-	free(p);
+	memset(ret, 0, sizeof(*ret));
+	if (!t->have_core)
+		return;
+	const struct gm_core *c = &t->core;
+	ret->vdso = c->at_sysinfo_ehdr;
+	ret->at_random = c->at_random;
+	ret->tgid = c->prpsinfo_pid > 0 ? (uint64_t)c->prpsinfo_pid : 0;
+	ret->threads = c->threads;
+	ret->nthreads = c->nthreads;
+}
+
+/* A core segment's stretches of data, handed on by address. */
+struct seg_extents {
+	const struct gm_segment *s;
+	gm_extent_fn fn;
+	void *arg;
+};
+
+static void seg_extent(void *arg, uint64_t off, uint64_t len)
+{
+	struct seg_extents *se = arg;
+	const struct gm_segment *s = se->s;
+	se->fn(se->arg, s->start + (off - s->file_offset), len, s->data + (off - s->file_offset));
+}
+
+void gm_target_foreach_dumped(struct gm_target *t, uint64_t start, uint64_t end, gm_extent_fn fn,
+			      void *arg)
+{
+	const struct gm_memory *mem = &t->mem;
+	size_t lo = 0, hi = mem->nsegs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (mem->segs[mid].end <= start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < mem->nsegs && mem->segs[i].start < end; i++) {
+		const struct gm_segment *s = &mem->segs[i];
+		uint64_t a = s->start > start ? s->start : start;
+		uint64_t z = s->end < end ? s->end : end;
+		if (z > s->start + s->data_len)
+			z = s->start + s->data_len;
+		if (a >= z)
+			continue;
+		struct seg_extents se = {s, fn, arg};
+		gm_core_foreach_data(&t->core, s->file_offset + (a - s->start), z - a, seg_extent,
+				     &se);
+	}
+}
+
+void gm_target_foreach_resident(struct gm_target *t, uint64_t start, uint64_t end, gm_extent_fn fn,
+				void *arg)
+{
+	if (!gm_target_residency_known(t))
+		return;
+	if (t->source == GM_SOURCE_CORE) {
+		gm_target_foreach_dumped(t, start, end, fn, arg);
+		return;
+	}
+	for (uint64_t a = start & ~(GM_OS_PAGE - 1); a < end; a += GM_OS_PAGE) {
+		uint64_t lo = a > start ? a : start,
+			 hi = a + GM_OS_PAGE < end ? a + GM_OS_PAGE : end;
+		if (gm_target_resident(t, lo, hi))
+			fn(arg, lo, hi - lo, NULL);
+	}
 }

@@ -160,10 +160,14 @@ struct gomem_error *gm_check_go_version(const struct gm_exe *exe);
 bool gm_go_version_newer_than_tested(const struct gm_exe *exe);
 void gm_exe_deinit(struct gm_exe *exe);
 
-/* ---- targets (target.c) ---- */
+/* Names of the allocated sections in [lo, hi) (link addresses), space-separated, into buf. */
+void gm_exe_section_names(const struct gm_exe *exe, uint64_t lo, uint64_t hi, bool nobits,
+			  char *buf, size_t size);
+/* The largest data symbol (STT_OBJECT) in [lo, hi) (link addresses); false when none. */
+bool gm_exe_largest_object(const struct gm_exe *exe, uint64_t lo, uint64_t hi, char *name,
+			   size_t name_size, uint64_t *size);
 
-struct gm_dwarf;
-struct gm_runtime;
+/* ---- targets (target.c) ---- */
 
 enum gm_source { GM_SOURCE_CORE, GM_SOURCE_LIVE };
 
@@ -176,45 +180,101 @@ struct gm_mapping {
 	bool in_core;	 /* core: some of its bytes are in the core file */
 };
 
-struct gomem_target {
+struct gm_libs; /* libs.c */
+void gm_libs_destroy(struct gm_libs *libs);
+
+/*
+ * A target: an executable and the memory of one of its processes, from a
+ * core file or a live process. What the Go runtime in it means is read by
+ * the layers above (runtime/).
+ */
+struct gm_target {
 	enum gm_source source;
 	struct gm_exe exe;
+	char *exe_file; /* the path the executable was opened from (/proc/PID/exe...) */
 	struct gm_core core;
 	bool have_core;
 	int pid;
+	uint64_t bias; /* load bias of a PIE: the executable's addresses minus its link addresses */
 	struct gm_memory mem;
-	struct gm_dwarf *dwarf;
-	bool dwarf_borrowed; /* gm_target_open_core_dwarf's: not destroyed with the target */
-	struct gm_runtime *runtime;
 	struct gm_mapping *mappings; /* sorted, built on first use */
 	size_t nmappings;
 	struct gm_live *live; /* live and callback targets (live.c) */
-	char **warnings;      /* about the target itself; gomem_run adds them to every report */
+	struct gm_libs *libs; /* shared libraries opened on this machine, on first use */
+	char **warnings;      /* about the target itself; every report carries them */
 	size_t nwarnings;
 };
 
 /*
- * gomem_target_open_core with the executable's DWARF already open (the
- * fuzzers open it once): the target borrows dwarf, which must outlive it.
+ * The _init functions fill caller-owned storage; on failure it is left
+ * deinitialized (gm_target_deinit() is still harmless). See gomem.h for
+ * what each kind of target is.
  */
-struct gomem_error *gm_target_open_core_dwarf(const char *exe_path, const char *core_path,
-					      struct gm_dwarf *dwarf, struct gomem_target **ret);
+struct gomem_error *gm_target_init_core(struct gm_target *t, const char *exe_path,
+					const char *core_path);
+struct gomem_error *gm_target_init_pid(struct gm_target *t, int pid, const char *exe_path,
+				       unsigned flags);
+struct gomem_error *gm_target_init_callback(struct gm_target *t, const char *exe_path, int pid,
+					    uint64_t at_entry, const char *maps,
+					    gomem_read_fn read_fn, void *arg);
+/* Resumes a process that was stopped, and releases everything. */
+void gm_target_deinit(struct gm_target *t);
 
 /* A warning about the target that every verb's output carries. */
-struct gomem_error *gm_target_warn(struct gomem_target *t, const char *fmt, ...) GM_PRINTF(2, 3);
+struct gomem_error *gm_target_warn(struct gm_target *t, const char *fmt, ...) GM_PRINTF(2, 3);
 
 /* The target's mappings, sorted by address (owned by the target). */
-struct gomem_error *gm_target_mappings(struct gomem_target *t, const struct gm_mapping **ret,
+struct gomem_error *gm_target_mappings(struct gm_target *t, const struct gm_mapping **ret,
 				       size_t *n_ret);
 /* Whether resident bytes can be known: kernel cores and live processes. */
-bool gm_target_residency_known(const struct gomem_target *t);
+bool gm_target_residency_known(const struct gm_target *t);
 /* Resident bytes of [start, end); 0 when unknown. */
-uint64_t gm_target_resident(struct gomem_target *t, uint64_t start, uint64_t end);
-/* VSZ as ps shows it (VmSize): every mapping but the vsyscall page. */
+uint64_t gm_target_resident(struct gm_target *t, uint64_t start, uint64_t end);
+/* A core written by GDB's gcore (every page, PROT_NONE shown as r--), not by the kernel. */
+bool gm_target_is_gcore(const struct gm_target *t);
+
+/* Called for a stretch [addr, addr + len) of the target; data: its bytes, when in a core file. */
+typedef void (*gm_extent_fn)(void *arg, uint64_t addr, uint64_t len, const uint8_t *data);
+/* Calls fn for each stretch of [start, end) whose pages are in the core file (not holes). */
+void gm_target_foreach_dumped(struct gm_target *t, uint64_t start, uint64_t end, gm_extent_fn fn,
+			      void *arg);
+/* Calls fn for the resident stretches of [start, end): a core's data, or a live process's pages. */
+void gm_target_foreach_resident(struct gm_target *t, uint64_t start, uint64_t end, gm_extent_fn fn,
+				void *arg);
 
 /* VSZ as ps shows it (VmSize): every mapping but the vsyscall page. */
-struct gomem_error *gm_target_vsz(struct gomem_target *t, uint64_t *ret);
+struct gomem_error *gm_target_vsz(struct gm_target *t, uint64_t *ret);
 #define GM_VSYSCALL_ADDR 0xffffffffff600000ULL
+#define GM_OS_PAGE	 4096ULL
+
+/*
+ * What a core's notes say about the process and its threads (NT_AUXV,
+ * NT_PRPSINFO, NT_PRSTATUS): zeros and no threads for a live target.
+ */
+struct gm_target_notes {
+	uint64_t vdso;	    /* AT_SYSINFO_EHDR */
+	uint64_t at_random; /* AT_RANDOM, which points into the main thread's stack */
+	uint64_t tgid;	    /* the process id (NT_PRPSINFO), the main thread's id; 0 unknown */
+	const struct gm_core_thread *threads;
+	size_t nthreads;
+};
+
+void gm_target_notes(const struct gm_target *t, struct gm_target_notes *ret);
+
+/* A file the process mapped (a shared library), as this machine has it. */
+struct gm_file_image {
+	const uint8_t *map;
+	uint64_t size;
+};
+
+/*
+ * The file at path, when this machine has it and it is the one the process
+ * mapped: the target's copy of its first page (coredump_filter bit 4)
+ * matches. NULL otherwise. Owned by the target.
+ */
+const struct gm_file_image *gm_target_lib(struct gm_target *t, const char *path);
+/* The end of a library's writable segment (its .bss) once loaded at load_base; 0 unknown. */
+uint64_t gm_target_lib_bss_end(struct gm_target *t, const char *path, uint64_t load_base);
 
 /* ---- the executable's symbols (symbols.c) ---- */
 

@@ -87,7 +87,7 @@ static void add_free_run(void *arg, uint64_t start, uint64_t end, bool released)
 
 static struct gomem_error *arenas_build(struct arenas *a)
 {
-	struct gm_runtime *rt = a->run->t->runtime;
+	struct gm_runtime *rt = a->run->rt;
 	struct gm_arena *list = NULL;
 	size_t n = 0;
 	TRY(gm_heap_arenas(rt, &list, &n));
@@ -160,7 +160,7 @@ static void arena_map(const struct arenas *a, const struct arena_acc *acc, char 
 static void arenas_json(struct arenas *a)
 {
 	struct gm_strbuf *b = &a->run->out;
-	struct gomem_target *t = a->run->t;
+	struct gm_target *t = a->run->t;
 	bool rss = gm_target_residency_known(t);
 	uint64_t tot[NSTATES] = {0};
 	char map[MAP_WIDTH + 1];
@@ -202,7 +202,7 @@ static void arenas_json(struct arenas *a)
 static void arenas_text(struct arenas *a)
 {
 	struct gm_strbuf *b = &a->run->out;
-	struct gomem_target *t = a->run->t;
+	struct gm_target *t = a->run->t;
 	bool rss = gm_target_residency_known(t);
 	char h[NSTATES + 1][32], map[MAP_WIDTH + 1];
 	uint64_t tot[NSTATES] = {0};

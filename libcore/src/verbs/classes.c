@@ -41,7 +41,7 @@ static int cmp_class(const void *a, const void *b)
 
 static struct gomem_error *classes_build(struct classes *c)
 {
-	struct gm_runtime *rt = c->run->t->runtime;
+	struct gm_runtime *rt = c->run->rt;
 	TRY(gm_runtime_memstats(rt, &c->ms));
 	TRY(gm_runtime_walk_heap(rt, NULL, NULL, &c->walk));
 	for (unsigned i = 1; i < GM_MAX_SIZE_CLASSES; i++) {

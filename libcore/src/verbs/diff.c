@@ -733,7 +733,7 @@ struct gomem_error *gm_verb_diff(struct gm_run *r)
 {
 	char *a = NULL, *b = NULL;
 	int partial = 0;
-	struct gomem_error *err = gomem_run(r->t, "summary", 1, summary_argv, &a, &partial);
+	struct gomem_error *err = gomem_run(r->target, "summary", 1, summary_argv, &a, &partial);
 	if (partial)
 		r->partial = true;
 	if (!err)

@@ -91,7 +91,8 @@ static inline bool gm_goroutine_dead(const struct gm_goroutine *g)
 }
 
 /* Reads every G of allgs and every M of allm, and reconciles their stacks with StackInuse. */
-struct gomem_error *gm_stacks_read(struct gomem_target *t, struct gm_stacks *ret);
+struct gomem_error *gm_stacks_read(struct gm_target *t, struct gm_runtime *rt,
+				   struct gm_stacks *ret);
 void gm_stacks_deinit(struct gm_stacks *s);
 const char *gm_goroutine_status_name(uint32_t status);
 const char *gm_thread_kind_name(enum gm_thread_kind kind);

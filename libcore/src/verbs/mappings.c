@@ -40,7 +40,7 @@ static void totals(const struct gm_addrspace *as, struct owner_total t[GM_OWNER_
 
 static void warnings(struct gm_run *r, const struct gm_addrspace *as)
 {
-	const struct gomem_target *t = r->t;
+	const struct gm_target *t = r->t;
 	for (size_t i = 0; i < as->nwarnings; i++)
 		gm_run_warn(r, false, "%s", as->warnings[i]);
 	if (t->have_core && !t->core.kernel_dump) {
@@ -123,7 +123,7 @@ static void text_detail(struct gm_strbuf *b, const char *s)
 static void mappings_text(struct gm_run *r, const struct gm_addrspace *as)
 {
 	struct gm_strbuf *b = &r->out;
-	const struct gomem_target *t = r->t;
+	const struct gm_target *t = r->t;
 	char h1[32], h2[32];
 	gm_strbuf_printf(b, "executable %s (%s)\n", t->exe.path, t->exe.go_version);
 	if (t->have_core)
@@ -167,7 +167,7 @@ static void mappings_text(struct gm_run *r, const struct gm_addrspace *as)
 struct gomem_error *gm_verb_mappings(struct gm_run *r)
 {
 	struct gm_addrspace *as = NULL;
-	struct gomem_error *err = gm_addrspace_build(r->t, &as);
+	struct gomem_error *err = gm_addrspace_build(r->t, r->rt, &as);
 	if (err)
 		return err;
 	warnings(r, as);

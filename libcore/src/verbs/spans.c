@@ -290,7 +290,7 @@ struct gomem_error *gm_verb_spans(struct gm_run *r)
 	s.run = r;
 	uint64_t limit, bad = 0;
 	struct gomem_error *err = parse_options(&s, &limit);
-	struct gm_runtime *rt = r->t->runtime;
+	struct gm_runtime *rt = r->rt;
 	s.page_size = gm_runtime_page_size(rt);
 	if (!err)
 		err = gm_heap_foreach_span(rt, add_span, &s, &bad);

@@ -145,7 +145,7 @@ static struct gomem_error *resolve(struct gm_runtime *rt, struct stk_layout *L)
 /* ---- reading Gs and Ms ---- */
 
 struct stk_state {
-	struct gomem_target *t;
+	struct gm_target *t;
 	struct gm_runtime *rt;
 	struct stk_layout L;
 	struct gm_symtab syms;
@@ -641,13 +641,14 @@ static struct gomem_error *stacks_read(struct stk_state *st)
 	return NULL;
 }
 
-struct gomem_error *gm_stacks_read(struct gomem_target *t, struct gm_stacks *ret)
+struct gomem_error *gm_stacks_read(struct gm_target *t, struct gm_runtime *rt,
+				   struct gm_stacks *ret)
 {
 	struct stk_state st;
 	memset(&st, 0, sizeof(st));
 	memset(ret, 0, sizeof(*ret));
 	st.t = t;
-	st.rt = t->runtime;
+	st.rt = rt;
 	st.out = ret;
 	struct gomem_error *err = stacks_read(&st);
 	gm_symtab_deinit(&st.syms);
@@ -913,7 +914,7 @@ struct gomem_error *gm_verb_stacks(struct gm_run *r)
 	uint64_t limit;
 	TRY(gm_run_uint_option(r, "--limit", r->json ? 0 : TEXT_DEFAULT_LIMIT, &limit));
 	struct gm_stacks s;
-	TRY(gm_stacks_read(r->t, &s));
+	TRY(gm_stacks_read(r->t, r->rt, &s));
 	const struct gm_goroutine **list = calloc(s.ngs ? s.ngs : 1, sizeof(*list));
 	if (!list) {
 		gm_stacks_deinit(&s);

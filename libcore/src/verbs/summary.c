@@ -31,7 +31,7 @@ static bool check_ok(const struct check *c)
 }
 
 struct summary {
-	struct gomem_target *t;
+	struct gm_target *t;
 	struct gm_memstats ms;
 	struct gm_heap_walk walk;
 	uint64_t vsz;
@@ -75,9 +75,9 @@ static uint64_t in_flight_bytes(const struct gm_heap_walk *w)
 
 static struct gomem_error *measure_address_space(struct summary *s)
 {
-	struct gomem_target *t = s->t;
+	struct gm_target *t = s->t;
 	/* VSZ and RSS are the sums of the parts the breakdown is made of. */
-	struct gomem_error *err = gm_addrspace_build(t, &s->as);
+	struct gomem_error *err = gm_addrspace_build(t, s->run->rt, &s->as);
 	if (err)
 		return err;
 	s->vsz = s->as->vsz;
@@ -131,17 +131,17 @@ static void build_checks(struct summary *s)
 
 static struct gomem_error *summary_build(struct gm_run *r, struct summary *s)
 {
-	struct gomem_target *t = r->t;
+	struct gm_target *t = r->t;
 	memset(s, 0, sizeof(*s));
 	s->t = t;
 	s->run = r;
-	struct gomem_error *err = gm_runtime_memstats(t->runtime, &s->ms);
+	struct gomem_error *err = gm_runtime_memstats(r->rt, &s->ms);
 	if (err)
 		return err;
 	err = measure_address_space(s);
 	if (err)
 		return err;
-	err = gm_runtime_walk_heap(t->runtime, NULL, NULL, &s->walk);
+	err = gm_runtime_walk_heap(r->rt, NULL, NULL, &s->walk);
 	if (err)
 		return err;
 	for (size_t i = 0; i < t->core.nwarnings; i++)
@@ -229,7 +229,7 @@ static void json_classes(struct gm_strbuf *b, const struct gm_heap_walk *w)
 
 static void summary_json(struct gm_strbuf *b, const struct summary *s)
 {
-	const struct gomem_target *t = s->t;
+	const struct gm_target *t = s->t;
 	const struct gm_heap_walk *w = &s->walk;
 	gm_strbuf_printf(b, "{\"schema\": \"gomem/summary/v1\",\n \"target\": ");
 	gm_json_target(b, t);
@@ -297,7 +297,7 @@ static void text_bytes_row(struct gm_strbuf *b, const char *name, uint64_t v, co
 
 static void summary_text(struct gm_strbuf *b, const struct summary *s)
 {
-	const struct gomem_target *t = s->t;
+	const struct gm_target *t = s->t;
 	const struct gm_memstats *ms = &s->ms;
 	char h1[32], h2[32];
 	gm_strbuf_printf(b, "%s (%s%s%s, linux/amd64), ", t->exe.path, t->exe.go_version,

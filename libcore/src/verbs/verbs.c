@@ -315,7 +315,7 @@ static void json_experiments(struct gm_strbuf *b, const char *list)
 }
 
 /* The "target" object of every report: what was read, and which Go built it. */
-void gm_json_target(struct gm_strbuf *b, const struct gomem_target *t)
+void gm_json_target(struct gm_strbuf *b, const struct gm_target *t)
 {
 	gm_strbuf_printf(b, "{\"source\": \"%s\", \"exe\": ", t->have_core ? "core" : "live");
 	gm_strbuf_json_string(b, t->exe.path);
@@ -339,7 +339,9 @@ struct gomem_error *gomem_run(struct gomem_target *t, const char *verb, int argc
 	struct gm_run *r = calloc(1, sizeof(*r));
 	if (!r)
 		return &gm_error_no_memory;
-	r->t = t;
+	r->target = t;
+	r->t = &t->target;
+	r->rt = t->runtime;
 	r->verb = find_verb(verb);
 	struct gomem_error *err = NULL;
 	if (!r->verb) {
@@ -350,8 +352,8 @@ struct gomem_error *gomem_run(struct gomem_target *t, const char *verb, int argc
 	if (!err)
 		err = parse_args(r, argc, argv);
 	/* Warnings about the target itself (a running process...) go into every report. */
-	for (size_t i = 0; !err && i < t->nwarnings; i++)
-		gm_run_warn(r, false, "%s", t->warnings[i]);
+	for (size_t i = 0; !err && i < r->t->nwarnings; i++)
+		gm_run_warn(r, false, "%s", r->t->warnings[i]);
 	if (!err)
 		err = r->verb->run(r);
 	if (!err && partial_ret)

@@ -4,6 +4,24 @@
 
 #include "addrspace/addrspace.h"
 
+/*
+ * What the public API calls a target: the target itself (target/), the
+ * DWARF of its executable and its Go runtime. Opened and destroyed in api.c.
+ */
+struct gomem_target {
+	struct gm_target target;
+	struct gm_dwarf *dwarf;
+	bool dwarf_borrowed; /* gm_target_open_core_dwarf's: not destroyed with the target */
+	struct gm_runtime *runtime;
+};
+
+/*
+ * gomem_target_open_core with the executable's DWARF already open (the
+ * fuzzers open it once): the target borrows dwarf, which must outlive it.
+ */
+struct gomem_error *gm_target_open_core_dwarf(const char *exe_path, const char *core_path,
+					      struct gm_dwarf *dwarf, struct gomem_target **ret);
+
 #define GM_MAX_OPTIONS	16
 #define GM_MAX_OPERANDS 4
 #define GM_MAX_WARNINGS 64
@@ -25,7 +43,9 @@ struct gm_verb {
 
 /* One call of a verb: its arguments, its output and its warnings. */
 struct gm_run {
-	struct gomem_target *t;
+	struct gomem_target *target;
+	struct gm_target *t;   /* &target->target */
+	struct gm_runtime *rt; /* target->runtime */
 	const struct gm_verb *verb;
 	bool json;
 	const char *option_values[GM_MAX_OPTIONS]; /* "" for a flag that is set */
@@ -48,7 +68,7 @@ void gm_run_json_warnings(struct gm_run *r);
 /* The warnings as text lines, after a blank line. */
 void gm_run_text_warnings(struct gm_run *r);
 /* Writes the "target" object of a JSON report. */
-void gm_json_target(struct gm_strbuf *b, const struct gomem_target *t);
+void gm_json_target(struct gm_strbuf *b, const struct gm_target *t);
 /* Hands the run's output to *ret (unless err) and releases the run; returns err. */
 struct gomem_error *gm_run_finish(struct gm_run *r, struct gomem_error *err, char **ret);
 

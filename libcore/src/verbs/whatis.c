@@ -17,7 +17,7 @@ enum span_kind { SK_NONE, SK_LIVE, SK_FREE };
 
 struct whatis {
 	struct gm_run *run;
-	struct gomem_target *t;
+	struct gm_target *t;
 	struct gm_runtime *rt;
 	uint64_t addr;
 	const struct gm_mapping *mapping;
@@ -225,7 +225,7 @@ static struct gomem_error *find_owner(struct whatis *w)
 {
 	struct gm_addrspace *as;
 	w->owner = "unknown"; /* also when the address space cannot be built */
-	TRY(gm_addrspace_build(w->t, &as));
+	TRY(gm_addrspace_build(w->t, w->rt, &as));
 	size_t lo = 0, hi = as->nparts;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -320,7 +320,7 @@ static struct gomem_error *whatis_build(struct whatis *w)
 	memset(&s, 0, sizeof(s));
 	if (need_stacks) {
 		/* Without the Gs and Ms, whatis still knows the mapping, owner and span. */
-		err = gm_stacks_read(w->t, &s);
+		err = gm_stacks_read(w->t, w->rt, &s);
 		if (err && err->code != GOMEM_ERROR_NO_MEMORY) {
 			gm_run_warn(w->run, true, "cannot tell whose stack this is: %s",
 				    gomem_error_message(err));
@@ -519,7 +519,7 @@ struct gomem_error *gm_verb_whatis(struct gm_run *r)
 	memset(&w, 0, sizeof(w));
 	w.run = r;
 	w.t = r->t;
-	w.rt = r->t->runtime;
+	w.rt = r->rt;
 	struct gomem_error *err = whatis_build(&w);
 	if (!err && r->json)
 		whatis_json(&w);
