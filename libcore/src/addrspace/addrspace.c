@@ -111,8 +111,10 @@ struct builder {
 		uint64_t start, end;
 	} * claims; /* the same ranges, sorted by address */
 	size_t nclaims, cap_claims;
-	struct gm_rt_regions go; /* the Go runtime's regions and its Ms */
+	struct gm_rt_regions go; /* the Go runtime's regions */
 	bool have_model;
+	struct gm_sched sched;	      /* its Ms */
+	uint64_t m0_stack_hi;	      /* m0.g0.stack.hi: inside the main thread's stack */
 	struct gm_target_notes notes; /* a core's auxv and threads; none for other targets */
 	uint64_t exe_lo, exe_hi;      /* the executable's image */
 	int *part_region;	      /* per part: index into rs, or -1 */
@@ -347,8 +349,8 @@ static struct gomem_error *main_stack_region(struct builder *b)
 		m = mapping_at(b, b->notes.at_random);
 		source = "AT_RANDOM points into it";
 	}
-	if (!m && b->go.m0_stack_hi) {
-		m = mapping_at(b, b->go.m0_stack_hi - 1);
+	if (!m && b->m0_stack_hi) {
+		m = mapping_at(b, b->m0_stack_hi - 1);
 		source = "m0.g0.stack.hi";
 	}
 	if (!m || (m->path && strcmp(m->path, "[stack]") != 0))
@@ -377,16 +379,16 @@ static struct gomem_error *guard_below(struct builder *b, uint64_t stack_lo, con
  */
 static struct gomem_error *thread_stack_regions(struct builder *b)
 {
-	for (size_t i = 0; i < b->go.nthreads; i++) {
-		const struct gm_go_thread *th = &b->go.threads[i];
+	for (size_t i = 0; i < b->sched.nthreads; i++) {
+		const struct gm_thread *th = &b->sched.threads[i];
 		uint64_t lo, hi;
-		if (!th->hi || !anon_writable(mapping_at(b, th->hi - 1)) ||
-		    !gap_around(b, th->hi - 1, &lo, &hi))
+		if (!th->g0_hi || !anon_writable(mapping_at(b, th->g0_hi - 1)) ||
+		    !gap_around(b, th->g0_hi - 1, &lo, &hi))
 			continue;
 		/* A generous window around g0.stack, in case the mapping was merged. */
-		uint64_t wlo = th->lo > (1 << 20) ? page_down(th->lo) - (1 << 20) : 0;
+		uint64_t wlo = th->g0_lo > (1 << 20) ? page_down(th->g0_lo) - (1 << 20) : 0;
 		lo = max_u64(lo, wlo);
-		hi = min_u64(hi, page_up(th->hi) + (4 << 20));
+		hi = min_u64(hi, page_up(th->g0_hi) + (4 << 20));
 		struct gm_region r = region(lo, hi, GM_OWNER_THREAD_STACK, GM_LEAF_STACK_PTHREAD);
 		char who[64];
 		snprintf(who, sizeof(who), "M%" PRId64 "'s pthread stack", th->id);
@@ -1121,6 +1123,28 @@ static struct gomem_error *claim_go_regions(struct builder *b)
 	return err;
 }
 
+/* The Ms, for their g0 stacks; without them only those stacks go unattributed. */
+static struct gomem_error *read_threads(struct builder *b)
+{
+	struct gomem_error *err = gm_sched_read(b->rt, GM_SCHED_THREADS, &b->sched);
+	if (err && gomem_error_code(err) == GOMEM_ERROR_NO_MEMORY)
+		return err;
+	if (err) {
+		gm_addrspace_warn(b->as, "the Go runtime's threads could not be read: %s",
+				  gomem_error_message(err));
+		gomem_error_destroy(err);
+		return NULL;
+	}
+	for (size_t i = 0; i < b->sched.nwarnings; i++)
+		gm_addrspace_warn(b->as, "%s", b->sched.warnings[i]);
+	b->as->partial |= b->sched.partial;
+	for (size_t i = 0; i < b->sched.nthreads; i++) {
+		if (b->sched.threads[i].is_m0)
+			b->m0_stack_hi = b->sched.threads[i].g0_hi;
+	}
+	return NULL;
+}
+
 static struct gomem_error *build(struct builder *b)
 {
 	struct gm_target *t = b->t;
@@ -1137,6 +1161,7 @@ static struct gomem_error *build(struct builder *b)
 		b->have_model = !err;
 		as->n_arenas = (unsigned)b->go.narenas;
 		TRY(claim_go_regions(b));
+		TRY(read_threads(b));
 	}
 	TRY(exe_regions(b));
 	TRY(kernel_regions(b));
@@ -1173,6 +1198,7 @@ struct gomem_error *gm_addrspace_build(struct gm_target *t, struct gm_runtime *r
 	free(b.rs.v);
 	free(b.claims);
 	gm_rt_regions_deinit(&b.go);
+	gm_sched_deinit(&b.sched);
 	if (err) {
 		gm_addrspace_destroy(as);
 		return err;

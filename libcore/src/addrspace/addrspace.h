@@ -114,6 +114,7 @@ struct gm_addrspace {
 	bool meta_known;
 	/* For the explanation. */
 	unsigned n_pthread_stacks, n_c_arenas, n_arenas;
+	bool partial; /* something could not be read (the Ms): the report is incomplete */
 	char **warnings;
 	size_t nwarnings;
 };
@@ -171,31 +172,4 @@ struct gm_breakdown {
 
 struct gomem_error *gm_breakdown_build(const struct gm_addrspace *as, struct gm_breakdown *ret);
 void gm_breakdown_deinit(struct gm_breakdown *bd);
-/* {"name", "vsz_bytes", "rss_bytes", "children": [...]} */
-void gm_breakdown_json(struct gm_strbuf *b, const struct gm_breakdown *bd);
-/* The tree, one line per node. */
-void gm_breakdown_text(struct gm_strbuf *b, const struct gm_breakdown *bd);
-/* Three to five sentences: why VSZ is so much larger than RSS. */
-void gm_breakdown_explain(struct gm_strbuf *b, const struct gm_addrspace *as,
-			  const struct gm_breakdown *bd);
-/* The sentences as one JSON array of strings. */
-void gm_breakdown_explain_json(struct gm_strbuf *b, const struct gm_addrspace *as,
-			       const struct gm_breakdown *bd);
-
-/* ---- the picture (svg.c) ---- */
-
-/* A rectangle of the treemap. */
-struct gm_rect {
-	double x, y, w, h;
-};
-
-/*
- * Lays out the tree as a treemap in the rectangle r: each node's rectangle
- * has an area proportional to its VSZ and its children tile it exactly.
- */
-void gm_treemap_layout(const struct gm_breakdown *bd, struct gm_rect r, struct gm_rect *out);
-/* Writes the treemap of the breakdown as an SVG file. */
-struct gomem_error *gm_breakdown_svg(const struct gm_breakdown *bd, const char *title,
-				     const char *path);
-
 #endif

@@ -62,10 +62,6 @@ struct gm_strbuf {
 
 void gm_strbuf_printf(struct gm_strbuf *sb, const char *fmt, ...) GM_PRINTF(2, 3);
 void gm_strbuf_append(struct gm_strbuf *sb, const char *s, size_t n);
-void gm_strbuf_json_string(struct gm_strbuf *sb, const char *s);
-/* A JSON number when has (a string when s), else null. */
-void gm_strbuf_json_uint_or_null(struct gm_strbuf *sb, bool has, uint64_t v);
-void gm_strbuf_json_string_or_null(struct gm_strbuf *sb, const char *s);
 /* Hands the string over (NULL if an allocation failed) and resets sb. */
 char *gm_strbuf_steal(struct gm_strbuf *sb);
 void gm_strbuf_deinit(struct gm_strbuf *sb);
@@ -73,6 +69,60 @@ void gm_strbuf_deinit(struct gm_strbuf *sb);
 struct gomem_error *gm_strlist_vadd(char ***list, size_t *n, const char *fmt, va_list ap);
 /* "1.5 GiB", "64.0 KiB", "512 B" */
 const char *gm_human_bytes(uint64_t n, char buf[32]);
+
+/* ---- the JSON writer (jsonw.c) ---- */
+
+#define GM_JW_MAX_DEPTH 32
+
+struct gm_jw_level {
+	bool object;	/* an object (keys), not an array */
+	bool lines;	/* every item on a line of its own */
+	bool first;	/* nothing written in it yet */
+	bool line_next; /* the next member or item starts a new line */
+};
+
+/*
+ * Writes one JSON value into a strbuf: separators, escaping, numbers,
+ * nesting and null. Members and items are separated by ", ";
+ * gm_jw_line() puts the next one on a new line, and in an array opened
+ * with gm_jw_array_lines() every item starts a line, indented by one space
+ * per open container. A misuse (a key outside an object, nesting deeper
+ * than GM_JW_MAX_DEPTH) marks the strbuf failed, as an allocation failure
+ * does, so the report is refused rather than malformed.
+ */
+struct gm_jw {
+	struct gm_strbuf *out;
+	int depth;
+	bool after_key; /* a key was written: its value comes next, without a separator */
+	struct gm_jw_level level[GM_JW_MAX_DEPTH];
+};
+
+void gm_jw_init(struct gm_jw *w, struct gm_strbuf *out);
+void gm_jw_object(struct gm_jw *w);
+void gm_jw_array(struct gm_jw *w);
+void gm_jw_array_lines(struct gm_jw *w);
+/* Closes the innermost object or array. */
+void gm_jw_end(struct gm_jw *w);
+/* The next member or item of the innermost container starts a new line. */
+void gm_jw_line(struct gm_jw *w);
+void gm_jw_key(struct gm_jw *w, const char *key);
+void gm_jw_string(struct gm_jw *w, const char *s);
+void gm_jw_uint(struct gm_jw *w, uint64_t v);
+void gm_jw_int(struct gm_jw *w, int64_t v);
+/* An integer beyond int64_t's range: -magnitude when negative. */
+void gm_jw_sign_magnitude(struct gm_jw *w, bool negative, uint64_t magnitude);
+void gm_jw_bool(struct gm_jw *w, bool v);
+void gm_jw_null(struct gm_jw *w);
+/* A string when s, else null; a number when has, else null. */
+void gm_jw_string_or_null(struct gm_jw *w, const char *s);
+void gm_jw_uint_or_null(struct gm_jw *w, bool has, uint64_t v);
+/* A key and its value (a NULL string is null). */
+void gm_jw_member_string(struct gm_jw *w, const char *key, const char *s);
+void gm_jw_member_uint(struct gm_jw *w, const char *key, uint64_t v);
+void gm_jw_member_int(struct gm_jw *w, const char *key, int64_t v);
+void gm_jw_member_bool(struct gm_jw *w, const char *key, bool v);
+void gm_jw_member_null(struct gm_jw *w, const char *key);
+void gm_jw_member_uint_or_null(struct gm_jw *w, const char *key, bool has, uint64_t v);
 
 /* ---- a small JSON reader (json.c) ---- */
 

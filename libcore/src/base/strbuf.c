@@ -55,38 +55,6 @@ void gm_strbuf_printf(struct gm_strbuf *sb, const char *fmt, ...)
 	sb->len += (size_t)n;
 }
 
-void gm_strbuf_json_string(struct gm_strbuf *sb, const char *s)
-{
-	gm_strbuf_append(sb, "\"", 1);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\') {
-			char esc[2] = {'\\', (char)*p};
-			gm_strbuf_append(sb, esc, 2);
-		} else if (*p < 0x20 || *p == 0x7f) {
-			gm_strbuf_printf(sb, "\\u%04x", *p);
-		} else {
-			gm_strbuf_append(sb, (const char *)p, 1);
-		}
-	}
-	gm_strbuf_append(sb, "\"", 1);
-}
-
-void gm_strbuf_json_uint_or_null(struct gm_strbuf *sb, bool has, uint64_t v)
-{
-	if (has)
-		gm_strbuf_printf(sb, "%" PRIu64, v);
-	else
-		gm_strbuf_append(sb, "null", 4);
-}
-
-void gm_strbuf_json_string_or_null(struct gm_strbuf *sb, const char *s)
-{
-	if (s)
-		gm_strbuf_json_string(sb, s);
-	else
-		gm_strbuf_append(sb, "null", 4);
-}
-
 char *gm_strbuf_steal(struct gm_strbuf *sb)
 {
 	char *s = sb->failed ? NULL : sb->s;

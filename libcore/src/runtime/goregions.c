@@ -17,7 +17,6 @@
 
 /* Lists read from the target are cut here: a longer one is corrupt. */
 #define MAX_LIST    (1 << 16)
-#define MAX_MS	    65536
 #define MAX_REGIONS (1u << 19)
 
 #define OS_PAGE 4096ULL
@@ -29,6 +28,7 @@ static uint64_t page_up(uint64_t n)
 
 struct ctx {
 	struct gm_runtime *rt;
+	const struct gm_regions_layout *R;
 	struct gm_rt_regions *rs;
 	uint64_t first_heap;  /* the lowest mapped heap address (0 if none) */
 	bool randomized_base; /* Go 1.26+: the heap starts at a random offset of its arena */
@@ -85,35 +85,6 @@ static struct gomem_error *add_reservation(struct ctx *c, uint64_t start, uint64
 	snprintf(r.label, sizeof(r.label), "%s", label);
 	snprintf(r.source, sizeof(r.source), "%s", source);
 	return push(c, &r);
-}
-
-static struct gomem_error *field(struct ctx *c, const char *type, const char *path,
-				 struct gm_field *f)
-{
-	if (!gm_dwarf_has_type(c->rt->dw, type)) {
-		memset(f, 0, sizeof(*f));
-		return NULL;
-	}
-	return gm_dwarf_field(c->rt->dw, type, path, f);
-}
-
-static struct gomem_error *variable(struct ctx *c, const char *name, uint64_t *ret)
-{
-	*ret = 0;
-	if (!gm_dwarf_has_variable(c->rt->dw, name))
-		return NULL;
-	uint64_t addr;
-	TRY(gm_dwarf_variable(c->rt->dw, name, &addr));
-	*ret = addr + c->rt->bias;
-	return NULL;
-}
-
-static int64_t constant(struct ctx *c, const char *name, int64_t dflt)
-{
-	int64_t v;
-	if (!gm_dwarf_has_constant(c->rt->dw, name) || gm_dwarf_constant(c->rt->dw, name, &v))
-		return dflt;
-	return v;
 }
 
 static struct gomem_error *read_slice(struct ctx *c, uint64_t addr, uint64_t hdr[3])
@@ -266,14 +237,10 @@ static struct gomem_error *heap_regions(struct ctx *c)
 {
 	struct gm_runtime *rt = c->rt;
 	struct gm_layout *L = &rt->L;
-	struct gm_field cur_base, cur_end;
-	TRY(field(c, "runtime.mheap", "curArena.base", &cur_base));
-	TRY(field(c, "runtime.mheap", "curArena.end", &cur_end));
 	uint64_t cb = 0, ce = 0;
-	TRY(gm_rt_read_field(rt, rt->mheap, &cur_base, &cb));
-	TRY(gm_rt_read_field(rt, rt->mheap, &cur_end, &ce));
-	/* heapRandSeed exists where the heap base is randomized (malloc.go@1.26). */
-	c->randomized_base = gm_dwarf_has_variable(rt->dw, "runtime.heapRandSeed");
+	TRY(gm_rt_read_field(rt, rt->mheap, &c->R->cur_arena_base, &cb));
+	TRY(gm_rt_read_field(rt, rt->mheap, &c->R->cur_arena_end, &ce));
+	c->randomized_base = c->R->randomized_base;
 
 	_cleanup_free_ uint64_t *ranges = NULL;
 	size_t nranges = 0;
@@ -284,8 +251,7 @@ static struct gomem_error *heap_regions(struct ctx *c)
 	size_t narenas = 0;
 	TRY(gm_heap_arenas(rt, &arenas, &narenas));
 	c->rs->narenas = narenas;
-	uint64_t meta_size = 0;
-	TRY(gm_dwarf_sizeof(rt->dw, "runtime.heapArena", &meta_size));
+	uint64_t meta_size = c->R->heap_arena_size;
 	struct chunk_ranges chunks = {0};
 	struct gomem_error *err = user_chunks(c, arenas, narenas, &chunks);
 	for (size_t i = 0; !err && i < narenas; i++) {
@@ -331,8 +297,7 @@ static struct gomem_error *page_alloc_regions(struct ctx *c)
 	struct gm_runtime *rt = c->rt;
 	struct gm_layout *L = &rt->L;
 	uint64_t pages = rt->mheap + L->mheap_pages.offset;
-	struct gm_field summary, scav;
-	TRY(field(c, "runtime.pageAlloc", "summary", &summary));
+	const struct gm_field summary = c->R->summary, scav = c->R->scav_chunks;
 	/* The page summaries: one PROT_NONE reservation per level (mpagealloc_64bit.go sysInit). */
 	for (uint64_t l = 0; summary.present && l < summary.count && l < 8; l++) {
 		uint64_t hdr[3];
@@ -349,7 +314,6 @@ static struct gomem_error *page_alloc_regions(struct ctx *c)
 	 * (mpagealloc_64bit.go scavengeIndex.sysInit). A bitmap of 8 MiB up
 	 * to Go 1.20, 8 bytes per chunk (512 MiB) from 1.21 (mgcscavenge.go@1.21).
 	 */
-	TRY(field(c, "runtime.pageAlloc", "scav.index.chunks", &scav));
 	if (scav.present && scav.elem_size) {
 		uint64_t hdr[3];
 		char label[96];
@@ -383,11 +347,10 @@ static struct gomem_error *page_alloc_regions(struct ctx *c)
 /* persistentalloc's 256 KiB chunks, chained through their first word (malloc.go). */
 static struct gomem_error *persistent_regions(struct ctx *c)
 {
-	uint64_t head_addr, chunk;
-	TRY(variable(c, "runtime.persistentChunks", &head_addr));
+	uint64_t head_addr = c->R->persistent_chunks, chunk;
 	if (!head_addr)
 		return NULL;
-	uint64_t size = (uint64_t)constant(c, "runtime.persistentChunkSize", 256 << 10);
+	uint64_t size = c->R->persistent_chunk_size;
 	TRY(gm_read_u64(c->rt->mem, head_addr, &chunk));
 	for (size_t n = 0; chunk; n++) {
 		if (n == MAX_LIST)
@@ -405,14 +368,12 @@ static struct gomem_error *persistent_regions(struct ctx *c)
 static struct gomem_error *gc_bits_regions(struct ctx *c)
 {
 	static const char *const lists[] = {"free", "next", "current", "previous"};
-	uint64_t var, mutex_size;
-	struct gm_field next;
-	TRY(variable(c, "runtime.gcBitsArenas", &var));
-	TRY(field(c, "runtime.gcBitsArena", "next", &next));
-	if (!var || !next.present || !gm_dwarf_has_type(c->rt->dw, "runtime.mutex"))
+	const struct gm_regions_layout *R = c->R;
+	if (!R->have_gc_bits)
 		return NULL;
-	TRY(gm_dwarf_sizeof(c->rt->dw, "runtime.mutex", &mutex_size));
-	uint64_t size = (uint64_t)constant(c, "runtime.gcBitsChunkBytes", 64 << 10);
+	uint64_t var = R->gc_bits_arenas, mutex_size = R->gc_bits_mutex_size;
+	uint64_t size = R->gc_bits_chunk_bytes;
+	const struct gm_field next = R->gc_bits_next;
 	/* struct { lock mutex; free, next, current, previous *gcBitsArena } */
 	for (size_t l = 0; l < GM_ARRAY_SIZE(lists); l++) {
 		uint64_t a;
@@ -450,16 +411,11 @@ static struct gomem_error *misc_regions(struct ctx *c)
 	if (list_bytes >= (64 << 10) && hdr[2] < (1ULL << 32))
 		TRY(add(c, hdr[0], page_up(list_bytes), GM_RR_HEAP_ARENA_META, list_bytes,
 			"mheap_.heapArenas", "list of heap arenas"));
-	/* The profiling hash table: atomic.UnsafePointer since 1.21, *buckhashArray before. */
-	uint64_t var, bh;
-	TRY(variable(c, "runtime.buckhash", &var));
-	if (var) {
-		uint64_t size = 0;
-		if (gm_dwarf_has_type(rt->dw, "runtime.buckhashArray"))
-			TRY(gm_dwarf_sizeof(rt->dw, "runtime.buckhashArray", &size));
-		else
-			size = 8 * (uint64_t)constant(c, "runtime.buckHashSize", 179999);
-		TRY(gm_read_u64(rt->mem, var, &bh));
+	/* The profiling hash table, made at the first profiled allocation. */
+	uint64_t bh;
+	if (c->R->buckhash) {
+		uint64_t size = c->R->buckhash_size;
+		TRY(gm_read_u64(rt->mem, c->R->buckhash, &bh));
 		TRY(add(c, bh, page_up(size), GM_RR_BUCKHASH, size, "runtime.buckhash",
 			"profiling bucket hash table (BuckHashSys), made at the first profiled "
 			"allocation"));
@@ -473,81 +429,23 @@ static struct gomem_error *misc_regions(struct ctx *c)
  */
 static struct gomem_error *span_queue_regions(struct ctx *c)
 {
-	struct gm_field head, next, ring, cap;
-	uint64_t work;
-	TRY(variable(c, "runtime.work", &work));
-	TRY(field(c, "runtime.workType", "spanSPMCs.list.obj", &head));
-	TRY(field(c, "runtime.spanSPMC", "allnode.next", &next));
-	TRY(field(c, "runtime.spanSPMC", "ring", &ring));
-	TRY(field(c, "runtime.spanSPMC", "cap", &cap));
-	if (!work || !head.present || !next.present || !ring.present || !cap.present)
+	const struct gm_regions_layout *R = c->R;
+	if (!R->have_span_queues)
 		return NULL;
+	const struct gm_field *next = &R->spmc_next, *ring = &R->spmc_ring, *cap = &R->spmc_cap;
 	uint64_t r;
-	TRY(gm_rt_read_field(c->rt, work, &head, &r));
+	TRY(gm_rt_read_field(c->rt, R->work, &R->spmc_head, &r));
 	for (size_t n = 0; r; n++) {
 		uint64_t base, slots;
 		if (n == MAX_LIST)
 			return gm_error(GOMEM_ERROR_INCONSISTENT, "work.spanSPMCs: list too long");
-		TRY(gm_rt_read_field(c->rt, r, &ring, &base));
-		TRY(gm_rt_read_field(c->rt, r, &cap, &slots));
+		TRY(gm_rt_read_field(c->rt, r, ring, &base));
+		TRY(gm_rt_read_field(c->rt, r, cap, &slots));
 		if (slots < (1ULL << 32))
 			TRY(add(c, base, page_up(slots * 8), GM_RR_SPAN_QUEUES, slots * 8,
 				"work.spanSPMCs",
 				"GC span queue ring (Green Tea): %" PRIu64 " slots", slots));
-		TRY(gm_rt_read_field(c->rt, r, &next, &r));
-	}
-	return NULL;
-}
-
-/* ---- Ms ---- */
-
-static struct gomem_error *go_threads(struct ctx *c, struct gm_rt_regions *model)
-{
-	struct gm_runtime *rt = c->rt;
-	struct gm_field alllink, procid, id, g0, lo, hi;
-	uint64_t allm, m0, m;
-	TRY(variable(c, "runtime.allm", &allm));
-	TRY(variable(c, "runtime.m0", &m0));
-	TRY(field(c, "runtime.m", "alllink", &alllink));
-	TRY(field(c, "runtime.m", "procid", &procid));
-	TRY(field(c, "runtime.m", "id", &id));
-	TRY(field(c, "runtime.m", "g0", &g0));
-	TRY(field(c, "runtime.g", "stack.lo", &lo));
-	TRY(field(c, "runtime.g", "stack.hi", &hi));
-	if (!allm || !alllink.present || !g0.present || !lo.present || !hi.present)
-		return NULL;
-	TRY(gm_read_u64(rt->mem, allm, &m));
-	model->threads = calloc(64, sizeof(*model->threads));
-	size_t cap = 64;
-	if (!model->threads)
-		return &gm_error_no_memory;
-	while (m) {
-		if (model->nthreads == MAX_MS)
-			return gm_error(GOMEM_ERROR_INCONSISTENT, "runtime.allm: more than %d Ms",
-					MAX_MS);
-		if (model->nthreads == cap) {
-			struct gm_go_thread *v =
-			    reallocarray(model->threads, 2 * cap, sizeof(*model->threads));
-			if (!v)
-				return &gm_error_no_memory;
-			model->threads = v;
-			cap *= 2;
-		}
-		struct gm_go_thread *th = &model->threads[model->nthreads];
-		uint64_t g, v;
-		memset(th, 0, sizeof(*th));
-		TRY(gm_rt_read_field(rt, m, &id, &v));
-		th->id = (int64_t)v;
-		TRY(gm_rt_read_field(rt, m, &procid, &th->procid));
-		TRY(gm_rt_read_field(rt, m, &g0, &g));
-		if (g) {
-			TRY(gm_rt_read_field(rt, g, &lo, &th->lo));
-			TRY(gm_rt_read_field(rt, g, &hi, &th->hi));
-		}
-		if (m == m0)
-			model->m0_stack_hi = th->hi;
-		model->nthreads++;
-		TRY(gm_rt_read_field(rt, m, &alllink, &m));
+		TRY(gm_rt_read_field(c->rt, r, next, &r));
 	}
 	return NULL;
 }
@@ -559,15 +457,16 @@ static struct gomem_error *go_regions(struct ctx *c)
 	TRY(persistent_regions(c));
 	TRY(gc_bits_regions(c));
 	TRY(misc_regions(c));
-	TRY(span_queue_regions(c));
-	return go_threads(c, c->rs);
+	return span_queue_regions(c);
 }
 
 struct gomem_error *gm_go_regions(struct gm_runtime *rt, struct gm_rt_regions *ret)
 {
 	struct gm_rt_regions rs = {0};
 	struct ctx c = {.rt = rt, .rs = &rs};
-	struct gomem_error *err = go_regions(&c);
+	struct gomem_error *err = gm_runtime_regions_layout(rt, &c.R);
+	if (!err)
+		err = go_regions(&c);
 	if (err) {
 		gm_rt_regions_deinit(&rs);
 		return err;
@@ -579,6 +478,5 @@ struct gomem_error *gm_go_regions(struct gm_runtime *rt, struct gm_rt_regions *r
 void gm_rt_regions_deinit(struct gm_rt_regions *rs)
 {
 	free(rs->v);
-	free(rs->threads);
 	memset(rs, 0, sizeof(*rs));
 }

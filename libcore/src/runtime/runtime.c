@@ -1,6 +1,6 @@
 /*
- * The Go runtime's layout in this binary, resolved once from DWARF, and
- * the runtime's own counters read the way runtime.ReadMemStats reads them.
+ * The runtime of a target: its layout (layout.c) and its globals, and its
+ * own counters read the way runtime.ReadMemStats reads them.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -8,260 +8,16 @@
 
 #include "runtime/runtime.h"
 
-/* A field that must exist in every supported Go version. */
-static struct gomem_error *need(struct gm_runtime *rt, const char *type, const char *path,
-				struct gm_field *f)
-{
-	struct gomem_error *err = gm_dwarf_field(rt->dw, type, path, f);
-	if (err)
-		return err;
-	if (!f->present)
-		return gm_error(GOMEM_ERROR_UNSUPPORTED,
-				"unsupported Go runtime layout (%s): %s has no field %s",
-				rt->go_version, type, path);
-	return NULL;
-}
-
-/* A field that some Go versions have. */
-static struct gomem_error *maybe(struct gm_runtime *rt, const char *type, const char *path,
-				 struct gm_field *f)
-{
-	return gm_dwarf_field(rt->dw, type, path, f);
-}
-
-static struct gomem_error *variable(struct gm_runtime *rt, const char *name, uint64_t *ret)
-{
-	uint64_t addr;
-	struct gomem_error *err = gm_dwarf_variable(rt->dw, name, &addr);
-	if (err)
-		return err;
-	*ret = addr + rt->bias;
-	return NULL;
-}
-
-static struct gomem_error *constant(struct gm_runtime *rt, const char *name, int64_t dflt,
-				    int64_t *ret)
-{
-	if (!gm_dwarf_has_constant(rt->dw, name)) {
-		*ret = dflt;
-		return NULL;
-	}
-	return gm_dwarf_constant(rt->dw, name, ret);
-}
-
-static struct gomem_error *resolve_constants(struct gm_runtime *rt)
-{
-	struct gm_layout *L = &rt->L;
-	int64_t v;
-	/* The page shift moved to internal/runtime/gc in 1.25 (gc/malloc.go@1.25). */
-	if (gm_dwarf_has_constant(rt->dw, "internal/runtime/gc.PageShift"))
-		TRY(gm_dwarf_constant(rt->dw, "internal/runtime/gc.PageShift", &v));
-	else
-		TRY(constant(rt, "runtime._PageShift", 13, &v));
-	L->page_shift = (unsigned)v;
-	TRY(constant(rt, "runtime.logHeapArenaBytes", 26, &v));
-	L->log_arena_bytes = (unsigned)v;
-	TRY(constant(rt, "runtime.arenaL1Bits", 0, &v));
-	L->arena_l1_bits = (unsigned)v;
-	TRY(constant(rt, "runtime.arenaL2Bits", 22, &v));
-	L->arena_l2_bits = (unsigned)v;
-	/* arenaBaseOffset overflows int64, so the compiler drops it; the uintptr copy stays. */
-	TRY(constant(rt, "runtime.arenaBaseOffsetUintptr", (int64_t)0xffff800000000000ULL, &v));
-	L->arena_base_offset = (uint64_t)v;
-	TRY(constant(rt, "runtime.pallocChunkPages", 512, &v));
-	L->chunk_pages = (uint64_t)v;
-	TRY(constant(rt, "runtime.pallocChunksL2Bits", 13, &v));
-	L->chunks_l2_bits = (unsigned)v;
-	TRY(constant(rt, "runtime.pallocChunksL1Bits", 13, &v));
-	L->chunks_l1_bits = (unsigned)v;
-	TRY(constant(rt, "runtime.mSpanInUse", 1, &v));
-	L->span_in_use = (uint64_t)v;
-	TRY(constant(rt, "runtime.mSpanManual", 2, &v));
-	L->span_manual = (uint64_t)v;
-	/*
-	 * The memory-limit goal's headroom: a fixed 1 MiB in 1.19
-	 * (memoryLimitHeapGoalHeadroom, mgcpacer.go@1.19), a percentage with a
-	 * 1 MiB floor since 1.20 (mgcpacer.go@1.20, issue 57069).
-	 */
-	TRY(constant(rt, "runtime.memoryLimitHeapGoalHeadroomPercent", 0, &v));
-	L->limit_headroom_percent = (uint64_t)v;
-	TRY(constant(rt, "runtime.memoryLimitMinHeapGoalHeadroom", 1 << 20, &v));
-	L->limit_min_headroom = (uint64_t)v;
-	if (!L->limit_headroom_percent) {
-		TRY(constant(rt, "runtime.memoryLimitHeapGoalHeadroom", 1 << 20, &v));
-		L->limit_min_headroom = (uint64_t)v;
-	}
-	if (L->page_shift < 12 || L->page_shift > 16 || L->log_arena_bytes < 20 ||
-	    L->log_arena_bytes > 32 || L->arena_l2_bits > 30 || L->arena_l1_bits > 8 ||
-	    L->chunk_pages != 512 || L->chunks_l2_bits > 20 || L->chunks_l1_bits > 20)
-		return gm_error(
-		    GOMEM_ERROR_UNSUPPORTED,
-		    "unsupported Go runtime constants in %s (page shift %u, arena bits %u)",
-		    rt->go_version, L->page_shift, L->log_arena_bytes);
-	L->page_size = 1ULL << L->page_shift;
-	L->arena_bytes = 1ULL << L->log_arena_bytes;
-	return NULL;
-}
-
-static struct gomem_error *resolve_mheap(struct gm_runtime *rt)
-{
-	struct gm_layout *L = &rt->L;
-	TRY(need(rt, "runtime.mheap", "pages", &L->mheap_pages));
-	TRY(need(rt, "runtime.mheap", "allspans", &L->mheap_allspans));
-	TRY(need(rt, "runtime.mheap", "arenas", &L->mheap_arenas));
-	TRY(need(rt, "runtime.mheap", "spanalloc.inuse", &L->mheap_spanalloc_inuse));
-	TRY(need(rt, "runtime.mheap", "cachealloc.inuse", &L->mheap_cachealloc_inuse));
-	/* allArenas became heapArenas + userArenaArenas (mheap.go@1.25). */
-	TRY(maybe(rt, "runtime.mheap", "heapArenas", &L->mheap_heap_arenas));
-	if (!L->mheap_heap_arenas.present)
-		TRY(need(rt, "runtime.mheap", "allArenas", &L->mheap_heap_arenas));
-	TRY(maybe(rt, "runtime.mheap", "userArenaArenas", &L->mheap_user_arenas));
-	if (L->mheap_user_arenas.present &&
-	    L->mheap_user_arenas.elem_size != L->mheap_heap_arenas.elem_size)
-		return gm_error(GOMEM_ERROR_UNSUPPORTED,
-				"unsupported mheap_.userArenaArenas layout in %s", rt->go_version);
-	TRY(need(rt, "runtime.heapArena", "spans", &L->heaparena_spans));
-	TRY(need(rt, "runtime.pageAlloc", "chunks", &L->pagealloc_chunks));
-	TRY(need(rt, "runtime.pageAlloc", "inUse.ranges", &L->pagealloc_inuse_ranges));
-	TRY(need(rt, "runtime.pallocData", "pallocBits", &L->pallocdata_alloc));
-	TRY(need(rt, "runtime.pallocData", "scavenged", &L->pallocdata_scav));
-	TRY(gm_dwarf_sizeof(rt->dw, "runtime.pallocData", &L->pallocdata_size));
-	TRY(gm_dwarf_sizeof(rt->dw, "runtime.addrRange", &L->addrrange_size));
-	if (L->pallocdata_size != 128 || L->addrrange_size != 16 ||
-	    L->pallocdata_alloc.size != 64 || L->pallocdata_scav.size != 64 ||
-	    L->heaparena_spans.elem_size != 8 || L->mheap_allspans.elem_size != 8)
-		return gm_error(GOMEM_ERROR_UNSUPPORTED,
-				"unsupported page allocator layout in %s (pallocData %llu bytes)",
-				rt->go_version, (unsigned long long)L->pallocdata_size);
-	return NULL;
-}
-
-static struct gomem_error *resolve_mspan(struct gm_runtime *rt)
-{
-	struct gm_layout *L = &rt->L;
-	TRY(gm_dwarf_sizeof(rt->dw, "runtime.mspan", &L->mspan_size));
-	TRY(need(rt, "runtime.mspan", "startAddr", &L->mspan_startaddr));
-	TRY(need(rt, "runtime.mspan", "npages", &L->mspan_npages));
-	/* state is {s uint8} in 1.19 and {s atomic.Uint8} from 1.20 (mheap.go@1.20). */
-	TRY(need(rt, "runtime.mspan", "state.s", &L->mspan_state));
-	TRY(need(rt, "runtime.mspan", "spanclass", &L->mspan_spanclass));
-	TRY(need(rt, "runtime.mspan", "elemsize", &L->mspan_elemsize));
-	/* nelems and freeindex: uintptr until 1.21, uint16 from 1.22 (mheap.go@1.22). */
-	TRY(need(rt, "runtime.mspan", "nelems", &L->mspan_nelems));
-	TRY(need(rt, "runtime.mspan", "freeindex", &L->mspan_freeindex));
-	TRY(need(rt, "runtime.mspan", "allocCount", &L->mspan_alloccount));
-	TRY(need(rt, "runtime.mspan", "allocCountBeforeCache", &L->mspan_alloccount_before_cache));
-	TRY(need(rt, "runtime.mspan", "allocBits", &L->mspan_allocbits));
-	/* User arena chunks are heap spans with this flag (arena.go@1.20, GOEXPERIMENT=arenas). */
-	TRY(maybe(rt, "runtime.mspan", "isUserArenaChunk", &L->mspan_user_chunk));
-	const struct gm_field *fs[] = {
-	    &L->mspan_startaddr, &L->mspan_npages,     &L->mspan_state,
-	    &L->mspan_spanclass, &L->mspan_elemsize,   &L->mspan_nelems,
-	    &L->mspan_freeindex, &L->mspan_alloccount, &L->mspan_alloccount_before_cache,
-	    &L->mspan_allocbits};
-	for (size_t i = 0; i < GM_ARRAY_SIZE(fs); i++) {
-		if (fs[i]->size > 8 || fs[i]->offset + fs[i]->size > L->mspan_size ||
-		    L->mspan_size > GM_MSPAN_MAX ||
-		    (L->mspan_user_chunk.present && (L->mspan_user_chunk.size != 1 ||
-						     L->mspan_user_chunk.offset >= L->mspan_size)))
-			return gm_error(GOMEM_ERROR_UNSUPPORTED,
-					"unsupported mspan layout in %s (%llu bytes)",
-					rt->go_version, (unsigned long long)L->mspan_size);
-	}
-	return NULL;
-}
-
-static struct gomem_error *resolve_stats(struct gm_runtime *rt)
-{
-	struct gm_layout *L = &rt->L;
-	const char *gc = "runtime.gcControllerState", *ms = "runtime.mstats",
-		   *hs = "runtime.heapStatsDelta";
-	TRY(need(rt, gc, "heapInUse", &L->gc_heap_inuse));
-	TRY(need(rt, gc, "heapFree", &L->gc_heap_free));
-	TRY(need(rt, gc, "heapReleased", &L->gc_heap_released));
-	TRY(need(rt, gc, "totalAlloc", &L->gc_total_alloc));
-	TRY(need(rt, gc, "totalFree", &L->gc_total_free));
-	TRY(need(rt, gc, "mappedReady", &L->gc_mapped_ready));
-	TRY(need(rt, gc, "gcPercentHeapGoal", &L->gc_percent_heap_goal));
-	TRY(need(rt, gc, "memoryLimit", &L->gc_memory_limit));
-	TRY(need(rt, gc, "sweepDistMinTrigger", &L->gc_sweep_dist_min_trigger));
-	TRY(need(rt, gc, "heapMarked", &L->gc_heap_marked));
-	TRY(maybe(rt, gc, "triggered", &L->gc_triggered));
-	TRY(need(rt, ms, "heapStats.stats", &L->ms_heapstats));
-	TRY(need(rt, ms, "stacks_sys", &L->ms_stacks_sys));
-	TRY(need(rt, ms, "mspan_sys", &L->ms_mspan_sys));
-	TRY(need(rt, ms, "mcache_sys", &L->ms_mcache_sys));
-	TRY(need(rt, ms, "buckhash_sys", &L->ms_buckhash_sys));
-	TRY(need(rt, ms, "gcMiscSys", &L->ms_gcmisc_sys));
-	TRY(need(rt, ms, "other_sys", &L->ms_other_sys));
-	TRY(need(rt, ms, "numgc", &L->ms_numgc));
-	TRY(need(rt, ms, "numforcedgc", &L->ms_numforcedgc));
-	TRY(need(rt, ms, "last_gc_unix", &L->ms_last_gc_unix));
-	TRY(need(rt, ms, "pause_total_ns", &L->ms_pause_total_ns));
-	TRY(need(rt, hs, "committed", &L->hs_committed));
-	TRY(need(rt, hs, "released", &L->hs_released));
-	TRY(need(rt, hs, "inHeap", &L->hs_in_heap));
-	TRY(need(rt, hs, "inStacks", &L->hs_in_stacks));
-	TRY(need(rt, hs, "inWorkBufs", &L->hs_in_workbufs));
-	/* inPtrScalarBits went away with the 1-bit heap bitmap (mstats.go@1.25). */
-	TRY(maybe(rt, hs, "inPtrScalarBits", &L->hs_in_ptrscalarbits));
-	TRY(need(rt, hs, "tinyAllocCount", &L->hs_tiny_alloc_count));
-	TRY(need(rt, hs, "largeAlloc", &L->hs_large_alloc));
-	TRY(need(rt, hs, "largeAllocCount", &L->hs_large_alloc_count));
-	TRY(need(rt, hs, "smallAllocCount", &L->hs_small_alloc_count));
-	TRY(need(rt, hs, "largeFree", &L->hs_large_free));
-	TRY(need(rt, hs, "largeFreeCount", &L->hs_large_free_count));
-	TRY(need(rt, hs, "smallFreeCount", &L->hs_small_free_count));
-	TRY(gm_dwarf_sizeof(rt->dw, hs, &L->hs_size));
-	TRY(need(rt, "runtime.p", "mcache", &L->p_mcache));
-	TRY(need(rt, "runtime.p", "pcache.base", &L->p_pcache_base));
-	TRY(need(rt, "runtime.p", "pcache.cache", &L->p_pcache_cache));
-	TRY(need(rt, "runtime.p", "pcache.scav", &L->p_pcache_scav));
-	TRY(need(rt, "runtime.mcache", "alloc", &L->mcache_alloc));
-	TRY(need(rt, "runtime.mcache", "tinyAllocs", &L->mcache_tiny_allocs));
-	if (L->hs_small_alloc_count.count == 0 ||
-	    L->hs_small_alloc_count.count > GM_MAX_SIZE_CLASSES ||
-	    L->hs_small_free_count.count != L->hs_small_alloc_count.count ||
-	    L->ms_heapstats.count == 0 || L->ms_heapstats.count > 8 ||
-	    L->hs_size > GM_HEAPSTATS_MAX || L->mcache_alloc.count == 0 ||
-	    L->mcache_alloc.count > 2 * GM_MAX_SIZE_CLASSES)
-		return gm_error(GOMEM_ERROR_UNSUPPORTED, "unsupported memstats layout in %s",
-				rt->go_version);
-	L->nclasses = L->hs_small_alloc_count.count;
-	return NULL;
-}
-
-static struct gomem_error *resolve_globals(struct gm_runtime *rt)
-{
-	TRY(variable(rt, "runtime.mheap_", &rt->mheap));
-	TRY(variable(rt, "runtime.memstats", &rt->memstats));
-	TRY(variable(rt, "runtime.gcController", &rt->gc_controller));
-	TRY(variable(rt, "runtime.allp", &rt->allp));
-	TRY(variable(rt, "runtime.emptymspan", &rt->emptymspan));
-	return NULL;
-}
-
-/*
- * The size-class table: ours, checked against the binary's own
- * (class_to_size in runtime until 1.24, gc.SizeClassToSize from 1.25).
- */
+/* Our size classes against the binary's own table. */
 static struct gomem_error *check_size_classes(struct gm_runtime *rt)
 {
-	static const char *const names[] = {"internal/runtime/gc.SizeClassToSize",
-					    "runtime.class_to_size"};
-	for (size_t i = 0; i < GM_ARRAY_SIZE(names); i++) {
-		uint64_t addr;
-		uint16_t table[GM_MAX_SIZE_CLASSES];
-		if (!gm_dwarf_has_variable(rt->dw, names[i]))
-			continue;
-		TRY(variable(rt, names[i], &addr));
-		TRY(gm_read(rt->mem, addr, table, sizeof(table)));
-		if (memcmp(table, gm_class_to_size, sizeof(table)) != 0)
-			return gm_error(GOMEM_ERROR_UNSUPPORTED,
-					"%s: size classes differ from Go 1.19-1.27's", names[i]);
-		return NULL;
-	}
-	return gm_error(GOMEM_ERROR_UNSUPPORTED, "no size-class table in the binary's DWARF");
+	uint16_t table[GM_MAX_SIZE_CLASSES];
+	TRY(gm_read(rt->mem, rt->size_class_table, table, sizeof(table)));
+	if (memcmp(table, gm_class_to_size, sizeof(table)) != 0)
+		return gm_error(GOMEM_ERROR_UNSUPPORTED,
+				"%s: size classes differ from Go 1.19-1.27's",
+				rt->size_class_table_name);
+	return NULL;
 }
 
 /* Whether the comma-separated list names the experiment. */
@@ -290,15 +46,7 @@ struct gomem_error *gm_runtime_create(struct gm_dwarf *dw, struct gm_target *t,
 	rt->mem = &t->mem;
 	rt->bias = t->bias;
 	snprintf(rt->go_version, sizeof(rt->go_version), "%s", exe->go_version);
-	struct gomem_error *err = resolve_constants(rt);
-	if (!err)
-		err = resolve_mheap(rt);
-	if (!err)
-		err = resolve_mspan(rt);
-	if (!err)
-		err = resolve_stats(rt);
-	if (!err)
-		err = resolve_globals(rt);
+	struct gomem_error *err = gm_layout_resolve(rt);
 	if (!err)
 		err = check_size_classes(rt);
 	if (err) {
@@ -326,6 +74,16 @@ void gm_runtime_destroy(struct gm_runtime *rt)
 uint64_t gm_runtime_page_size(const struct gm_runtime *rt)
 {
 	return rt->L.page_size;
+}
+
+uint64_t gm_runtime_header_bytes(struct gm_runtime *rt, const struct gm_span *sp)
+{
+	if (sp->noscan || sp->sizeclass == 0)
+		return 0;
+	const struct gm_object_layout *L = gm_runtime_object_layout(rt);
+	if (!L->have_header || sp->elemsize <= L->min_size_for_header)
+		return 0;
+	return L->header_bytes;
 }
 
 /* Reads a scalar field of the struct at base. */

@@ -590,3 +590,12 @@ void gm_target_foreach_resident(struct gm_target *t, uint64_t start, uint64_t en
 			fn(arg, lo, hi - lo, NULL);
 	}
 }
+
+const char *gm_perms(uint32_t flags, char buf[4])
+{
+	buf[0] = flags & PF_R ? 'r' : '-';
+	buf[1] = flags & PF_W ? 'w' : '-';
+	buf[2] = flags & PF_X ? 'x' : '-';
+	buf[3] = '\0';
+	return buf;
+}

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "verbs/drilldown.h"
+#include "verbs/verbs.h"
 
 /* Page states, in the order of the JSON "pages" object. */
 enum { ST_IN_USE, ST_MANUAL, ST_RETAINED, ST_RELEASED, ST_UNMAPPED, NSTATES };
@@ -157,46 +157,66 @@ static void arena_map(const struct arenas *a, const struct arena_acc *acc, char 
 	buf[a->ngroups] = '\0';
 }
 
+/* {"in_use": N, "manual": N, ...}: pages by state. */
+static void json_pages(struct gm_jw *w, const uint64_t pages[NSTATES])
+{
+	gm_jw_object(w);
+	for (int s = 0; s < NSTATES; s++)
+		gm_jw_member_uint(w, state_names[s], pages[s]);
+	gm_jw_end(w);
+}
+
 static void arenas_json(struct arenas *a)
 {
-	struct gm_strbuf *b = &a->run->out;
+	struct gm_jw *w = &a->run->jw;
 	struct gm_target *t = a->run->t;
 	bool rss = gm_target_residency_known(t);
 	uint64_t tot[NSTATES] = {0};
 	char map[MAP_WIDTH + 1];
-	gm_strbuf_printf(b,
-			 "{\"schema\": \"gomem/arenas/v1\", \"page_bytes\": %" PRIu64
-			 ", \"arena_pages\": %" PRIu64 ", \"map_group_pages\": %" PRIu64
-			 ", \"map_legend\": {",
-			 a->page_size, a->arena_pages, a->group_pages);
-	for (int s = 0; s < NSTATES; s++)
-		gm_strbuf_printf(b, "%s\"%c\": \"%s\"", s ? ", " : "", map_chars[s],
-				 state_names[s]);
-	gm_strbuf_printf(b, "},\n \"arenas\": [");
+	gm_jw_object(w);
+	gm_jw_member_string(w, "schema", "gomem/arenas/v1");
+	gm_jw_member_uint(w, "page_bytes", a->page_size);
+	gm_jw_member_uint(w, "arena_pages", a->arena_pages);
+	gm_jw_member_uint(w, "map_group_pages", a->group_pages);
+	gm_jw_key(w, "map_legend");
+	gm_jw_object(w);
+	for (int s = 0; s < NSTATES; s++) {
+		char c[2] = {map_chars[s], '\0'};
+		gm_jw_member_string(w, c, state_names[s]);
+	}
+	gm_jw_end(w);
+	gm_jw_line(w);
+	gm_jw_key(w, "arenas");
+	gm_jw_array_lines(w);
 	for (size_t i = 0; i < a->n; i++) {
 		const struct arena_acc *acc = &a->acc[i];
-		gm_strbuf_printf(b,
-				 "%s\n  {\"base\": %" PRIu64 ", \"end\": %" PRIu64
-				 ", \"user\": %s, \"pages\": {",
-				 i ? "," : "", acc->base, acc->end, acc->user ? "true" : "false");
-		for (int s = 0; s < NSTATES; s++) {
-			gm_strbuf_printf(b, "%s\"%s\": %" PRIu64, s ? ", " : "", state_names[s],
-					 acc->pages[s]);
+		gm_jw_object(w);
+		gm_jw_member_uint(w, "base", acc->base);
+		gm_jw_member_uint(w, "end", acc->end);
+		gm_jw_member_bool(w, "user", acc->user);
+		gm_jw_key(w, "pages");
+		json_pages(w, acc->pages);
+		for (int s = 0; s < NSTATES; s++)
 			tot[s] += acc->pages[s];
-		}
-		gm_strbuf_printf(b, "}, \"resident_bytes\": ");
-		gm_strbuf_json_uint_or_null(b, rss,
-					    rss ? gm_target_resident(t, acc->base, acc->end) : 0);
+		gm_jw_member_uint_or_null(w, "resident_bytes", rss,
+					  rss ? gm_target_resident(t, acc->base, acc->end) : 0);
 		arena_map(a, acc, map);
-		gm_strbuf_printf(b, ", \"map\": \"%s\"}", map);
+		gm_jw_member_string(w, "map", map);
+		gm_jw_end(w);
 	}
-	gm_strbuf_printf(b, "],\n \"totals\": {\"arenas\": %zu, \"user_arenas\": %zu, \"pages\": {",
-			 a->n, a->nuser);
-	for (int s = 0; s < NSTATES; s++)
-		gm_strbuf_printf(b, "%s\"%s\": %" PRIu64, s ? ", " : "", state_names[s], tot[s]);
-	gm_strbuf_printf(b, "}},\n ");
+	gm_jw_end(w);
+	gm_jw_line(w);
+	gm_jw_key(w, "totals");
+	gm_jw_object(w);
+	gm_jw_member_uint(w, "arenas", a->n);
+	gm_jw_member_uint(w, "user_arenas", a->nuser);
+	gm_jw_key(w, "pages");
+	json_pages(w, tot);
+	gm_jw_end(w);
+	gm_jw_line(w);
 	gm_run_json_warnings(a->run);
-	gm_strbuf_printf(b, "}\n");
+	gm_jw_end(w);
+	gm_strbuf_append(&a->run->out, "\n", 1);
 }
 
 static void arenas_text(struct arenas *a)

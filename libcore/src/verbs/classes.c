@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "verbs/drilldown.h"
+#include "verbs/verbs.h"
 
 struct class_row {
 	unsigned sizeclass;
@@ -77,55 +77,70 @@ static void totals(const struct classes *c, struct gm_class_stats *small)
 	}
 }
 
-static void json_check(struct gm_strbuf *b, const char *name, uint64_t runtime, uint64_t recon,
-		       bool first)
+static void json_check(struct gm_jw *w, const char *name, uint64_t runtime, uint64_t recon)
 {
-	gm_strbuf_printf(b, "%s{\"name\": ", first ? "" : ", ");
-	gm_strbuf_json_string(b, name);
-	gm_strbuf_printf(b,
-			 ", \"ok\": %s, \"runtime\": %" PRIu64 ", \"reconstructed\": %" PRIu64 "}",
-			 runtime == recon ? "true" : "false", runtime, recon);
+	gm_jw_object(w);
+	gm_json_check_members(w, name, runtime == recon, runtime, recon);
+	gm_jw_end(w);
 }
 
 static void classes_json(struct classes *c)
 {
-	struct gm_strbuf *b = &c->run->out;
+	struct gm_jw *w = &c->run->jw;
 	const struct gm_class_stats *L = &c->walk.large;
 	struct gm_class_stats small;
 	totals(c, &small);
-	gm_strbuf_printf(b, "{\"schema\": \"gomem/classes/v1\",\n \"classes\": [");
+	gm_jw_object(w);
+	gm_jw_member_string(w, "schema", "gomem/classes/v1");
+	gm_jw_line(w);
+	gm_jw_key(w, "classes");
+	gm_jw_array_lines(w);
 	for (size_t i = 0; i < c->n; i++) {
 		const struct class_row *r = &c->rows[i];
-		gm_strbuf_printf(
-		    b,
-		    "%s\n  {\"class\": %u, \"object_size\": %u, \"spans\": %" PRIu64
-		    ", \"span_bytes\": %" PRIu64 ", \"objects\": %" PRIu64
-		    ", \"object_bytes\": %" PRIu64 ", \"free_slots\": %" PRIu64
-		    ", \"free_slot_bytes\": %" PRIu64 ", \"tail_waste_bytes\": %" PRIu64
-		    ", \"waste_bytes\": %" PRIu64 "}",
-		    i ? "," : "", r->sizeclass, gm_class_to_size[r->sizeclass], r->st.spans,
-		    r->span_bytes, r->st.objects, r->st.object_bytes, r->st.free_slots,
-		    r->st.free_slot_bytes, r->st.tail_waste_bytes, waste(&r->st));
+		gm_jw_object(w);
+		gm_jw_member_uint(w, "class", r->sizeclass);
+		gm_jw_member_uint(w, "object_size", gm_class_to_size[r->sizeclass]);
+		gm_jw_member_uint(w, "spans", r->st.spans);
+		gm_jw_member_uint(w, "span_bytes", r->span_bytes);
+		gm_jw_member_uint(w, "objects", r->st.objects);
+		gm_jw_member_uint(w, "object_bytes", r->st.object_bytes);
+		gm_jw_member_uint(w, "free_slots", r->st.free_slots);
+		gm_jw_member_uint(w, "free_slot_bytes", r->st.free_slot_bytes);
+		gm_jw_member_uint(w, "tail_waste_bytes", r->st.tail_waste_bytes);
+		gm_jw_member_uint(w, "waste_bytes", waste(&r->st));
+		gm_jw_end(w);
 	}
-	gm_strbuf_printf(b,
-			 "],\n \"large\": {\"spans\": %" PRIu64 ", \"objects\": %" PRIu64
-			 ", \"object_bytes\": %" PRIu64 ", \"tail_waste_bytes\": %" PRIu64 "},\n",
-			 L->spans, L->objects, L->object_bytes, L->tail_waste_bytes);
-	gm_strbuf_printf(b,
-			 " \"small\": {\"spans\": %" PRIu64 ", \"objects\": %" PRIu64
-			 ", \"object_bytes\": %" PRIu64 ", \"free_slots\": %" PRIu64
-			 ", \"free_slot_bytes\": %" PRIu64 ", \"tail_waste_bytes\": %" PRIu64
-			 "},\n",
-			 small.spans, small.objects, small.object_bytes, small.free_slots,
-			 small.free_slot_bytes, small.tail_waste_bytes);
-	gm_strbuf_printf(b, " \"checks\": [");
-	json_check(b, "HeapObjects = small + large objects", c->ms.HeapObjects,
-		   small.objects + L->objects, true);
-	json_check(b, "HeapAlloc = small + large object bytes", c->ms.HeapAlloc,
-		   small.object_bytes + L->object_bytes, false);
-	gm_strbuf_printf(b, "],\n ");
+	gm_jw_end(w);
+	gm_jw_line(w);
+	gm_jw_key(w, "large");
+	gm_jw_object(w);
+	gm_jw_member_uint(w, "spans", L->spans);
+	gm_jw_member_uint(w, "objects", L->objects);
+	gm_jw_member_uint(w, "object_bytes", L->object_bytes);
+	gm_jw_member_uint(w, "tail_waste_bytes", L->tail_waste_bytes);
+	gm_jw_end(w);
+	gm_jw_line(w);
+	gm_jw_key(w, "small");
+	gm_jw_object(w);
+	gm_jw_member_uint(w, "spans", small.spans);
+	gm_jw_member_uint(w, "objects", small.objects);
+	gm_jw_member_uint(w, "object_bytes", small.object_bytes);
+	gm_jw_member_uint(w, "free_slots", small.free_slots);
+	gm_jw_member_uint(w, "free_slot_bytes", small.free_slot_bytes);
+	gm_jw_member_uint(w, "tail_waste_bytes", small.tail_waste_bytes);
+	gm_jw_end(w);
+	gm_jw_line(w);
+	gm_jw_key(w, "checks");
+	gm_jw_array(w);
+	json_check(w, "HeapObjects = small + large objects", c->ms.HeapObjects,
+		   small.objects + L->objects);
+	json_check(w, "HeapAlloc = small + large object bytes", c->ms.HeapAlloc,
+		   small.object_bytes + L->object_bytes);
+	gm_jw_end(w);
+	gm_jw_line(w);
 	gm_run_json_warnings(c->run);
-	gm_strbuf_printf(b, "}\n");
+	gm_jw_end(w);
+	gm_strbuf_append(&c->run->out, "\n", 1);
 }
 
 static void text_row(struct gm_strbuf *b, const char *cls, const char *size, uint64_t spans,

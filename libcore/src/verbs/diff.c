@@ -328,38 +328,44 @@ static struct gomem_error *diff_build(struct diff *df)
 
 /* ---- JSON ---- */
 
-static void json_delta(struct gm_strbuf *b, const struct delta *d)
+static void json_delta(struct gm_jw *w, const struct delta *d)
 {
-	gm_strbuf_printf(b, "{\"a\": ");
-	gm_strbuf_json_uint_or_null(b, d->has_a, d->a);
-	gm_strbuf_printf(b, ", \"b\": ");
-	gm_strbuf_json_uint_or_null(b, d->has_b, d->b);
-	gm_strbuf_printf(b, ", \"delta\": ");
+	gm_jw_object(w);
+	gm_jw_member_uint_or_null(w, "a", d->has_a, d->a);
+	gm_jw_member_uint_or_null(w, "b", d->has_b, d->b);
+	gm_jw_key(w, "delta");
 	if (d->has_a && d->has_b)
-		gm_strbuf_printf(b, "%s%" PRIu64, shrank(d) ? "-" : "", magnitude(d));
+		gm_jw_sign_magnitude(w, shrank(d), magnitude(d));
 	else
-		gm_strbuf_printf(b, "null");
-	gm_strbuf_printf(b, "}");
+		gm_jw_null(w);
+	gm_jw_end(w);
 }
 
-static void json_target(struct gm_strbuf *b, const struct gm_json *t)
+static void json_member_delta(struct gm_jw *w, const char *key, const struct delta *d)
+{
+	gm_jw_key(w, key);
+	json_delta(w, d);
+}
+
+static void json_target(struct gm_jw *w, const char *key, const struct gm_json *t)
 {
 	static const char *const strings[] = {"source", "exe", "core", "go_version", "core_kind"};
-	gm_strbuf_printf(b, "{");
-	for (size_t i = 0; i < GM_ARRAY_SIZE(strings); i++) {
-		const char *v = gm_json_get_string(t, strings[i]);
-		gm_strbuf_printf(b, "%s\"%s\": ", i ? ", " : "", strings[i]);
-		gm_strbuf_json_string_or_null(b, v);
-	}
+	gm_jw_key(w, key);
+	gm_jw_object(w);
+	for (size_t i = 0; i < GM_ARRAY_SIZE(strings); i++)
+		gm_jw_member_string(w, strings[i], gm_json_get_string(t, strings[i]));
 	uint64_t pid = 0;
 	gm_json_get_uint(t, "pid", &pid);
-	gm_strbuf_printf(b, ", \"pid\": %" PRIu64 "}", pid);
+	gm_jw_member_uint(w, "pid", pid);
+	gm_jw_end(w);
 }
 
 /* Every unsigned member of section in A (and, one level down, of its objects), in order. */
-static void json_section(struct gm_strbuf *b, const struct gm_json *a, const struct gm_json *bb)
+static void json_section(struct gm_jw *w, const char *key, const struct gm_json *a,
+			 const struct gm_json *bb)
 {
-	bool first = true;
+	gm_jw_key(w, key);
+	gm_jw_object(w);
 	for (size_t i = 0; a && a->type == GM_JSON_OBJECT && i < a->n; i++) {
 		const struct gm_json *m = &a->items[i];
 		if (m->type == GM_JSON_OBJECT) {
@@ -368,97 +374,107 @@ static void json_section(struct gm_strbuf *b, const struct gm_json *a, const str
 				if (m->items[j].type != GM_JSON_NUMBER)
 					continue;
 				struct delta d = member_delta(m, mb, m->items[j].key);
-				gm_strbuf_printf(b, "%s\"%s.%s\": ", first ? "" : ", ", m->key,
-						 m->items[j].key);
-				json_delta(b, &d);
-				first = false;
+				struct gm_strbuf name = {0};
+				gm_strbuf_printf(&name, "%s.%s", m->key, m->items[j].key);
+				json_member_delta(w, name.s ? name.s : "", &d);
+				if (name.failed)
+					w->out->failed = true;
+				gm_strbuf_deinit(&name);
 			}
 			continue;
 		}
 		if (m->type != GM_JSON_NUMBER)
 			continue;
 		struct delta d = member_delta(a, bb, m->key);
-		gm_strbuf_printf(b, "%s", first ? "" : ", ");
-		gm_strbuf_json_string(b, m->key);
-		gm_strbuf_printf(b, ": ");
-		json_delta(b, &d);
-		first = false;
+		json_member_delta(w, m->key, &d);
 	}
+	gm_jw_end(w);
 }
 
-static void json_path(struct gm_strbuf *b, const char *key)
+static void json_path(struct gm_jw *w, const char *key)
 {
-	gm_strbuf_printf(b, "[");
+	gm_jw_array(w);
 	const char *p = key;
-	for (bool first = true;; first = false) {
+	for (;;) {
 		const char *sep = strchr(p, PATH_SEP);
 		size_t n = sep ? (size_t)(sep - p) : strlen(p);
 		char name[MAX_PATH];
 		memcpy(name, p, n);
 		name[n] = '\0';
-		gm_strbuf_printf(b, "%s", first ? "" : ", ");
-		gm_strbuf_json_string(b, name);
+		gm_jw_string(w, name);
 		if (!sep)
 			break;
 		p = sep + 1;
 	}
-	gm_strbuf_printf(b, "]");
+	gm_jw_end(w);
+}
+
+static void json_classes(struct gm_jw *w, const struct diff *df)
+{
+	static const char *const names[] = {"spans", "objects", "object_bytes", "free_slot_bytes",
+					    "tail_waste_bytes"};
+	gm_jw_key(w, "classes");
+	if (!df->have_classes) {
+		gm_jw_null(w);
+		return;
+	}
+	gm_jw_array_lines(w);
+	for (size_t i = 0; i < df->nclasses; i++) {
+		const struct class_row *r = &df->classes[i];
+		const struct delta *d[] = {&r->spans, &r->objects, &r->object_bytes,
+					   &r->free_slot_bytes, &r->tail_waste_bytes};
+		gm_jw_object(w);
+		gm_jw_member_uint(w, "class", r->sizeclass);
+		gm_jw_member_uint(w, "object_size", r->object_size);
+		for (size_t k = 0; k < GM_ARRAY_SIZE(d); k++)
+			json_member_delta(w, names[k], d[k]);
+		gm_jw_end(w);
+	}
+	gm_jw_end(w);
 }
 
 static void diff_json(struct diff *df)
 {
-	struct gm_strbuf *b = &df->run->out;
+	struct gm_jw *w = &df->run->jw;
 	const struct gm_json *ra = df->a.root, *rb = df->b.root;
-	gm_strbuf_printf(b, "{\"schema\": \"gomem/diff/v1\",\n \"a\": ");
-	json_target(b, df->a.target);
-	gm_strbuf_printf(b, ",\n \"b\": ");
-	json_target(b, df->b.target);
+	gm_jw_object(w);
+	gm_jw_member_string(w, "schema", "gomem/diff/v1");
+	gm_jw_line(w);
+	json_target(w, "a", df->a.target);
+	gm_jw_line(w);
+	json_target(w, "b", df->b.target);
 	struct delta vsz = member_delta(ra, rb, "vsz_bytes"),
 		     rss = member_delta(ra, rb, "rss_bytes");
-	gm_strbuf_printf(b, ",\n \"vsz_bytes\": ");
-	json_delta(b, &vsz);
-	gm_strbuf_printf(b, ",\n \"rss_bytes\": ");
-	json_delta(b, &rss);
-	gm_strbuf_printf(b, ",\n \"memstats\": {");
-	json_section(b, gm_json_get(ra, "memstats"), gm_json_get(rb, "memstats"));
-	gm_strbuf_printf(b, "},\n \"heap\": {");
-	json_section(b, gm_json_get(ra, "heap"), gm_json_get(rb, "heap"));
-	gm_strbuf_printf(b, "},\n \"breakdown\": [");
+	gm_jw_line(w);
+	json_member_delta(w, "vsz_bytes", &vsz);
+	gm_jw_line(w);
+	json_member_delta(w, "rss_bytes", &rss);
+	gm_jw_line(w);
+	json_section(w, "memstats", gm_json_get(ra, "memstats"), gm_json_get(rb, "memstats"));
+	gm_jw_line(w);
+	json_section(w, "heap", gm_json_get(ra, "heap"), gm_json_get(rb, "heap"));
+	gm_jw_line(w);
+	gm_jw_key(w, "breakdown");
+	gm_jw_array_lines(w);
 	for (size_t i = 0; i < df->nnodes; i++) {
 		const struct node_row *r = &df->nodes[i];
 		const char *last = strrchr(r->key, PATH_SEP);
-		gm_strbuf_printf(b, "%s\n  {\"name\": ", i ? "," : "");
-		gm_strbuf_json_string(b, last ? last + 1 : r->key);
-		gm_strbuf_printf(b, ", \"path\": ");
-		json_path(b, r->key);
-		gm_strbuf_printf(b, ", \"depth\": %d, \"vsz_bytes\": ", r->depth);
-		json_delta(b, &r->vsz);
-		gm_strbuf_printf(b, ", \"rss_bytes\": ");
-		json_delta(b, &r->rss);
-		gm_strbuf_printf(b, "}");
+		gm_jw_object(w);
+		gm_jw_member_string(w, "name", last ? last + 1 : r->key);
+		gm_jw_key(w, "path");
+		json_path(w, r->key);
+		gm_jw_member_int(w, "depth", r->depth);
+		json_member_delta(w, "vsz_bytes", &r->vsz);
+		json_member_delta(w, "rss_bytes", &r->rss);
+		gm_jw_end(w);
 	}
-	gm_strbuf_printf(b, "],\n \"classes\": ");
-	if (!df->have_classes)
-		gm_strbuf_printf(b, "null");
-	else
-		gm_strbuf_printf(b, "[");
-	for (size_t i = 0; df->have_classes && i < df->nclasses; i++) {
-		const struct class_row *r = &df->classes[i];
-		gm_strbuf_printf(b, "%s\n  {\"class\": %u, \"object_size\": %" PRIu64, i ? "," : "",
-				 r->sizeclass, r->object_size);
-		const struct delta *d[] = {&r->spans, &r->objects, &r->object_bytes,
-					   &r->free_slot_bytes, &r->tail_waste_bytes};
-		static const char *const names[] = {"spans", "objects", "object_bytes",
-						    "free_slot_bytes", "tail_waste_bytes"};
-		for (size_t k = 0; k < GM_ARRAY_SIZE(d); k++) {
-			gm_strbuf_printf(b, ", \"%s\": ", names[k]);
-			json_delta(b, d[k]);
-		}
-		gm_strbuf_printf(b, "}");
-	}
-	gm_strbuf_printf(b, "%s,\n ", df->have_classes ? "]" : "");
+	gm_jw_end(w);
+	gm_jw_line(w);
+	json_classes(w, df);
+	gm_jw_line(w);
 	gm_run_json_warnings(df->run);
-	gm_strbuf_printf(b, "}\n");
+	gm_jw_end(w);
+	gm_strbuf_append(&df->run->out, "\n", 1);
 }
 
 /* ---- text ---- */
@@ -755,6 +771,7 @@ static struct gomem_error *diff_texts(const char *a, const char *what_a, const c
 	if (!r)
 		return &gm_error_no_memory;
 	r->json = json != 0;
+	gm_jw_init(&r->jw, &r->out);
 	return gm_run_finish(r, diff_run(r, a, what_a, b, what_b), ret);
 }
 

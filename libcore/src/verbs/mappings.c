@@ -18,14 +18,6 @@ struct owner_total {
 	uint64_t vsz, rss;
 };
 
-static void perms(uint32_t flags, char out[4])
-{
-	out[0] = (flags & PF_R) ? 'r' : '-';
-	out[1] = (flags & PF_W) ? 'w' : '-';
-	out[2] = (flags & PF_X) ? 'x' : '-';
-	out[3] = '\0';
-}
-
 static void totals(const struct gm_addrspace *as, struct owner_total t[GM_OWNER_COUNT])
 {
 	memset(t, 0, GM_OWNER_COUNT * sizeof(*t));
@@ -42,7 +34,7 @@ static void warnings(struct gm_run *r, const struct gm_addrspace *as)
 {
 	const struct gm_target *t = r->t;
 	for (size_t i = 0; i < as->nwarnings; i++)
-		gm_run_warn(r, false, "%s", as->warnings[i]);
+		gm_run_warn(r, as->partial, "%s", as->warnings[i]);
 	if (t->have_core && !t->core.kernel_dump) {
 		gm_run_warn(r, false,
 			    "residency unknown: %s was not written by the kernel (gcore writes "
@@ -56,46 +48,54 @@ static void warnings(struct gm_run *r, const struct gm_addrspace *as)
 
 static void mappings_json(struct gm_run *r, const struct gm_addrspace *as)
 {
-	struct gm_strbuf *b = &r->out;
+	struct gm_jw *w = &r->jw;
 	struct owner_total t[GM_OWNER_COUNT];
-	gm_strbuf_printf(b, "{\"schema\": \"gomem/mappings/v1\",\n \"target\": ");
-	gm_json_target(b, r->t);
-	gm_strbuf_printf(b, ",\n \"vsz_bytes\": %" PRIu64 ",\n \"rss_bytes\": ", as->vsz);
-	gm_strbuf_json_uint_or_null(b, as->has_rss, as->rss);
-	gm_strbuf_printf(b, ",\n \"mappings\": [");
+	gm_jw_object(w);
+	gm_jw_member_string(w, "schema", "gomem/mappings/v1");
+	gm_jw_line(w);
+	gm_jw_key(w, "target");
+	gm_json_target(w, r->t);
+	gm_jw_line(w);
+	gm_jw_member_uint(w, "vsz_bytes", as->vsz);
+	gm_jw_line(w);
+	gm_jw_member_uint_or_null(w, "rss_bytes", as->has_rss, as->rss);
+	gm_jw_line(w);
+	gm_jw_key(w, "mappings");
+	gm_jw_array_lines(w);
 	for (size_t i = 0; i < as->nparts; i++) {
 		const struct gm_part *p = &as->parts[i];
 		char pm[4];
-		perms(p->flags, pm);
-		gm_strbuf_printf(b,
-				 "%s\n  {\"start\": %" PRIu64 ", \"end\": %" PRIu64
-				 ", \"perms\": \"%s\", \"vsz_bytes\": %" PRIu64 ", \"rss_bytes\": ",
-				 i ? "," : "", p->start, p->end, pm, p->end - p->start);
-		gm_strbuf_json_uint_or_null(b, p->has_rss, p->rss);
-		gm_strbuf_printf(b, ", \"file\": ");
-		gm_strbuf_json_string_or_null(b, p->file);
-		gm_strbuf_printf(b, ", \"owner\": \"%s\", \"detail\": ", gm_owner_name(p->owner));
-		gm_strbuf_json_string(b, p->detail ? p->detail : "");
-		gm_strbuf_printf(b, ", \"in_vsz\": %s}", p->in_vsz ? "true" : "false");
+		gm_jw_object(w);
+		gm_jw_member_uint(w, "start", p->start);
+		gm_jw_member_uint(w, "end", p->end);
+		gm_jw_member_string(w, "perms", gm_perms(p->flags, pm));
+		gm_jw_member_uint(w, "vsz_bytes", p->end - p->start);
+		gm_jw_member_uint_or_null(w, "rss_bytes", p->has_rss, p->rss);
+		gm_jw_member_string(w, "file", p->file);
+		gm_jw_member_string(w, "owner", gm_owner_name(p->owner));
+		gm_jw_member_string(w, "detail", p->detail ? p->detail : "");
+		gm_jw_member_bool(w, "in_vsz", p->in_vsz);
+		gm_jw_end(w);
 	}
-	gm_strbuf_printf(b, "],\n \"by_owner\": [");
+	gm_jw_end(w);
+	gm_jw_line(w);
+	gm_jw_key(w, "by_owner");
+	gm_jw_array_lines(w);
 	totals(as, t);
-	bool first = true;
 	for (int o = 0; o < GM_OWNER_COUNT; o++) {
 		if (!t[o].vsz)
 			continue;
-		gm_strbuf_printf(
-		    b, "%s\n  {\"owner\": \"%s\", \"vsz_bytes\": %" PRIu64 ", \"rss_bytes\": ",
-		    first ? "" : ",", gm_owner_name((enum gm_owner)o), t[o].vsz);
-		if (as->has_rss)
-			gm_strbuf_printf(b, "%" PRIu64 "}", t[o].rss);
-		else
-			gm_strbuf_printf(b, "null}");
-		first = false;
+		gm_jw_object(w);
+		gm_jw_member_string(w, "owner", gm_owner_name((enum gm_owner)o));
+		gm_jw_member_uint(w, "vsz_bytes", t[o].vsz);
+		gm_jw_member_uint_or_null(w, "rss_bytes", as->has_rss, t[o].rss);
+		gm_jw_end(w);
 	}
-	gm_strbuf_printf(b, "],\n ");
+	gm_jw_end(w);
+	gm_jw_line(w);
 	gm_run_json_warnings(r);
-	gm_strbuf_printf(b, "}\n");
+	gm_jw_end(w);
+	gm_strbuf_append(&r->out, "\n", 1);
 }
 
 /* The detail, indented and wrapped to COLUMNS. */
@@ -138,9 +138,9 @@ static void mappings_text(struct gm_run *r, const struct gm_addrspace *as)
 	for (size_t i = 0; i < as->nparts; i++) {
 		const struct gm_part *p = &as->parts[i];
 		char pm[4];
-		perms(p->flags, pm);
 		gm_strbuf_printf(b, "%012" PRIx64 "-%012" PRIx64 " %-4s %10s %10s  %s%s\n",
-				 p->start, p->end, pm, gm_human_bytes(p->end - p->start, h1),
+				 p->start, p->end, gm_perms(p->flags, pm),
+				 gm_human_bytes(p->end - p->start, h1),
 				 p->has_rss ? gm_human_bytes(p->rss, h2) : "-",
 				 gm_owner_name(p->owner), p->in_vsz ? "" : " (not in VmSize)");
 		if (p->file && p->file[0] != '[')

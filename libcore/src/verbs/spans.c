@@ -16,7 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "verbs/drilldown.h"
+#include "verbs/verbs.h"
 
 enum row_state { ROW_IN_USE, ROW_MANUAL, ROW_FREE };
 
@@ -160,69 +160,81 @@ static struct gomem_error *parse_options(struct spans *s, uint64_t *limit)
 	return gm_run_uint_option(r, "--limit", r->json ? 0 : TEXT_DEFAULT_LIMIT, limit);
 }
 
-static void json_row(struct gm_strbuf *b, const struct row *r, uint64_t page_size)
+static void json_row(struct gm_jw *w, const struct row *r, uint64_t page_size)
 {
-	gm_strbuf_printf(b,
-			 "{\"start\": %" PRIu64 ", \"npages\": %" PRIu64 ", \"bytes\": %" PRIu64
-			 ", \"state\": \"%s\", ",
-			 r->start, r->npages, r->npages * page_size, row_state_names[r->state]);
+	gm_jw_object(w);
+	gm_jw_member_uint(w, "start", r->start);
+	gm_jw_member_uint(w, "npages", r->npages);
+	gm_jw_member_uint(w, "bytes", r->npages * page_size);
+	gm_jw_member_string(w, "state", row_state_names[r->state]);
 	switch (r->state) {
 	case ROW_IN_USE:
-		gm_strbuf_printf(b,
-				 "\"class\": %u, \"noscan\": %s, \"elemsize\": %" PRIu64
-				 ", \"nelems\": %" PRIu64 ", \"allocated\": %" PRIu64
-				 ", \"free_slots\": %" PRIu64 ", \"user_arena_chunk\": %s}",
-				 r->sizeclass, r->noscan ? "true" : "false", r->elemsize, r->nelems,
-				 r->allocated, r->nelems - r->allocated,
-				 r->user_chunk ? "true" : "false");
+		gm_jw_member_uint(w, "class", r->sizeclass);
+		gm_jw_member_bool(w, "noscan", r->noscan);
+		gm_jw_member_uint(w, "elemsize", r->elemsize);
+		gm_jw_member_uint(w, "nelems", r->nelems);
+		gm_jw_member_uint(w, "allocated", r->allocated);
+		gm_jw_member_uint(w, "free_slots", r->nelems - r->allocated);
+		gm_jw_member_bool(w, "user_arena_chunk", r->user_chunk);
 		break;
 	case ROW_MANUAL:
-		gm_strbuf_printf(b,
-				 "\"kind\": \"%s\", \"class\": null, \"noscan\": null, "
-				 "\"elemsize\": %" PRIu64 ", \"nelems\": %" PRIu64 ", ",
-				 r->pool       ? "stack-pool"
-				 : r->elemsize ? "stack"
-					       : "gc-work-buffers",
-				 r->elemsize, r->nelems);
-		if (r->pool)
-			gm_strbuf_printf(b,
-					 "\"allocated\": %" PRIu64 ", \"free_slots\": %" PRIu64 "}",
-					 r->allocated, r->nelems - r->allocated);
-		else
-			gm_strbuf_printf(b, "\"allocated\": null, \"free_slots\": null}");
+		gm_jw_member_string(w, "kind",
+				    r->pool	  ? "stack-pool"
+				    : r->elemsize ? "stack"
+						  : "gc-work-buffers");
+		gm_jw_member_null(w, "class");
+		gm_jw_member_null(w, "noscan");
+		gm_jw_member_uint(w, "elemsize", r->elemsize);
+		gm_jw_member_uint(w, "nelems", r->nelems);
+		gm_jw_member_uint_or_null(w, "allocated", r->pool, r->allocated);
+		gm_jw_member_uint_or_null(w, "free_slots", r->pool, r->nelems - r->allocated);
 		break;
 	case ROW_FREE:
-		gm_strbuf_printf(
-		    b,
-		    "\"released\": %s, \"class\": null, \"noscan\": null, \"elemsize\": "
-		    "0, \"nelems\": 0, \"allocated\": 0, \"free_slots\": 0}",
-		    r->released ? "true" : "false");
+		gm_jw_member_bool(w, "released", r->released);
+		gm_jw_member_null(w, "class");
+		gm_jw_member_null(w, "noscan");
+		gm_jw_member_uint(w, "elemsize", 0);
+		gm_jw_member_uint(w, "nelems", 0);
+		gm_jw_member_uint(w, "allocated", 0);
+		gm_jw_member_uint(w, "free_slots", 0);
 		break;
 	}
+	gm_jw_end(w);
+}
+
+/* {"in-use": N, "manual": N, "free": N} */
+static void json_by_state(struct gm_jw *w, const char *key, const uint64_t v[3])
+{
+	gm_jw_key(w, key);
+	gm_jw_object(w);
+	for (int i = 0; i < 3; i++)
+		gm_jw_member_uint(w, row_state_names[i], v[i]);
+	gm_jw_end(w);
 }
 
 static void spans_json(struct spans *s, size_t shown)
 {
-	struct gm_strbuf *b = &s->run->out;
-	gm_strbuf_printf(b, "{\"schema\": \"gomem/spans/v1\", \"page_bytes\": %" PRIu64 ",\n",
-			 s->page_size);
-	gm_strbuf_printf(b, " \"counts\": {");
-	for (int i = 0; i < 3; i++)
-		gm_strbuf_printf(b, "%s\"%s\": %" PRIu64, i ? ", " : "", row_state_names[i],
-				 s->count[i]);
-	gm_strbuf_printf(b, "},\n \"bytes\": {");
-	for (int i = 0; i < 3; i++)
-		gm_strbuf_printf(b, "%s\"%s\": %" PRIu64, i ? ", " : "", row_state_names[i],
-				 s->bytes[i]);
-	gm_strbuf_printf(b, "},\n \"matched\": %zu, \"left_out\": %zu,\n \"spans\": [", s->n,
-			 s->n - shown);
-	for (size_t i = 0; i < shown; i++) {
-		gm_strbuf_printf(b, "%s\n  ", i ? "," : "");
-		json_row(b, &s->rows[i], s->page_size);
-	}
-	gm_strbuf_printf(b, "],\n ");
+	struct gm_jw *w = &s->run->jw;
+	gm_jw_object(w);
+	gm_jw_member_string(w, "schema", "gomem/spans/v1");
+	gm_jw_member_uint(w, "page_bytes", s->page_size);
+	gm_jw_line(w);
+	json_by_state(w, "counts", s->count);
+	gm_jw_line(w);
+	json_by_state(w, "bytes", s->bytes);
+	gm_jw_line(w);
+	gm_jw_member_uint(w, "matched", s->n);
+	gm_jw_member_uint(w, "left_out", s->n - shown);
+	gm_jw_line(w);
+	gm_jw_key(w, "spans");
+	gm_jw_array_lines(w);
+	for (size_t i = 0; i < shown; i++)
+		json_row(w, &s->rows[i], s->page_size);
+	gm_jw_end(w);
+	gm_jw_line(w);
 	gm_run_json_warnings(s->run);
-	gm_strbuf_printf(b, "}\n");
+	gm_jw_end(w);
+	gm_strbuf_append(&s->run->out, "\n", 1);
 }
 
 static void text_row(struct gm_strbuf *b, const struct row *r, uint64_t page_size)

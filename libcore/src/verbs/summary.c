@@ -84,7 +84,7 @@ static struct gomem_error *measure_address_space(struct summary *s)
 	s->has_rss = s->as->has_rss;
 	s->rss = s->as->rss;
 	for (size_t i = 0; i < s->as->nwarnings; i++)
-		gm_run_warn(s->run, false, "%s", s->as->warnings[i]);
+		gm_run_warn(s->run, s->as->partial, "%s", s->as->warnings[i]);
 	if (!s->has_rss && t->source == GM_SOURCE_CORE) {
 		gm_run_warn(s->run, false,
 			    "residency unknown: %s was not written by the kernel (gcore writes "
@@ -206,84 +206,101 @@ static struct gomem_error *summary_build(struct gm_run *r, struct summary *s)
  * "classes": the in-use spans by size class (class 0: large objects), so
  * that two saved summaries can be compared class by class (gomem diff).
  */
-static void json_classes(struct gm_strbuf *b, const struct gm_heap_walk *w)
+static void json_classes(struct gm_jw *w, const struct gm_heap_walk *walk)
 {
-	gm_strbuf_printf(b, " \"classes\": [");
-	bool first = true;
+	gm_jw_key(w, "classes");
+	gm_jw_array_lines(w);
 	for (unsigned i = 0; i < GM_MAX_SIZE_CLASSES; i++) {
-		const struct gm_class_stats *c = i ? &w->classes[i] : &w->large;
+		const struct gm_class_stats *c = i ? &walk->classes[i] : &walk->large;
 		if (!c->spans)
 			continue;
-		gm_strbuf_printf(b,
-				 "%s\n  {\"class\": %u, \"object_size\": %u, \"spans\": %" PRIu64
-				 ", \"objects\": %" PRIu64 ", \"object_bytes\": %" PRIu64
-				 ", \"free_slots\": %" PRIu64 ", \"free_slot_bytes\": %" PRIu64
-				 ", \"tail_waste_bytes\": %" PRIu64 "}",
-				 first ? "" : ",", i, gm_class_to_size[i], c->spans, c->objects,
-				 c->object_bytes, c->free_slots, c->free_slot_bytes,
-				 c->tail_waste_bytes);
-		first = false;
+		gm_jw_object(w);
+		gm_jw_member_uint(w, "class", i);
+		gm_jw_member_uint(w, "object_size", gm_class_to_size[i]);
+		gm_jw_member_uint(w, "spans", c->spans);
+		gm_jw_member_uint(w, "objects", c->objects);
+		gm_jw_member_uint(w, "object_bytes", c->object_bytes);
+		gm_jw_member_uint(w, "free_slots", c->free_slots);
+		gm_jw_member_uint(w, "free_slot_bytes", c->free_slot_bytes);
+		gm_jw_member_uint(w, "tail_waste_bytes", c->tail_waste_bytes);
+		gm_jw_end(w);
 	}
-	gm_strbuf_printf(b, "],\n");
+	gm_jw_end(w);
 }
 
-static void summary_json(struct gm_strbuf *b, const struct summary *s)
+static void json_heap(struct gm_jw *w, const struct gm_heap_walk *h)
 {
-	const struct gm_target *t = s->t;
-	const struct gm_heap_walk *w = &s->walk;
-	gm_strbuf_printf(b, "{\"schema\": \"gomem/summary/v1\",\n \"target\": ");
-	gm_json_target(b, t);
-	gm_strbuf_printf(b, ",\n");
-	gm_strbuf_printf(b, " \"vsz_bytes\": %" PRIu64 ",\n \"rss_bytes\": ", s->vsz);
-	if (s->has_rss)
-		gm_strbuf_printf(b, "%" PRIu64 ",\n", s->rss);
-	else
-		gm_strbuf_printf(b, "null,\n");
-	gm_strbuf_printf(b, " \"memstats\": {");
-	const char *sep = "";
-#define X(f)                                                                                       \
-	gm_strbuf_printf(b, "%s\"" #f "\": %" PRIu64, sep, s->ms.f);                               \
-	sep = ", ";
+	gm_jw_key(w, "heap");
+	gm_jw_object(w);
+	gm_jw_member_uint(w, "arenas", h->arenas);
+	gm_jw_member_uint(w, "arena_bytes", h->arena_bytes);
+	gm_jw_key(w, "spans");
+	gm_jw_object(w);
+	gm_jw_member_uint(w, "in_use", h->spans_in_use);
+	gm_jw_member_uint(w, "manual", h->spans_manual);
+	gm_jw_member_uint(w, "free", h->spans_free);
+	gm_jw_end(w);
+	gm_jw_member_uint(w, "in_use_bytes", h->in_use_bytes);
+	gm_jw_member_uint(w, "objects", h->objects);
+	gm_jw_member_uint(w, "object_bytes", h->object_bytes);
+	gm_jw_member_uint(w, "free_slot_bytes", h->free_slot_bytes);
+	gm_jw_member_uint(w, "tail_waste_bytes", h->tail_waste_bytes);
+	gm_jw_member_uint(w, "stack_bytes", h->stack_bytes);
+	gm_jw_member_uint(w, "work_buf_bytes", h->work_buf_bytes);
+	gm_jw_member_uint(w, "free_retained_bytes", h->free_retained_bytes);
+	gm_jw_member_uint(w, "free_released_bytes", h->free_released_bytes);
+	gm_jw_member_uint(w, "mapped_bytes", h->mapped_bytes);
+	gm_jw_member_uint(w, "unmapped_arena_bytes", h->unmapped_arena_bytes);
+	gm_jw_member_uint(w, "in_flight_bytes", in_flight_bytes(h));
+	gm_jw_member_uint(w, "user_arenas", h->user_arenas);
+	gm_jw_member_uint(w, "user_chunk_bytes", h->user_chunk_bytes);
+	gm_jw_end(w);
+}
+
+static void summary_json(struct gm_run *r, const struct summary *s)
+{
+	struct gm_jw *w = &r->jw;
+	gm_jw_object(w);
+	gm_jw_member_string(w, "schema", "gomem/summary/v1");
+	gm_jw_line(w);
+	gm_jw_key(w, "target");
+	gm_json_target(w, s->t);
+	gm_jw_line(w);
+	gm_jw_member_uint(w, "vsz_bytes", s->vsz);
+	gm_jw_line(w);
+	gm_jw_member_uint_or_null(w, "rss_bytes", s->has_rss, s->rss);
+	gm_jw_line(w);
+	gm_jw_key(w, "memstats");
+	gm_jw_object(w);
+#define X(f) gm_jw_member_uint(w, #f, s->ms.f);
 	MS_FIELDS(X)
 #undef X
-	gm_strbuf_printf(b,
-			 "},\n \"heap\": {\"arenas\": %" PRIu64 ", \"arena_bytes\": %" PRIu64
-			 ", \"spans\": {\"in_use\": %" PRIu64 ", \"manual\": %" PRIu64
-			 ", \"free\": %" PRIu64 "}, ",
-			 w->arenas, w->arena_bytes, w->spans_in_use, w->spans_manual,
-			 w->spans_free);
-	gm_strbuf_printf(b,
-			 "\"in_use_bytes\": %" PRIu64 ", \"objects\": %" PRIu64
-			 ", \"object_bytes\": %" PRIu64 ", \"free_slot_bytes\": %" PRIu64
-			 ", \"tail_waste_bytes\": %" PRIu64 ", \"stack_bytes\": %" PRIu64
-			 ", \"work_buf_bytes\": %" PRIu64 ", \"free_retained_bytes\": %" PRIu64
-			 ", \"free_released_bytes\": %" PRIu64 ", \"mapped_bytes\": %" PRIu64
-			 ", \"unmapped_arena_bytes\": %" PRIu64 ", \"in_flight_bytes\": %" PRIu64
-			 ", \"user_arenas\": %" PRIu64 ", \"user_chunk_bytes\": %" PRIu64 "},\n",
-			 w->in_use_bytes, w->objects, w->object_bytes, w->free_slot_bytes,
-			 w->tail_waste_bytes, w->stack_bytes, w->work_buf_bytes,
-			 w->free_retained_bytes, w->free_released_bytes, w->mapped_bytes,
-			 w->unmapped_arena_bytes, in_flight_bytes(w), w->user_arenas,
-			 w->user_chunk_bytes);
-	json_classes(b, w);
-	gm_strbuf_printf(b, " \"breakdown\": ");
-	gm_breakdown_json(b, &s->bd);
-	gm_strbuf_printf(b, ",\n \"explanation\": ");
-	gm_breakdown_explain_json(b, s->as, &s->bd);
-	gm_strbuf_printf(b, ",\n \"checks\": [");
+	gm_jw_end(w);
+	gm_jw_line(w);
+	json_heap(w, &s->walk);
+	gm_jw_line(w);
+	json_classes(w, &s->walk);
+	gm_jw_line(w);
+	gm_jw_key(w, "breakdown");
+	gm_breakdown_json(w, &s->bd);
+	gm_jw_line(w);
+	gm_jw_key(w, "explanation");
+	gm_breakdown_explain_json(w, s->as, &s->bd);
+	gm_jw_line(w);
+	gm_jw_key(w, "checks");
+	gm_jw_array_lines(w);
 	for (int i = 0; i < s->nchecks; i++) {
 		const struct check *c = &s->checks[i];
-		gm_strbuf_printf(b, "%s\n  {\"name\": ", i ? "," : "");
-		gm_strbuf_json_string(b, c->name);
-		gm_strbuf_printf(
-		    b,
-		    ", \"ok\": %s, \"runtime\": %" PRIu64 ", \"reconstructed\": %" PRIu64
-		    ", \"tolerance_bytes\": %" PRIu64 "}",
-		    check_ok(c) ? "true" : "false", c->runtime, c->reconstructed, c->tolerance);
+		gm_jw_object(w);
+		gm_json_check_members(w, c->name, check_ok(c), c->runtime, c->reconstructed);
+		gm_jw_member_uint(w, "tolerance_bytes", c->tolerance);
+		gm_jw_end(w);
 	}
-	gm_strbuf_printf(b, "],\n ");
-	gm_run_json_warnings(s->run);
-	gm_strbuf_printf(b, "}\n");
+	gm_jw_end(w);
+	gm_jw_line(w);
+	gm_run_json_warnings(r);
+	gm_jw_end(w);
+	gm_strbuf_append(&r->out, "\n", 1);
 }
 
 /* ---- text ---- */
@@ -363,7 +380,7 @@ struct gomem_error *gm_verb_summary(struct gm_run *r)
 		err = gm_breakdown_svg(&s->bd, title, svg);
 	}
 	if (!err && r->json)
-		summary_json(&r->out, s);
+		summary_json(r, s);
 	else if (!err)
 		summary_text(&r->out, s);
 	if (!err && svg && !r->json)

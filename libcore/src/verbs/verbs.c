@@ -279,12 +279,11 @@ void gm_run_warn(struct gm_run *r, bool partial, const char *fmt, ...)
 
 void gm_run_json_warnings(struct gm_run *r)
 {
-	gm_strbuf_printf(&r->out, "\"warnings\": [");
-	for (size_t i = 0; i < r->nwarnings; i++) {
-		gm_strbuf_printf(&r->out, "%s", i ? ", " : "");
-		gm_strbuf_json_string(&r->out, r->warnings[i]);
-	}
-	gm_strbuf_printf(&r->out, "]");
+	gm_jw_key(&r->jw, "warnings");
+	gm_jw_array(&r->jw);
+	for (size_t i = 0; i < r->nwarnings; i++)
+		gm_jw_string(&r->jw, r->warnings[i]);
+	gm_jw_end(&r->jw);
 }
 
 void gm_run_text_warnings(struct gm_run *r)
@@ -293,11 +292,10 @@ void gm_run_text_warnings(struct gm_run *r)
 		gm_strbuf_printf(&r->out, "%swarning: %s\n", i ? "" : "\n", r->warnings[i]);
 }
 
-static void json_experiments(struct gm_strbuf *b, const char *list)
+static void json_experiments(struct gm_jw *w, const char *list)
 {
-	gm_strbuf_printf(b, "[");
+	gm_jw_array(w);
 	const char *p = list;
-	bool first = true;
 	while (*p) {
 		const char *comma = strchr(p, ',');
 		size_t n = comma ? (size_t)(comma - p) : strlen(p);
@@ -305,30 +303,39 @@ static void json_experiments(struct gm_strbuf *b, const char *list)
 		if (n && n < sizeof(name)) {
 			memcpy(name, p, n);
 			name[n] = '\0';
-			gm_strbuf_printf(b, "%s", first ? "" : ", ");
-			gm_strbuf_json_string(b, name);
-			first = false;
+			gm_jw_string(w, name);
 		}
 		p += n + (comma ? 1 : 0);
 	}
-	gm_strbuf_printf(b, "]");
+	gm_jw_end(w);
 }
 
 /* The "target" object of every report: what was read, and which Go built it. */
-void gm_json_target(struct gm_strbuf *b, const struct gm_target *t)
+void gm_json_target(struct gm_jw *w, const struct gm_target *t)
 {
-	gm_strbuf_printf(b, "{\"source\": \"%s\", \"exe\": ", t->have_core ? "core" : "live");
-	gm_strbuf_json_string(b, t->exe.path);
-	gm_strbuf_printf(b, ", \"core\": ");
-	gm_strbuf_json_string_or_null(b, t->have_core ? t->core.path : NULL);
-	gm_strbuf_printf(b, ", \"pid\": %d, \"go_version\": ", t->pid);
-	gm_strbuf_json_string(b, t->exe.go_version);
-	gm_strbuf_printf(b, ", \"goarch\": \"amd64\", \"experiments\": ");
-	json_experiments(b, t->exe.experiments);
-	gm_strbuf_printf(b, ", \"core_kind\": %s}",
-			 !t->have_core	       ? "null"
-			 : t->core.kernel_dump ? "\"kernel\""
-					       : "\"gcore\"");
+	gm_jw_object(w);
+	gm_jw_member_string(w, "source", t->have_core ? "core" : "live");
+	gm_jw_member_string(w, "exe", t->exe.path);
+	gm_jw_member_string(w, "core", t->have_core ? t->core.path : NULL);
+	gm_jw_member_int(w, "pid", t->pid);
+	gm_jw_member_string(w, "go_version", t->exe.go_version);
+	gm_jw_member_string(w, "goarch", "amd64");
+	gm_jw_key(w, "experiments");
+	json_experiments(w, t->exe.experiments);
+	gm_jw_member_string(w, "core_kind",
+			    !t->have_core	  ? NULL
+			    : t->core.kernel_dump ? "kernel"
+						  : "gcore");
+	gm_jw_end(w);
+}
+
+void gm_json_check_members(struct gm_jw *w, const char *name, bool ok, uint64_t runtime,
+			   uint64_t reconstructed)
+{
+	gm_jw_member_string(w, "name", name);
+	gm_jw_member_bool(w, "ok", ok);
+	gm_jw_member_uint(w, "runtime", runtime);
+	gm_jw_member_uint(w, "reconstructed", reconstructed);
 }
 
 struct gomem_error *gomem_run(struct gomem_target *t, const char *verb, int argc,
@@ -342,6 +349,7 @@ struct gomem_error *gomem_run(struct gomem_target *t, const char *verb, int argc
 	r->target = t;
 	r->t = &t->target;
 	r->rt = t->runtime;
+	gm_jw_init(&r->jw, &r->out);
 	r->verb = find_verb(verb);
 	struct gomem_error *err = NULL;
 	if (!r->verb) {
@@ -398,34 +406,40 @@ int gomem_option_takes_value(const char *verb, const char *option)
 char *gomem_verbs_json(void)
 {
 	struct gm_strbuf b = {0};
-	gm_strbuf_printf(&b, "{\"verbs\": [");
+	struct gm_jw w;
+	gm_jw_init(&w, &b);
+	gm_jw_object(&w);
+	gm_jw_key(&w, "verbs");
+	gm_jw_array(&w);
 	for (size_t i = 0; i < GM_ARRAY_SIZE(verbs); i++) {
 		const struct gm_verb *v = &verbs[i];
-		gm_strbuf_printf(&b, "%s{\"name\": ", i ? ", " : "");
-		gm_strbuf_json_string(&b, v->name);
-		gm_strbuf_printf(&b, ", \"usage\": ");
-		gm_strbuf_json_string(&b, v->usage);
-		gm_strbuf_printf(&b, ", \"summary\": ");
-		gm_strbuf_json_string(&b, v->summary);
-		gm_strbuf_printf(&b, ", \"help\": ");
-		gm_strbuf_json_string(&b, v->help);
-		gm_strbuf_printf(&b,
-				 ", \"operands\": %d, \"options\": [{\"name\": \"--json\", "
-				 "\"value\": null, \"help\": \"print JSON\"}",
-				 v->max_operands);
+		gm_jw_object(&w);
+		gm_jw_member_string(&w, "name", v->name);
+		gm_jw_member_string(&w, "usage", v->usage);
+		gm_jw_member_string(&w, "summary", v->summary);
+		gm_jw_member_string(&w, "help", v->help);
+		gm_jw_member_int(&w, "operands", v->max_operands);
+		gm_jw_key(&w, "options");
+		gm_jw_array(&w);
+		gm_jw_object(&w);
+		gm_jw_member_string(&w, "name", "--json");
+		gm_jw_member_null(&w, "value");
+		gm_jw_member_string(&w, "help", "print JSON");
+		gm_jw_end(&w);
 		for (int j = 0; v->options[j].name; j++) {
 			const struct gm_option_spec *o = &v->options[j];
-			gm_strbuf_printf(&b, ", {\"name\": ");
-			gm_strbuf_json_string(&b, o->name);
-			gm_strbuf_printf(&b, ", \"value\": ");
-			gm_strbuf_json_string_or_null(&b, o->value);
-			gm_strbuf_printf(&b, ", \"help\": ");
-			gm_strbuf_json_string(&b, o->help);
-			gm_strbuf_printf(&b, "}");
+			gm_jw_object(&w);
+			gm_jw_member_string(&w, "name", o->name);
+			gm_jw_member_string(&w, "value", o->value);
+			gm_jw_member_string(&w, "help", o->help);
+			gm_jw_end(&w);
 		}
-		gm_strbuf_printf(&b, "]}");
+		gm_jw_end(&w);
+		gm_jw_end(&w);
 	}
-	gm_strbuf_printf(&b, "]}\n");
+	gm_jw_end(&w);
+	gm_jw_end(&w);
+	gm_strbuf_append(&b, "\n", 1);
 	return gm_strbuf_steal(&b);
 }
 

@@ -52,6 +52,7 @@ struct gm_run {
 	const char *operands[GM_MAX_OPERANDS];
 	int noperands;
 	struct gm_strbuf out;
+	struct gm_jw jw; /* writes JSON into out */
 	char *warnings[GM_MAX_WARNINGS];
 	size_t nwarnings;
 	bool partial; /* something could not be read: the CLI exits with 1 */
@@ -63,12 +64,15 @@ struct gomem_error *gm_run_uint_option(const struct gm_run *r, const char *name,
 				       uint64_t *ret);
 /* A warning for the output; partial marks the result incomplete. */
 void gm_run_warn(struct gm_run *r, bool partial, const char *fmt, ...) GM_PRINTF(3, 4);
-/* "warnings": [...] (no trailing comma or brace). */
+/* The member "warnings": [...] of the report's object. */
 void gm_run_json_warnings(struct gm_run *r);
 /* The warnings as text lines, after a blank line. */
 void gm_run_text_warnings(struct gm_run *r);
 /* Writes the "target" object of a JSON report. */
-void gm_json_target(struct gm_strbuf *b, const struct gm_target *t);
+void gm_json_target(struct gm_jw *w, const struct gm_target *t);
+/* "name", "ok", "runtime", "reconstructed": the members of a check of a report. */
+void gm_json_check_members(struct gm_jw *w, const char *name, bool ok, uint64_t runtime,
+			   uint64_t reconstructed);
 /* Hands the run's output to *ret (unless err) and releases the run; returns err. */
 struct gomem_error *gm_run_finish(struct gm_run *r, struct gomem_error *err, char **ret);
 
@@ -81,5 +85,34 @@ struct gomem_error *gm_verb_classes(struct gm_run *r);
 struct gomem_error *gm_verb_stacks(struct gm_run *r);
 struct gomem_error *gm_verb_whatis(struct gm_run *r);
 struct gomem_error *gm_verb_diff(struct gm_run *r);
+
+/* ---- the breakdown tree rendered (breakdown.c) ---- */
+
+/* {"name", "vsz_bytes", "rss_bytes", "children": [...]} */
+void gm_breakdown_json(struct gm_jw *w, const struct gm_breakdown *bd);
+/* The tree, one line per node. */
+void gm_breakdown_text(struct gm_strbuf *b, const struct gm_breakdown *bd);
+/* Three to five sentences: why VSZ is so much larger than RSS. */
+void gm_breakdown_explain(struct gm_strbuf *b, const struct gm_addrspace *as,
+			  const struct gm_breakdown *bd);
+/* The sentences as one JSON array of strings. */
+void gm_breakdown_explain_json(struct gm_jw *w, const struct gm_addrspace *as,
+			       const struct gm_breakdown *bd);
+
+/* ---- the picture (svg.c) ---- */
+
+/* A rectangle of the treemap. */
+struct gm_rect {
+	double x, y, w, h;
+};
+
+/*
+ * Lays out the tree as a treemap in the rectangle r: each node's rectangle
+ * has an area proportional to its VSZ and its children tile it exactly.
+ */
+void gm_treemap_layout(const struct gm_breakdown *bd, struct gm_rect r, struct gm_rect *out);
+/* Writes the treemap of the breakdown as an SVG file. */
+struct gomem_error *gm_breakdown_svg(const struct gm_breakdown *bd, const char *title,
+				     const char *path);
 
 #endif

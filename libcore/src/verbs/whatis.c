@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "verbs/drilldown.h"
+#include "verbs/verbs.h"
 
 enum span_kind { SK_NONE, SK_LIVE, SK_FREE };
 
@@ -61,15 +61,6 @@ static struct gomem_error *parse_addr(const struct gm_run *r, uint64_t *ret)
 	return NULL;
 }
 
-const char *gm_perms(uint32_t flags, char buf[4])
-{
-	buf[0] = flags & 4 ? 'r' : '-'; /* PF_R */
-	buf[1] = flags & 2 ? 'w' : '-'; /* PF_W */
-	buf[2] = flags & 1 ? 'x' : '-'; /* PF_X */
-	buf[3] = '\0';
-	return buf;
-}
-
 static struct gomem_error *find_mapping(struct whatis *w)
 {
 	const struct gm_mapping *m;
@@ -116,26 +107,6 @@ static void free_run_at(void *arg, uint64_t start, uint64_t end, bool released)
 	}
 }
 
-/*
- * Scan objects of more than minSizeForMallocHeader bytes start with an
- * 8-byte type header (malloc.go@1.22, allocheaders); earlier versions have
- * neither the header nor the constant.
- */
-static uint64_t header_bytes(struct whatis *w)
-{
-	int64_t min_size, header;
-	const struct gm_span *sp = &w->span;
-	if (sp->noscan || sp->sizeclass == 0 ||
-	    !gm_dwarf_has_constant(w->rt->dw, "runtime.minSizeForMallocHeader") ||
-	    gm_dwarf_constant(w->rt->dw, "runtime.minSizeForMallocHeader", &min_size) ||
-	    sp->elemsize <= (uint64_t)min_size)
-		return 0;
-	if (!gm_dwarf_has_constant(w->rt->dw, "runtime.mallocHeaderSize") ||
-	    gm_dwarf_constant(w->rt->dw, "runtime.mallocHeaderSize", &header) || header < 0)
-		return 8;
-	return (uint64_t)header;
-}
-
 static struct gomem_error *find_object(struct whatis *w)
 {
 	const struct gm_span *sp = &w->span;
@@ -148,7 +119,7 @@ static struct gomem_error *find_object(struct whatis *w)
 	}
 	w->has_object = true;
 	w->obj_base = sp->start + i * sp->elemsize;
-	w->header_bytes = header_bytes(w);
+	w->header_bytes = gm_runtime_header_bytes(w->rt, sp);
 	TRY(gm_span_slot_allocated(w->rt, sp, i, &w->allocated));
 	char h[32];
 	if (sp->user_chunk)
@@ -180,8 +151,8 @@ static bool set_stack(struct whatis *w, const char *kind, uint64_t lo, uint64_t 
 /* Whose stack holds addr: a goroutine's, an M's g0 or gsignal stack, or gcrash's. */
 static void find_stack(struct whatis *w, const struct gm_stacks *s)
 {
-	for (size_t i = 0; i < s->ngs; i++) {
-		const struct gm_goroutine *g = &s->gs[i];
+	for (size_t i = 0; i < s->sched.ngs; i++) {
+		const struct gm_goroutine *g = &s->sched.gs[i];
 		bool dead = gm_goroutine_dead(g);
 		if (set_stack(w, dead ? "dead goroutine" : "goroutine", g->lo, g->hi)) {
 			w->goid = g->goid;
@@ -190,8 +161,8 @@ static void find_stack(struct whatis *w, const struct gm_stacks *s)
 			return;
 		}
 	}
-	for (size_t i = 0; i < s->nthreads; i++) {
-		const struct gm_thread *th = &s->threads[i];
+	for (size_t i = 0; i < s->sched.nthreads; i++) {
+		const struct gm_thread *th = &s->sched.threads[i];
 		if (set_stack(w, "g0", th->g0_lo, th->g0_hi) ||
 		    set_stack(w, "gsignal", th->gsignal_lo, th->gsignal_hi)) {
 			w->m = th->id;
@@ -320,7 +291,7 @@ static struct gomem_error *whatis_build(struct whatis *w)
 	memset(&s, 0, sizeof(s));
 	if (need_stacks) {
 		/* Without the Gs and Ms, whatis still knows the mapping, owner and span. */
-		err = gm_stacks_read(w->t, w->rt, &s);
+		err = gm_stacks_read(w->rt, &s);
 		if (err && err->code != GOMEM_ERROR_NO_MEMORY) {
 			gm_run_warn(w->run, true, "cannot tell whose stack this is: %s",
 				    gomem_error_message(err));
@@ -329,6 +300,9 @@ static struct gomem_error *whatis_build(struct whatis *w)
 		}
 		if (err)
 			return err;
+		/* The reader's warnings (a G or an M that cannot be read) go into the report. */
+		for (size_t i = 0; i < s.sched.nwarnings; i++)
+			gm_run_warn(w->run, s.sched.partial, "%s", s.sched.warnings[i]);
 		find_stack(w, &s);
 		describe_stack(w);
 	}
@@ -354,102 +328,127 @@ static const char *span_state(const struct whatis *w)
 	return w->span.state == GM_SPAN_IN_USE ? "in-use" : "manual";
 }
 
+static void json_span(struct gm_jw *jw, const struct whatis *w, uint64_t page)
+{
+	gm_jw_key(jw, "span");
+	if (w->span_kind == SK_NONE) {
+		gm_jw_null(jw);
+		return;
+	}
+	gm_jw_object(jw);
+	if (w->span_kind == SK_FREE) {
+		gm_jw_member_uint(jw, "start", w->free_start);
+		gm_jw_member_uint(jw, "npages", (w->free_end - w->free_start) / page);
+		gm_jw_member_string(jw, "state", "free");
+		gm_jw_member_null(jw, "class");
+		gm_jw_member_uint(jw, "elemsize", 0);
+		gm_jw_member_bool(jw, "released", w->free_released);
+	} else {
+		const struct gm_span *sp = &w->span;
+		gm_jw_member_uint(jw, "start", sp->start);
+		gm_jw_member_uint(jw, "npages", sp->npages);
+		gm_jw_member_string(jw, "state", span_state(w));
+		if (sp->state == GM_SPAN_IN_USE) {
+			gm_jw_member_uint(jw, "class", sp->sizeclass);
+			gm_jw_member_uint(jw, "elemsize", sp->elemsize);
+			gm_jw_member_bool(jw, "noscan", sp->noscan);
+			gm_jw_member_uint(jw, "nelems", sp->nelems);
+			gm_jw_member_uint(jw, "allocated", sp->alloc_count);
+		} else {
+			gm_jw_member_null(jw, "class");
+			gm_jw_member_uint(jw, "elemsize", sp->elemsize);
+			gm_jw_member_string(jw, "kind", sp->elemsize ? "stack" : "gc-work-buffers");
+		}
+	}
+	gm_jw_end(jw);
+}
+
+static void json_stack(struct gm_jw *jw, const struct whatis *w)
+{
+	gm_jw_key(jw, "stack");
+	if (!w->has_stack) {
+		gm_jw_null(jw);
+		return;
+	}
+	gm_jw_object(jw);
+	gm_jw_member_string(jw, "kind", w->stack_kind);
+	gm_jw_member_uint(jw, "lo", w->stack_lo);
+	gm_jw_member_uint(jw, "hi", w->stack_hi);
+	gm_jw_member_uint_or_null(jw, "goid", w->has_goid, w->goid);
+	gm_jw_member_string(jw, "status", w->has_goid ? w->goroutine_status : NULL);
+	gm_jw_key(jw, "m");
+	if (w->has_m)
+		gm_jw_int(jw, w->m);
+	else
+		gm_jw_null(jw);
+	gm_jw_end(jw);
+}
+
 static void whatis_json(struct whatis *w)
 {
-	struct gm_strbuf *b = &w->run->out;
+	struct gm_jw *jw = &w->run->jw;
 	char perms[4];
 	uint64_t page = gm_runtime_page_size(w->rt);
-	gm_strbuf_printf(
-	    b, "{\"schema\": \"gomem/whatis/v1\", \"addr\": %" PRIu64 ", \"owner\": ", w->addr);
-	gm_strbuf_json_string(b, w->owner);
-	gm_strbuf_printf(b, ", \"what\": ");
-	gm_strbuf_json_string(b, w->what);
-	gm_strbuf_printf(b, ", \"detail\": ");
-	gm_strbuf_json_string_or_null(b, w->detail);
-	gm_strbuf_printf(b, ",\n \"mapping\": ");
+	gm_jw_object(jw);
+	gm_jw_member_string(jw, "schema", "gomem/whatis/v1");
+	gm_jw_member_uint(jw, "addr", w->addr);
+	gm_jw_member_string(jw, "owner", w->owner);
+	gm_jw_member_string(jw, "what", w->what);
+	gm_jw_member_string(jw, "detail", w->detail);
+	gm_jw_line(jw);
+	gm_jw_key(jw, "mapping");
 	if (w->mapping) {
-		gm_strbuf_printf(
-		    b,
-		    "{\"start\": %" PRIu64 ", \"end\": %" PRIu64 ", \"perms\": \"%s\", \"file\": ",
-		    w->mapping->start, w->mapping->end, gm_perms(w->mapping->flags, perms));
-		gm_strbuf_json_string_or_null(b, w->mapping->path);
-		gm_strbuf_printf(b, "}");
+		gm_jw_object(jw);
+		gm_jw_member_uint(jw, "start", w->mapping->start);
+		gm_jw_member_uint(jw, "end", w->mapping->end);
+		gm_jw_member_string(jw, "perms", gm_perms(w->mapping->flags, perms));
+		gm_jw_member_string(jw, "file", w->mapping->path);
+		gm_jw_end(jw);
 	} else {
-		gm_strbuf_printf(b, "null");
+		gm_jw_null(jw);
 	}
-	gm_strbuf_printf(b, ",\n \"arena\": ");
-	if (w->in_arena)
-		gm_strbuf_printf(b, "{\"base\": %" PRIu64 ", \"end\": %" PRIu64 "}", w->arena.base,
-				 w->arena.end);
-	else
-		gm_strbuf_printf(b, "null");
-	gm_strbuf_printf(b, ",\n \"span\": ");
-	if (w->span_kind == SK_FREE) {
-		gm_strbuf_printf(b,
-				 "{\"start\": %" PRIu64 ", \"npages\": %" PRIu64
-				 ", \"state\": \"free\", \"class\": null, \"elemsize\": 0, "
-				 "\"released\": %s}",
-				 w->free_start, (w->free_end - w->free_start) / page,
-				 w->free_released ? "true" : "false");
-	} else if (w->span_kind == SK_LIVE) {
-		const struct gm_span *sp = &w->span;
-		gm_strbuf_printf(
-		    b, "{\"start\": %" PRIu64 ", \"npages\": %" PRIu64 ", \"state\": \"%s\", ",
-		    sp->start, sp->npages, span_state(w));
-		if (sp->state == GM_SPAN_IN_USE)
-			gm_strbuf_printf(b,
-					 "\"class\": %u, \"elemsize\": %" PRIu64
-					 ", \"noscan\": %s, \"nelems\": %" PRIu64
-					 ", \"allocated\": %" PRIu64 "}",
-					 sp->sizeclass, sp->elemsize, sp->noscan ? "true" : "false",
-					 sp->nelems, sp->alloc_count);
-		else
-			gm_strbuf_printf(
-			    b, "\"class\": null, \"elemsize\": %" PRIu64 ", \"kind\": \"%s\"}",
-			    sp->elemsize, sp->elemsize ? "stack" : "gc-work-buffers");
+	gm_jw_line(jw);
+	gm_jw_key(jw, "arena");
+	if (w->in_arena) {
+		gm_jw_object(jw);
+		gm_jw_member_uint(jw, "base", w->arena.base);
+		gm_jw_member_uint(jw, "end", w->arena.end);
+		gm_jw_end(jw);
 	} else {
-		gm_strbuf_printf(b, "null");
+		gm_jw_null(jw);
 	}
-	gm_strbuf_printf(b, ",\n \"object\": ");
-	if (w->has_object)
-		gm_strbuf_printf(
-		    b,
-		    "{\"base\": %" PRIu64 ", \"offset\": %" PRIu64
-		    ", \"allocated\": %s, \"size\": %" PRIu64 ", \"header_bytes\": %" PRIu64 "}",
-		    w->obj_base, w->addr - w->obj_base, w->allocated ? "true" : "false",
-		    w->span.elemsize, w->header_bytes);
-	else
-		gm_strbuf_printf(b, "null");
-	gm_strbuf_printf(b, ",\n \"symbol\": ");
+	gm_jw_line(jw);
+	json_span(jw, w, page);
+	gm_jw_line(jw);
+	gm_jw_key(jw, "object");
+	if (w->has_object) {
+		gm_jw_object(jw);
+		gm_jw_member_uint(jw, "base", w->obj_base);
+		gm_jw_member_uint(jw, "offset", w->addr - w->obj_base);
+		gm_jw_member_bool(jw, "allocated", w->allocated);
+		gm_jw_member_uint(jw, "size", w->span.elemsize);
+		gm_jw_member_uint(jw, "header_bytes", w->header_bytes);
+		gm_jw_end(jw);
+	} else {
+		gm_jw_null(jw);
+	}
+	gm_jw_line(jw);
+	gm_jw_key(jw, "symbol");
 	if (w->has_symbol) {
-		gm_strbuf_printf(b, "{\"name\": ");
-		gm_strbuf_json_string(b, w->symbol);
-		gm_strbuf_printf(b, ", \"offset\": %" PRIu64 ", \"function\": %s}",
-				 w->symbol_offset, w->symbol_func ? "true" : "false");
+		gm_jw_object(jw);
+		gm_jw_member_string(jw, "name", w->symbol);
+		gm_jw_member_uint(jw, "offset", w->symbol_offset);
+		gm_jw_member_bool(jw, "function", w->symbol_func);
+		gm_jw_end(jw);
 	} else {
-		gm_strbuf_printf(b, "null");
+		gm_jw_null(jw);
 	}
-	gm_strbuf_printf(b, ",\n \"stack\": ");
-	if (w->has_stack) {
-		gm_strbuf_printf(
-		    b, "{\"kind\": \"%s\", \"lo\": %" PRIu64 ", \"hi\": %" PRIu64 ", \"goid\": ",
-		    w->stack_kind, w->stack_lo, w->stack_hi);
-		if (w->has_goid)
-			gm_strbuf_printf(b, "%" PRIu64 ", \"status\": \"%s\"", w->goid,
-					 w->goroutine_status);
-		else
-			gm_strbuf_printf(b, "null, \"status\": null");
-		gm_strbuf_printf(b, ", \"m\": ");
-		if (w->has_m)
-			gm_strbuf_printf(b, "%" PRId64 "}", w->m);
-		else
-			gm_strbuf_printf(b, "null}");
-	} else {
-		gm_strbuf_printf(b, "null");
-	}
-	gm_strbuf_printf(b, ",\n ");
+	gm_jw_line(jw);
+	json_stack(jw, w);
+	gm_jw_line(jw);
 	gm_run_json_warnings(w->run);
-	gm_strbuf_printf(b, "}\n");
+	gm_jw_end(jw);
+	gm_strbuf_append(&w->run->out, "\n", 1);
 }
 
 static void whatis_text(struct whatis *w)
