@@ -17,14 +17,15 @@ CFLAGS_ALL := -std=c11 $(OPT) $(SAN) $(WARN) -fPIC -fvisibility=hidden \
               -Ilibcore/include -Ilibcore/src $(DEPS_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL := $(SAN) $(LDFLAGS)
 
-LIB_SRCS := $(wildcard libcore/src/*.c libcore/src/*/*.c)
+# libcore/src has one folder per layer of the data flow (libcore/src/README.md).
+LIB_SRCS := $(wildcard libcore/src/*/*.c)
 LIB_OBJS := $(patsubst libcore/src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
-HEADERS  := $(wildcard libcore/include/*.h libcore/src/*.h libcore/src/*/*.h)
+HEADERS  := $(wildcard libcore/include/*.h libcore/src/*/*.h)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all lib cli unit fuzz clean format format-check
+.PHONY: all lib cli unit fuzz clean format format-check check-layers
 all: lib cli
 
 lib: $(BUILD)/libgomem.so
@@ -75,13 +76,18 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(BUILD)/fuzz/lib/libgomem.a
 .PHONY: FORCE
 FORCE:
 
+FORMAT_FILES = $(wildcard libcore/include/*.h libcore/src/*/*.[ch] libcore/cli/*.[ch] \
+		 tests/unit/*.[ch] tests/fuzz/*.[ch])
+
+# A file uses only its own layer and earlier ones: includes, and symbols (nm).
+check-layers: $(LIB_OBJS)
+	tools/check-layers.sh -o $(BUILD)/obj
+
 format:
-	clang-format -i libcore/include/*.h $(wildcard libcore/src/*.[ch] libcore/src/*/*.[ch]) libcore/cli/*.[ch] tests/unit/*.[ch] \
-		tests/fuzz/*.[ch]
+	clang-format -i $(FORMAT_FILES)
 
 format-check:
-	clang-format --dry-run --Werror libcore/include/*.h $(wildcard libcore/src/*.[ch] libcore/src/*/*.[ch]) libcore/cli/*.[ch] tests/unit/*.[ch] \
-		tests/fuzz/*.[ch]
+	clang-format --dry-run --Werror $(FORMAT_FILES)
 
 clean:
 	rm -rf $(BUILD)

@@ -23,7 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "verbs/verbs.h"
 
 #define FZ_PAGE 4096ULL
 

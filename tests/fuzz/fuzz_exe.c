@@ -12,7 +12,7 @@
  * the stacks, which read the symbol table).
  */
 #include "fuzz.h"
-#include "runtime_internal.h"
+#include "runtime/runtime.h"
 
 #include <elf.h>
 
@@ -69,12 +69,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	struct gomem_error *err = gomem_target_open_core(exe_file.path, core_file.path, &t);
 	if (err)
 		fz_die("the unpatched fixture does not open", gomem_error_message(err));
-	add_sections(t->exe.map, t->exe.size);
-	for (size_t i = 0; i < t->exe.nloads; i++) {
-		if (t->exe.loads[i].offset != 0)
+	add_sections(t->target.exe.map, t->target.exe.size);
+	for (size_t i = 0; i < t->target.exe.nloads; i++) {
+		if (t->target.exe.loads[i].offset != 0)
 			continue;
-		uint64_t addr = t->exe.loads[i].vaddr + t->runtime->bias;
-		const struct gm_segment *s = gm_memory_find(&t->mem, addr);
+		uint64_t addr = t->target.exe.loads[i].vaddr + t->runtime->bias;
+		const struct gm_segment *s = gm_memory_find(&t->target.mem, addr);
 		if (s && addr - s->start + FZ_PAGE <= s->data_len)
 			core_first_page = s->file_offset + (addr - s->start);
 	}

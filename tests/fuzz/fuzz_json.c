@@ -7,7 +7,7 @@
  * The seeds (corpus/fuzz_json/) are summaries cut down to a few nodes.
  */
 #include "fuzz.h"
-#include "json.h"
+#include "base/base.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -17,7 +17,7 @@
  * gets its original bytes back.
  */
 #include "fuzz.h"
-#include "runtime_internal.h"
+#include "runtime/runtime.h"
 
 #include <elf.h>
 
@@ -50,8 +50,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* Adds the file ranges that hold [addr, addr + len) of the target's memory. */
 static void add_addr(enum kind k, struct gomem_target *t, uint64_t addr, uint64_t len)
 {
-	for (size_t i = 0; i < t->core.nloads && len; i++) {
-		const struct gm_segment *s = &t->core.loads[i];
+	for (size_t i = 0; i < t->target.core.nloads && len; i++) {
+		const struct gm_segment *s = &t->target.core.loads[i];
 		uint64_t data_end = s->start + s->data_len;
 		if (addr >= data_end || addr + len <= s->start)
 			continue;
@@ -80,7 +80,7 @@ static uint64_t var_addr(struct gomem_target *t, const char *name)
 static uint64_t rd64(struct gomem_target *t, uint64_t addr)
 {
 	uint64_t v = 0;
-	struct gomem_error *err = gm_read_u64(&t->mem, addr, &v);
+	struct gomem_error *err = gm_read_u64(&t->target.mem, addr, &v);
 	gomem_error_destroy(err);
 	return err ? 0 : v;
 }
@@ -96,16 +96,16 @@ static uint64_t field_off(struct gomem_target *t, const char *type, const char *
 static void add_headers(struct gomem_target *t)
 {
 	Elf64_Ehdr eh;
-	memcpy(&eh, t->core.map, sizeof(eh));
+	memcpy(&eh, t->target.core.map, sizeof(eh));
 	fz_regions_add(&lists[K_HEADERS], 0,
 		       eh.e_phoff + (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr));
-	const Elf64_Phdr *ph = (const Elf64_Phdr *)(t->core.map + eh.e_phoff);
+	const Elf64_Phdr *ph = (const Elf64_Phdr *)(t->target.core.map + eh.e_phoff);
 	for (unsigned i = 0; i < eh.e_phnum; i++) {
 		if (ph[i].p_type == PT_NOTE)
 			fz_regions_add(&lists[K_NOTES], ph[i].p_offset, ph[i].p_filesz);
 	}
-	for (size_t i = 0; i < t->core.nloads; i++) {
-		const struct gm_segment *s = &t->core.loads[i];
+	for (size_t i = 0; i < t->target.core.nloads; i++) {
+		const struct gm_segment *s = &t->target.core.loads[i];
 		uint64_t n = s->data_len < 256 ? s->data_len : 256;
 		fz_regions_add(&lists[K_SEGEDGE], s->file_offset, n);
 		if (s->data_len > 256)

@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "verbs/verbs.h"
 #include "unit.h"
 
 #define PAGE		 4096u

@@ -38,7 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime_internal.h"
+#include "runtime/runtime.h"
 #include "unit.h"
 
 #define PAGE_SIZE	 8192ULL

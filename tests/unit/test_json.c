@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "json.h"
+#include "base/base.h"
 #include "unit.h"
 
 static struct gm_json *parse_ok(const char *text)

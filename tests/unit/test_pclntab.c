@@ -43,7 +43,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "target/target.h"
 #include "target/pclntab.h"
 #include "unit.h"
 

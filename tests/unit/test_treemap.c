@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "addrspace.h"
+#include "verbs/verbs.h"
 #include "unit.h"
 
 static double absd(double x)

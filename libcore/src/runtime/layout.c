@@ -1,0 +1,519 @@
+/*
+ * The Go runtime's layout in this binary: every offset, size, constant and
+ * global address gomem uses, resolved from DWARF by name (never hard-coded
+ * per version), once per target. The layout every question needs is
+ * resolved when the runtime is created; the others (Gs and Ms, stacks, the
+ * runtime's regions, malloc headers) on first use, and kept.
+ */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "runtime/runtime.h"
+
+#define MAX_STRUCT 65536 /* a runtime.g larger than this is a corrupt DWARF */
+
+/* A field that must exist in every supported Go version. */
+static struct gomem_error *need(struct gm_runtime *rt, const char *type, const char *path,
+				struct gm_field *f)
+{
+	struct gomem_error *err = gm_dwarf_field(rt->dw, type, path, f);
+	if (err)
+		return err;
+	if (!f->present)
+		return gm_error(GOMEM_ERROR_UNSUPPORTED,
+				"unsupported Go runtime layout (%s): %s has no field %s",
+				rt->go_version, type, path);
+	return NULL;
+}
+
+/* A field that some Go versions have. */
+static struct gomem_error *maybe(struct gm_runtime *rt, const char *type, const char *path,
+				 struct gm_field *f)
+{
+	return gm_dwarf_field(rt->dw, type, path, f);
+}
+
+static struct gomem_error *variable(struct gm_runtime *rt, const char *name, uint64_t *ret)
+{
+	uint64_t addr;
+	struct gomem_error *err = gm_dwarf_variable(rt->dw, name, &addr);
+	if (err)
+		return err;
+	*ret = addr + rt->bias;
+	return NULL;
+}
+
+static struct gomem_error *constant(struct gm_runtime *rt, const char *name, int64_t dflt,
+				    int64_t *ret)
+{
+	if (!gm_dwarf_has_constant(rt->dw, name)) {
+		*ret = dflt;
+		return NULL;
+	}
+	return gm_dwarf_constant(rt->dw, name, ret);
+}
+
+static struct gomem_error *resolve_constants(struct gm_runtime *rt)
+{
+	struct gm_layout *L = &rt->L;
+	int64_t v;
+	/* The page shift moved to internal/runtime/gc in 1.25 (gc/malloc.go@1.25). */
+	if (gm_dwarf_has_constant(rt->dw, "internal/runtime/gc.PageShift"))
+		TRY(gm_dwarf_constant(rt->dw, "internal/runtime/gc.PageShift", &v));
+	else
+		TRY(constant(rt, "runtime._PageShift", 13, &v));
+	L->page_shift = (unsigned)v;
+	TRY(constant(rt, "runtime.logHeapArenaBytes", 26, &v));
+	L->log_arena_bytes = (unsigned)v;
+	TRY(constant(rt, "runtime.arenaL1Bits", 0, &v));
+	L->arena_l1_bits = (unsigned)v;
+	TRY(constant(rt, "runtime.arenaL2Bits", 22, &v));
+	L->arena_l2_bits = (unsigned)v;
+	/* arenaBaseOffset overflows int64, so the compiler drops it; the uintptr copy stays. */
+	TRY(constant(rt, "runtime.arenaBaseOffsetUintptr", (int64_t)0xffff800000000000ULL, &v));
+	L->arena_base_offset = (uint64_t)v;
+	TRY(constant(rt, "runtime.pallocChunkPages", 512, &v));
+	L->chunk_pages = (uint64_t)v;
+	TRY(constant(rt, "runtime.pallocChunksL2Bits", 13, &v));
+	L->chunks_l2_bits = (unsigned)v;
+	TRY(constant(rt, "runtime.pallocChunksL1Bits", 13, &v));
+	L->chunks_l1_bits = (unsigned)v;
+	TRY(constant(rt, "runtime.mSpanInUse", 1, &v));
+	L->span_in_use = (uint64_t)v;
+	TRY(constant(rt, "runtime.mSpanManual", 2, &v));
+	L->span_manual = (uint64_t)v;
+	/*
+	 * The memory-limit goal's headroom: a fixed 1 MiB in 1.19
+	 * (memoryLimitHeapGoalHeadroom, mgcpacer.go@1.19), a percentage with a
+	 * 1 MiB floor since 1.20 (mgcpacer.go@1.20, issue 57069).
+	 */
+	TRY(constant(rt, "runtime.memoryLimitHeapGoalHeadroomPercent", 0, &v));
+	L->limit_headroom_percent = (uint64_t)v;
+	TRY(constant(rt, "runtime.memoryLimitMinHeapGoalHeadroom", 1 << 20, &v));
+	L->limit_min_headroom = (uint64_t)v;
+	if (!L->limit_headroom_percent) {
+		TRY(constant(rt, "runtime.memoryLimitHeapGoalHeadroom", 1 << 20, &v));
+		L->limit_min_headroom = (uint64_t)v;
+	}
+	if (L->page_shift < 12 || L->page_shift > 16 || L->log_arena_bytes < 20 ||
+	    L->log_arena_bytes > 32 || L->arena_l2_bits > 30 || L->arena_l1_bits > 8 ||
+	    L->chunk_pages != 512 || L->chunks_l2_bits > 20 || L->chunks_l1_bits > 20)
+		return gm_error(
+		    GOMEM_ERROR_UNSUPPORTED,
+		    "unsupported Go runtime constants in %s (page shift %u, arena bits %u)",
+		    rt->go_version, L->page_shift, L->log_arena_bytes);
+	L->page_size = 1ULL << L->page_shift;
+	L->arena_bytes = 1ULL << L->log_arena_bytes;
+	return NULL;
+}
+
+static struct gomem_error *resolve_mheap(struct gm_runtime *rt)
+{
+	struct gm_layout *L = &rt->L;
+	TRY(need(rt, "runtime.mheap", "pages", &L->mheap_pages));
+	TRY(need(rt, "runtime.mheap", "allspans", &L->mheap_allspans));
+	TRY(need(rt, "runtime.mheap", "arenas", &L->mheap_arenas));
+	TRY(need(rt, "runtime.mheap", "spanalloc.inuse", &L->mheap_spanalloc_inuse));
+	TRY(need(rt, "runtime.mheap", "cachealloc.inuse", &L->mheap_cachealloc_inuse));
+	/* allArenas became heapArenas + userArenaArenas (mheap.go@1.25). */
+	TRY(maybe(rt, "runtime.mheap", "heapArenas", &L->mheap_heap_arenas));
+	if (!L->mheap_heap_arenas.present)
+		TRY(need(rt, "runtime.mheap", "allArenas", &L->mheap_heap_arenas));
+	TRY(maybe(rt, "runtime.mheap", "userArenaArenas", &L->mheap_user_arenas));
+	if (L->mheap_user_arenas.present &&
+	    L->mheap_user_arenas.elem_size != L->mheap_heap_arenas.elem_size)
+		return gm_error(GOMEM_ERROR_UNSUPPORTED,
+				"unsupported mheap_.userArenaArenas layout in %s", rt->go_version);
+	TRY(need(rt, "runtime.heapArena", "spans", &L->heaparena_spans));
+	TRY(need(rt, "runtime.pageAlloc", "chunks", &L->pagealloc_chunks));
+	TRY(need(rt, "runtime.pageAlloc", "inUse.ranges", &L->pagealloc_inuse_ranges));
+	TRY(need(rt, "runtime.pallocData", "pallocBits", &L->pallocdata_alloc));
+	TRY(need(rt, "runtime.pallocData", "scavenged", &L->pallocdata_scav));
+	TRY(gm_dwarf_sizeof(rt->dw, "runtime.pallocData", &L->pallocdata_size));
+	TRY(gm_dwarf_sizeof(rt->dw, "runtime.addrRange", &L->addrrange_size));
+	if (L->pallocdata_size != 128 || L->addrrange_size != 16 ||
+	    L->pallocdata_alloc.size != 64 || L->pallocdata_scav.size != 64 ||
+	    L->heaparena_spans.elem_size != 8 || L->mheap_allspans.elem_size != 8)
+		return gm_error(GOMEM_ERROR_UNSUPPORTED,
+				"unsupported page allocator layout in %s (pallocData %llu bytes)",
+				rt->go_version, (unsigned long long)L->pallocdata_size);
+	return NULL;
+}
+
+static struct gomem_error *resolve_mspan(struct gm_runtime *rt)
+{
+	struct gm_layout *L = &rt->L;
+	TRY(gm_dwarf_sizeof(rt->dw, "runtime.mspan", &L->mspan_size));
+	TRY(need(rt, "runtime.mspan", "startAddr", &L->mspan_startaddr));
+	TRY(need(rt, "runtime.mspan", "npages", &L->mspan_npages));
+	/* state is {s uint8} in 1.19 and {s atomic.Uint8} from 1.20 (mheap.go@1.20). */
+	TRY(need(rt, "runtime.mspan", "state.s", &L->mspan_state));
+	TRY(need(rt, "runtime.mspan", "spanclass", &L->mspan_spanclass));
+	TRY(need(rt, "runtime.mspan", "elemsize", &L->mspan_elemsize));
+	/* nelems and freeindex: uintptr until 1.21, uint16 from 1.22 (mheap.go@1.22). */
+	TRY(need(rt, "runtime.mspan", "nelems", &L->mspan_nelems));
+	TRY(need(rt, "runtime.mspan", "freeindex", &L->mspan_freeindex));
+	TRY(need(rt, "runtime.mspan", "allocCount", &L->mspan_alloccount));
+	TRY(need(rt, "runtime.mspan", "allocCountBeforeCache", &L->mspan_alloccount_before_cache));
+	TRY(need(rt, "runtime.mspan", "allocBits", &L->mspan_allocbits));
+	/* User arena chunks are heap spans with this flag (arena.go@1.20, GOEXPERIMENT=arenas). */
+	TRY(maybe(rt, "runtime.mspan", "isUserArenaChunk", &L->mspan_user_chunk));
+	const struct gm_field *fs[] = {
+	    &L->mspan_startaddr, &L->mspan_npages,     &L->mspan_state,
+	    &L->mspan_spanclass, &L->mspan_elemsize,   &L->mspan_nelems,
+	    &L->mspan_freeindex, &L->mspan_alloccount, &L->mspan_alloccount_before_cache,
+	    &L->mspan_allocbits};
+	for (size_t i = 0; i < GM_ARRAY_SIZE(fs); i++) {
+		if (fs[i]->size > 8 || fs[i]->offset + fs[i]->size > L->mspan_size ||
+		    L->mspan_size > GM_MSPAN_MAX ||
+		    (L->mspan_user_chunk.present && (L->mspan_user_chunk.size != 1 ||
+						     L->mspan_user_chunk.offset >= L->mspan_size)))
+			return gm_error(GOMEM_ERROR_UNSUPPORTED,
+					"unsupported mspan layout in %s (%llu bytes)",
+					rt->go_version, (unsigned long long)L->mspan_size);
+	}
+	return NULL;
+}
+
+static struct gomem_error *resolve_stats(struct gm_runtime *rt)
+{
+	struct gm_layout *L = &rt->L;
+	const char *gc = "runtime.gcControllerState", *ms = "runtime.mstats",
+		   *hs = "runtime.heapStatsDelta";
+	TRY(need(rt, gc, "heapInUse", &L->gc_heap_inuse));
+	TRY(need(rt, gc, "heapFree", &L->gc_heap_free));
+	TRY(need(rt, gc, "heapReleased", &L->gc_heap_released));
+	TRY(need(rt, gc, "totalAlloc", &L->gc_total_alloc));
+	TRY(need(rt, gc, "totalFree", &L->gc_total_free));
+	TRY(need(rt, gc, "mappedReady", &L->gc_mapped_ready));
+	TRY(need(rt, gc, "gcPercentHeapGoal", &L->gc_percent_heap_goal));
+	TRY(need(rt, gc, "memoryLimit", &L->gc_memory_limit));
+	TRY(need(rt, gc, "sweepDistMinTrigger", &L->gc_sweep_dist_min_trigger));
+	TRY(need(rt, gc, "heapMarked", &L->gc_heap_marked));
+	TRY(maybe(rt, gc, "triggered", &L->gc_triggered));
+	TRY(need(rt, ms, "heapStats.stats", &L->ms_heapstats));
+	TRY(need(rt, ms, "stacks_sys", &L->ms_stacks_sys));
+	TRY(need(rt, ms, "mspan_sys", &L->ms_mspan_sys));
+	TRY(need(rt, ms, "mcache_sys", &L->ms_mcache_sys));
+	TRY(need(rt, ms, "buckhash_sys", &L->ms_buckhash_sys));
+	TRY(need(rt, ms, "gcMiscSys", &L->ms_gcmisc_sys));
+	TRY(need(rt, ms, "other_sys", &L->ms_other_sys));
+	TRY(need(rt, ms, "numgc", &L->ms_numgc));
+	TRY(need(rt, ms, "numforcedgc", &L->ms_numforcedgc));
+	TRY(need(rt, ms, "last_gc_unix", &L->ms_last_gc_unix));
+	TRY(need(rt, ms, "pause_total_ns", &L->ms_pause_total_ns));
+	TRY(need(rt, hs, "committed", &L->hs_committed));
+	TRY(need(rt, hs, "released", &L->hs_released));
+	TRY(need(rt, hs, "inHeap", &L->hs_in_heap));
+	TRY(need(rt, hs, "inStacks", &L->hs_in_stacks));
+	TRY(need(rt, hs, "inWorkBufs", &L->hs_in_workbufs));
+	/* inPtrScalarBits went away with the 1-bit heap bitmap (mstats.go@1.25). */
+	TRY(maybe(rt, hs, "inPtrScalarBits", &L->hs_in_ptrscalarbits));
+	TRY(need(rt, hs, "tinyAllocCount", &L->hs_tiny_alloc_count));
+	TRY(need(rt, hs, "largeAlloc", &L->hs_large_alloc));
+	TRY(need(rt, hs, "largeAllocCount", &L->hs_large_alloc_count));
+	TRY(need(rt, hs, "smallAllocCount", &L->hs_small_alloc_count));
+	TRY(need(rt, hs, "largeFree", &L->hs_large_free));
+	TRY(need(rt, hs, "largeFreeCount", &L->hs_large_free_count));
+	TRY(need(rt, hs, "smallFreeCount", &L->hs_small_free_count));
+	TRY(gm_dwarf_sizeof(rt->dw, hs, &L->hs_size));
+	TRY(need(rt, "runtime.p", "mcache", &L->p_mcache));
+	TRY(need(rt, "runtime.p", "pcache.base", &L->p_pcache_base));
+	TRY(need(rt, "runtime.p", "pcache.cache", &L->p_pcache_cache));
+	TRY(need(rt, "runtime.p", "pcache.scav", &L->p_pcache_scav));
+	TRY(need(rt, "runtime.mcache", "alloc", &L->mcache_alloc));
+	TRY(need(rt, "runtime.mcache", "tinyAllocs", &L->mcache_tiny_allocs));
+	if (L->hs_small_alloc_count.count == 0 ||
+	    L->hs_small_alloc_count.count > GM_MAX_SIZE_CLASSES ||
+	    L->hs_small_free_count.count != L->hs_small_alloc_count.count ||
+	    L->ms_heapstats.count == 0 || L->ms_heapstats.count > 8 ||
+	    L->hs_size > GM_HEAPSTATS_MAX || L->mcache_alloc.count == 0 ||
+	    L->mcache_alloc.count > 2 * GM_MAX_SIZE_CLASSES)
+		return gm_error(GOMEM_ERROR_UNSUPPORTED, "unsupported memstats layout in %s",
+				rt->go_version);
+	L->nclasses = L->hs_small_alloc_count.count;
+	return NULL;
+}
+
+static struct gomem_error *resolve_globals(struct gm_runtime *rt)
+{
+	TRY(variable(rt, "runtime.mheap_", &rt->mheap));
+	TRY(variable(rt, "runtime.memstats", &rt->memstats));
+	TRY(variable(rt, "runtime.gcController", &rt->gc_controller));
+	TRY(variable(rt, "runtime.allp", &rt->allp));
+	TRY(variable(rt, "runtime.emptymspan", &rt->emptymspan));
+	return NULL;
+}
+
+/*
+ * The size-class table: ours is checked against the binary's own
+ * (class_to_size in runtime until 1.24, gc.SizeClassToSize from 1.25).
+ */
+static struct gomem_error *resolve_size_classes(struct gm_runtime *rt)
+{
+	static const char *const names[] = {"internal/runtime/gc.SizeClassToSize",
+					    "runtime.class_to_size"};
+	for (size_t i = 0; i < GM_ARRAY_SIZE(names); i++) {
+		if (!gm_dwarf_has_variable(rt->dw, names[i]))
+			continue;
+		TRY(variable(rt, names[i], &rt->size_class_table));
+		rt->size_class_table_name = names[i];
+		return NULL;
+	}
+	return gm_error(GOMEM_ERROR_UNSUPPORTED, "no size-class table in the binary's DWARF");
+}
+
+struct gomem_error *gm_layout_resolve(struct gm_runtime *rt)
+{
+	TRY(resolve_constants(rt));
+	TRY(resolve_mheap(rt));
+	TRY(resolve_mspan(rt));
+	TRY(resolve_stats(rt));
+	TRY(resolve_globals(rt));
+	return resolve_size_classes(rt);
+}
+
+/* ---- the layouts resolved on first use ---- */
+
+/* A constant that some Go versions have, else dflt; one that cannot be read counts as absent. */
+static int64_t constant_or(struct gm_runtime *rt, const char *name, int64_t dflt)
+{
+	int64_t v;
+	if (!gm_dwarf_has_constant(rt->dw, name))
+		return dflt;
+	struct gomem_error *err = gm_dwarf_constant(rt->dw, name, &v);
+	if (err) {
+		gomem_error_destroy(err);
+		return dflt;
+	}
+	return v;
+}
+
+/* A field of at most 8 bytes that every supported Go version has. */
+static struct gomem_error *need_scalar(struct gm_runtime *rt, const char *type, const char *path,
+				       struct gm_field *f)
+{
+	TRY(gm_dwarf_field(rt->dw, type, path, f));
+	if (!f->present || f->size > 8)
+		return gm_error(GOMEM_ERROR_UNSUPPORTED,
+				"unsupported Go runtime layout (%s): %s has no field %s",
+				rt->go_version, type, path);
+	return NULL;
+}
+
+/* A global variable that some Go versions have; *ret 0 when absent. */
+static struct gomem_error *optional_variable(struct gm_runtime *rt, const char *name, uint64_t *ret)
+{
+	uint64_t addr = 0;
+	if (gm_dwarf_has_variable(rt->dw, name))
+		TRY(variable(rt, name, &addr));
+	*ret = addr;
+	return NULL;
+}
+
+/* A field of a type that some Go versions have: absent (no error) without the type. */
+static struct gomem_error *optional_field(struct gm_runtime *rt, const char *type, const char *path,
+					  struct gm_field *f)
+{
+	if (!gm_dwarf_has_type(rt->dw, type)) {
+		memset(f, 0, sizeof(*f));
+		return NULL;
+	}
+	return gm_dwarf_field(rt->dw, type, path, f);
+}
+
+static struct gomem_error *resolve_g(struct gm_runtime *rt, struct gm_sched_layout *L)
+{
+	const char *g = "runtime.g";
+	TRY(gm_dwarf_sizeof(rt->dw, g, &L->g_size));
+	if (L->g_size == 0 || L->g_size > MAX_STRUCT)
+		return gm_error(GOMEM_ERROR_UNSUPPORTED, "runtime.g of %" PRIu64 " bytes",
+				L->g_size);
+	TRY(need_scalar(rt, g, "stack.lo", &L->g_lo));
+	TRY(need_scalar(rt, g, "stack.hi", &L->g_hi));
+	TRY(need_scalar(rt, g, "sched.sp", &L->g_sched_sp));
+	TRY(need_scalar(rt, g, "syscallsp", &L->g_syscallsp));
+	/* atomicstatus: uint32 in 1.19, atomic.Uint32 from 1.20 (runtime2.go@1.20). */
+	TRY(need_scalar(rt, g, "atomicstatus", &L->g_status));
+	/* goid: int64 up to 1.20, uint64 from 1.21 (runtime2.go@1.21); the bits are the same. */
+	TRY(need_scalar(rt, g, "goid", &L->g_goid));
+	TRY(need_scalar(rt, g, "startpc", &L->g_startpc));
+	TRY(need_scalar(rt, g, "m", &L->g_m));
+	/* runningCleanups came with the cleanup goroutine (mcleanup.go@1.24). */
+	TRY(gm_dwarf_field(rt->dw, g, "runningCleanups", &L->g_running_cleanups));
+	const struct gm_field *gf[] = {&L->g_lo,	&L->g_hi,     &L->g_sched_sp,
+				       &L->g_syscallsp, &L->g_status, &L->g_goid,
+				       &L->g_startpc,	&L->g_m,      &L->g_running_cleanups};
+	for (size_t i = 0; i < GM_ARRAY_SIZE(gf); i++) {
+		if (gf[i]->present && gf[i]->offset + gf[i]->size > L->g_size)
+			return gm_error(GOMEM_ERROR_UNSUPPORTED, "unsupported runtime.g layout");
+	}
+	return NULL;
+}
+
+static struct gomem_error *resolve_sched(struct gm_runtime *rt, struct gm_sched_layout *L)
+{
+	const char *m = "runtime.m";
+	memset(L, 0, sizeof(*L));
+	TRY(resolve_g(rt, L));
+	TRY(need_scalar(rt, m, "g0", &L->m_g0));
+	TRY(need_scalar(rt, m, "gsignal", &L->m_gsignal));
+	TRY(need_scalar(rt, m, "curg", &L->m_curg));
+	TRY(need_scalar(rt, m, "id", &L->m_id));
+	TRY(need_scalar(rt, m, "procid", &L->m_procid));
+	TRY(need_scalar(rt, m, "alllink", &L->m_alllink));
+	TRY(variable(rt, "runtime.allgs", &L->allgs));
+	TRY(variable(rt, "runtime.allglen", &L->allglen));
+	TRY(variable(rt, "runtime.allm", &L->allm));
+	TRY(variable(rt, "runtime.m0", &L->m0));
+	/* sched.ngsys: uint32 until 1.20, atomic.Int32 from 1.21; unwrapped alike. */
+	TRY(gm_dwarf_field(rt->dw, "runtime.schedt", "ngsys", &L->sched_ngsys));
+	if (L->sched_ngsys.present && gm_dwarf_has_variable(rt->dw, "runtime.sched")) {
+		TRY(variable(rt, "runtime.sched", &L->sched));
+		L->have_sched = true;
+	}
+	/* fingStatus (1.21+, atomic.Uint32) replaced fingRunning bool (mfinal.go@1.21). */
+	if (gm_dwarf_has_variable(rt->dw, "runtime.fingStatus")) {
+		TRY(variable(rt, "runtime.fingStatus", &L->fing_status));
+		L->have_fing_status = true;
+		L->fing_size = 4;
+		L->fing_running = (uint64_t)constant_or(rt, "runtime.fingRunningFinalizer", 2);
+	} else if (gm_dwarf_has_variable(rt->dw, "runtime.fingRunning")) {
+		TRY(variable(rt, "runtime.fingRunning", &L->fing_status));
+		L->have_fing_status = true;
+		L->fing_size = 1;
+		L->fing_running = 1;
+	}
+	return NULL;
+}
+
+static struct gomem_error *resolve_stack(struct gm_runtime *rt, struct gm_stack_layout *L)
+{
+	memset(L, 0, sizeof(*L));
+	TRY(gm_dwarf_field(rt->dw, "runtime.mcache", "stackcache", &L->mcache_stackcache));
+	TRY(need_scalar(rt, "runtime.stackfreelist", "size", &L->sfl_size));
+	if (!L->mcache_stackcache.present || !L->mcache_stackcache.count ||
+	    L->mcache_stackcache.count > 16)
+		return gm_error(GOMEM_ERROR_UNSUPPORTED, "unsupported mcache.stackcache layout");
+	TRY(need_scalar(rt, "runtime.mSpanList", "first", &L->spanlist_first));
+	TRY(need_scalar(rt, "runtime.mspan", "next", &L->mspan_next));
+	TRY(gm_dwarf_sizeof(rt->dw, "runtime.mutex", &L->mutex_size));
+	if (gm_dwarf_has_variable(rt->dw, "runtime.stackLarge")) {
+		TRY(variable(rt, "runtime.stackLarge", &L->stack_large));
+		L->have_stack_large = true;
+	}
+	/* gcrash: a G outside allgs, with a 16 KiB stack for crashes on g0 (proc.go@1.22). */
+	if (gm_dwarf_has_variable(rt->dw, "runtime.gcrash")) {
+		TRY(variable(rt, "runtime.gcrash", &L->gcrash));
+		L->have_gcrash = true;
+	}
+	L->heap_addr_bits = (uint64_t)constant_or(rt, "runtime.heapAddrBits", 48);
+	return NULL;
+}
+
+static struct gomem_error *resolve_regions(struct gm_runtime *rt, struct gm_regions_layout *L)
+{
+	memset(L, 0, sizeof(*L));
+	TRY(optional_field(rt, "runtime.mheap", "curArena.base", &L->cur_arena_base));
+	TRY(optional_field(rt, "runtime.mheap", "curArena.end", &L->cur_arena_end));
+	/* heapRandSeed exists where the heap base is randomized (malloc.go@1.26). */
+	L->randomized_base = gm_dwarf_has_variable(rt->dw, "runtime.heapRandSeed");
+	TRY(gm_dwarf_sizeof(rt->dw, "runtime.heapArena", &L->heap_arena_size));
+	TRY(optional_field(rt, "runtime.pageAlloc", "summary", &L->summary));
+	TRY(optional_field(rt, "runtime.pageAlloc", "scav.index.chunks", &L->scav_chunks));
+	TRY(optional_variable(rt, "runtime.persistentChunks", &L->persistent_chunks));
+	L->persistent_chunk_size =
+	    (uint64_t)constant_or(rt, "runtime.persistentChunkSize", 256 << 10);
+	/* struct { lock mutex; free, next, current, previous *gcBitsArena } (mheap.go) */
+	TRY(optional_variable(rt, "runtime.gcBitsArenas", &L->gc_bits_arenas));
+	TRY(optional_field(rt, "runtime.gcBitsArena", "next", &L->gc_bits_next));
+	if (L->gc_bits_arenas && L->gc_bits_next.present &&
+	    gm_dwarf_has_type(rt->dw, "runtime.mutex")) {
+		TRY(gm_dwarf_sizeof(rt->dw, "runtime.mutex", &L->gc_bits_mutex_size));
+		L->gc_bits_chunk_bytes =
+		    (uint64_t)constant_or(rt, "runtime.gcBitsChunkBytes", 64 << 10);
+		L->have_gc_bits = true;
+	}
+	/* The profiling hash table: atomic.UnsafePointer since 1.21, *buckhashArray before. */
+	TRY(optional_variable(rt, "runtime.buckhash", &L->buckhash));
+	if (L->buckhash && gm_dwarf_has_type(rt->dw, "runtime.buckhashArray"))
+		TRY(gm_dwarf_sizeof(rt->dw, "runtime.buckhashArray", &L->buckhash_size));
+	else if (L->buckhash)
+		L->buckhash_size = 8 * (uint64_t)constant_or(rt, "runtime.buckHashSize", 179999);
+	/* Green Tea's span queues (mgcmark_greenteagc.go, 1.25+). */
+	TRY(optional_variable(rt, "runtime.work", &L->work));
+	TRY(optional_field(rt, "runtime.workType", "spanSPMCs.list.obj", &L->spmc_head));
+	TRY(optional_field(rt, "runtime.spanSPMC", "allnode.next", &L->spmc_next));
+	TRY(optional_field(rt, "runtime.spanSPMC", "ring", &L->spmc_ring));
+	TRY(optional_field(rt, "runtime.spanSPMC", "cap", &L->spmc_cap));
+	L->have_span_queues = L->work && L->spmc_head.present && L->spmc_next.present &&
+			      L->spmc_ring.present && L->spmc_cap.present;
+	return NULL;
+}
+
+/*
+ * Scan objects of more than minSizeForMallocHeader bytes start with an
+ * 8-byte type header (malloc.go@1.22, allocheaders); earlier versions have
+ * neither the header nor the constant.
+ */
+static void resolve_objects(struct gm_runtime *rt, struct gm_object_layout *L)
+{
+	memset(L, 0, sizeof(*L));
+	int64_t min_size = constant_or(rt, "runtime.minSizeForMallocHeader", -1);
+	if (min_size < 0)
+		return;
+	int64_t header = constant_or(rt, "runtime.mallocHeaderSize", 8);
+	L->have_header = true;
+	L->min_size_for_header = (uint64_t)min_size;
+	L->header_bytes = header < 0 ? 8 : (uint64_t)header;
+}
+
+struct gomem_error *gm_runtime_sched_layout(struct gm_runtime *rt,
+					    const struct gm_sched_layout **ret)
+{
+	if (!rt->have_sched) {
+		struct gm_sched_layout L;
+		TRY(resolve_sched(rt, &L));
+		rt->sched = L;
+		rt->have_sched = true;
+	}
+	*ret = &rt->sched;
+	return NULL;
+}
+
+struct gomem_error *gm_runtime_stack_layout(struct gm_runtime *rt,
+					    const struct gm_stack_layout **ret)
+{
+	if (!rt->have_stack) {
+		struct gm_stack_layout L;
+		TRY(resolve_stack(rt, &L));
+		rt->stack = L;
+		rt->have_stack = true;
+	}
+	*ret = &rt->stack;
+	return NULL;
+}
+
+struct gomem_error *gm_runtime_regions_layout(struct gm_runtime *rt,
+					      const struct gm_regions_layout **ret)
+{
+	if (!rt->have_regions) {
+		struct gm_regions_layout L;
+		TRY(resolve_regions(rt, &L));
+		rt->regions = L;
+		rt->have_regions = true;
+	}
+	*ret = &rt->regions;
+	return NULL;
+}
+
+const struct gm_object_layout *gm_runtime_object_layout(struct gm_runtime *rt)
+{
+	if (!rt->have_objects) {
+		resolve_objects(rt, &rt->objects);
+		rt->have_objects = true;
+	}
+	return &rt->objects;
+}

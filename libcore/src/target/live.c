@@ -1,0 +1,918 @@
+/*
+ * Live processes. Memory comes from /proc/PID/mem (pread; a fault is an
+ * error naming the address, never zeros), the address space from
+ * /proc/PID/maps, resident bytes from /proc/PID/smaps (whole mappings) and
+ * /proc/PID/pagemap (any page range), the load address from /proc/PID/auxv.
+ *
+ * Stopping: every thread of /proc/PID/task is seized (PTRACE_SEIZE does not
+ * stop it or change its signals) and interrupted, then waited for. Detaching
+ * hands back the signal a thread was stopped with, and the kernel puts a
+ * thread that was in a group stop (state T) back into it, so the process
+ * goes on exactly as before. gomem never writes to the process.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "target/live.h"
+
+#define PROC_PATH_MAX	    64
+#define MAX_PROC_FILE_BYTES (256u << 20) /* maps/smaps of 65530 mappings fit */
+#define MAX_MAPPINGS	    (1u << 20)
+#define MAX_THREADS	    (1u << 16)
+#define MAX_SEIZE_ROUNDS    64
+#define STOP_TIMEOUT_MS	    5000
+#define PAGE_BYTES	    4096u
+#define PAGEMAP_BATCH	    512 /* entries per pread of pagemap */
+#define PM_PRESENT	    (1ULL << 63)
+#define BITMAP_MAX_BYTES    (64u << 20) /* pagemap bitmaps kept per read of the mappings */
+
+struct live_thread {
+	pid_t tid;
+	bool stopped;	   /* in a ptrace stop: detach it */
+	bool gone;	   /* exited while we stopped the process */
+	int resume_signal; /* a signal it was stopped with, handed back on detach */
+};
+
+/*
+ * A mapping's resident bytes. smaps says how many; pagemap says which pages,
+ * read once per mapping into a bitmap the first time a question needs it.
+ * From then on every answer about the mapping, whole or part, comes from that
+ * one read: the kernel may still move pages of a stopped process (khugepaged,
+ * reclaim), and two reads of one range must not disagree within a report.
+ */
+struct live_rss {
+	uint64_t start, end, rss;
+	uint64_t *present; /* a bit per page; NULL until read, or when too large */
+	bool tried;	   /* present was read, or could not be */
+};
+
+struct gm_live {
+	int pid;
+	int mem_fd;	/* /proc/PID/mem, -1 for a callback target */
+	int pagemap_fd; /* -1 when unreadable */
+	gomem_read_fn cb;
+	void *cb_arg;
+	char *maps; /* a callback target's maps text */
+	struct live_thread *threads;
+	size_t nthreads, cap_threads;
+	struct live_rss *rss; /* sorted; built with the mappings */
+	size_t nrss;
+	uint64_t bitmap_bytes; /* held by rss[].present, at most BITMAP_MAX_BYTES */
+	bool have_rss;
+	/* The mappings reads are checked against (/proc/PID/mem would read PROT_NONE ones). */
+	struct gm_mapping *ranges;
+	size_t nranges;
+	uint64_t pagemap[PAGEMAP_BATCH];
+};
+
+static bool parse_maps_line(char *line, struct gm_mapping *m, const char **path_ret);
+static struct gomem_error *parse_maps(const char *what, char *text, struct gm_mapping **ret,
+				      size_t *n_ret);
+static void free_mappings(struct gm_mapping *m, size_t n);
+static struct gomem_error *load_ranges(struct gm_live *l);
+
+GM_DEFINE_GROW(grow_threads, struct live_thread)
+GM_DEFINE_GROW(grow_mappings, struct gm_mapping)
+GM_DEFINE_GROW(grow_rss, struct live_rss)
+
+static void free_rss(struct gm_live *l)
+{
+	for (size_t i = 0; i < l->nrss; i++)
+		free(l->rss[i].present);
+	free(l->rss);
+	l->rss = NULL;
+	l->nrss = 0;
+	l->bitmap_bytes = 0;
+}
+
+static void proc_path(char buf[PROC_PATH_MAX], int pid, const char *name)
+{
+	snprintf(buf, PROC_PATH_MAX, "/proc/%d/%s", pid, name);
+}
+
+/* The state letter of /proc/PID/stat (R, S, D, T, t, Z, X...), 0 when there is no such process. */
+static char proc_state(int pid)
+{
+	char path[PROC_PATH_MAX], buf[512];
+	proc_path(path, pid, "stat");
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* The command name may hold spaces and parentheses: the state follows the last ')'. */
+	const char *p = strrchr(buf, ')');
+	if (!p || p[1] != ' ' || !p[2])
+		return 0;
+	return p[2];
+}
+
+static bool process_gone(int pid)
+{
+	char st = proc_state(pid);
+	return st == 0 || st == 'Z' || st == 'X';
+}
+
+/* An error for a failed access to /proc/PID/what, in the user's words. */
+static struct gomem_error *proc_error(int pid, const char *what, int e)
+{
+	if (e == ENOENT || e == ESRCH) {
+		if (proc_state(pid) == 0)
+			return gm_error(GOMEM_ERROR_IO, "no process with pid %d", pid);
+		return gm_error(GOMEM_ERROR_IO, "process %d exited while gomem was reading it",
+				pid);
+	}
+	if (e == EACCES || e == EPERM)
+		return gm_error(GOMEM_ERROR_IO,
+				"process %d: permission denied (%s): run gomem as the process's "
+				"user or as root, and check the ptrace policy "
+				"(kernel.yama.ptrace_scope)",
+				pid, what);
+	return gm_error_errno(GOMEM_ERROR_IO, e, "process %d: %s", pid, what);
+}
+
+static struct gomem_error *check_pid(int pid)
+{
+	if (pid <= 0)
+		return gm_error(GOMEM_ERROR_USAGE, "bad pid %d", pid);
+	char st = proc_state(pid);
+	if (st == 0)
+		return gm_error(GOMEM_ERROR_IO, "no process with pid %d", pid);
+	if (st == 'Z' || st == 'X')
+		return gm_error(GOMEM_ERROR_IO, "process %d has exited (it is a zombie)", pid);
+	return NULL;
+}
+
+/* Reads a whole /proc file (at most MAX_PROC_FILE_BYTES) into a NUL-terminated buffer. */
+static struct gomem_error *read_proc_file(int pid, const char *name, char **ret, size_t *len_ret)
+{
+	char path[PROC_PATH_MAX];
+	proc_path(path, pid, name);
+	/* The tests make a file vanish as it does when the process exits meanwhile. */
+	int fd = gm_fault_injected("proc file", name) ? (errno = ENOENT, -1)
+						      : open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return proc_error(pid, path, errno);
+	struct gm_strbuf b = {0};
+	struct gomem_error *err = NULL;
+	while (!err) {
+		if (b.len + 1 >= b.cap) {
+			if (b.cap >= MAX_PROC_FILE_BYTES) {
+				err =
+				    gm_error(GOMEM_ERROR_IO, "process %d: %s is larger than %u MiB",
+					     pid, path, MAX_PROC_FILE_BYTES >> 20);
+				break;
+			}
+			if (!gm_strbuf_reserve(&b, b.cap ? b.cap : 64 << 10)) {
+				err = &gm_error_no_memory;
+				break;
+			}
+		}
+		ssize_t n = read(fd, b.s + b.len, b.cap - 1 - b.len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			err = proc_error(pid, path, errno);
+		else if (n == 0)
+			break;
+		else
+			b.len += (size_t)n;
+	}
+	close(fd);
+	if (err) {
+		gm_strbuf_deinit(&b);
+		return err;
+	}
+	b.s[b.len] = '\0';
+	if (len_ret)
+		*len_ret = b.len;
+	*ret = b.s;
+	return NULL;
+}
+
+/* ---- stopping and resuming ---- */
+
+static struct live_thread *find_thread(struct gm_live *l, pid_t tid)
+{
+	for (size_t i = 0; i < l->nthreads; i++) {
+		if (l->threads[i].tid == tid)
+			return &l->threads[i];
+	}
+	return NULL;
+}
+
+/* The tracer of a thread (TracerPid in its status), 0 when none or unknown. */
+static long tracer_of(int pid, pid_t tid)
+{
+	char path[PROC_PATH_MAX + 32], *text;
+	snprintf(path, sizeof(path), "task/%d/status", (int)tid);
+	struct gomem_error *err = read_proc_file(pid, path, &text, NULL);
+	if (err) {
+		gomem_error_destroy(err);
+		return 0;
+	}
+	const char *p = strstr(text, "\nTracerPid:");
+	long tracer = p ? strtol(p + strlen("\nTracerPid:"), NULL, 10) : 0;
+	free(text);
+	return tracer;
+}
+
+static struct gomem_error *seize_error(int pid, pid_t tid, int e)
+{
+	long tracer = e == EPERM ? tracer_of(pid, tid) : 0;
+	if (tracer > 0)
+		return gm_error(GOMEM_ERROR_IO,
+				"process %d is traced by process %ld (a debugger?): read it with "
+				"--no-stop, or with gomem inside that debugger",
+				pid, tracer);
+	return proc_error(pid, "ptrace seize", e);
+}
+
+/* Seizes and interrupts each thread of /proc/PID/task not seized yet; *new_ret counts them. */
+static struct gomem_error *seize_new_threads(struct gm_live *l, size_t *new_ret)
+{
+	char path[PROC_PATH_MAX];
+	proc_path(path, l->pid, "task");
+	DIR *dir = opendir(path);
+	if (!dir)
+		return proc_error(l->pid, path, errno);
+	struct gomem_error *err = NULL;
+	size_t added = 0;
+	struct dirent *de;
+	while (!err && (de = readdir(dir))) {
+		char *end;
+		long tid = strtol(de->d_name, &end, 10);
+		if (*end || tid <= 0 || find_thread(l, (pid_t)tid))
+			continue;
+		if (l->nthreads == MAX_THREADS) {
+			err = gm_error(GOMEM_ERROR_UNSUPPORTED,
+				       "process %d has more than %u threads", l->pid, MAX_THREADS);
+			break;
+		}
+		if (ptrace(PTRACE_SEIZE, (pid_t)tid, NULL, NULL) < 0) {
+			if (errno == ESRCH)
+				continue; /* the thread exited meanwhile */
+			err = seize_error(l->pid, (pid_t)tid, errno);
+			break;
+		}
+		struct live_thread *t = grow_threads(&l->threads, &l->nthreads, &l->cap_threads);
+		if (!t) {
+			ptrace(PTRACE_DETACH, (pid_t)tid, NULL, NULL);
+			err = &gm_error_no_memory;
+			break;
+		}
+		*t = (struct live_thread){.tid = (pid_t)tid};
+		added++;
+		if (ptrace(PTRACE_INTERRUPT, (pid_t)tid, NULL, NULL) < 0 && errno != ESRCH)
+			err = proc_error(l->pid, "ptrace interrupt", errno);
+	}
+	closedir(dir);
+	if (!err)
+		*new_ret = added;
+	return err;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Waits (bounded) until every seized thread is in a ptrace stop or gone. */
+static struct gomem_error *wait_stopped(struct gm_live *l)
+{
+	for (long waited = 0;; waited++) {
+		size_t pending = 0;
+		for (size_t i = 0; i < l->nthreads; i++) {
+			struct live_thread *t = &l->threads[i];
+			if (t->stopped || t->gone)
+				continue;
+			int status;
+			pid_t r = waitpid(t->tid, &status, __WALL | WNOHANG);
+			if (r == 0 || (r < 0 && errno == EINTR)) {
+				pending++;
+				continue;
+			}
+			if (r < 0 || WIFEXITED(status) || WIFSIGNALED(status)) {
+				t->gone = true;
+				continue;
+			}
+			if (WIFSTOPPED(status)) {
+				t->stopped = true;
+				/*
+				 * A signal-delivery stop (no event) came first: the signal
+				 * is handed back on detach. PTRACE_EVENT_STOP is our
+				 * interrupt or a group stop, which the kernel restores.
+				 */
+				if ((status >> 16) == 0)
+					t->resume_signal = WSTOPSIG(status);
+			}
+		}
+		if (!pending)
+			return NULL;
+		if (waited >= STOP_TIMEOUT_MS)
+			return gm_error(GOMEM_ERROR_IO,
+					"process %d: %zu threads did not stop within %d s "
+					"(uninterruptible sleep?); try --no-stop",
+					l->pid, pending, STOP_TIMEOUT_MS / 1000);
+		sleep_ms(1);
+	}
+}
+
+static struct gomem_error *stop_process(struct gm_live *l)
+{
+	/* Threads may be created while we seize the others: repeat until none is new. */
+	for (int round = 0; round < MAX_SEIZE_ROUNDS; round++) {
+		size_t added = 0;
+		struct gomem_error *err = seize_new_threads(l, &added);
+		if (!err)
+			err = wait_stopped(l);
+		if (err)
+			return err;
+		if (!added)
+			break;
+		if (round == MAX_SEIZE_ROUNDS - 1)
+			return gm_error(GOMEM_ERROR_IO,
+					"process %d kept creating threads while gomem stopped it",
+					l->pid);
+	}
+	struct live_thread *leader = find_thread(l, l->pid);
+	if (!leader || leader->gone || process_gone(l->pid))
+		return gm_error(GOMEM_ERROR_IO, "process %d exited while gomem was stopping it",
+				l->pid);
+	return NULL;
+}
+
+static void resume_process(struct gm_live *l)
+{
+	for (size_t i = 0; i < l->nthreads; i++) {
+		struct live_thread *t = &l->threads[i];
+		/* A thread not yet stopped cannot be detached: our exit detaches it. */
+		if (t->stopped)
+			ptrace(PTRACE_DETACH, t->tid, NULL, (void *)(long)t->resume_signal);
+	}
+	free(l->threads);
+	l->threads = NULL;
+	l->nthreads = l->cap_threads = 0;
+}
+
+/* ---- opening and closing ---- */
+
+static struct gm_live *live_alloc(int pid)
+{
+	struct gm_live *l = calloc(1, sizeof(*l));
+	if (!l)
+		return NULL;
+	l->pid = pid;
+	l->mem_fd = -1;
+	l->pagemap_fd = -1;
+	return l;
+}
+
+struct gomem_error *gm_live_create_pid(int pid, unsigned flags, struct gm_live **ret)
+{
+	struct gomem_error *err = check_pid(pid);
+	if (err)
+		return err;
+	struct gm_live *l = live_alloc(pid);
+	if (!l)
+		return &gm_error_no_memory;
+	char path[PROC_PATH_MAX];
+	proc_path(path, pid, "mem");
+	l->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (l->mem_fd < 0)
+		err = proc_error(pid, path, errno);
+	if (!err && (flags & GOMEM_PID_STOP))
+		err = stop_process(l);
+	if (!err)
+		err = load_ranges(l);
+	if (err) {
+		gm_live_destroy(l);
+		return err;
+	}
+	/* Without it only residency is unknown. */
+	proc_path(path, pid, "pagemap");
+	l->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
+	*ret = l;
+	return NULL;
+}
+
+struct gomem_error *gm_live_create_callback(int pid, const char *maps, gomem_read_fn fn, void *arg,
+					    struct gm_live **ret)
+{
+	if (!fn)
+		return gm_error(GOMEM_ERROR_USAGE, "a read callback is needed");
+	struct gm_live *l = live_alloc(pid);
+	if (!l)
+		return &gm_error_no_memory;
+	l->cb = fn;
+	l->cb_arg = arg;
+	if (maps) {
+		l->maps = strdup(maps);
+		if (!l->maps) {
+			gm_live_destroy(l);
+			return &gm_error_no_memory;
+		}
+	}
+	*ret = l;
+	return NULL;
+}
+
+void gm_live_destroy(struct gm_live *l)
+{
+	if (!l)
+		return;
+	resume_process(l);
+	if (l->mem_fd >= 0)
+		close(l->mem_fd);
+	if (l->pagemap_fd >= 0)
+		close(l->pagemap_fd);
+	free(l->maps);
+	free_rss(l);
+	free_mappings(l->ranges, l->nranges);
+	free(l);
+}
+
+/* ---- memory ---- */
+
+/* Whether /proc/PID/maps maps addr: 1 yes, 0 no, -1 no maps at all (the process is exiting). */
+static int addr_mapped(int pid, uint64_t addr)
+{
+	char *text;
+	struct gomem_error *err = read_proc_file(pid, "maps", &text, NULL);
+	if (err) {
+		gomem_error_destroy(err);
+		return -1;
+	}
+	int found = text[0] ? 0 : -1;
+	for (char *line = text, *next; found == 0 && line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		struct gm_mapping m;
+		const char *path;
+		if (parse_maps_line(line, &m, &path) && m.start <= addr && addr < m.end)
+			found = 1;
+	}
+	free(text);
+	return found;
+}
+
+/*
+ * A read that failed. A process being killed loses its memory before it
+ * becomes a zombie: when the address is still mapped (or nothing is), give
+ * it a moment to finish dying, so the error says what happened.
+ */
+static struct gomem_error *read_fault(struct gm_live *l, uint64_t addr, int e)
+{
+	if (!process_gone(l->pid) && addr_mapped(l->pid, addr) != 0) {
+		for (int i = 0; i < 100 && !process_gone(l->pid); i++)
+			sleep_ms(10);
+	}
+	if (process_gone(l->pid))
+		return gm_error(GOMEM_ERROR_IO, "process %d exited while gomem was reading it",
+				l->pid);
+	if (e == EIO || e == EFAULT || e == 0)
+		return gm_error(GOMEM_ERROR_FAULT, "cannot read 0x%llx: not mapped in process %d",
+				(unsigned long long)addr, l->pid);
+	return gm_error_errno(GOMEM_ERROR_FAULT, e, "cannot read 0x%llx of process %d",
+			      (unsigned long long)addr, l->pid);
+}
+
+/* /proc/PID/maps, parsed and sorted. */
+static struct gomem_error *read_maps(int pid, struct gm_mapping **ret, size_t *n_ret)
+{
+	char *text, what[PROC_PATH_MAX];
+	proc_path(what, pid, "maps");
+	TRY(read_proc_file(pid, "maps", &text, NULL));
+	struct gomem_error *err = parse_maps(what, text, ret, n_ret);
+	free(text);
+	return err;
+}
+
+static struct gomem_error *load_ranges(struct gm_live *l)
+{
+	struct gm_mapping *m;
+	size_t n;
+	TRY(read_maps(l->pid, &m, &n));
+	free_mappings(l->ranges, l->nranges);
+	l->ranges = m;
+	l->nranges = n;
+	return NULL;
+}
+
+static const struct gm_mapping *find_range(const struct gm_live *l, uint64_t addr)
+{
+	return GM_FIND_RANGE(l->ranges, l->nranges, start, end, addr);
+}
+
+/*
+ * The readable mapping that holds addr. /proc/PID/mem reads with FOLL_FORCE,
+ * so it would return zeros from a PROT_NONE reservation (and map the zero
+ * page there) where the process itself, or a core, faults: refuse those.
+ * A miss re-reads the maps once, for a process that runs (--no-stop).
+ */
+static struct gomem_error *readable_range(struct gm_live *l, uint64_t addr,
+					  const struct gm_mapping **ret)
+{
+	const struct gm_mapping *r = find_range(l, addr);
+	if (!r) {
+		struct gomem_error *err = load_ranges(l);
+		if (err) {
+			gomem_error_destroy(err);
+			return read_fault(l, addr, EIO);
+		}
+		r = find_range(l, addr);
+	}
+	if (!r)
+		return read_fault(l, addr, EIO);
+	if (!(r->flags & PF_R))
+		return gm_error(GOMEM_ERROR_FAULT,
+				"cannot read 0x%llx: in a mapping of process %d without read "
+				"permission (a reservation)",
+				(unsigned long long)addr, l->pid);
+	*ret = r;
+	return NULL;
+}
+
+struct gomem_error *gm_live_read(void *arg, uint64_t addr, void *buf, size_t len)
+{
+	struct gm_live *l = arg;
+	if (l->cb) {
+		if (l->cb(l->cb_arg, addr, buf, len) != 0)
+			return gm_error(GOMEM_ERROR_FAULT, "cannot read 0x%llx: not readable in %s",
+					(unsigned long long)addr,
+					l->pid > 0 ? "the debugger's target" : "the target");
+		return NULL;
+	}
+	uint8_t *out = buf;
+	while (len) {
+		/* pread takes a signed offset: user addresses are far below 2^63. */
+		if (addr > (uint64_t)INT64_MAX - len)
+			return read_fault(l, addr, EIO);
+		const struct gm_mapping *r = NULL;
+		struct gomem_error *err = readable_range(l, addr, &r);
+		if (err)
+			return err;
+		size_t want = r->end - addr < len ? (size_t)(r->end - addr) : len;
+		ssize_t n = pread(l->mem_fd, out, want, (off_t)addr);
+		if (n < 0 && errno == EINTR)
+			continue;
+		/* 0: the process's memory is gone (it exited); < 0: an unreadable page. */
+		if (n <= 0)
+			return read_fault(l, addr, n < 0 ? errno : 0);
+		out += n;
+		addr += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return NULL;
+}
+
+/* ---- mappings ---- */
+
+/* Parses "start-end perms offset dev inode [path]"; false when the line is not one. */
+static bool parse_maps_line(char *line, struct gm_mapping *ret, const char **path_ret)
+{
+	struct gm_mapping out = {0}, *m = &out;
+	char *p = line, *end;
+	errno = 0;
+	m->start = strtoull(p, &end, 16);
+	if (end == p || *end != '-')
+		return false;
+	p = end + 1;
+	m->end = strtoull(p, &end, 16);
+	if (end == p || *end != ' ' || errno || m->end < m->start)
+		return false;
+	p = end + 1;
+	if (strlen(p) < 5 || p[4] != ' ')
+		return false;
+	m->flags = (p[0] == 'r' ? PF_R : 0) | (p[1] == 'w' ? PF_W : 0) | (p[2] == 'x' ? PF_X : 0);
+	p += 5;
+	m->offset = strtoull(p, &end, 16);
+	if (end == p || *end != ' ')
+		return false;
+	p = end + 1;
+	/* dev (major:minor) and inode */
+	p = strchr(p, ' ');
+	if (!p)
+		return false;
+	strtoull(p + 1, &end, 10);
+	p = end;
+	while (*p == ' ')
+		p++;
+	*path_ret = *p ? p : NULL;
+	*ret = out;
+	return true;
+}
+
+static int cmp_mapping(const void *a, const void *b)
+{
+	const struct gm_mapping *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static void free_mappings(struct gm_mapping *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(m[i].path);
+	free(m);
+}
+
+static struct gomem_error *parse_maps(const char *what, char *text, struct gm_mapping **ret,
+				      size_t *n_ret)
+{
+	size_t cap = 0, n = 0;
+	struct gm_mapping *maps = NULL;
+	struct gomem_error *err = NULL;
+	for (char *line = text, *next; !err && line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		struct gm_mapping m = {0};
+		const char *path;
+		if (!parse_maps_line(line, &m, &path)) {
+			err =
+			    gm_error(GOMEM_ERROR_FORMAT, "%s: cannot parse \"%.60s\"", what, line);
+			break;
+		}
+		if (n == MAX_MAPPINGS) {
+			err = gm_error(GOMEM_ERROR_UNSUPPORTED, "%s: more than %u mappings", what,
+				       MAX_MAPPINGS);
+			break;
+		}
+		if (path && !(m.path = strdup(path))) {
+			err = &gm_error_no_memory;
+			break;
+		}
+		struct gm_mapping *slot = grow_mappings(&maps, &n, &cap);
+		if (!slot) {
+			free(m.path);
+			err = &gm_error_no_memory;
+			break;
+		}
+		*slot = m;
+	}
+	if (err) {
+		free_mappings(maps, n);
+		return err;
+	}
+	gm_sort(maps, n, sizeof(*maps), cmp_mapping);
+	*ret = maps;
+	*n_ret = n;
+	return NULL;
+}
+
+/* Resident bytes per mapping from /proc/PID/smaps: the "Rss:" line of each. */
+static struct gomem_error *read_smaps(struct gm_live *l)
+{
+	char *text;
+	struct gomem_error *err = read_proc_file(l->pid, "smaps", &text, NULL);
+	if (err)
+		return err;
+	size_t cap = 0;
+	for (char *line = text, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		struct gm_mapping m = {0};
+		const char *path;
+		unsigned long long kb;
+		if (parse_maps_line(line, &m, &path)) {
+			if (l->nrss == MAX_MAPPINGS)
+				break;
+			struct live_rss *r = grow_rss(&l->rss, &l->nrss, &cap);
+			if (!r) {
+				free(text);
+				return &gm_error_no_memory;
+			}
+			*r = (struct live_rss){.start = m.start, .end = m.end};
+		} else if (l->nrss && sscanf(line, "Rss: %llu kB", &kb) == 1) {
+			l->rss[l->nrss - 1].rss = (uint64_t)kb << 10;
+		}
+	}
+	free(text);
+	return NULL;
+}
+
+struct gomem_error *gm_live_mappings(struct gm_live *l, struct gm_mapping **ret, size_t *n_ret)
+{
+	if (l->cb) {
+		if (!l->maps)
+			return gm_error(GOMEM_ERROR_UNSUPPORTED,
+					"the address space of this target is unknown: the debugger "
+					"could not read /proc/%d/maps",
+					l->pid);
+		char *copy = strdup(l->maps);
+		if (!copy)
+			return &gm_error_no_memory;
+		struct gomem_error *err = parse_maps("the target's maps", copy, ret, n_ret);
+		free(copy);
+		return err;
+	}
+	struct gm_mapping *maps;
+	size_t n;
+	TRY(read_maps(l->pid, &maps, &n));
+	/* smaps is read right after maps, so that both describe the same moment. */
+	free_rss(l);
+	l->have_rss = false;
+	struct gomem_error *err = read_smaps(l);
+	if (err) {
+		free_rss(l);
+		free_mappings(maps, n);
+		return err;
+	}
+	l->have_rss = l->pagemap_fd >= 0;
+	*ret = maps;
+	*n_ret = n;
+	return NULL;
+}
+
+bool gm_live_residency_known(const struct gm_live *l)
+{
+	return !l->cb && l->pagemap_fd >= 0;
+}
+
+/*
+ * Calls fn for each run of pagemap entries of pages [first, last], a batch at
+ * a time; stops early where pagemap ends (past the user address space, or
+ * the process is gone).
+ */
+static void pagemap_pages(struct gm_live *l, uint64_t first, uint64_t last,
+			  void (*fn)(void *arg, uint64_t page, const uint64_t *pm, uint64_t n),
+			  void *arg)
+{
+	uint64_t page = first;
+	while (page <= last) {
+		uint64_t n = last - page + 1;
+		if (n > PAGEMAP_BATCH)
+			n = PAGEMAP_BATCH;
+		ssize_t got = pread(l->pagemap_fd, l->pagemap, n * 8, (off_t)(page * 8));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		uint64_t entries = (uint64_t)got / 8;
+		fn(arg, page, l->pagemap, entries);
+		page += entries;
+	}
+}
+
+struct range_count {
+	uint64_t start, end, total;
+};
+
+static void count_present(void *arg, uint64_t page, const uint64_t *pm, uint64_t n)
+{
+	struct range_count *c = arg;
+	for (uint64_t i = 0; i < n; i++) {
+		if (!(pm[i] & PM_PRESENT))
+			continue;
+		uint64_t a = (page + i) * PAGE_BYTES, b = a + PAGE_BYTES;
+		c->total += (b < c->end ? b : c->end) - (a > c->start ? a : c->start);
+	}
+}
+
+struct bitmap_fill {
+	uint64_t *bits, first;
+};
+
+static void fill_present(void *arg, uint64_t page, const uint64_t *pm, uint64_t n)
+{
+	struct bitmap_fill *f = arg;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t bit = page + i - f->first;
+		if (pm[i] & PM_PRESENT)
+			f->bits[bit / 64] |= 1ULL << (bit % 64);
+	}
+}
+
+/* Reads the mapping's pagemap into r->present once, unless it would take too much memory. */
+static void read_present(struct gm_live *l, struct live_rss *r)
+{
+	if (r->tried)
+		return;
+	r->tried = true;
+	uint64_t pages = (r->end - r->start) / PAGE_BYTES, bytes = (pages + 63) / 64 * 8;
+	if (!pages || bytes > BITMAP_MAX_BYTES - l->bitmap_bytes)
+		return;
+	r->present = calloc(1, bytes);
+	if (!r->present)
+		return;
+	l->bitmap_bytes += bytes;
+	struct bitmap_fill f = {r->present, r->start / PAGE_BYTES};
+	pagemap_pages(l, f.first, f.first + pages - 1, fill_present, &f);
+}
+
+/* Resident bytes of [a, b) of the mapping r. */
+static uint64_t mapping_resident(struct gm_live *l, struct live_rss *r, uint64_t a, uint64_t b)
+{
+	if (!r->rss)
+		return 0; /* nothing resident: nothing a stopped process can change */
+	read_present(l, r);
+	if (!r->present) {
+		if (a == r->start && b == r->end)
+			return r->rss;
+		struct range_count c = {a, b, 0};
+		pagemap_pages(l, a / PAGE_BYTES, (b - 1) / PAGE_BYTES, count_present, &c);
+		return c.total;
+	}
+	uint64_t total = 0, first = r->start / PAGE_BYTES;
+	/* Bounded by the mapping's bitmap: whole 64-page words where they fit. */
+	for (uint64_t page = a / PAGE_BYTES; page * PAGE_BYTES < b;) {
+		uint64_t bit = page - first, pa = page * PAGE_BYTES;
+		if (bit % 64 == 0 && pa >= a && pa + 64 * PAGE_BYTES <= b) {
+			total += (uint64_t)__builtin_popcountll(r->present[bit / 64]) * PAGE_BYTES;
+			page += 64;
+			continue;
+		}
+		if ((r->present[bit / 64] >> (bit % 64)) & 1) {
+			uint64_t lo = pa > a ? pa : a,
+				 hi = pa + PAGE_BYTES < b ? pa + PAGE_BYTES : b;
+			total += hi - lo;
+		}
+		page++;
+	}
+	return total;
+}
+
+uint64_t gm_live_resident(struct gm_live *l, uint64_t start, uint64_t end)
+{
+	if (!gm_live_residency_known(l) || !l->have_rss || end <= start)
+		return 0;
+	/* The first mapping that ends after start, then each one that overlaps. */
+	uint64_t total = 0;
+	for (size_t i = GM_UPPER_BOUND(l->rss, l->nrss, end, start);
+	     i < l->nrss && l->rss[i].start < end; i++) {
+		struct live_rss *r = &l->rss[i];
+		uint64_t a = r->start > start ? r->start : start;
+		uint64_t b = r->end < end ? r->end : end;
+		if (a < b)
+			total += mapping_resident(l, r, a, b);
+	}
+	return total;
+}
+
+/* ---- auxv and the executable ---- */
+
+struct gomem_error *gm_live_auxv_entry(int pid, uint64_t *ret)
+{
+	char *buf;
+	size_t len;
+	struct gomem_error *err = read_proc_file(pid, "auxv", &buf, &len);
+	if (err)
+		return err;
+	struct gm_auxv a = {0};
+	gm_auxv_parse((const uint8_t *)buf, len, &a);
+	free(buf);
+	*ret = a.entry;
+	return NULL;
+}
+
+struct gomem_error *gm_live_exe(int pid, char **open_ret, char **name_ret, bool *replaced_ret)
+{
+	struct gomem_error *err = check_pid(pid);
+	if (err)
+		return err;
+	char link[PROC_PATH_MAX], target[4096];
+	proc_path(link, pid, "exe");
+	ssize_t n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0) {
+		if (errno == ENOENT && proc_state(pid) != 0)
+			return gm_error(GOMEM_ERROR_NOT_GO,
+					"process %d has no executable (a kernel thread?)", pid);
+		return proc_error(pid, link, errno);
+	}
+	target[n] = '\0';
+	/* The file at that path is still the running one when it is the same inode. */
+	struct stat running, on_disk;
+	if (stat(link, &running) < 0)
+		return proc_error(pid, link, errno);
+	bool same = stat(target, &on_disk) == 0 && on_disk.st_dev == running.st_dev &&
+		    on_disk.st_ino == running.st_ino;
+	char *open_path = strdup(same ? target : link);
+	char *name = strdup(target);
+	if (!open_path || !name) {
+		free(open_path);
+		free(name);
+		return &gm_error_no_memory;
+	}
+	*open_ret = open_path;
+	*name_ret = name;
+	*replaced_ret = !same;
+	return NULL;
+}

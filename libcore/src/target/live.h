@@ -1,0 +1,41 @@
+/* Live processes: /proc/PID, ptrace stop and resume, and read callbacks. */
+#ifndef GOMEM_LIVE_H
+#define GOMEM_LIVE_H
+
+#include "target/target.h"
+
+struct gm_live;
+
+/*
+ * Opens /proc/PID/mem (and pagemap, when it can) of a process; with
+ * GOMEM_PID_STOP in flags, stops every thread first. Destroying resumes them.
+ */
+struct gomem_error *gm_live_create_pid(int pid, unsigned flags, struct gm_live **ret);
+/* A process read through fn; maps is its /proc/PID/maps text or NULL. */
+struct gomem_error *gm_live_create_callback(int pid, const char *maps, gomem_read_fn fn, void *arg,
+					    struct gm_live **ret);
+/* Resumes the threads it stopped (each as it was) and closes everything. */
+void gm_live_destroy(struct gm_live *l);
+
+/* The gm_read_fn of a live target (arg is the struct gm_live). */
+struct gomem_error *gm_live_read(void *arg, uint64_t addr, void *buf, size_t len);
+
+/* The mappings, sorted (the caller frees each path and the array). */
+struct gomem_error *gm_live_mappings(struct gm_live *l, struct gm_mapping **ret, size_t *n_ret);
+/* Whether gm_live_resident can answer: /proc/PID/smaps and pagemap were read. */
+bool gm_live_residency_known(const struct gm_live *l);
+/* Resident bytes of [start, end): smaps for a whole mapping, else pagemap. */
+uint64_t gm_live_resident(struct gm_live *l, uint64_t start, uint64_t end);
+
+/* AT_ENTRY from /proc/PID/auxv (0 when absent). */
+struct gomem_error *gm_live_auxv_entry(int pid, uint64_t *ret);
+
+/*
+ * The executable of a process: *open_ret is the path to open (its own path,
+ * or /proc/PID/exe when that file was replaced or deleted on disk),
+ * *name_ret the name to show (what /proc/PID/exe links to) and *replaced
+ * whether the file on disk is no longer the one running. Free both strings.
+ */
+struct gomem_error *gm_live_exe(int pid, char **open_ret, char **name_ret, bool *replaced_ret);
+
+#endif

@@ -1,0 +1,360 @@
+/*
+ * The dispatcher: gomem_run() finds a verb, parses its options the same
+ * way for the CLI and the GDB plugin, runs it and hands back its output;
+ * and the verbs' help texts and option lists, for help and tab
+ * completion. Each verb (struct gm_verb: its options, help, text and
+ * JSON) lives in a file of its own.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "verbs/verbs.h"
+
+/* The verbs, in the order help lists them; each is defined in a file of its own. */
+static const struct gm_verb *const verbs[] = {
+    &gm_verb_summary, &gm_verb_mappings, &gm_verb_arenas, &gm_verb_spans,
+    &gm_verb_classes, &gm_verb_stacks,	 &gm_verb_whatis, &gm_verb_diff,
+};
+
+static const struct gm_verb *find_verb(const char *name)
+{
+	for (size_t i = 0; i < GM_ARRAY_SIZE(verbs); i++) {
+		if (strcmp(verbs[i]->name, name) == 0)
+			return verbs[i];
+	}
+	return NULL;
+}
+
+static void verb_names(char *buf, size_t size)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < GM_ARRAY_SIZE(verbs) && used < size; i++)
+		used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "",
+					 verbs[i]->name);
+}
+
+static const struct gm_option_spec *find_option(const struct gm_verb *v, const char *name,
+						int *index)
+{
+	for (int i = 0; v->options[i].name; i++) {
+		if (strcmp(v->options[i].name, name) == 0) {
+			*index = i;
+			return &v->options[i];
+		}
+	}
+	return NULL;
+}
+
+static struct gomem_error *parse_args(struct gm_run *r, int argc, const char *const *argv)
+{
+	const struct gm_verb *v = r->verb;
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (!a)
+			return gm_error(GOMEM_ERROR_USAGE, "%s: missing argument", v->name);
+		if (strcmp(a, "--json") == 0) {
+			r->json = true;
+			continue;
+		}
+		if (a[0] == '-' && a[1] == '-') {
+			char name[64];
+			const char *eq = strchr(a, '=');
+			size_t n = eq ? (size_t)(eq - a) : strlen(a);
+			if (n >= sizeof(name))
+				return gm_error(GOMEM_ERROR_USAGE, "%s: unknown option %s", v->name,
+						a);
+			memcpy(name, a, n);
+			name[n] = '\0';
+			int idx;
+			const struct gm_option_spec *o = find_option(v, name, &idx);
+			if (!o)
+				return gm_error(GOMEM_ERROR_USAGE,
+						"%s: unknown option %s (usage: %s)", v->name, name,
+						v->usage);
+			if (o->value && !eq) {
+				if (i + 1 >= argc || !argv[i + 1])
+					return gm_error(GOMEM_ERROR_USAGE,
+							"%s: %s needs a value (%s)", v->name, name,
+							o->value);
+				r->option_values[idx] = argv[++i];
+			} else if (o->value) {
+				r->option_values[idx] = eq + 1;
+			} else if (eq) {
+				return gm_error(GOMEM_ERROR_USAGE, "%s: %s takes no value", v->name,
+						name);
+			} else {
+				r->option_values[idx] = "";
+			}
+			continue;
+		}
+		if (r->noperands >= v->max_operands)
+			return gm_error(GOMEM_ERROR_USAGE,
+					"%s: unexpected argument \"%s\" (usage: %s)", v->name, a,
+					v->usage);
+		r->operands[r->noperands++] = a;
+	}
+	if (r->noperands < v->min_operands)
+		return gm_error(GOMEM_ERROR_USAGE, "%s: missing operand (usage: %s)", v->name,
+				v->usage);
+	return NULL;
+}
+
+const char *gm_run_option(const struct gm_run *r, const char *name)
+{
+	int idx;
+	if (!find_option(r->verb, name, &idx))
+		return NULL;
+	return r->option_values[idx];
+}
+
+struct gomem_error *gm_run_uint_option(const struct gm_run *r, const char *name, uint64_t dflt,
+				       uint64_t *ret)
+{
+	const char *s = gm_run_option(r, name);
+	if (!s) {
+		*ret = dflt;
+		return NULL;
+	}
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (errno || end == s || *end || s[0] == '-')
+		return gm_error(GOMEM_ERROR_USAGE, "%s: %s wants a non-negative number, not \"%s\"",
+				r->verb->name, name, s);
+	*ret = v;
+	return NULL;
+}
+
+void gm_run_warn(struct gm_run *r, bool partial, const char *fmt, ...)
+{
+	va_list ap;
+	if (partial)
+		r->partial = true;
+	if (r->nwarnings == GM_ARRAY_SIZE(r->warnings))
+		return;
+	va_start(ap, fmt);
+	char *msg = NULL;
+	if (vasprintf(&msg, fmt, ap) >= 0)
+		r->warnings[r->nwarnings++] = msg;
+	va_end(ap);
+}
+
+void gm_run_json_begin(struct gm_run *r, const char *schema)
+{
+	gm_jw_object(&r->jw);
+	gm_jw_member_string(&r->jw, "schema", schema);
+}
+
+void gm_run_json_end(struct gm_run *r)
+{
+	gm_jw_line(&r->jw);
+	gm_jw_key(&r->jw, "warnings");
+	gm_jw_array(&r->jw);
+	for (size_t i = 0; i < r->nwarnings; i++)
+		gm_jw_string(&r->jw, r->warnings[i]);
+	gm_jw_end(&r->jw);
+	gm_jw_end(&r->jw);
+	gm_strbuf_append(&r->out, "\n", 1);
+}
+
+void gm_run_text_warnings(struct gm_run *r)
+{
+	for (size_t i = 0; i < r->nwarnings; i++)
+		gm_strbuf_printf(&r->out, "%swarning: %s\n", i ? "" : "\n", r->warnings[i]);
+}
+
+static void json_experiments(struct gm_jw *w, const char *list)
+{
+	gm_jw_array(w);
+	const char *p = list;
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		char name[64];
+		if (n && n < sizeof(name)) {
+			memcpy(name, p, n);
+			name[n] = '\0';
+			gm_jw_string(w, name);
+		}
+		p += n + (comma ? 1 : 0);
+	}
+	gm_jw_end(w);
+}
+
+/* The "target" object of every report: what was read, and which Go built it. */
+void gm_json_target(struct gm_jw *w, const struct gm_target *t)
+{
+	gm_jw_object(w);
+	gm_jw_member_string(w, "source", t->have_core ? "core" : "live");
+	gm_jw_member_string(w, "exe", t->exe.path);
+	gm_jw_member_string(w, "core", t->have_core ? t->core.path : NULL);
+	gm_jw_member_int(w, "pid", t->pid);
+	gm_jw_member_string(w, "go_version", t->exe.go_version);
+	gm_jw_member_string(w, "goarch", "amd64");
+	gm_jw_key(w, "experiments");
+	json_experiments(w, t->exe.experiments);
+	gm_jw_member_string(w, "core_kind",
+			    !t->have_core	  ? NULL
+			    : t->core.kernel_dump ? "kernel"
+						  : "gcore");
+	gm_jw_end(w);
+}
+
+void gm_json_check_members(struct gm_jw *w, const char *name, bool ok, uint64_t runtime,
+			   uint64_t reconstructed)
+{
+	gm_jw_member_string(w, "name", name);
+	gm_jw_member_bool(w, "ok", ok);
+	gm_jw_member_uint(w, "runtime", runtime);
+	gm_jw_member_uint(w, "reconstructed", reconstructed);
+}
+
+struct gomem_error *gomem_run(struct gomem_target *t, const char *verb, int argc,
+			      const char *const *argv, char **ret, int *partial_ret)
+{
+	if (!t || !verb || !ret || argc < 0 || (argc && !argv))
+		return gm_error(GOMEM_ERROR_USAGE, "gomem_run: missing argument");
+	struct gm_run *r = calloc(1, sizeof(*r));
+	if (!r)
+		return &gm_error_no_memory;
+	r->target = t;
+	r->t = &t->target;
+	r->rt = t->runtime;
+	gm_jw_init(&r->jw, &r->out);
+	r->verb = find_verb(verb);
+	struct gomem_error *err = NULL;
+	if (!r->verb) {
+		char names[256];
+		verb_names(names, sizeof(names));
+		err = gm_error(GOMEM_ERROR_USAGE, "unknown verb \"%s\" (verbs: %s)", verb, names);
+	}
+	if (!err)
+		err = parse_args(r, argc, argv);
+	/* Warnings about the target itself (a running process...) go into every report. */
+	for (size_t i = 0; !err && i < r->t->nwarnings; i++)
+		gm_run_warn(r, false, "%s", r->t->warnings[i]);
+	if (!err)
+		err = r->verb->run(r);
+	if (!err && partial_ret)
+		*partial_ret = r->partial;
+	return gm_run_finish(r, err, ret);
+}
+
+struct gomem_error *gm_run_finish(struct gm_run *r, struct gomem_error *err, char **ret)
+{
+	if (!err && r->out.failed)
+		err = &gm_error_no_memory;
+	if (!err) {
+		*ret = gm_strbuf_steal(&r->out);
+		if (!*ret)
+			err = &gm_error_no_memory;
+	}
+	gm_strbuf_deinit(&r->out);
+	for (size_t i = 0; i < r->nwarnings; i++)
+		free(r->warnings[i]);
+	free(r);
+	return err;
+}
+
+struct gomem_error *gomem_check_args(const char *verb, int argc, const char *const *argv)
+{
+	struct gm_run r;
+	memset(&r, 0, sizeof(r));
+	r.verb = verb ? find_verb(verb) : NULL;
+	if (!r.verb)
+		return gm_error(GOMEM_ERROR_USAGE, "unknown verb \"%s\"", verb ? verb : "");
+	return parse_args(&r, argc, argv);
+}
+
+int gomem_option_takes_value(const char *verb, const char *option)
+{
+	const struct gm_verb *v = verb ? find_verb(verb) : NULL;
+	int idx;
+	const struct gm_option_spec *o = v && option ? find_option(v, option, &idx) : NULL;
+	return o && o->value;
+}
+
+char *gomem_verbs_json(void)
+{
+	struct gm_strbuf b = {0};
+	struct gm_jw w;
+	gm_jw_init(&w, &b);
+	gm_jw_object(&w);
+	gm_jw_key(&w, "verbs");
+	gm_jw_array(&w);
+	for (size_t i = 0; i < GM_ARRAY_SIZE(verbs); i++) {
+		const struct gm_verb *v = verbs[i];
+		gm_jw_object(&w);
+		gm_jw_member_string(&w, "name", v->name);
+		gm_jw_member_string(&w, "usage", v->usage);
+		gm_jw_member_string(&w, "summary", v->summary);
+		gm_jw_member_string(&w, "help", v->help);
+		gm_jw_member_int(&w, "operands", v->max_operands);
+		gm_jw_key(&w, "options");
+		gm_jw_array(&w);
+		gm_jw_object(&w);
+		gm_jw_member_string(&w, "name", "--json");
+		gm_jw_member_null(&w, "value");
+		gm_jw_member_string(&w, "help", "print JSON");
+		gm_jw_end(&w);
+		for (int j = 0; v->options[j].name; j++) {
+			const struct gm_option_spec *o = &v->options[j];
+			gm_jw_object(&w);
+			gm_jw_member_string(&w, "name", o->name);
+			gm_jw_member_string(&w, "value", o->value);
+			gm_jw_member_string(&w, "help", o->help);
+			gm_jw_end(&w);
+		}
+		gm_jw_end(&w);
+		gm_jw_end(&w);
+	}
+	gm_jw_end(&w);
+	gm_jw_end(&w);
+	gm_strbuf_append(&b, "\n", 1);
+	return gm_strbuf_steal(&b);
+}
+
+char *gomem_help(const char *verb)
+{
+	struct gm_strbuf b = {0};
+	if (!verb) {
+		gm_strbuf_printf(&b, "verbs:\n");
+		for (size_t i = 0; i < GM_ARRAY_SIZE(verbs); i++)
+			gm_strbuf_printf(&b, "  %-10s %s\n", verbs[i]->name, verbs[i]->summary);
+		return gm_strbuf_steal(&b);
+	}
+	const struct gm_verb *v = find_verb(verb);
+	if (!v)
+		return NULL;
+	gm_strbuf_printf(&b, "usage: gomem %s\n\n", v->usage);
+	/* Wrap the help text at 78 columns. */
+	const char *p = v->help;
+	while (*p) {
+		size_t n = strlen(p);
+		if (n > 78) {
+			n = 78;
+			while (n > 0 && p[n] != ' ')
+				n--;
+			if (n == 0)
+				n = 78;
+		}
+		gm_strbuf_append(&b, p, n);
+		gm_strbuf_append(&b, "\n", 1);
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	gm_strbuf_printf(&b, "\noptions:\n  %-18s %s\n", "--json", "print JSON instead of text");
+	for (int j = 0; v->options[j].name; j++) {
+		char opt[64];
+		snprintf(opt, sizeof(opt), "%s%s%s", v->options[j].name,
+			 v->options[j].value ? " " : "",
+			 v->options[j].value ? v->options[j].value : "");
+		gm_strbuf_printf(&b, "  %-18s %s\n", opt, v->options[j].help);
+	}
+	return gm_strbuf_steal(&b);
+}

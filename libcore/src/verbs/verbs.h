@@ -1,0 +1,114 @@
+/* The verbs' shared machinery: parsed arguments, output, warnings. */
+#ifndef GOMEM_VERBS_H
+#define GOMEM_VERBS_H
+
+#include "addrspace/addrspace.h"
+
+/*
+ * What the public API calls a target: the target itself (target/), the
+ * DWARF of its executable and its Go runtime. Opened and destroyed in api.c.
+ */
+struct gomem_target {
+	struct gm_target target;
+	struct gm_dwarf *dwarf;
+	bool dwarf_borrowed; /* gm_target_open_core_dwarf's: not destroyed with the target */
+	struct gm_runtime *runtime;
+};
+
+/*
+ * gomem_target_open_core with the executable's DWARF already open (the
+ * fuzzers open it once): the target borrows dwarf, which must outlive it.
+ */
+struct gomem_error *gm_target_open_core_dwarf(const char *exe_path, const char *core_path,
+					      struct gm_dwarf *dwarf, struct gomem_target **ret);
+
+#define GM_MAX_OPTIONS	16
+#define GM_MAX_OPERANDS 4
+#define GM_MAX_WARNINGS 64
+
+struct gm_option_spec {
+	const char *name;  /* "--limit" */
+	const char *value; /* metavariable ("N") when the option takes a value, else NULL */
+	const char *help;
+};
+
+struct gm_run;
+
+struct gm_verb {
+	const char *name, *usage, *summary, *help;
+	int min_operands, max_operands;
+	const struct gm_option_spec *options; /* ends with a NULL name; --json is implied */
+	struct gomem_error *(*run)(struct gm_run *r);
+};
+
+/* One call of a verb: its arguments, its output and its warnings. */
+struct gm_run {
+	struct gomem_target *target;
+	struct gm_target *t;   /* &target->target */
+	struct gm_runtime *rt; /* target->runtime */
+	const struct gm_verb *verb;
+	bool json;
+	const char *option_values[GM_MAX_OPTIONS]; /* "" for a flag that is set */
+	const char *operands[GM_MAX_OPERANDS];
+	int noperands;
+	struct gm_strbuf out;
+	struct gm_jw jw; /* writes JSON into out */
+	char *warnings[GM_MAX_WARNINGS];
+	size_t nwarnings;
+	bool partial; /* something could not be read: the CLI exits with 1 */
+};
+
+/* The value of an option, "" for a flag, NULL when not given. */
+const char *gm_run_option(const struct gm_run *r, const char *name);
+struct gomem_error *gm_run_uint_option(const struct gm_run *r, const char *name, uint64_t dflt,
+				       uint64_t *ret);
+/* A warning for the output; partial marks the result incomplete. */
+void gm_run_warn(struct gm_run *r, bool partial, const char *fmt, ...) GM_PRINTF(3, 4);
+/* Opens the report's JSON object with its "schema" ("gomem/summary/v1"). */
+void gm_run_json_begin(struct gm_run *r, const char *schema);
+/* Its last member, "warnings": [...], on a line of its own; closes the object and the line. */
+void gm_run_json_end(struct gm_run *r);
+/* The warnings as text lines, after a blank line. */
+void gm_run_text_warnings(struct gm_run *r);
+/* Writes the "target" object of a JSON report. */
+void gm_json_target(struct gm_jw *w, const struct gm_target *t);
+/* "name", "ok", "runtime", "reconstructed": the members of a check of a report. */
+void gm_json_check_members(struct gm_jw *w, const char *name, bool ok, uint64_t runtime,
+			   uint64_t reconstructed);
+/* Hands the run's output to *ret (unless err) and releases the run; returns err. */
+struct gomem_error *gm_run_finish(struct gm_run *r, struct gomem_error *err, char **ret);
+
+/* The verbs, one file each. */
+extern const struct gm_verb gm_verb_summary, gm_verb_mappings, gm_verb_arenas, gm_verb_spans,
+    gm_verb_classes, gm_verb_stacks, gm_verb_whatis, gm_verb_diff;
+
+/* ---- the breakdown tree rendered (breakdown.c) ---- */
+
+/* {"name", "vsz_bytes", "rss_bytes", "children": [...]} */
+void gm_breakdown_json(struct gm_jw *w, const struct gm_breakdown *bd);
+/* The tree, one line per node. */
+void gm_breakdown_text(struct gm_strbuf *b, const struct gm_breakdown *bd);
+/* Three to five sentences: why VSZ is so much larger than RSS. */
+void gm_breakdown_explain(struct gm_strbuf *b, const struct gm_addrspace *as,
+			  const struct gm_breakdown *bd);
+/* The sentences as one JSON array of strings. */
+void gm_breakdown_explain_json(struct gm_jw *w, const struct gm_addrspace *as,
+			       const struct gm_breakdown *bd);
+
+/* ---- the picture (svg.c) ---- */
+
+/* A rectangle of the treemap. */
+struct gm_rect {
+	double x, y, w, h;
+};
+
+/*
+ * Lays out the tree as a treemap in the rectangle r: each node's rectangle
+ * has an area proportional to its VSZ and its children tile it exactly.
+ */
+void gm_treemap_layout(const struct gm_breakdown *bd, struct gm_rect r, struct gm_rect *out);
+/* Writes the treemap of the breakdown as an SVG file. */
+struct gomem_error *gm_breakdown_svg(const struct gm_breakdown *bd, const char *title,
+				     const char *path);
+
+#endif
