@@ -1,5 +1,5 @@
 /*
- * `gomem arenas`: each heap arena (64 MiB on linux/amd64) with its pages by
+ * `gomem arenas`: each heap arena (64 MiB on linux/amd64 and arm64) with its pages by
  * state and a compact map of them. The states come from the span walk
  * (in-use and manual spans) and the page allocator's bitmaps (free pages,
  * retained or released); pages of an arena that are in none of these are
@@ -268,7 +268,9 @@ static void arenas_text(struct arenas *a)
 		gm_strbuf_printf(b, "\n");
 	}
 	if (!rss)
-		gm_strbuf_printf(b, "\nRSS: unknown for this target (a gcore writes every page)\n");
+		gm_strbuf_printf(b, "\nRSS: unknown for this target (%s)\n",
+				 gm_target_residency_why(t) ? gm_target_residency_why(t)
+							    : "unknown");
 	gm_run_text_warnings(a->run);
 }
 

@@ -53,7 +53,7 @@ static const struct gm_verb verbs[] = {
 	.summary = "every mapping (or part of one): size, resident bytes, owner, what it is",
 	.help = "Lists every mapping of the address space, cut into parts where owners "
 		"change, sorted by address: its size, its resident bytes (a kernel core's "
-		"dumped anonymous pages; unknown for a gcore), its owner (go-heap, "
+		"dumped anonymous pages; unknown for a gcore or a QEMU core), its owner (go-heap, "
 		"go-heap-reserved, go-runtime-metadata, go-runtime-reserved, thread-stack, "
 		"main-stack, c-heap, binary, shared-library, kernel, unknown) and what it "
 		"is, with where gomem found it: a pointer the runtime keeps, the ELF "
@@ -67,12 +67,13 @@ static const struct gm_verb verbs[] = {
 	.name = "arenas",
 	.usage = "arenas [--json]",
 	.summary = "each heap arena: pages by state and a compact page map",
-	.help = "Prints each Go heap arena (a 64 MiB reservation on linux/amd64) with its "
-		"pages split into in-use spans (objects), manual spans (goroutine stacks, "
-		"GC work buffers), free pages the runtime retains, free pages released to "
-		"the OS, and pages reserved but never mapped; its resident bytes (kernel "
-		"cores only); and a map with one character per group of pages showing the "
-		"state of most of them. With --json, prints one gomem/arenas/v1 object.",
+	.help =
+	    "Prints each Go heap arena (a 64 MiB reservation on linux/amd64 and arm64) with its "
+	    "pages split into in-use spans (objects), manual spans (goroutine stacks, "
+	    "GC work buffers), free pages the runtime retains, free pages released to "
+	    "the OS, and pages reserved but never mapped; its resident bytes (kernel "
+	    "cores only); and a map with one character per group of pages showing the "
+	    "state of most of them. With --json, prints one gomem/arenas/v1 object.",
 	.options = no_options,
 	.run = gm_verb_arenas,
     },
@@ -123,7 +124,7 @@ static const struct gm_verb verbs[] = {
 	.usage = "whatis [--json] ADDR",
 	.summary = "what an address is: mapping, owner, arena, span, object or stack",
 	.help = "Tells what the address ADDR (decimal or 0x hex; in GDB any expression, such "
-		"as &x or $rsp) is: its mapping and owner; in the Go heap, its arena and "
+		"as &x or $sp) is: its mapping and owner; in the Go heap, its arena and "
 		"span (in-use, manual or free pages) and, in an in-use span, the object "
 		"slot that holds it: its base, the offset of ADDR in it, and whether it is "
 		"allocated or free (scan objects of more than 512 bytes start with an "
