@@ -18,9 +18,9 @@ CFLAGS_ALL := -std=c11 $(OPT) $(SAN) $(WARN) -fPIC -fvisibility=hidden \
 LDFLAGS_ALL := $(SAN) $(LDFLAGS)
 
 # libcore/src has one folder per layer of the data flow (libcore/src/README.md).
-LIB_SRCS := $(wildcard libcore/src/*/*.c)
+LIB_SRCS := $(wildcard libcore/src/*.c libcore/src/*/*.c)
 LIB_OBJS := $(patsubst libcore/src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
-HEADERS  := $(wildcard libcore/include/*.h libcore/src/*/*.h)
+HEADERS  := $(wildcard libcore/include/*.h libcore/src/*.h libcore/src/*/*.h)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
@@ -76,7 +76,7 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(BUILD)/fuzz/lib/libgomem.a
 .PHONY: FORCE
 FORCE:
 
-FORMAT_FILES = $(wildcard libcore/include/*.h libcore/src/*/*.[ch] libcore/cli/*.[ch] \
+FORMAT_FILES = $(wildcard libcore/include/*.h libcore/src/*.[ch] libcore/src/*/*.[ch] libcore/cli/*.[ch] \
 		 tests/unit/*.[ch] tests/fuzz/*.[ch])
 
 # A file uses only its own layer and earlier ones: includes, and symbols (nm).

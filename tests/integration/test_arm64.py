@@ -23,8 +23,8 @@ import sys
 import pytest
 
 from conftest import (EXACT_FIELDS, PLUGIN, TOP, arm64_fixtures, assert_one_line_error,
-                      built_fixtures, committed_fixtures, json_from_gdb, program_headers,
-                      run_cli)
+                      built_fixtures, committed_fixtures, is_server, json_from_gdb,
+                      program_headers, run_cli)
 
 sys.path.insert(0, os.path.join(TOP, "fixtures"))
 import qemucore  # noqa: E402  (the fixtures' own ELF reader)
@@ -149,7 +149,8 @@ def test_text_says_linux_arm64_and_the_page_size(case):
 # ---- the architecture is the executable's ----
 
 def amd64_fixture():
-    found = built_fixtures() + committed_fixtures()
+    """A fixture program's amd64 core (not a real server's: their MemStats move)."""
+    found = [f for f in built_fixtures() + committed_fixtures() if not is_server(f)]
     assert found, "no amd64 fixture (fixtures/demo has committed ones)"
     return found[0]
 
