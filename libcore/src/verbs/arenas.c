@@ -258,8 +258,9 @@ static void arenas_text(struct arenas *a)
 	}
 	if (!rss)
 		gm_strbuf_printf(b, "\nRSS: unknown for this target (%s)\n",
-				 gm_target_residency_why(t) ? gm_target_residency_why(t)
-							    : "unknown");
+				 gm_target_is_gcore(t) ? "a gcore writes every page"
+				 : t->have_core	       ? "QEMU writes every page"
+						       : "its pages cannot be read");
 	gm_run_text_warnings(a->run);
 }
 
