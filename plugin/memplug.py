@@ -341,7 +341,7 @@ class VerbCommand(gdb.Command):
 
 
 class WhatisCommand(VerbCommand):
-    """gomem whatis: ADDR is any GDB expression (&x, $rsp, p + 8), evaluated here."""
+    """gomem whatis: ADDR is any GDB expression (&x, $sp, p + 8), evaluated here."""
 
     def complete(self, text, word):
         last = "" if not text or text[-1].isspace() else text.split()[-1]

@@ -2,8 +2,8 @@
 # tests/check.sh [BUILD]: what `make check` runs after building, the fast loop.
 #
 # The unit tests (test_dwarf on a committed fixture's executable, and on the same file with
-# its DWARF stripped by objcopy), then test_summary.py and test_schemas.py on the committed
-# cores of fixtures/demo only (GOMEM_FIXTURES=committed). No Go toolchain, no fixture
+# its DWARF stripped by objcopy), then test_summary.py, test_arm64.py and test_schemas.py on
+# the committed cores of fixtures/demo only (GOMEM_FIXTURES=committed; the arm64 one too). No Go toolchain, no fixture
 # building, nothing installed: ./setup test runs everything.
 set -euo pipefail
 
@@ -47,7 +47,8 @@ fi
 say "committed cores: summary against their truth, every verb's JSON against its schema"
 GOMEM_BUILD=$build GOMEM_FIXTURES=committed "$py" -m pytest -q -p no:cacheprovider \
 	-k "not fixture_cores_exist and not live_process and not gdb" \
-	tests/integration/test_summary.py tests/integration/test_schemas.py || failed=1
+	tests/integration/test_summary.py tests/integration/test_arm64.py \
+	tests/integration/test_schemas.py || failed=1
 
 if [ "$failed" -ne 0 ]; then
 	say "make check FAILED"

@@ -20,8 +20,8 @@ static const char usage_head[] =
     "       gomem diff [--json] EXE CORE_A CORE_B | A.json B.json  (gomem diff --help)\n"
     "\n"
     "Explains where a Go program's memory went, from an ELF core file and the\n"
-    "executable that produced it, or from a live process (linux/amd64, Go 1.19\n"
-    "to 1.27).\n"
+    "executable that produced it, or from a live process (linux/amd64 and\n"
+    "linux/arm64, Go 1.19 to 1.27).\n"
     "\n";
 
 static const char usage_tail[] =

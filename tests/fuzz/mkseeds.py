@@ -17,8 +17,9 @@ import struct
 import sys
 
 PT_LOAD, PT_NOTE = 1, 4
-NT_PRSTATUS, NT_AUXV, NT_FILE = 1, 6, 0x46494C45
-AT_PHDR, AT_ENTRY, AT_NULL = 3, 9, 0
+NT_PRSTATUS, NT_PRPSINFO, NT_AUXV, NT_FILE, NT_ARM_TLS = 1, 3, 6, 0x46494C45, 0x401
+AT_PHDR, AT_PAGESZ, AT_ENTRY, AT_NULL = 3, 6, 9, 0
+EM_X86_64, EM_AARCH64 = 62, 183
 PAGE = 4096
 
 
@@ -28,14 +29,17 @@ def note(name, ntype, desc):
     return struct.pack("<III", len(name), len(desc), ntype) + pad(name) + pad(desc)
 
 
-def prstatus(pid):
-    desc = bytearray(336)
+def prstatus(pid, size=336):
+    """NT_PRSTATUS: 336 bytes on x86-64, 392 on arm64 (pr_reg at 112 on both)."""
+    desc = bytearray(size)
     struct.pack_into("<i", desc, 32, pid)
     return note(b"CORE", NT_PRSTATUS, bytes(desc))
 
 
-def auxv(entry, phdr):
-    return note(b"CORE", NT_AUXV, struct.pack("<6Q", AT_PHDR, phdr, AT_ENTRY, entry, AT_NULL, 0))
+def auxv(entry, phdr, pagesz=None):
+    extra = (AT_PAGESZ, pagesz) if pagesz else ()
+    words = (AT_PHDR, phdr, AT_ENTRY, entry) + extra + (AT_NULL, 0)
+    return note(b"CORE", NT_AUXV, struct.pack("<%dQ" % len(words), *words))
 
 
 def nt_file(entries):
@@ -46,7 +50,7 @@ def nt_file(entries):
     return note(b"CORE", NT_FILE, desc)
 
 
-def core(loads, notes, align=PAGE, phnum_override=None):
+def core(loads, notes, align=PAGE, phnum_override=None, machine=EM_X86_64):
     """loads: (vaddr, memsz, data, flags). A kernel-style core: notes first, pages aligned."""
     phnum = 1 + len(loads)
     off = 64 + 56 * phnum
@@ -62,7 +66,7 @@ def core(loads, notes, align=PAGE, phnum_override=None):
                                  align))
         off += len(data)
     ident = b"\x7fELF" + bytes([2, 1, 1, 0]) + b"\0" * 8
-    eh = ident + struct.pack("<HHIQQQIHHHHHH", 4, 62, 1, 0, 64, 0, 0, 64, 56,
+    eh = ident + struct.pack("<HHIQQQIHHHHHH", 4, machine, 1, 0, 64, 0, 0, 64, 56,
                              phnum_override if phnum_override is not None else phnum, 64, 0, 0)
     out = bytearray(eh + b"".join(phdrs))
     out += body
@@ -95,6 +99,17 @@ def core_seeds(first_page=None, exe_vaddr=0x400000, entry=0x401000):
     c = bytearray(seeds["kernel-style"])
     seeds["truncated-data"] = bytes(c[: len(c) - 3000])
     seeds["truncated-headers"] = bytes(c[:200])
+    # linux/arm64 (issue 15): a kernel core of 16 KiB pages with its NT_ARM_TLS, and a
+    # QEMU guest core (NT_PRSTATUS, NT_PRPSINFO, NT_AUXV and nothing else).
+    arm = [l for l in loads if l[0] != 0xFFFFFFFFFF600000]
+    arm_notes = (prstatus(1234, 392) + note(b"LINUX", NT_ARM_TLS, struct.pack("<QQ", 1 << 40, 0))
+                 + auxv(entry, exe_vaddr + 64, 16384) + nt_file(files))
+    seeds["arm64-kernel-16k"] = core(arm, arm_notes, align=16384, machine=EM_AARCH64)
+    qemu_notes = (prstatus(1234, 392) + note(b"CORE", NT_PRPSINFO, bytes(136))
+                  + auxv(entry, exe_vaddr + 64, PAGE))
+    seeds["arm64-qemu"] = core(arm, qemu_notes, machine=EM_AARCH64)
+    seeds["x86-64-qemu"] = core(loads, prstatus(1234) + note(b"CORE", NT_PRPSINFO, bytes(136))
+                                + auxv(entry, exe_vaddr + 64, PAGE))
     return seeds
 
 

@@ -181,29 +181,41 @@ def _variant(name):
     return prog, "go" + version, variant.replace("-", ", ")
 
 
+def _cell(test_file, name, kind, have):
+    ids = [n for n in _OUTCOMES if "%s::" % test_file in n and "[%s-%s" % (name, kind) in n]
+    if not ids:
+        return "not run" if have else "-"
+    if all(_OUTCOMES[n] == "passed" for n in ids):
+        return "exact (%d tests)" % len(ids)
+    return "FAILED"
+
+
 def pytest_sessionfinish(session, exitstatus):
-    """Writes build/versions.md: one row per fixture core that test_summary.py read."""
+    """Writes build/versions.md: one row per fixture core that test_summary.py read, and per
+    arm64 fixture that test_arm64.py read (its kernel core: QEMU's with the host kernel's holes
+    punched in; its gcore column: QEMU's core as written)."""
     if COMMITTED_ONLY:
         return  # a partial run: the table of the last full one stays
     rows = []
     for f in built_fixtures() + committed_fixtures():
         if is_server(f):
             continue  # not a row of the matrix; its MemStats are not compared exactly
-        cells = []
-        for kind in ("kernel", "gcore"):
-            ids = [n for n in _OUTCOMES
-                   if "test_summary.py::" in n and "[%s-%s" % (f.name, kind) in n]
-            if not ids:
-                cells.append("not run" if kind in f.cores else "-")
-            elif all(_OUTCOMES[n] == "passed" for n in ids):
-                cells.append("exact (%d tests)" % len(ids))
-            else:
-                cells.append("FAILED")
+        cells = [_cell("test_summary.py", f.name, kind, kind in f.cores)
+                 for kind in ("kernel", "gcore")]
         prog, version, variant = _variant(f.name.replace("committed-", ""))
         cgo = "cgo" if prog == "hello" else "no cgo"
         source = "committed core" if f.name.startswith("committed-") else "built by ./setup test"
         rows.append("| %s | %s | %s | %s | %s | %s | %s |" % (
             version, prog, cgo, variant or "default", source, cells[0], cells[1]))
+    for f in arm64_fixtures():
+        cells = [_cell("test_arm64.py", f.name, kind, kind in f.cores)
+                 for kind in ("kernel", "qemu")]
+        prog, version, variant = _variant(f.name.replace("committed-", ""))
+        cgo = "cgo" if prog == "hello" else "no cgo"
+        source = "qemu-user, %s" % ("committed core" if f.name.startswith("committed-")
+                                    else "built by ./setup test")
+        rows.append("| %s | %s | %s | %s | %s | %s (holes punched) | QEMU's core: %s |" % (
+            version, prog, cgo, variant, source, cells[0], cells[1]))
     if not rows:
         return
     head = ["| Go | program | cgo | variant | core from | kernel core | gcore |",

@@ -24,12 +24,17 @@
 
 #define PAGE		 4096u
 #define PRSTATUS_SIZE	 336u /* sizeof(struct elf_prstatus) on x86-64 */
+#define ARM64_PRSTATUS	 392u /* on arm64: pr_reg is user_pt_regs, 34 words */
 #define PRSTATUS_PID_OFF 32u
 #define TEST_PID	 4242
 #define TEST_AT_ENTRY	 0x401020u
 #define TEST_AT_PHDR	 0x400040u
 #define TEST_SP		 0xc000123450ULL   /* pr_reg.rsp: user_regs_struct word 19 at 112 */
 #define TEST_FS_BASE	 0x7f0000001000ULL /* pr_reg.fs_base: word 21 */
+#define TEST_ARM64_PC	 0x95fc0ULL	   /* arm64 pr_reg word 32 */
+#define TEST_ARM64_G	 0x4000002380ULL   /* x28 */
+#define TEST_ARM64_LR	 0x12345ULL	   /* x30 */
+#define TEST_ARM64_TP	 0x7f0000002000ULL /* TPIDR_EL0, NT_ARM_TLS */
 #define TEST_AT_RANDOM	 0x7ffc00000100ULL
 #define TEST_AT_VDSO	 0x7ffc00010000ULL
 #define VSYSCALL_ADDR	 0xffffffffff600000ULL
@@ -57,8 +62,11 @@ struct tcore {
 	bool no_notes;
 	uint32_t prstatus_descsz; /* 0 means PRSTATUS_SIZE; larger than the note = corrupt */
 	uint16_t e_type;	  /* 0 means ET_CORE */
-	uint16_t e_machine;	  /* 0 means EM_X86_64 */
+	uint16_t e_machine;	  /* 0 means EM_X86_64; EM_AARCH64 writes arm64 registers */
 	enum { NT_FILE_NONE, NT_FILE_GOOD, NT_FILE_HUGE_COUNT, NT_FILE_NO_NUL } nt_file;
+	uint64_t at_pagesz; /* AT_PAGESZ in NT_AUXV; 0: none */
+	bool prpsinfo;	    /* an NT_PRPSINFO: with nothing else, the notes QEMU writes */
+	bool fpregs;	    /* an NT_PRFPREG, as the kernel and gcore write */
 };
 
 /* The NT_FILE entries of a synthetic core (page size 4096). */
@@ -117,17 +125,42 @@ static uint64_t align_up(uint64_t n, uint64_t a)
 	return (n + a - 1) / a * a;
 }
 
+/* Appends one ELF note named name ("CORE", "LINUX") to buf at *off. */
+static void add_named_note(uint8_t *buf, size_t *off, const char *name, uint32_t type,
+			   const void *desc, uint32_t len, uint32_t claimed_len)
+{
+	uint32_t namesz = (uint32_t)strlen(name) + 1;
+	Elf64_Nhdr nh = {.n_namesz = namesz, .n_descsz = claimed_len, .n_type = type};
+	memcpy(buf + *off, &nh, sizeof(nh));
+	*off += sizeof(nh);
+	memset(buf + *off, 0, align_up(namesz, 4));
+	memcpy(buf + *off, name, namesz);
+	*off += align_up(namesz, 4);
+	memcpy(buf + *off, desc, len);
+	*off += align_up(len, 4);
+}
+
 /* Appends one ELF note (name "CORE") to buf at *off. */
 static void add_note(uint8_t *buf, size_t *off, uint32_t type, const void *desc, uint32_t len,
 		     uint32_t claimed_len)
 {
-	Elf64_Nhdr nh = {.n_namesz = 5, .n_descsz = claimed_len, .n_type = type};
-	memcpy(buf + *off, &nh, sizeof(nh));
-	*off += sizeof(nh);
-	memcpy(buf + *off, "CORE\0\0\0", 8);
-	*off += 8;
-	memcpy(buf + *off, desc, len);
-	*off += align_up(len, 4);
+	add_named_note(buf, off, "CORE", type, desc, len, claimed_len);
+}
+
+/* NT_PRSTATUS of arm64 (user_pt_regs: sp = 31, pc = 32, g in x28), then NT_ARM_TLS. */
+static void add_arm64_thread(uint8_t *buf, size_t *off)
+{
+	uint8_t prstatus[ARM64_PRSTATUS];
+	int32_t pid = TEST_PID;
+	memset(prstatus, 0, sizeof(prstatus));
+	memcpy(prstatus + PRSTATUS_PID_OFF, &pid, sizeof(pid));
+	uint64_t regs[][2] = {{28, TEST_ARM64_G},  {30, TEST_ARM64_LR}, {31, TEST_SP},
+			      {32, TEST_ARM64_PC}, {29, TEST_SP + 64},	{0, 7}};
+	for (size_t i = 0; i < GM_ARRAY_SIZE(regs); i++)
+		memcpy(prstatus + 112 + regs[i][0] * 8, &regs[i][1], 8);
+	add_note(buf, off, NT_PRSTATUS, prstatus, ARM64_PRSTATUS, ARM64_PRSTATUS);
+	uint64_t tls[2] = {TEST_ARM64_TP, 0}; /* TPIDR_EL0, TPIDR2_EL0 */
+	add_named_note(buf, off, "LINUX", NT_ARM_TLS, tls, sizeof(tls), sizeof(tls));
 }
 
 /* Appends an NT_FILE note: count, page size, {start, end, page offset}..., paths. */
@@ -169,7 +202,9 @@ static void write_core_cut(const char *path, const struct tcore *spec, uint64_t 
 	size_t nph = spec->nloads + (spec->no_notes ? 0 : 1);
 	size_t notes_off = sizeof(Elf64_Ehdr) + nph * sizeof(Elf64_Phdr);
 	size_t off = notes_off;
-	if (!spec->no_notes) {
+	if (!spec->no_notes && spec->e_machine == EM_AARCH64) {
+		add_arm64_thread(head, &off);
+	} else if (!spec->no_notes) {
 		uint8_t prstatus[PRSTATUS_SIZE];
 		int32_t pid = TEST_PID;
 		memset(prstatus, 0, sizeof(prstatus));
@@ -179,9 +214,24 @@ static void write_core_cut(const char *path, const struct tcore *spec, uint64_t 
 		memcpy(prstatus + 112 + 21 * 8, &fs_base, sizeof(fs_base));
 		uint32_t claimed = spec->prstatus_descsz ? spec->prstatus_descsz : PRSTATUS_SIZE;
 		add_note(head, &off, NT_PRSTATUS, prstatus, PRSTATUS_SIZE, claimed);
+	}
+	if (!spec->no_notes) {
+		if (spec->prpsinfo) {
+			uint8_t prpsinfo[136] = {0};
+			int32_t pid = TEST_PID;
+			memcpy(prpsinfo + 24, &pid, sizeof(pid));
+			add_note(head, &off, NT_PRPSINFO, prpsinfo, sizeof(prpsinfo),
+				 sizeof(prpsinfo));
+		}
+		if (spec->fpregs) {
+			uint8_t fpregs[512] = {0};
+			add_note(head, &off, NT_PRFPREG, fpregs, sizeof(fpregs), sizeof(fpregs));
+		}
 		uint64_t auxv[] = {
-		    AT_PHDR,	    TEST_AT_PHDR,    AT_ENTRY,	   TEST_AT_ENTRY, AT_RANDOM,
-		    TEST_AT_RANDOM, AT_SYSINFO_EHDR, TEST_AT_VDSO, AT_NULL,	  0};
+		    AT_PHDR,	     TEST_AT_PHDR, AT_ENTRY,
+		    TEST_AT_ENTRY,   AT_RANDOM,	   TEST_AT_RANDOM,
+		    AT_SYSINFO_EHDR, TEST_AT_VDSO, spec->at_pagesz ? AT_PAGESZ : AT_NULL,
+		    spec->at_pagesz, AT_NULL,	   0};
 		add_note(head, &off, NT_AUXV, auxv, sizeof(auxv), sizeof(auxv));
 		if (spec->nt_file != NT_FILE_NONE)
 			add_nt_file(head, &off, spec->nt_file);
@@ -292,7 +342,12 @@ static void test_open_parses_pid_threads_and_auxv_from_notes(void **state)
 	assert_int_equal(core->nthread_notes, 1);
 	assert_int_equal(core->threads[0].tid, TEST_PID);
 	assert_int_equal(core->threads[0].sp, TEST_SP);
-	assert_int_equal(core->threads[0].fs_base, TEST_FS_BASE);
+	assert_int_equal(core->threads[0].tp, TEST_FS_BASE);
+	assert_ptr_equal(core->arch, gm_arch_for_machine(EM_X86_64));
+	uint64_t v = 0;
+	assert_true(gm_regs_sp(&core->threads[0].regs, &v));
+	assert_int_equal(v, TEST_SP);
+	assert_false(gm_regs_lr(&core->threads[0].regs, &v)); /* x86-64 has no link register */
 	assert_true(core->have_auxv);
 	assert_int_equal(core->at_entry, TEST_AT_ENTRY);
 	assert_int_equal(core->at_phdr, TEST_AT_PHDR);
@@ -580,13 +635,64 @@ static void test_open_wrong_machine_fails_naming_it(void **state)
 	char path[512];
 	struct gm_core *core = &fx->core;
 	struct tcore spec = three_loads;
-	spec.e_machine = EM_AARCH64;
-	path_in(fx, "core-arm64", path, sizeof(path));
+	spec.e_machine = EM_RISCV;
+	path_in(fx, "core-riscv64", path, sizeof(path));
 	write_core(path, &spec);
 	assert_gomem_error(gm_core_open(path, core), GOMEM_ERROR_FORMAT, path);
 	gm_core_deinit(core);
-	assert_gomem_error(gm_core_open(path, core), GOMEM_ERROR_FORMAT, "x86-64");
+	assert_gomem_error(gm_core_open(path, core), GOMEM_ERROR_FORMAT, "riscv64");
 	gm_core_deinit(core);
+	assert_gomem_error(gm_core_open(path, core), GOMEM_ERROR_FORMAT,
+			   "linux/amd64 and linux/arm64 only");
+	gm_core_deinit(core);
+}
+
+static void test_arm64_core_gives_registers_by_user_pt_regs_and_nt_arm_tls(void **state)
+{
+	struct fixture *fx = *state;
+	char path[512];
+	struct gm_core *core = &fx->core;
+	struct tcore spec = three_loads;
+	spec.e_machine = EM_AARCH64;
+	spec.at_pagesz = PAGE;
+	path_in(fx, "core-arm64", path, sizeof(path));
+	write_core(path, &spec);
+	assert_gomem_ok(gm_core_open(path, core));
+	assert_ptr_equal(core->arch, gm_arch_for_machine(EM_AARCH64));
+	assert_string_equal(core->arch->goarch, "arm64");
+	assert_int_equal(core->nthreads, 1);
+	const struct gm_core_thread *th = &core->threads[0];
+	assert_int_equal(th->tid, TEST_PID);
+	assert_int_equal(th->sp, TEST_SP);
+	assert_int_equal(th->tp, TEST_ARM64_TP);
+	uint64_t v = 0, gprs[GM_MAX_REGS];
+	assert_true(gm_regs_pc(&th->regs, &v));
+	assert_int_equal(v, TEST_ARM64_PC);
+	assert_true(gm_regs_g(&th->regs, &v));
+	assert_int_equal(v, TEST_ARM64_G);
+	assert_true(gm_regs_lr(&th->regs, &v));
+	assert_int_equal(v, TEST_ARM64_LR);
+	assert_true(gm_regs_fp(&th->regs, &v));
+	assert_int_equal(v, TEST_SP + 64);
+	/* x0 ... x30 for a conservative scan: not sp, pc or pstate. */
+	assert_int_equal(gm_regs_gprs(&th->regs, gprs), 31);
+	assert_int_equal(gprs[0], 7);
+	assert_int_equal(gprs[28], TEST_ARM64_G);
+	assert_int_equal(core->vsyscall_bytes, 0);
+	gm_core_deinit(core);
+}
+
+static void test_short_arm64_prstatus_leaves_registers_unknown(void **state)
+{
+	struct gm_regs regs = {0};
+	uint8_t pr_reg[33 * 8] = {0};
+	gm_regs_decode(gm_arch_for_machine(EM_AARCH64), pr_reg, sizeof(pr_reg), &regs);
+	uint64_t v = 1;
+	assert_int_equal(regs.n, 0);
+	assert_false(gm_regs_sp(&regs, &v));
+	assert_false(gm_regs_pc(&regs, &v));
+	assert_int_equal(gm_regs_gprs(&regs, (uint64_t[GM_MAX_REGS]){0}), 0);
+	(void)state;
 }
 
 static void test_open_executable_instead_of_core_fails_naming_it(void **state)
@@ -671,7 +777,82 @@ static void test_kernel_dump_detected_from_note_first_and_page_alignment(void **
 	path_in(fx, "core", path, sizeof(path));
 	write_core(path, &three_loads);
 	assert_gomem_ok(gm_core_open(path, core));
-	assert_true(core->kernel_dump);
+	assert_int_equal(core->kind, GM_CORE_KERNEL);
+	assert_true(core->holes_untouched);
+	assert_int_equal(core->page_size, PAGE);
+	gm_core_deinit(core);
+}
+
+/* An OS page of 16 KiB (arm64, and a synthetic x86-64): the kernel aligns to it. */
+static void test_kernel_dump_aligned_to_16k_at_pagesz_is_a_kernel_dump(void **state)
+{
+	struct fixture *fx = *state;
+	char path[512];
+	struct gm_core *core = &fx->core;
+	struct tcore spec = three_loads;
+	spec.p_align = spec.at_pagesz = 4 * PAGE;
+	spec.fpregs = true;
+	path_in(fx, "core", path, sizeof(path));
+	write_core(path, &spec);
+	assert_gomem_ok(gm_core_open(path, core));
+	assert_int_equal(core->kind, GM_CORE_KERNEL);
+	assert_int_equal(core->page_size, 4 * PAGE);
+	gm_core_deinit(core);
+}
+
+/* p_align that is not the page the process had (AT_PAGESZ) is not the kernel's. */
+static void test_p_align_other_than_at_pagesz_is_not_a_kernel_dump(void **state)
+{
+	struct fixture *fx = *state;
+	char path[512];
+	struct gm_core *core = &fx->core;
+	struct tcore spec = three_loads;
+	spec.p_align = 4 * PAGE;
+	spec.at_pagesz = PAGE;
+	path_in(fx, "core", path, sizeof(path));
+	write_core(path, &spec);
+	assert_gomem_ok(gm_core_open(path, core));
+	assert_int_equal(core->kind, GM_CORE_GCORE);
+	assert_false(core->holes_untouched);
+	assert_int_equal(core->page_size, PAGE);
+	gm_core_deinit(core);
+}
+
+/* NT_PRSTATUS, NT_PRPSINFO, NT_AUXV and nothing else: qemu-user's guest core. */
+static void test_qemu_notes_make_a_qemu_core_whose_holes_mean_nothing_unless_punched(void **state)
+{
+	struct fixture *fx = *state;
+	char path[512];
+	struct gm_core *core = &fx->core;
+	struct tcore spec = three_loads; /* x86-64: QEMU writes no NT_ARM_TLS either */
+	spec.prpsinfo = true;
+	spec.at_pagesz = PAGE;
+	path_in(fx, "core", path, sizeof(path));
+	write_core(path, &spec);
+	assert_gomem_ok(gm_core_open(path, core));
+	assert_int_equal(core->kind, GM_CORE_QEMU);
+	assert_false(core->holes_untouched); /* every page written */
+	assert_int_equal(core->page_size, PAGE);
+	gm_core_deinit(core);
+	/* The same core with a hole in a segment's data: punched from the host's core. */
+	spec.loads[0].filesz = spec.loads[0].memsz = 32 * PAGE;
+	spec.loads[1].vaddr = 0x10000 + 32 * PAGE;
+	write_core(path, &spec);
+	int fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	int punched = fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 2 * PAGE + 8 * PAGE,
+				16 * PAGE);
+	close(fd);
+	assert_int_equal(punched, 0); /* TMPDIR on a file system with holes */
+	assert_gomem_ok(gm_core_open(path, core));
+	assert_int_equal(core->kind, GM_CORE_QEMU);
+	assert_true(core->holes_untouched);
+	gm_core_deinit(core);
+	/* A kernel core has more notes (NT_PRFPREG): not QEMU's, whatever its holes. */
+	spec.fpregs = true;
+	write_core(path, &spec);
+	assert_gomem_ok(gm_core_open(path, core));
+	assert_int_equal(core->kind, GM_CORE_KERNEL);
 	gm_core_deinit(core);
 }
 
@@ -685,7 +866,8 @@ static void test_gcore_style_align_1_is_not_a_kernel_dump(void **state)
 	path_in(fx, "core", path, sizeof(path));
 	write_core(path, &spec);
 	assert_gomem_ok(gm_core_open(path, core));
-	assert_false(core->kernel_dump);
+	assert_int_equal(core->kind, GM_CORE_GCORE);
+	assert_false(core->holes_untouched);
 	gm_core_deinit(core);
 }
 
@@ -699,7 +881,7 @@ static void test_core_without_leading_note_is_not_a_kernel_dump(void **state)
 	path_in(fx, "core", path, sizeof(path));
 	write_core(path, &spec);
 	assert_gomem_ok(gm_core_open(path, core));
-	assert_false(core->kernel_dump);
+	assert_int_equal(core->kind, GM_CORE_GCORE);
 	assert_false(core->have_auxv);
 	assert_int_equal(core->pid, 0);
 	gm_core_deinit(core);
@@ -972,12 +1154,17 @@ int main(void)
 	    T(test_open_non_elf_file_fails_naming_it),
 	    T(test_open_32bit_elf_fails_naming_it),
 	    T(test_open_wrong_machine_fails_naming_it),
+	    T(test_arm64_core_gives_registers_by_user_pt_regs_and_nt_arm_tls),
+	    T(test_short_arm64_prstatus_leaves_registers_unknown),
 	    T(test_open_executable_instead_of_core_fails_naming_it),
 	    T(test_open_directory_fails_naming_it),
 	    T(test_open_missing_file_fails_naming_it),
 	    T(test_open_core_without_loads_fails),
 	    T(test_failed_open_releases_its_file_descriptor),
 	    T(test_kernel_dump_detected_from_note_first_and_page_alignment),
+	    T(test_kernel_dump_aligned_to_16k_at_pagesz_is_a_kernel_dump),
+	    T(test_p_align_other_than_at_pagesz_is_not_a_kernel_dump),
+	    T(test_qemu_notes_make_a_qemu_core_whose_holes_mean_nothing_unless_punched),
 	    T(test_gcore_style_align_1_is_not_a_kernel_dump),
 	    T(test_core_without_leading_note_is_not_a_kernel_dump),
 	    T(test_nt_file_note_lists_file_backed_mappings),

@@ -25,10 +25,8 @@
 
 #include "addrspace/addrspace.h"
 
-#define OS_PAGE		 GM_OS_PAGE
-#define GLIBC_HEAP_MAX	 (64ULL << 20) /* HEAP_MAX_SIZE on 64-bit (malloc/arena.c) */
-#define BRK_RANDOM_RANGE (1ULL << 30)  /* arch_randomize_brk on x86-64 */
-#define MAX_REGIONS	 (1u << 19)
+#define GLIBC_HEAP_MAX (64ULL << 20) /* HEAP_MAX_SIZE on 64-bit (malloc/arena.c) */
+#define MAX_REGIONS    (1u << 19)
 
 static const char *const owner_names[GM_OWNER_COUNT] = {
     [GM_OWNER_GO_HEAP] = "go-heap",
@@ -49,14 +47,15 @@ const char *gm_owner_name(enum gm_owner o)
 	return o < GM_OWNER_COUNT ? owner_names[o] : "unknown";
 }
 
-static uint64_t page_down(uint64_t n)
+/* Rounding to the target's OS page (AT_PAGESZ), a power of two. */
+static uint64_t page_down(uint64_t page, uint64_t n)
 {
-	return n & ~(OS_PAGE - 1);
+	return n & ~(page - 1);
 }
 
-static uint64_t page_up(uint64_t n)
+static uint64_t page_up(uint64_t page, uint64_t n)
 {
-	return (n + OS_PAGE - 1) & ~(OS_PAGE - 1);
+	return (n + page - 1) & ~(page - 1);
 }
 
 static uint64_t min_u64(uint64_t a, uint64_t b)
@@ -110,6 +109,7 @@ struct builder {
 	uint64_t m0_stack_hi;	      /* m0.g0.stack.hi: inside the main thread's stack */
 	struct gm_target_notes notes; /* a core's auxv and threads; none for other targets */
 	uint64_t exe_lo, exe_hi;      /* the executable's image */
+	uint64_t page;		      /* the OS page size */
 	int *part_region;	      /* per part: index into rs, or -1 */
 };
 
@@ -213,6 +213,39 @@ static const char *base_name(const char *path)
 
 /* ---- the executable ---- */
 
+/*
+ * Where the loader reserves the executable's whole span and then maps its
+ * segments into it (qemu-user; ld.so does so for libraries), the space
+ * between two segments stays reserved, PROT_NONE. The kernel leaves it
+ * unmapped, and then nothing is there to claim.
+ */
+static struct gomem_error *exe_gaps(struct builder *b)
+{
+	const struct gm_exe *exe = &b->t->exe;
+	for (size_t i = 0; i < exe->nloads; i++) {
+		uint64_t end =
+		    page_up(b->page, exe->loads[i].vaddr + exe->loads[i].memsz + b->t->bias);
+		uint64_t next = UINT64_MAX;
+		for (size_t j = 0; j < exe->nloads; j++) {
+			uint64_t start = page_down(b->page, exe->loads[j].vaddr + b->t->bias);
+			if (start >= end && start < next)
+				next = start;
+		}
+		if (next == UINT64_MAX || next == end)
+			continue;
+		const struct gm_mapping *m = mapping_at(b, end);
+		if (!m || m->path || (m->flags & (PF_R | PF_W | PF_X)))
+			continue;
+		struct gm_region r =
+		    region(end, min_u64(next, m->end), GM_OWNER_BINARY, GM_LEAF_BIN_GAP);
+		set_label(&r, "executable's program headers; PROT_NONE",
+			  "reserved between the executable's segments, where the loader mapped it "
+			  "as one span");
+		TRY(claim(b, &r, NULL));
+	}
+	return NULL;
+}
+
 static struct gomem_error *exe_regions(struct builder *b)
 {
 	const struct gm_exe *exe = &b->t->exe;
@@ -223,8 +256,9 @@ static struct gomem_error *exe_regions(struct builder *b)
 		uint64_t v = exe->loads[i].vaddr, filesz = exe->loads[i].filesz;
 		uint64_t memsz = exe->loads[i].memsz;
 		uint32_t f = exe->loads[i].flags;
-		uint64_t lo = page_down(v + bias), fend = page_up(v + filesz + bias);
-		uint64_t mend = page_up(v + memsz + bias);
+		uint64_t lo = page_down(b->page, v + bias),
+			 fend = page_up(b->page, v + filesz + bias);
+		uint64_t mend = page_up(b->page, v + memsz + bias);
 		char names[128];
 		b->exe_lo = min_u64(b->exe_lo, lo);
 		b->exe_hi = max_u64(b->exe_hi, mend);
@@ -259,10 +293,33 @@ static struct gomem_error *exe_regions(struct builder *b)
 			err = claim(b, &r, NULL);
 		}
 	}
-	return err;
+	return err ? err : exe_gaps(b);
 }
 
 /* ---- what the kernel and the threads say ---- */
+
+/*
+ * qemu-user gives the guest no vdso; it maps one page of signal return
+ * code instead (setup_sigtramp in linux-user/elfload.c): anonymous,
+ * read-execute, one (4 KiB) page at most a guest page long.
+ */
+static struct gomem_error *qemu_sigtramp_region(struct builder *b)
+{
+	if (!b->t->have_core || b->t->core.kind != GM_CORE_QEMU)
+		return NULL;
+	for (size_t i = 0; i < b->nmaps; i++) {
+		const struct gm_mapping *m = &b->maps[i];
+		if (m->path || m->flags != (PF_R | PF_X) || m->end - m->start > b->page ||
+		    claimed(b, m->start))
+			continue;
+		struct gm_region r =
+		    region(m->start, m->end, GM_OWNER_KERNEL, GM_LEAF_KERNEL_SIGTRAMP);
+		set_label(&r, "inferred: a QEMU core's one anonymous executable page",
+			  "qemu-user's signal return trampoline (Linux has it in the vdso)");
+		return claim(b, &r, NULL);
+	}
+	return NULL;
+}
 
 static struct gomem_error *kernel_regions(struct builder *b)
 {
@@ -270,7 +327,7 @@ static struct gomem_error *kernel_regions(struct builder *b)
 		const struct gm_mapping *m = &b->maps[i];
 		const char *p = m->path ? m->path : "";
 		struct gm_region r = region(m->start, m->end, GM_OWNER_KERNEL, GM_LEAF_KERNEL_VDSO);
-		if (m->start == GM_VSYSCALL_ADDR || strcmp(p, "[vsyscall]") == 0) {
+		if (gm_target_is_vsyscall(b->t, m->start) || strcmp(p, "[vsyscall]") == 0) {
 			r.leaf = r.reserved_leaf = GM_LEAF_KERNEL_VSYSCALL;
 			set_label(&r, "its fixed address",
 				  "[vsyscall]: legacy system-call page (not counted in VmSize)");
@@ -297,13 +354,15 @@ static struct gomem_error *kernel_regions(struct builder *b)
 		TRY(claim(b, &r, NULL));
 		v = m;
 	}
-	return NULL;
+	return qemu_sigtramp_region(b);
 }
 
 static bool anon_writable(const struct gm_mapping *m)
 {
 	return m && !m->path && (m->flags & PF_W);
 }
+
+static struct gomem_error *guard_below(struct builder *b, uint64_t stack_lo, const char *who);
 
 static struct gomem_error *main_stack_region(struct builder *b)
 {
@@ -327,17 +386,23 @@ static struct gomem_error *main_stack_region(struct builder *b)
 		return NULL;
 	struct gm_region r = region(m->start, m->end, GM_OWNER_MAIN_STACK, GM_LEAF_STACK_MAIN);
 	set_label(&r, source, "main thread's stack ([stack]: grows down on demand)");
-	return claim(b, &r, NULL);
+	TRY(claim(b, &r, NULL));
+	/* qemu-user maps the guest's main stack with a guard below; Linux has none. */
+	return guard_below(b, m->start, "the main thread's stack");
 }
 
-/* The PROT_NONE page glibc leaves below a thread stack (its default guard size). */
+/*
+ * The PROT_NONE guard glibc leaves below a thread stack: its default guard
+ * size, one page, but at least ARCH_MIN_GUARD_SIZE (64 KiB on arm64).
+ */
 static struct gomem_error *guard_below(struct builder *b, uint64_t stack_lo, const char *who)
 {
 	const struct gm_mapping *m = mapping_at(b, stack_lo - 1);
 	if (!m || m->path || (m->flags & PF_W) || claimed(b, stack_lo - 1))
 		return NULL;
-	struct gm_region r = region(max_u64(m->start, stack_lo - OS_PAGE), stack_lo,
-				    GM_OWNER_THREAD_STACK, GM_LEAF_STACK_GUARD);
+	uint64_t guard = max_u64(b->page, b->t->arch->min_stack_guard);
+	struct gm_region r = region(stack_lo - m->start > guard ? stack_lo - guard : m->start,
+				    stack_lo, GM_OWNER_THREAD_STACK, GM_LEAF_STACK_GUARD);
 	set_label(&r, "inferred: PROT_NONE, right below the stack", "guard page of %s", who);
 	return claim(b, &r, NULL);
 }
@@ -356,9 +421,10 @@ static struct gomem_error *thread_stack_regions(struct builder *b)
 		    !gap_around(b, th->g0_hi - 1, &lo, &hi))
 			continue;
 		/* A generous window around g0.stack, in case the mapping was merged. */
-		uint64_t wlo = th->g0_lo > (1 << 20) ? page_down(th->g0_lo) - (1 << 20) : 0;
+		uint64_t wlo =
+		    th->g0_lo > (1 << 20) ? page_down(b->page, th->g0_lo) - (1 << 20) : 0;
 		lo = max_u64(lo, wlo);
-		hi = min_u64(hi, page_up(th->g0_hi) + (4 << 20));
+		hi = min_u64(hi, page_up(b->page, th->g0_hi) + (4 << 20));
 		struct gm_region r = region(lo, hi, GM_OWNER_THREAD_STACK, GM_LEAF_STACK_PTHREAD);
 		char who[64];
 		snprintf(who, sizeof(who), "M%" PRId64 "'s pthread stack", th->id);
@@ -371,6 +437,9 @@ static struct gomem_error *thread_stack_regions(struct builder *b)
 		TRY(guard_below(b, lo, who));
 	}
 	/* Threads that are not Ms (or whose g0 is in the heap): their registers. */
+	bool core = b->t->have_core;
+	const char *regs_from = core ? "NT_PRSTATUS" : "ptrace";
+	const char *tp_from = !core ? "ptrace" : b->t->arch->tp_note ? "NT_ARM_TLS" : "NT_PRSTATUS";
 	for (size_t i = 0; i < b->notes.nthreads; i++) {
 		const struct gm_core_thread *l = &b->notes.threads[i];
 		uint64_t lo, hi;
@@ -378,23 +447,26 @@ static struct gomem_error *thread_stack_regions(struct builder *b)
 		    gap_around(b, l->sp, &lo, &hi)) {
 			struct gm_region r =
 			    region(lo, hi, GM_OWNER_THREAD_STACK, GM_LEAF_STACK_C_THREAD);
-			char who[64];
+			char who[64], source[64];
 			snprintf(who, sizeof(who), "LWP %" PRIu64 "'s stack", l->tid);
-			set_label(&r, "the thread's stack pointer (NT_PRSTATUS)",
+			snprintf(source, sizeof(source), "the thread's stack pointer (%s)",
+				 regs_from);
+			set_label(&r, source,
 				  "stack of LWP %" PRIu64 ", a thread that is not a Go M", l->tid);
 			TRY(claim(b, &r, NULL));
 			TRY(guard_below(b, lo, who));
 		}
-		if (l->fs_base && anon_writable(mapping_at(b, l->fs_base)) &&
-		    gap_around(b, l->fs_base, &lo, &hi)) {
-			lo = max_u64(lo, page_down(l->fs_base) > (1 << 20)
-					     ? page_down(l->fs_base) - (1 << 20)
-					     : 0);
-			hi = min_u64(hi, page_up(l->fs_base + 1) + (64 << 10));
+		if (l->tp && anon_writable(mapping_at(b, l->tp)) &&
+		    gap_around(b, l->tp, &lo, &hi)) {
+			uint64_t tp_page = page_down(b->page, l->tp);
+			lo = max_u64(lo, tp_page > (1 << 20) ? tp_page - (1 << 20) : 0);
+			hi = min_u64(hi, page_up(b->page, l->tp + 1) + (64 << 10));
 			struct gm_region r =
 			    region(lo, hi, GM_OWNER_THREAD_STACK, GM_LEAF_STACK_TLS);
-			set_label(&r, "the thread's thread pointer fs_base (NT_PRSTATUS)",
-				  "TLS and struct pthread of LWP %" PRIu64 "%s", l->tid,
+			char source[64];
+			snprintf(source, sizeof(source), "the thread's thread pointer %s (%s)",
+				 b->t->arch->tp_name, tp_from);
+			set_label(&r, source, "TLS and struct pthread of LWP %" PRIu64 "%s", l->tid,
 				  l->tid == b->notes.tgid ? " (the initial thread; mapped by ld.so)"
 							  : "");
 			TRY(claim(b, &r, NULL));
@@ -421,7 +493,7 @@ static struct gomem_error *glibc_heap_regions(struct builder *b)
 		uint64_t ar_ptr = hi[0], prev = hi[1], size = hi[2], mprot = hi[3];
 		bool first = prev == 0 && ar_ptr > m->start && ar_ptr < m->start + mprot;
 		bool later = prev != 0 && prev % GLIBC_HEAP_MAX == 0;
-		if (!size || size > mprot || mprot > GLIBC_HEAP_MAX || mprot % OS_PAGE ||
+		if (!size || size > mprot || mprot > GLIBC_HEAP_MAX || mprot % b->page ||
 		    mprot > m->end - m->start || !(first || later))
 			continue;
 		struct gm_region r = region(m->start, m->start + GLIBC_HEAP_MAX, GM_OWNER_C_HEAP,
@@ -448,17 +520,20 @@ static struct gomem_error *brk_region(struct builder *b)
 	for (size_t i = 0; i < b->nmaps; i++) {
 		const struct gm_mapping *m = &b->maps[i];
 		bool named = m->path && strcmp(m->path, "[heap]") == 0;
-		uint64_t chunk[2];
+		uint64_t chunk[2], start = m->start;
 		if (!named) {
-			if (!anon_writable(m) || m->start < b->exe_hi ||
-			    m->start - b->exe_hi > BRK_RANDOM_RANGE + (32 << 20))
+			/* qemu-user puts the break right after the .bss, in the same mapping. */
+			if (anon_writable(m) && m->start < b->exe_hi && b->exe_hi < m->end)
+				start = b->exe_hi;
+			if (!anon_writable(m) || start < b->exe_hi ||
+			    start - b->exe_hi > b->t->arch->brk_random_range + (32 << 20))
 				continue;
-			if (claimed(b, m->start) || !gm_read_ok(&b->t->mem, m->start, chunk, 16) ||
+			if (claimed(b, start) || !gm_read_ok(&b->t->mem, start, chunk, 16) ||
 			    chunk[0] != 0 || !(chunk[1] & 1) || (chunk[1] & ~7ULL) < 16 ||
-			    (chunk[1] & ~7ULL) > m->end - m->start)
+			    (chunk[1] & ~7ULL) > m->end - start)
 				return NULL; /* only the first mapping above the executable */
 		}
-		struct gm_region r = region(m->start, m->end, GM_OWNER_C_HEAP, GM_LEAF_C_BRK);
+		struct gm_region r = region(start, m->end, GM_OWNER_C_HEAP, GM_LEAF_C_BRK);
 		set_label(&r, named ? "its name" : "inferred: above the executable, malloc chunk",
 			  "brk heap ([heap]): glibc malloc's main arena");
 		return claim(b, &r, NULL);
@@ -470,6 +545,10 @@ static struct gomem_error *brk_region(struct builder *b)
 
 static struct gomem_error *file_regions(struct builder *b)
 {
+	/* A core without NT_FILE (QEMU's) has its files named by linkmap.c. */
+	const char *source = b->t->have_core && !b->t->core.nfiles
+				 ? "the dynamic linker's link map (r_debug)"
+				 : "NT_FILE";
 	for (size_t i = 0; i < b->nmaps; i++) {
 		const struct gm_mapping *m = &b->maps[i];
 		if (!m->path || m->path[0] == '[')
@@ -479,13 +558,15 @@ static struct gomem_error *file_regions(struct builder *b)
 		struct gm_region r =
 		    region(m->start, m->end, exe ? GM_OWNER_BINARY : GM_OWNER_SHARED_LIBRARY,
 			   exe ? GM_LEAF_BIN_RODATA : GM_LEAF_SHLIB);
-		const char *what = (m->flags & PF_X)   ? "text"
-				   : (m->flags & PF_W) ? "data"
-				   : m->offset == 0    ? "ELF headers and read-only data"
-						       : "read-only data";
+		const char *what = (m->flags & PF_X)	? "text"
+				   : (m->flags & PF_W)	? "data"
+				   : !(m->flags & PF_R) ? "gap between its segments"
+				   : m->offset == 0 && !m->offset_unknown
+				       ? "ELF headers and read-only data"
+				       : "read-only data";
 		if (gm_target_is_gcore(b->t) && !m->in_core)
 			what = "not saved by gcore (file pages; permissions not recorded)";
-		set_label(&r, "NT_FILE", "%s: %s", name, what);
+		set_label(&r, source, "%s: %s", name, what);
 		r.group = name;
 		TRY(claim(b, &r, NULL));
 		/* The anonymous mapping right after a library's data is its .bss. */
@@ -494,10 +575,10 @@ static struct gomem_error *file_regions(struct builder *b)
 		    claimed(b, next->start))
 			continue;
 		uint64_t base = 0, end = next->end;
-		const char *source = "inferred: anonymous, right after its data";
+		const char *bss_source = "inferred: anonymous, right after its data";
 		for (size_t j = 0; j < b->nmaps; j++) {
 			if (b->maps[j].path && b->maps[j].offset == 0 &&
-			    strcmp(b->maps[j].path, m->path) == 0) {
+			    !b->maps[j].offset_unknown && strcmp(b->maps[j].path, m->path) == 0) {
 				base = b->maps[j].start;
 				break;
 			}
@@ -505,11 +586,11 @@ static struct gomem_error *file_regions(struct builder *b)
 		uint64_t bss_end = base ? gm_target_lib_bss_end(b->t, m->path, base) : 0;
 		if (bss_end > next->start) {
 			end = min_u64(end, bss_end);
-			source = "the library's program headers";
+			bss_source = "the library's program headers";
 		}
 		struct gm_region bss =
 		    region(next->start, end, GM_OWNER_SHARED_LIBRARY, GM_LEAF_SHLIB);
-		set_label(&bss, source, "%s: zero-initialized data (.bss)", name);
+		set_label(&bss, bss_source, "%s: zero-initialized data (.bss)", name);
 		bss.group = name;
 		TRY(claim(b, &bss, NULL));
 	}
@@ -652,6 +733,7 @@ static struct gomem_error *cut(struct builder *b, struct parts *p)
 /* ---- residency ---- */
 
 struct file_cmp {
+	uint64_t page;
 	const uint8_t *file;
 	uint64_t file_size;
 	uint64_t file_off; /* of the part's start */
@@ -663,19 +745,40 @@ struct file_cmp {
 static void count_same(void *arg, uint64_t addr, uint64_t len, const uint8_t *data)
 {
 	struct file_cmp *c = arg;
-	for (uint64_t a = 0; data && a + OS_PAGE <= len; a += OS_PAGE) {
+	uint64_t page = c->page;
+	for (uint64_t a = 0; data && a + page <= len; a += page) {
 		uint64_t off = c->file_off + (addr + a - c->part_start);
 		if (off >= c->file_size)
 			continue;
-		uint64_t n = min_u64(OS_PAGE, c->file_size - off);
+		uint64_t n = min_u64(page, c->file_size - off);
 		if (memcmp(data + a, c->file + off, n) != 0)
 			continue;
 		bool zero_tail = true;
-		for (uint64_t j = n; j < OS_PAGE && zero_tail; j++)
+		for (uint64_t j = n; j < page && zero_tail; j++)
 			zero_tail = data[a + j] == 0;
 		if (zero_tail)
-			c->same += OS_PAGE;
+			c->same += page;
 	}
+}
+
+/*
+ * The file offset of [start, end) of the executable's image: within the
+ * pages of one PT_LOAD's file bytes (p_offset and p_vaddr agree modulo the
+ * page size), not its .bss.
+ */
+static bool exe_file_offset(const struct builder *b, uint64_t start, uint64_t end, uint64_t *ret)
+{
+	const struct gm_exe *exe = &b->t->exe;
+	for (size_t i = 0; i < exe->nloads; i++) {
+		uint64_t v = exe->loads[i].vaddr + b->t->bias;
+		uint64_t lo = page_down(b->page, v),
+			 hi = page_up(b->page, v + exe->loads[i].filesz);
+		if (start < lo || end > hi || exe->loads[i].offset < v - lo)
+			continue;
+		*ret = exe->loads[i].offset - (v - lo) + (start - lo);
+		return true;
+	}
+	return false;
 }
 
 /*
@@ -685,17 +788,26 @@ static void count_same(void *arg, uint64_t addr, uint64_t len, const uint8_t *da
  * anonymous memory, so they are left out where the file can be compared.
  */
 static uint64_t part_resident(struct builder *b, const struct gm_part *p,
-			      const struct gm_mapping *m, bool *file_unknown)
+			      const struct gm_mapping *m, bool *file_unknown, bool *offset_unknown)
 {
 	struct gm_target *t = b->t;
 	uint64_t r = gm_target_resident(t, p->start, p->end);
-	if (!r || !m->path || m->path[0] == '[' || t->source != GM_SOURCE_CORE)
+	if (!r || t->source != GM_SOURCE_CORE)
 		return r;
-	struct file_cmp c = {.part_start = p->start, .file_off = m->offset + (p->start - m->start)};
+	struct file_cmp c = {.page = b->page, .part_start = p->start};
 	if (p->start >= b->exe_lo && p->end <= b->exe_hi) {
+		/* The executable's own program headers place it, with or without NT_FILE. */
+		if (!exe_file_offset(b, p->start, p->end, &c.file_off))
+			return r;
 		c.file = t->exe.map;
 		c.file_size = t->exe.size;
 	} else {
+		if (!m->path || m->path[0] == '[')
+			return r;
+		if (m->offset_unknown) {
+			*offset_unknown = true;
+			return r;
+		}
 		const struct gm_file_image *f = gm_target_lib(t, m->path);
 		if (!f) {
 			*file_unknown = true;
@@ -703,6 +815,7 @@ static uint64_t part_resident(struct builder *b, const struct gm_part *p,
 		}
 		c.file = f->map;
 		c.file_size = f->size;
+		c.file_off = m->offset + (p->start - m->start);
 	}
 	gm_target_foreach_dumped(t, p->start, p->end, count_same, &c);
 	return r > c.same ? r - c.same : 0;
@@ -988,19 +1101,24 @@ static struct gomem_error *details(struct builder *b, struct parts *p)
 static struct gomem_error *residency(struct builder *b, struct parts *p)
 {
 	struct gm_addrspace *as = b->as;
-	bool unknown_file = false;
+	bool unknown_file = false, unknown_offset = false;
 	as->has_rss = gm_target_residency_known(b->t);
 	for (size_t i = 0; i < p->n; i++) {
 		struct gm_part *part = &p->v[i];
 		const struct gm_mapping *m = mapping_at(b, part->start);
 		part->has_rss = as->has_rss;
 		if (as->has_rss && m)
-			part->rss = part_resident(b, part, m, &unknown_file);
+			part->rss = part_resident(b, part, m, &unknown_file, &unknown_offset);
 		if (part->in_vsz) {
 			as->vsz += part->end - part->start;
 			as->rss += part->rss;
 		}
 	}
+	if (unknown_offset)
+		gm_addrspace_warn(as,
+				  "where the shared libraries' segments lie in their files is "
+				  "unknown (the core has no NT_FILE): their dumped pages count as "
+				  "resident, even those that are only their file's");
 	if (unknown_file)
 		gm_addrspace_warn(as, "a shared library was not found (or differs) on this "
 				      "machine: its dumped pages count as resident, even those "
@@ -1155,7 +1273,7 @@ struct gomem_error *gm_addrspace_build(struct gm_target *t, struct gm_runtime *r
 	struct gm_addrspace *as = calloc(1, sizeof(*as));
 	if (!as)
 		return &gm_error_no_memory;
-	struct builder b = {.t = t, .rt = rt, .as = as};
+	struct builder b = {.t = t, .rt = rt, .as = as, .page = t->page_size};
 	struct gomem_error *err = build(&b);
 	free(b.rs.v);
 	free(b.claims);

@@ -58,10 +58,12 @@ enum gm_leaf {
 	GM_LEAF_BIN_RODATA,
 	GM_LEAF_BIN_DATA,
 	GM_LEAF_BIN_BSS,
-	GM_LEAF_SHLIB, /* one node per library, named after the file */
+	GM_LEAF_BIN_GAP, /* PROT_NONE between segments, where the loader reserved them */
+	GM_LEAF_SHLIB,	 /* one node per library, named after the file */
 	GM_LEAF_KERNEL_VDSO,
 	GM_LEAF_KERNEL_VVAR,
 	GM_LEAF_KERNEL_VSYSCALL, /* outside VSZ */
+	GM_LEAF_KERNEL_SIGTRAMP, /* qemu-user's signal return page, where Linux has the vdso */
 	GM_LEAF_UNKNOWN_MAPPED,
 	GM_LEAF_UNKNOWN_RESERVED,
 	GM_LEAF_COUNT

@@ -70,10 +70,12 @@ static const struct leaf_info leaves[GM_LEAF_COUNT] = {
     [GM_LEAF_BIN_RODATA] = {TOP_BINARY, "read-only data"},
     [GM_LEAF_BIN_DATA] = {TOP_BINARY, "data"},
     [GM_LEAF_BIN_BSS] = {TOP_BINARY, "bss"},
+    [GM_LEAF_BIN_GAP] = {TOP_BINARY, "gaps between segments"},
     [GM_LEAF_SHLIB] = {TOP_SHLIBS, "?"},
     [GM_LEAF_KERNEL_VDSO] = {TOP_KERNEL, "vdso"},
     [GM_LEAF_KERNEL_VVAR] = {TOP_KERNEL, "vvar"},
     [GM_LEAF_KERNEL_VSYSCALL] = {TOP_KERNEL, "vsyscall"},
+    [GM_LEAF_KERNEL_SIGTRAMP] = {TOP_KERNEL, "signal trampoline (qemu-user)"},
     [GM_LEAF_UNKNOWN_MAPPED] = {TOP_UNKNOWN, "mapped"},
     [GM_LEAF_UNKNOWN_RESERVED] = {TOP_UNKNOWN, "reserved (PROT_NONE, or read-only in a gcore)"},
 };

@@ -19,20 +19,19 @@
 #define MAX_LIST    (1 << 16)
 #define MAX_REGIONS (1u << 19)
 
-#define OS_PAGE 4096ULL
-
-static uint64_t page_up(uint64_t n)
-{
-	return (n + OS_PAGE - 1) & ~(OS_PAGE - 1);
-}
-
 struct ctx {
 	struct gm_runtime *rt;
+	uint64_t page; /* the OS page size: the kernel rounds every mapping to it */
 	const struct gm_regions_layout *R;
 	struct gm_rt_regions *rs;
 	uint64_t first_heap;  /* the lowest mapped heap address (0 if none) */
 	bool randomized_base; /* Go 1.26+: the heap starts at a random offset of its arena */
 };
+
+static uint64_t page_up(const struct ctx *c, uint64_t n)
+{
+	return (n + c->page - 1) & ~(c->page - 1);
+}
 
 GM_DEFINE_GROW_MAX(grow_regions, struct gm_rt_region, MAX_REGIONS,
 		   "regions: the runtime's lists are corrupt")
@@ -252,7 +251,7 @@ static struct gomem_error *heap_regions(struct ctx *c)
 		 * sysAlloc of its own, counted in GCSys (malloc.go sysAlloc).
 		 */
 		if (meta_size >= (64 << 10))
-			TRY(add(c, arenas[i].meta, page_up(meta_size), GM_RR_HEAP_ARENA_META,
+			TRY(add(c, arenas[i].meta, page_up(c, meta_size), GM_RR_HEAP_ARENA_META,
 				meta_size, "mheap_.arenas",
 				"heapArena metadata of arena 0x%" PRIx64
 				" (span map, page bitmaps; %" PRIu64 " bytes)",
@@ -285,7 +284,7 @@ static struct gomem_error *page_alloc_regions(struct ctx *c)
 		uint64_t hdr[3];
 		char label[80], source[64];
 		TRY(read_slice(c, pages + summary.offset + l * summary.elem_size, hdr));
-		uint64_t bytes = page_up(hdr[2] * 8);
+		uint64_t bytes = page_up(c, hdr[2] * 8);
 		snprintf(label, sizeof(label), "page summary level %" PRIu64 " (%s reserved)", l,
 			 gm_human_bytes(bytes, (char[32]){0}));
 		snprintf(source, sizeof(source), "mheap_.pages.summary[%" PRIu64 "]", l);
@@ -300,7 +299,7 @@ static struct gomem_error *page_alloc_regions(struct ctx *c)
 		uint64_t hdr[3];
 		char label[96];
 		TRY(read_slice(c, pages + scav.offset, hdr));
-		uint64_t bytes = page_up(hdr[2] * scav.elem_size);
+		uint64_t bytes = page_up(c, hdr[2] * scav.elem_size);
 		snprintf(label, sizeof(label), "scavenger index (%s reserved)",
 			 gm_human_bytes(bytes, (char[32]){0}));
 		TRY(add_reservation(c, hdr[0], bytes, GM_RR_SCAV_INDEX,
@@ -315,7 +314,7 @@ static struct gomem_error *page_alloc_regions(struct ctx *c)
 		    l1_count - i < GM_ARRAY_SIZE(batch) ? l1_count - i : GM_ARRAY_SIZE(batch);
 		TRY(gm_read(rt->mem, pages + L->pagealloc_chunks.offset + 8 * i, batch, 8 * n));
 		for (uint64_t j = 0; j < n; j++)
-			TRY(add(c, batch[j], page_up(l2_bytes), GM_RR_CHUNKS, l2_bytes,
+			TRY(add(c, batch[j], page_up(c, l2_bytes), GM_RR_CHUNKS, l2_bytes,
 				"mheap_.pages.chunks",
 				"page allocator bitmaps (mheap_.pages.chunks[%" PRIu64
 				"]: allocated and scavenged bits of 4 MiB chunks)",
@@ -382,7 +381,7 @@ static struct gomem_error *misc_regions(struct ctx *c)
 	/* allspans' array, sysAlloc'd and counted in OtherSys (mheap.go recordspan). */
 	TRY(read_slice(c, rt->mheap + L->mheap_allspans.offset, hdr));
 	if (hdr[2] > 0 && hdr[2] < (1ULL << 40) / 8)
-		TRY(add(c, hdr[0], page_up(hdr[2] * 8), GM_RR_ALLSPANS, hdr[2] * 8,
+		TRY(add(c, hdr[0], page_up(c, hdr[2] * 8), GM_RR_ALLSPANS, hdr[2] * 8,
 			"mheap_.allspans",
 			"allspans array: a pointer to every mspan ever made (%" PRIu64
 			" of %" PRIu64 ")",
@@ -391,14 +390,14 @@ static struct gomem_error *misc_regions(struct ctx *c)
 	TRY(read_slice(c, rt->mheap + L->mheap_heap_arenas.offset, hdr));
 	uint64_t list_bytes = hdr[2] * L->mheap_heap_arenas.elem_size;
 	if (list_bytes >= (64 << 10) && hdr[2] < (1ULL << 32))
-		TRY(add(c, hdr[0], page_up(list_bytes), GM_RR_HEAP_ARENA_META, list_bytes,
+		TRY(add(c, hdr[0], page_up(c, list_bytes), GM_RR_HEAP_ARENA_META, list_bytes,
 			"mheap_.heapArenas", "list of heap arenas"));
 	/* The profiling hash table, made at the first profiled allocation. */
 	uint64_t bh;
 	if (c->R->buckhash) {
 		uint64_t size = c->R->buckhash_size;
 		TRY(gm_read_u64(rt->mem, c->R->buckhash, &bh));
-		TRY(add(c, bh, page_up(size), GM_RR_BUCKHASH, size, "runtime.buckhash",
+		TRY(add(c, bh, page_up(c, size), GM_RR_BUCKHASH, size, "runtime.buckhash",
 			"profiling bucket hash table (BuckHashSys), made at the first profiled "
 			"allocation"));
 	}
@@ -424,7 +423,7 @@ static struct gomem_error *span_queue_regions(struct ctx *c)
 		TRY(gm_rt_read_field(c->rt, r, ring, &base));
 		TRY(gm_rt_read_field(c->rt, r, cap, &slots));
 		if (slots < (1ULL << 32))
-			TRY(add(c, base, page_up(slots * 8), GM_RR_SPAN_QUEUES, slots * 8,
+			TRY(add(c, base, page_up(c, slots * 8), GM_RR_SPAN_QUEUES, slots * 8,
 				"work.spanSPMCs",
 				"GC span queue ring (Green Tea): %" PRIu64 " slots", slots));
 		TRY(gm_rt_read_field(c->rt, r, next, &r));
@@ -445,7 +444,9 @@ static struct gomem_error *go_regions(struct ctx *c)
 struct gomem_error *gm_go_regions(struct gm_runtime *rt, struct gm_rt_regions *ret)
 {
 	struct gm_rt_regions rs = {0};
-	struct ctx c = {.rt = rt, .rs = &rs};
+	struct ctx c = {.rt = rt, .page = rt->os_page_size, .rs = &rs};
+	if (!c.page || (c.page & (c.page - 1)))
+		return gm_error(GOMEM_ERROR_USAGE, "the target's OS page size is unknown");
 	struct gomem_error *err = gm_runtime_regions_layout(rt, &c.R);
 	if (!err)
 		err = go_regions(&c);

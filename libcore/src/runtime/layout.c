@@ -71,8 +71,12 @@ static struct gomem_error *resolve_constants(struct gm_runtime *rt)
 	L->arena_l1_bits = (unsigned)v;
 	TRY(constant(rt, "runtime.arenaL2Bits", 22, &v));
 	L->arena_l2_bits = (unsigned)v;
-	/* arenaBaseOffset overflows int64, so the compiler drops it; the uintptr copy stays. */
-	TRY(constant(rt, "runtime.arenaBaseOffsetUintptr", (int64_t)0xffff800000000000ULL, &v));
+	/*
+	 * arenaBaseOffset overflows int64 on amd64, so the compiler drops it; the
+	 * uintptr copy stays. Without either, the GOARCH's value (malloc.go).
+	 */
+	TRY(constant(rt, "runtime.arenaBaseOffsetUintptr", (int64_t)rt->arch->arena_base_offset,
+		     &v));
 	L->arena_base_offset = (uint64_t)v;
 	TRY(constant(rt, "runtime.pallocChunkPages", 512, &v));
 	L->chunk_pages = (uint64_t)v;

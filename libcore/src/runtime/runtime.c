@@ -45,6 +45,8 @@ struct gomem_error *gm_runtime_create(struct gm_dwarf *dw, struct gm_target *t,
 	rt->target = t;
 	rt->mem = &t->mem;
 	rt->bias = t->bias;
+	rt->arch = t->arch;
+	rt->os_page_size = t->page_size;
 	snprintf(rt->go_version, sizeof(rt->go_version), "%s", exe->go_version);
 	struct gomem_error *err = gm_layout_resolve(rt);
 	if (!err)

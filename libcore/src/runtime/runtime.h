@@ -114,7 +114,9 @@ struct gm_runtime {
 	struct gm_dwarf *dw;
 	struct gm_target *target; /* NULL for a runtime made by hand (the unit tests) */
 	struct gm_memory *mem;
-	uint64_t bias; /* load bias of a PIE */
+	uint64_t bias;		    /* load bias of a PIE */
+	const struct gm_arch *arch; /* the target's GOARCH */
+	uint64_t os_page_size;	    /* the target's OS page (AT_PAGESZ): mappings are made of it */
 	char go_version[64];
 	struct gm_layout L;
 	uint64_t mheap, memstats, gc_controller, allp, emptymspan;

@@ -102,10 +102,24 @@ static const char *go_arch(unsigned machine, bool is64)
 	}
 }
 
+static unsigned ehdr_machine(const void *ehdr)
+{
+	const Elf64_Ehdr *eh = ehdr;
+	/* e_machine sits at the same offset in ELF32 and ELF64 headers. */
+	const uint8_t *m = (const uint8_t *)ehdr + offsetof(Elf64_Ehdr, e_machine);
+	return eh->e_ident[EI_DATA] == ELFDATA2MSB ? (unsigned)m[0] << 8 | m[1]
+						   : (unsigned)m[1] << 8 | m[0];
+}
+
+unsigned gm_elf_machine(const void *ehdr)
+{
+	return ehdr_machine(ehdr);
+}
+
 /*
  * Checks e_ident and e_machine and returns a reason, or NULL for a
- * little-endian ELF64 of x86-64. The machine is named first: a core of
- * another architecture says which one.
+ * little-endian ELF64 of a machine gomem reads. The machine is named first:
+ * a core of another architecture says which one.
  */
 const char *gm_elf_check_ident(const void *ehdr)
 {
@@ -113,29 +127,47 @@ const char *gm_elf_check_ident(const void *ehdr)
 	const Elf64_Ehdr *eh = ehdr;
 	if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0)
 		return "not an ELF file";
-	/* e_machine sits at the same offset in ELF32 and ELF64 headers. */
-	const uint8_t *m = (const uint8_t *)ehdr + offsetof(Elf64_Ehdr, e_machine);
-	bool msb = eh->e_ident[EI_DATA] == ELFDATA2MSB, is64 = eh->e_ident[EI_CLASS] == ELFCLASS64;
-	unsigned machine = msb ? (unsigned)m[0] << 8 | m[1] : (unsigned)m[1] << 8 | m[0];
-	if (machine != EM_X86_64) {
-		const char *arch = go_arch(machine, is64);
-		if (arch)
+	bool is64 = eh->e_ident[EI_CLASS] == ELFCLASS64;
+	unsigned machine = ehdr_machine(ehdr);
+	const struct gm_arch *arch = gm_arch_for_machine(machine);
+	if (!arch) {
+		const char *name = go_arch(machine, is64);
+		if (name)
 			snprintf(why, sizeof(why),
-				 "a %s-bit ELF file for %s, not %sx86-64: gomem reads linux/amd64 "
-				 "only",
-				 is64 ? "64" : "32", arch, is64 ? "" : "64-bit ");
+				 "a %s-bit ELF file for %s%s: gomem reads " GM_ARCH_SUPPORTED
+				 " only",
+				 is64 ? "64" : "32", name, is64 ? "" : ", not a 64-bit one");
 		else
 			snprintf(why, sizeof(why),
-				 "an ELF file for machine %u, not x86-64: gomem reads linux/amd64 "
-				 "only",
+				 "an ELF file for machine %u: gomem reads " GM_ARCH_SUPPORTED
+				 " only",
 				 machine);
 		return why;
 	}
-	if (!is64)
-		return "a 32-bit ELF file (x32), not a 64-bit one: gomem reads linux/amd64 only";
+	if (!is64) {
+		snprintf(
+		    why, sizeof(why),
+		    "a 32-bit ELF file for %s, not a 64-bit one: gomem reads " GM_ARCH_SUPPORTED
+		    " only",
+		    arch->name);
+		return why;
+	}
 	if (eh->e_ident[EI_DATA] != ELFDATA2LSB)
-		return "not a little-endian ELF file (gomem reads linux/amd64 only)";
+		return "not a little-endian ELF file (gomem reads " GM_ARCH_SUPPORTED " only)";
 	return NULL;
+}
+
+const char *gm_core_kind_name(enum gm_core_kind kind)
+{
+	switch (kind) {
+	case GM_CORE_KERNEL:
+		return "kernel";
+	case GM_CORE_QEMU:
+		return "qemu";
+	case GM_CORE_GCORE:
+	default:
+		return "gcore";
+	}
 }
 
 static uint64_t align4(uint64_t n)
@@ -143,12 +175,8 @@ static uint64_t align4(uint64_t n)
 	return (n + 3) & ~(uint64_t)3;
 }
 
-/* struct elf_prstatus on x86-64: pr_pid at 32, pr_reg (user_regs_struct) at 112. */
-#define PRSTATUS_PID	 32
-#define PRSTATUS_REG(i)	 (112 + (i)*8)
-#define PRSTATUS_RSP	 PRSTATUS_REG(19)
-#define PRSTATUS_FS_BASE PRSTATUS_REG(21)
-#define PRSTATUS_REGLEN	 PRSTATUS_REG(27)
+/* struct elf_prstatus: pr_pid at 32, then pr_reg at arch->prstatus_reg_offset. */
+#define PRSTATUS_PID 32
 
 GM_DEFINE_GROW(grow_threads, struct gm_core_thread)
 
@@ -168,11 +196,26 @@ static struct gomem_error *parse_prstatus(struct gm_core *core, const uint8_t *d
 	if (!th)
 		return &gm_error_no_memory;
 	*th = (struct gm_core_thread){.tid = (uint32_t)pid};
-	if (len >= PRSTATUS_REGLEN) {
-		memcpy(&th->sp, desc + PRSTATUS_RSP, 8);
-		memcpy(&th->fs_base, desc + PRSTATUS_FS_BASE, 8);
-	}
+	size_t off = core->arch->prstatus_reg_offset;
+	gm_regs_decode(core->arch, desc + (off < len ? off : len), off < len ? len - off : 0,
+		       &th->regs);
+	gm_regs_sp(&th->regs, &th->sp);
+	th->tp = th->regs.has_tp ? th->regs.tp : 0;
 	return NULL;
+}
+
+/*
+ * The thread pointer in a note of its own (NT_ARM_TLS): the kernel writes a
+ * thread's other register sets after its NT_PRSTATUS, so it is the last
+ * thread's.
+ */
+static void parse_tp_note(struct gm_core *core, const uint8_t *desc, uint64_t len)
+{
+	if (!core->nthreads || core->nthread_notes != core->nthreads)
+		return;
+	struct gm_core_thread *th = &core->threads[core->nthreads - 1];
+	gm_regs_set_tp_note(&th->regs, desc, (size_t)len);
+	th->tp = th->regs.has_tp ? th->regs.tp : 0;
 }
 
 /*
@@ -205,17 +248,21 @@ void gm_auxv_parse(const uint8_t *buf, uint64_t len, struct gm_auxv *a)
 			a->sysinfo_ehdr = val;
 		else if (type == AT_RANDOM)
 			a->random = val;
+		else if (type == AT_PAGESZ)
+			a->pagesz = val;
 	}
 }
 
 static void parse_auxv(struct gm_core *core, const uint8_t *desc, uint64_t len)
 {
-	struct gm_auxv a = {core->at_entry, core->at_phdr, core->at_sysinfo_ehdr, core->at_random};
+	struct gm_auxv a = {core->at_entry, core->at_phdr, core->at_sysinfo_ehdr, core->at_random,
+			    core->at_pagesz};
 	gm_auxv_parse(desc, len, &a);
 	core->at_entry = a.entry;
 	core->at_phdr = a.phdr;
 	core->at_sysinfo_ehdr = a.sysinfo_ehdr;
 	core->at_random = a.random;
+	core->at_pagesz = a.pagesz;
 	core->have_auxv = true;
 }
 
@@ -272,6 +319,14 @@ static struct gomem_error *parse_notes(struct gm_core *core, uint64_t off, uint6
 		const char *name = (const char *)p + sizeof(nh);
 		const uint8_t *desc = p + sizeof(nh) + name_len;
 		bool is_core = nh.n_namesz == 5 && memcmp(name, "CORE", 5) == 0;
+		bool is_linux = nh.n_namesz == 6 && memcmp(name, "LINUX", 6) == 0;
+		if (!is_core ||
+		    (nh.n_type != NT_PRSTATUS && nh.n_type != NT_PRPSINFO && nh.n_type != NT_AUXV))
+			core->other_notes++;
+		core->note_file |= is_core && nh.n_type == NT_FILE;
+		core->note_siginfo |= is_core && nh.n_type == NT_SIGINFO;
+		if (is_linux && core->arch->tp_note && nh.n_type == core->arch->tp_note)
+			parse_tp_note(core, desc, nh.n_descsz);
 		if (is_core && nh.n_type == NT_PRSTATUS) {
 			struct gomem_error *err = parse_prstatus(core, desc, nh.n_descsz);
 			if (err)
@@ -349,7 +404,7 @@ static struct gomem_error *add_load(struct gm_core *core, const Elf64_Phdr *ph)
 	seg.data_len = filesz;
 	seg.truncated = filesz < (ph->p_filesz < ph->p_memsz ? ph->p_filesz : ph->p_memsz);
 	core->loads[core->nloads++] = seg;
-	if (seg.start == GM_VSYSCALL_ADDR)
+	if (core->arch->vsyscall_addr && seg.start == core->arch->vsyscall_addr)
 		core->vsyscall_bytes += seg.end - seg.start;
 	return NULL;
 }
@@ -388,19 +443,78 @@ static bool anonymous_memory_missing(const struct gm_core *core, const Elf64_Phd
 	return anon > 0;
 }
 
+static bool power_of_two_page(uint64_t n)
+{
+	return n >= 4096 && n <= (1u << 20) && (n & (n - 1)) == 0;
+}
+
 /*
- * A kernel core aligns every PT_LOAD to the page size and leaves pages that
- * were never touched as holes; GDB's gcore writes p_align 1 and every byte.
+ * The kernel aligns every PT_LOAD of its core to the OS page size
+ * (ELF_EXEC_PAGESIZE: AT_PAGESZ) and writes the notes first; GDB's gcore
+ * writes p_align 1. Without AT_PAGESZ, a p_align common to every PT_LOAD
+ * that is a page size is taken for it. Returns the page size, 0 if none.
  */
-static bool looks_like_kernel_dump(const Elf64_Phdr *ph, uint64_t count)
+static uint64_t kernel_page_alignment(const struct gm_core *core, const Elf64_Phdr *ph,
+				      uint64_t count)
 {
 	if (count == 0 || ph[0].p_type != PT_NOTE)
-		return false;
+		return 0;
+	uint64_t align = core->at_pagesz;
 	for (uint64_t i = 0; i < count; i++) {
-		if (ph[i].p_type == PT_LOAD && ph[i].p_align != 4096)
-			return false;
+		if (ph[i].p_type != PT_LOAD)
+			continue;
+		if (!align)
+			align = ph[i].p_align;
+		if (ph[i].p_align != align)
+			return 0;
 	}
-	return true;
+	return power_of_two_page(align) ? align : 0;
+}
+
+/*
+ * QEMU's linux-user writes a guest core with NT_PRSTATUS (one per thread),
+ * NT_PRPSINFO and NT_AUXV and no other note (elfload.c, QEMU 7.2): no
+ * NT_FILE or NT_SIGINFO, which every kernel since 3.7 writes, and no FP
+ * registers, which every kernel and gcore write. Its notes come first and
+ * its PT_LOADs are page-aligned, as the kernel's; but it writes every page.
+ */
+static bool looks_like_qemu(const struct gm_core *core, const Elf64_Phdr *ph, uint64_t count)
+{
+	return count > 0 && ph[0].p_type == PT_NOTE && core->nthread_notes > 0 &&
+	       core->prpsinfo_pid > 0 && core->have_auxv && core->other_notes == 0 &&
+	       !core->note_file && !core->note_siginfo;
+}
+
+/* Whether the file has holes where its PT_LOADs promise data. */
+static bool has_holes(const struct gm_core *core)
+{
+	for (size_t i = 0; i < core->nloads; i++) {
+		const struct gm_segment *s = &core->loads[i];
+		if (s->data_len &&
+		    gm_core_data_bytes(core, s->file_offset, s->data_len) < s->data_len)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Who wrote the core, and so whether its holes are the pages never
+ * touched: a kernel core's are; a QEMU guest core has none unless they were
+ * punched afterwards with the host kernel's (fixtures/qemucore.py punch),
+ * and then they are too; a gcore's say nothing.
+ */
+static struct gomem_error *classify(struct gm_core *core, const Elf64_Phdr *ph, uint64_t count)
+{
+	uint64_t align = kernel_page_alignment(core, ph, count);
+	core->page_size = power_of_two_page(core->at_pagesz) ? core->at_pagesz : align;
+	if (looks_like_qemu(core, ph, count)) {
+		core->kind = GM_CORE_QEMU;
+		core->holes_untouched = has_holes(core);
+		return NULL;
+	}
+	core->kind = align ? GM_CORE_KERNEL : GM_CORE_GCORE;
+	core->holes_untouched = core->kind == GM_CORE_KERNEL;
+	return NULL;
 }
 
 /* A core cut into more pieces than this is asked with lseek each time (24 MiB of list). */
@@ -483,6 +597,7 @@ static struct gomem_error *core_open(const char *path, struct gm_core *core)
 	const char *why = gm_elf_check_ident(&eh);
 	if (why)
 		return gm_error(GOMEM_ERROR_FORMAT, "core %s: %s", path, why);
+	core->arch = gm_arch_for_machine(eh.e_machine);
 	if (eh.e_type != ET_CORE)
 		return gm_error(GOMEM_ERROR_FORMAT, "core %s: not a core file (ELF type %u)", path,
 				eh.e_type);
@@ -506,12 +621,11 @@ static struct gomem_error *core_open(const char *path, struct gm_core *core)
 	}
 	if (core->nloads == 0)
 		return gm_error(GOMEM_ERROR_FORMAT, "core %s: no memory segments", path);
-	core->kernel_dump = looks_like_kernel_dump(ph, count);
 	if (core->prpsinfo_pid > 0)
 		core->pid = core->prpsinfo_pid;
 	core->anon_missing = anonymous_memory_missing(core, ph, count);
 	load_extents(core);
-	return NULL;
+	return classify(core, ph, count);
 }
 
 struct gomem_error *gm_core_open(const char *path, struct gm_core *core)

@@ -174,6 +174,7 @@ static struct gomem_error *exe_open(const char *path, struct gm_exe *exe)
 	const char *why = gm_elf_check_ident(&eh);
 	if (why)
 		return gm_error(GOMEM_ERROR_FORMAT, "executable %s: %s", path, why);
+	exe->arch = gm_arch_for_machine(eh.e_machine);
 	if (eh.e_type == ET_CORE)
 		return gm_error(GOMEM_ERROR_USAGE,
 				"%s is a core file; pass the executable first, then the core",
@@ -188,6 +189,10 @@ static struct gomem_error *exe_open(const char *path, struct gm_exe *exe)
 		return gm_error(GOMEM_ERROR_FORMAT, "executable %s: corrupt program headers", path);
 	const Elf64_Phdr *ph = (const Elf64_Phdr *)(exe->map + eh.e_phoff);
 	for (unsigned i = 0; i < eh.e_phnum; i++) {
+		if (ph[i].p_type == PT_DYNAMIC) {
+			exe->dynamic_vaddr = ph[i].p_vaddr;
+			exe->dynamic_size = ph[i].p_memsz;
+		}
 		if (ph[i].p_type != PT_LOAD)
 			continue;
 		if (exe->nloads == GM_ARRAY_SIZE(exe->loads))

@@ -79,9 +79,9 @@ static struct lib_file *lib_file(struct gm_target *t, const char *path)
 }
 
 /*
- * Whether a file on this machine is the one the process mapped: the core
- * holds the first page of every mapped ELF file (coredump_filter bit 4);
- * it must match the file's.
+ * Whether a file on this machine is the one the process mapped: an ELF
+ * file of the target's machine, and the core holds the first page of every
+ * mapped ELF file (coredump_filter bit 4), which must match the file's.
  */
 static bool lib_usable(struct gm_target *t, struct lib_file *f)
 {
@@ -90,7 +90,8 @@ static bool lib_usable(struct gm_target *t, struct lib_file *f)
 	f->checked = true;
 	const struct gm_mapping *maps;
 	size_t nmaps;
-	if (!f->image.map || f->image.size < GM_OS_PAGE)
+	if (!f->image.map || f->image.size < GM_ELF_HEAD_BYTES ||
+	    gm_elf_check_ident(f->image.map) || gm_elf_machine(f->image.map) != t->arch->machine)
 		return false;
 	struct gomem_error *err = gm_target_mappings(t, &maps, &nmaps);
 	if (err) {
@@ -99,12 +100,12 @@ static bool lib_usable(struct gm_target *t, struct lib_file *f)
 	}
 	for (size_t i = 0; i < nmaps; i++) {
 		const struct gm_mapping *m = &maps[i];
-		uint8_t page[GM_OS_PAGE];
+		uint8_t page[GM_ELF_HEAD_BYTES];
 		if (!m->path || m->offset != 0 || strcmp(m->path, f->path) != 0)
 			continue;
 		if (!gm_read_ok(&t->mem, m->start, page, sizeof(page)))
 			continue;
-		f->usable = memcmp(page, f->image.map, GM_OS_PAGE) == 0;
+		f->usable = memcmp(page, f->image.map, sizeof(page)) == 0;
 		return f->usable;
 	}
 	return false;
@@ -126,12 +127,11 @@ uint64_t gm_target_lib_bss_end(struct gm_target *t, const char *path, uint64_t l
 	if (gm_elf_check_ident(&eh) || eh.e_phoff > f->size ||
 	    eh.e_phnum > (f->size - eh.e_phoff) / sizeof(Elf64_Phdr))
 		return 0;
-	uint64_t end = 0;
+	uint64_t end = 0, page = t->page_size;
 	for (uint64_t i = 0; i < eh.e_phnum; i++) {
 		Elf64_Phdr ph;
 		memcpy(&ph, f->map + eh.e_phoff + i * sizeof(ph), sizeof(ph));
-		uint64_t e =
-		    (load_base + ph.p_vaddr + ph.p_memsz + GM_OS_PAGE - 1) & ~(GM_OS_PAGE - 1);
+		uint64_t e = (load_base + ph.p_vaddr + ph.p_memsz + page - 1) & ~(page - 1);
 		if (ph.p_type == PT_LOAD && (ph.p_flags & PF_W) && e > end)
 			end = e;
 	}

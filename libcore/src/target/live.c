@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,7 +33,6 @@
 #define MAX_THREADS	    (1u << 16)
 #define MAX_SEIZE_ROUNDS    64
 #define STOP_TIMEOUT_MS	    5000
-#define PAGE_BYTES	    4096u
 #define PAGEMAP_BATCH	    512 /* entries per pread of pagemap */
 #define PM_PRESENT	    (1ULL << 63)
 #define BITMAP_MAX_BYTES    (64u << 20) /* pagemap bitmaps kept per read of the mappings */
@@ -59,13 +59,16 @@ struct live_rss {
 
 struct gm_live {
 	int pid;
-	int mem_fd;	/* /proc/PID/mem, -1 for a callback target */
-	int pagemap_fd; /* -1 when unreadable */
+	uint64_t page_size; /* the process's (AT_PAGESZ): pagemap has an entry per page */
+	int mem_fd;	    /* /proc/PID/mem, -1 for a callback target */
+	int pagemap_fd;	    /* -1 when unreadable */
 	gomem_read_fn cb;
 	void *cb_arg;
 	char *maps; /* a callback target's maps text */
 	struct live_thread *threads;
 	size_t nthreads, cap_threads;
+	struct gm_core_thread *regs; /* the stopped threads' registers (PTRACE_GETREGSET) */
+	size_t nregs;
 	struct live_rss *rss; /* sorted; built with the mappings */
 	size_t nrss;
 	uint64_t bitmap_bytes; /* held by rss[].present, at most BITMAP_MAX_BYTES */
@@ -371,6 +374,58 @@ static void resume_process(struct gm_live *l)
 	l->nthreads = l->cap_threads = 0;
 }
 
+/* ---- registers ---- */
+
+/*
+ * One stopped thread's registers: pr_reg by PTRACE_GETREGSET with
+ * NT_PRSTATUS (the layout of a core's NT_PRSTATUS, on every architecture),
+ * and the thread pointer's own regset where it has one (NT_ARM_TLS).
+ */
+static bool read_thread_regs(pid_t tid, const struct gm_arch *arch, struct gm_core_thread *ret)
+{
+	uint64_t buf[GM_MAX_REGS];
+	struct iovec iov = {buf, sizeof(buf)};
+	*ret = (struct gm_core_thread){.tid = (uint64_t)tid};
+	if (ptrace(PTRACE_GETREGSET, tid, (void *)(uintptr_t)NT_PRSTATUS, &iov) < 0)
+		return false;
+	gm_regs_decode(arch, (const uint8_t *)buf, iov.iov_len, &ret->regs);
+	if (arch->tp_note) {
+		uint64_t tls[2];
+		struct iovec tiov = {tls, sizeof(tls)};
+		if (ptrace(PTRACE_GETREGSET, tid, (void *)(uintptr_t)arch->tp_note, &tiov) == 0)
+			gm_regs_set_tp_note(&ret->regs, (const uint8_t *)tls, tiov.iov_len);
+	}
+	gm_regs_sp(&ret->regs, &ret->sp);
+	ret->tp = ret->regs.has_tp ? ret->regs.tp : 0;
+	return true;
+}
+
+/* The registers of every thread stopped, the thread group leader first, as in a core. */
+static struct gomem_error *read_registers(struct gm_live *l)
+{
+	const struct gm_arch *arch = gm_arch_host();
+	if (!arch || !l->nthreads)
+		return NULL;
+	l->regs = calloc(l->nthreads, sizeof(*l->regs));
+	if (!l->regs)
+		return &gm_error_no_memory;
+	struct live_thread *leader = find_thread(l, l->pid);
+	if (leader && leader->stopped && read_thread_regs(leader->tid, arch, &l->regs[0]))
+		l->nregs++;
+	for (size_t i = 0; i < l->nthreads; i++) {
+		struct live_thread *t = &l->threads[i];
+		if (t != leader && t->stopped && read_thread_regs(t->tid, arch, &l->regs[l->nregs]))
+			l->nregs++;
+	}
+	return NULL;
+}
+
+void gm_live_threads(const struct gm_live *l, const struct gm_core_thread **ret, size_t *n_ret)
+{
+	*ret = l->regs;
+	*n_ret = l->nregs;
+}
+
 /* ---- opening and closing ---- */
 
 static struct gm_live *live_alloc(int pid)
@@ -379,6 +434,7 @@ static struct gm_live *live_alloc(int pid)
 	if (!l)
 		return NULL;
 	l->pid = pid;
+	l->page_size = 4096;
 	l->mem_fd = -1;
 	l->pagemap_fd = -1;
 	return l;
@@ -399,6 +455,8 @@ struct gomem_error *gm_live_create_pid(int pid, unsigned flags, struct gm_live *
 		err = proc_error(pid, path, errno);
 	if (!err && (flags & GOMEM_PID_STOP))
 		err = stop_process(l);
+	if (!err && (flags & GOMEM_PID_STOP))
+		err = read_registers(l);
 	if (!err)
 		err = load_ranges(l);
 	if (err) {
@@ -443,6 +501,7 @@ void gm_live_destroy(struct gm_live *l)
 	if (l->pagemap_fd >= 0)
 		close(l->pagemap_fd);
 	free(l->maps);
+	free(l->regs);
 	free_rss(l);
 	free_mappings(l->ranges, l->nranges);
 	free(l);
@@ -773,7 +832,7 @@ static void pagemap_pages(struct gm_live *l, uint64_t first, uint64_t last,
 }
 
 struct range_count {
-	uint64_t start, end, total;
+	uint64_t page_size, start, end, total;
 };
 
 static void count_present(void *arg, uint64_t page, const uint64_t *pm, uint64_t n)
@@ -782,7 +841,7 @@ static void count_present(void *arg, uint64_t page, const uint64_t *pm, uint64_t
 	for (uint64_t i = 0; i < n; i++) {
 		if (!(pm[i] & PM_PRESENT))
 			continue;
-		uint64_t a = (page + i) * PAGE_BYTES, b = a + PAGE_BYTES;
+		uint64_t a = (page + i) * c->page_size, b = a + c->page_size;
 		c->total += (b < c->end ? b : c->end) - (a > c->start ? a : c->start);
 	}
 }
@@ -807,42 +866,44 @@ static void read_present(struct gm_live *l, struct live_rss *r)
 	if (r->tried)
 		return;
 	r->tried = true;
-	uint64_t pages = (r->end - r->start) / PAGE_BYTES, bytes = (pages + 63) / 64 * 8;
+	uint64_t page_bytes = l->page_size;
+	uint64_t pages = (r->end - r->start) / page_bytes, bytes = (pages + 63) / 64 * 8;
 	if (!pages || bytes > BITMAP_MAX_BYTES - l->bitmap_bytes)
 		return;
 	r->present = calloc(1, bytes);
 	if (!r->present)
 		return;
 	l->bitmap_bytes += bytes;
-	struct bitmap_fill f = {r->present, r->start / PAGE_BYTES};
+	struct bitmap_fill f = {r->present, r->start / page_bytes};
 	pagemap_pages(l, f.first, f.first + pages - 1, fill_present, &f);
 }
 
 /* Resident bytes of [a, b) of the mapping r. */
 static uint64_t mapping_resident(struct gm_live *l, struct live_rss *r, uint64_t a, uint64_t b)
 {
+	const uint64_t page_bytes = l->page_size;
 	if (!r->rss)
 		return 0; /* nothing resident: nothing a stopped process can change */
 	read_present(l, r);
 	if (!r->present) {
 		if (a == r->start && b == r->end)
 			return r->rss;
-		struct range_count c = {a, b, 0};
-		pagemap_pages(l, a / PAGE_BYTES, (b - 1) / PAGE_BYTES, count_present, &c);
+		struct range_count c = {page_bytes, a, b, 0};
+		pagemap_pages(l, a / page_bytes, (b - 1) / page_bytes, count_present, &c);
 		return c.total;
 	}
-	uint64_t total = 0, first = r->start / PAGE_BYTES;
+	uint64_t total = 0, first = r->start / page_bytes;
 	/* Bounded by the mapping's bitmap: whole 64-page words where they fit. */
-	for (uint64_t page = a / PAGE_BYTES; page * PAGE_BYTES < b;) {
-		uint64_t bit = page - first, pa = page * PAGE_BYTES;
-		if (bit % 64 == 0 && pa >= a && pa + 64 * PAGE_BYTES <= b) {
-			total += (uint64_t)__builtin_popcountll(r->present[bit / 64]) * PAGE_BYTES;
+	for (uint64_t page = a / page_bytes; page * page_bytes < b;) {
+		uint64_t bit = page - first, pa = page * page_bytes;
+		if (bit % 64 == 0 && pa >= a && pa + 64 * page_bytes <= b) {
+			total += (uint64_t)__builtin_popcountll(r->present[bit / 64]) * page_bytes;
 			page += 64;
 			continue;
 		}
 		if ((r->present[bit / 64] >> (bit % 64)) & 1) {
 			uint64_t lo = pa > a ? pa : a,
-				 hi = pa + PAGE_BYTES < b ? pa + PAGE_BYTES : b;
+				 hi = pa + page_bytes < b ? pa + page_bytes : b;
 			total += hi - lo;
 		}
 		page++;
@@ -869,7 +930,14 @@ uint64_t gm_live_resident(struct gm_live *l, uint64_t start, uint64_t end)
 
 /* ---- auxv and the executable ---- */
 
-struct gomem_error *gm_live_auxv_entry(int pid, uint64_t *ret)
+void gm_live_set_page_size(struct gm_live *l, uint64_t page_size)
+{
+	l->page_size = page_size;
+	free_rss(l); /* bitmaps of the old page size */
+	l->have_rss = false;
+}
+
+struct gomem_error *gm_live_auxv(int pid, uint64_t *entry_ret, uint64_t *page_size_ret)
 {
 	char *buf;
 	size_t len;
@@ -879,7 +947,8 @@ struct gomem_error *gm_live_auxv_entry(int pid, uint64_t *ret)
 	struct gm_auxv a = {0};
 	gm_auxv_parse((const uint8_t *)buf, len, &a);
 	free(buf);
-	*ret = a.entry;
+	*entry_ret = a.entry;
+	*page_size_ret = a.pagesz;
 	return NULL;
 }
 

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "target/live.h"
 
@@ -69,9 +70,10 @@ static struct gomem_error *mismatch(struct gm_target *t, const uint8_t *page, si
  */
 static struct gomem_error *check_exe_layout(struct gm_target *t, uint64_t bias)
 {
+	uint64_t mask = ~(t->page_size - 1);
 	for (size_t i = 0; i < t->exe.nloads; i++) {
-		uint64_t start = (t->exe.loads[i].vaddr + bias) & ~(uint64_t)4095;
-		uint64_t offset = t->exe.loads[i].offset & ~(uint64_t)4095;
+		uint64_t start = (t->exe.loads[i].vaddr + bias) & mask;
+		uint64_t offset = t->exe.loads[i].offset & mask;
 		for (size_t j = 0; j < t->core.nfiles; j++) {
 			const struct gm_core_file *f = &t->core.files[j];
 			if (f->start == start && f->offset != offset)
@@ -97,7 +99,8 @@ static struct gomem_error *check_exe_matches(struct gm_target *t, uint64_t bias)
 			continue;
 		uint64_t addr = t->exe.loads[i].vaddr + bias;
 		const struct gm_segment *s = gm_memory_find(&t->mem, addr);
-		uint64_t n = t->exe.loads[i].filesz < 4096 ? t->exe.loads[i].filesz : 4096;
+		uint64_t n = t->exe.loads[i].filesz < GM_ELF_HEAD_BYTES ? t->exe.loads[i].filesz
+									: GM_ELF_HEAD_BYTES;
 		if (!s || addr - s->start + n > s->data_len) {
 			if (t->exe.e_type == ET_DYN && !t->core.have_auxv)
 				return gm_error(
@@ -111,7 +114,10 @@ static struct gomem_error *check_exe_matches(struct gm_target *t, uint64_t bias)
 						"starts",
 						t->core.path, t->exe.path,
 						(unsigned long long)addr);
-			/* The header page was not dumped (coredump_filter bit 4). */
+			/*
+			 * The header page was not dumped (coredump_filter bit 4; QEMU
+			 * never writes a mapping that starts with an ELF header).
+			 */
 			return check_exe_layout(t, bias);
 		}
 		if (memcmp(s->data + (addr - s->start), t->exe.map, n) != 0)
@@ -119,6 +125,52 @@ static struct gomem_error *check_exe_matches(struct gm_target *t, uint64_t bias)
 		return NULL;
 	}
 	return NULL;
+}
+
+/*
+ * The architecture is the executable's; a core of another machine (or a
+ * shared library, libs.c) cannot be of a process that ran it.
+ */
+static struct gomem_error *check_core_machine(struct gm_target *t)
+{
+	if (t->core.arch == t->arch)
+		return NULL;
+	return gm_error(GOMEM_ERROR_MISMATCH,
+			"core %s is not from executable %s: the core is of an %s (linux/%s) "
+			"process, the executable is for %s (linux/%s)",
+			t->core.path, t->exe.path, t->core.arch->name, t->core.arch->goarch,
+			t->arch->name, t->arch->goarch);
+}
+
+/*
+ * The largest page size (4 KiB to 64 KiB) that every mapping boundary is a
+ * multiple of (bits: the boundaries or'ed together): the OS page size of a
+ * process whose auxiliary vector is not at hand, unless all its mappings
+ * happen to be aligned more coarsely.
+ */
+static uint64_t page_size_of_bounds(uint64_t bits)
+{
+	uint64_t page = 65536;
+	while (page > 4096 && (bits & (page - 1)))
+		page >>= 1;
+	return page;
+}
+
+/* The OS page size of a core: AT_PAGESZ, else a kernel core's p_align, else the mappings'. */
+static struct gomem_error *core_page_size(struct gm_target *t)
+{
+	if (t->core.page_size) {
+		t->page_size = t->core.page_size;
+		return NULL;
+	}
+	uint64_t bits = 0;
+	for (size_t i = 0; i < t->core.nloads; i++)
+		bits |= t->core.loads[i].start | t->core.loads[i].end;
+	t->page_size = page_size_of_bounds(bits);
+	return gm_target_warn(t,
+			      "core %s has no AT_PAGESZ (NT_AUXV): the OS page size is taken to "
+			      "be %llu KiB, the alignment of its segments",
+			      t->core.path, (unsigned long long)(t->page_size >> 10));
 }
 
 static struct gomem_error *target_open_core(struct gm_target *t, const char *exe_path,
@@ -129,10 +181,20 @@ static struct gomem_error *target_open_core(struct gm_target *t, const char *exe
 	if (!t->exe_file)
 		return &gm_error_no_memory;
 	TRY(gm_exe_open(exe_path, &t->exe));
+	t->arch = t->exe.arch;
 	TRY(gm_core_open(core_path, &t->core));
 	t->have_core = true;
 	t->pid = t->core.pid;
 	t->mem.core_path = t->core.path;
+	TRY(check_core_machine(t));
+	TRY(core_page_size(t));
+	if (t->core.kind == GM_CORE_QEMU && t->core.holes_untouched)
+		TRY(gm_target_warn(
+		    t,
+		    "core %s was written by QEMU (qemu-user), which writes every "
+		    "page; its holes were made afterwards, and are read as the pages "
+		    "never touched, as in a kernel core",
+		    t->core.path));
 	if (t->core.anon_missing)
 		return gm_error(GOMEM_ERROR_FAULT,
 				"core %s holds none of the process's anonymous memory (Go heap, "
@@ -186,6 +248,7 @@ static struct gomem_error *open_live_exe(struct gm_target *t, const char *exe_pa
 	if (!t->exe_file)
 		return &gm_error_no_memory;
 	TRY(gm_exe_open(exe_path, &t->exe));
+	t->arch = t->exe.arch;
 	if (exe_name && strcmp(exe_name, exe_path) != 0) {
 		char *name = strdup(exe_name);
 		if (!name)
@@ -218,6 +281,34 @@ static void target_clear(struct gm_target *t)
 	t->core.fd = -1;
 }
 
+/*
+ * /proc/PID/mem and ptrace read a process of the machine gomem runs on: an
+ * executable for another one runs under an emulator, whose registers and
+ * address space are the emulator's.
+ */
+static struct gomem_error *check_live_machine(struct gm_target *t)
+{
+	const struct gm_arch *host = gm_arch_host();
+	if (!host || host == t->arch)
+		return NULL;
+	return gm_error(GOMEM_ERROR_UNSUPPORTED,
+			"process %d: executable %s is for %s (linux/%s), but gomem runs on %s: "
+			"a live process is read on its own machine (read a core of it instead)",
+			t->pid, t->exe.path, t->arch->name, t->arch->goarch, host->name);
+}
+
+/* The page size of a live process: AT_PAGESZ, which every Linux sets. */
+static struct gomem_error *live_page_size(struct gm_target *t)
+{
+	if (t->page_size >= 4096 && (t->page_size & (t->page_size - 1)) == 0) {
+		gm_live_set_page_size(t->live, t->page_size);
+		return NULL;
+	}
+	return gm_error(GOMEM_ERROR_FORMAT,
+			"process %d: no AT_PAGESZ in /proc/%d/auxv: its page size is unknown",
+			t->pid, t->pid);
+}
+
 static struct gomem_error *target_open_pid(struct gm_target *t, int pid, const char *exe_path,
 					   unsigned flags)
 {
@@ -231,10 +322,14 @@ static struct gomem_error *target_open_pid(struct gm_target *t, int pid, const c
 	if (!err)
 		err = open_live_exe(t, exe_path ? exe_path : open_path, name);
 	if (!err)
+		err = check_live_machine(t);
+	if (!err)
 		err = gm_live_create_pid(pid, flags, &t->live);
 	uint64_t at_entry = 0;
 	if (!err)
-		err = gm_live_auxv_entry(pid, &at_entry);
+		err = gm_live_auxv(pid, &at_entry, &t->page_size);
+	if (!err)
+		err = live_page_size(t);
 	if (!err)
 		err = target_open_live(t, at_entry);
 	if (!err && replaced)
@@ -262,6 +357,30 @@ struct gomem_error *gm_target_init_pid(struct gm_target *t, int pid, const char 
 	return err;
 }
 
+/*
+ * A process read through a debugger: its auxiliary vector is not at hand,
+ * so its page size is what its mappings' boundaries are aligned to.
+ */
+static struct gomem_error *callback_page_size(struct gm_target *t)
+{
+	const struct gm_mapping *m;
+	size_t n;
+	uint64_t bits = 0;
+	struct gomem_error *err = gm_target_mappings(t, &m, &n);
+	if (err && gomem_error_code(err) != GOMEM_ERROR_UNSUPPORTED)
+		return err;
+	for (size_t i = 0; !err && i < n; i++)
+		bits |= m[i].start | m[i].end;
+	gomem_error_destroy(err);
+	/* Without the maps either, the debugger's machine's page size is the best guess. */
+	long host_page = sysconf(_SC_PAGESIZE);
+	t->page_size = bits	       ? page_size_of_bounds(bits)
+		       : host_page > 0 ? (uint64_t)host_page
+				       : 4096;
+	gm_live_set_page_size(t->live, t->page_size);
+	return NULL;
+}
+
 static struct gomem_error *target_open_callback(struct gm_target *t, const char *exe_path, int pid,
 						uint64_t at_entry, const char *maps,
 						gomem_read_fn read_fn, void *arg)
@@ -269,6 +388,7 @@ static struct gomem_error *target_open_callback(struct gm_target *t, const char 
 	t->pid = pid;
 	TRY(open_live_exe(t, exe_path, NULL));
 	TRY(gm_live_create_callback(pid, maps, read_fn, arg, &t->live));
+	TRY(callback_page_size(t));
 	TRY(target_open_live(t, at_entry));
 	return gm_target_warn(t,
 			      "residency unknown: process %d is read through the debugger, not "
@@ -395,7 +515,7 @@ static struct gomem_error *load_mapping(const struct gm_core *c, const struct gm
 		m->path = strndup(f->path, f->path_len);
 		if (!m->path || gm_fault_injected("core mapping path", m->path))
 			return &gm_error_no_memory;
-	} else if (s->start == GM_VSYSCALL_ADDR) {
+	} else if (c->arch->vsyscall_addr && s->start == c->arch->vsyscall_addr) {
 		m->path = strdup("[vsyscall]");
 		if (!m->path)
 			return &gm_error_no_memory;
@@ -403,10 +523,14 @@ static struct gomem_error *load_mapping(const struct gm_core *c, const struct gm
 	return NULL;
 }
 
-/* The mappings of a core: its PT_LOADs, and for a gcore the files it left out. */
-static struct gomem_error *core_mappings(const struct gm_core *c, struct gm_mapping **ret,
+/*
+ * The mappings of a core: its PT_LOADs, and for a gcore the files it left
+ * out; a QEMU guest core names no file, but the dynamic linker's list does.
+ */
+static struct gomem_error *core_mappings(struct gm_target *t, struct gm_mapping **ret,
 					 size_t *n_ret)
 {
+	const struct gm_core *c = &t->core;
 	struct gm_mapping *maps = calloc(c->nloads + c->nfiles + 1, sizeof(*maps));
 	size_t n = 0;
 	struct gomem_error *err = maps ? NULL : &gm_error_no_memory;
@@ -414,13 +538,16 @@ static struct gomem_error *core_mappings(const struct gm_core *c, struct gm_mapp
 		if (c->loads[i].end > c->loads[i].start)
 			err = load_mapping(c, &c->loads[i], &maps[n++]);
 	}
-	if (!err && !c->kernel_dump)
+	if (!err && c->kind == GM_CORE_GCORE)
 		err = gcore_file_mappings(c, maps, &n);
+	if (!err)
+		gm_sort(maps, n, sizeof(*maps), cmp_mapping);
+	if (!err && !c->nfiles)
+		err = gm_linkmap_name_mappings(t, maps, n);
 	if (err) {
 		free_mappings(maps, maps ? n : 0);
 		return err;
 	}
-	gm_sort(maps, n, sizeof(*maps), cmp_mapping);
 	*ret = maps;
 	*n_ret = n;
 	return NULL;
@@ -433,8 +560,8 @@ struct gomem_error *gm_target_mappings(struct gm_target *t, const struct gm_mapp
 		/* Built on first use, and kept only when whole. */
 		struct gm_mapping *maps;
 		size_t n;
-		struct gomem_error *err = t->live ? gm_live_mappings(t->live, &maps, &n)
-						  : core_mappings(&t->core, &maps, &n);
+		struct gomem_error *err =
+		    t->live ? gm_live_mappings(t->live, &maps, &n) : core_mappings(t, &maps, &n);
 		if (err)
 			return err;
 		t->mappings = maps;
@@ -449,7 +576,26 @@ bool gm_target_residency_known(const struct gm_target *t)
 {
 	if (t->live)
 		return gm_live_residency_known(t->live);
-	return t->source == GM_SOURCE_CORE && t->have_core && t->core.kernel_dump;
+	return t->source == GM_SOURCE_CORE && t->have_core && t->core.holes_untouched;
+}
+
+const char *gm_target_residency_why(const struct gm_target *t)
+{
+	if (gm_target_residency_known(t))
+		return NULL;
+	if (!t->have_core)
+		return t->live ? "the process's pages cannot be read (/proc/PID/pagemap)" : NULL;
+	switch (t->core.kind) {
+	case GM_CORE_QEMU:
+		return "it was written by QEMU (qemu-user), which writes every page, so it cannot "
+		       "tell resident pages from untouched ones";
+	case GM_CORE_GCORE:
+		return "it was not written by the kernel (gcore writes every page, so it cannot "
+		       "tell resident pages from untouched ones)";
+	case GM_CORE_KERNEL:
+	default:
+		return NULL;
+	}
 }
 
 /*
@@ -520,7 +666,7 @@ struct gomem_error *gm_target_vsz(struct gm_target *t, uint64_t *ret)
 		return err;
 	uint64_t vsz = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (m[i].start != GM_VSYSCALL_ADDR)
+		if (!gm_target_is_vsyscall(t, m[i].start))
 			vsz += m[i].end - m[i].start;
 	}
 	*ret = vsz;
@@ -549,9 +695,31 @@ bool gm_go_version_newer_than_tested(const struct gm_exe *exe)
 	       minor > GM_NEWEST_TESTED_GO_MINOR;
 }
 
+bool gm_target_is_vsyscall(const struct gm_target *t, uint64_t start)
+{
+	return t->arch && t->arch->vsyscall_addr && start == t->arch->vsyscall_addr;
+}
+
 bool gm_target_is_gcore(const struct gm_target *t)
 {
-	return t->have_core && !t->core.kernel_dump;
+	return t->have_core && t->core.kind == GM_CORE_GCORE;
+}
+
+const char *gm_target_core_kind(const struct gm_target *t)
+{
+	return t->have_core ? gm_core_kind_name(t->core.kind) : NULL;
+}
+
+void gm_target_threads(const struct gm_target *t, const struct gm_core_thread **ret, size_t *n_ret)
+{
+	*ret = NULL;
+	*n_ret = 0;
+	if (t->live)
+		gm_live_threads(t->live, ret, n_ret);
+	else if (t->have_core) {
+		*ret = t->core.threads;
+		*n_ret = t->core.nthreads;
+	}
 }
 
 void gm_target_notes(const struct gm_target *t, struct gm_target_notes *ret)
@@ -605,9 +773,9 @@ void gm_target_foreach_resident(struct gm_target *t, uint64_t start, uint64_t en
 		gm_target_foreach_dumped(t, start, end, fn, arg);
 		return;
 	}
-	for (uint64_t a = start & ~(GM_OS_PAGE - 1); a < end; a += GM_OS_PAGE) {
-		uint64_t lo = a > start ? a : start,
-			 hi = a + GM_OS_PAGE < end ? a + GM_OS_PAGE : end;
+	uint64_t page = t->page_size;
+	for (uint64_t a = start & ~(page - 1); a < end; a += page) {
+		uint64_t lo = a > start ? a : start, hi = a + page < end ? a + page : end;
 		if (gm_target_resident(t, lo, hi))
 			fn(arg, lo, hi - lo, NULL);
 	}

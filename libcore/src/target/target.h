@@ -6,6 +6,7 @@
 #define GOMEM_TARGET_H
 
 #include "base/base.h"
+#include "target/arch.h"
 
 /* ---- memory of the target (memory.c) ---- */
 
@@ -71,30 +72,47 @@ struct gm_core_file {
 	size_t path_len;
 };
 
-/* A thread of a core (NT_PRSTATUS): its LWP id and the registers gomem uses. */
+/*
+ * A thread of a core (NT_PRSTATUS, and NT_ARM_TLS on arm64) or of a stopped
+ * live process (PTRACE_GETREGSET): its LWP id and registers.
+ */
 struct gm_core_thread {
-	uint64_t tid, sp, fs_base; /* sp and fs_base 0 when the note is too short */
+	uint64_t tid;
+	uint64_t sp, tp; /* stack and thread pointer; 0 when unknown */
+	struct gm_regs regs;
 };
 
 #define GM_CORE_MAX_THREADS (1u << 16) /* NT_PRSTATUS notes kept; more are counted */
 
+/* Who wrote a core, which says what its holes mean. */
+enum gm_core_kind {
+	GM_CORE_KERNEL, /* the kernel: a page never touched is a hole */
+	GM_CORE_GCORE,	/* GDB's gcore: every page written, PROT_NONE shown as r-- */
+	GM_CORE_QEMU,	/* qemu-user's guest core: every page written, three kinds of notes */
+};
+
 struct gm_core {
 	char *path;
+	const struct gm_arch *arch; /* from e_machine */
 	int fd;
 	const uint8_t *map;
 	uint64_t size;
 	int pid;	  /* the process id (NT_PRPSINFO, else the first NT_PRSTATUS) */
 	int prpsinfo_pid; /* 0 when the core has no NT_PRPSINFO */
 	/* From NT_AUXV, 0 when absent. */
-	uint64_t at_entry, at_phdr, at_sysinfo_ehdr, at_random;
+	uint64_t at_entry, at_phdr, at_sysinfo_ehdr, at_random, at_pagesz;
 	struct gm_core_thread *threads; /* NT_PRSTATUS, in note order; the first took the signal */
 	size_t nthreads, cap_threads;	/* entries of threads */
 	size_t nthread_notes;		/* every NT_PRSTATUS, kept or not */
 	bool have_auxv;
-	bool kernel_dump;	  /* written by the kernel: untouched pages are holes */
-	bool anon_missing;	  /* no anonymous memory at all: coredump_filter left it out */
-	uint64_t vsyscall_bytes;  /* the vsyscall page, which VmSize leaves out */
-	struct gm_segment *loads; /* every PT_LOAD, in file order */
+	enum gm_core_kind kind;
+	uint64_t page_size;   /* the OS page: AT_PAGESZ, else a kernel core's p_align; 0 unknown */
+	bool holes_untouched; /* its holes are the pages never touched: residency is known */
+	bool note_file, note_siginfo; /* it has NT_FILE, NT_SIGINFO */
+	size_t other_notes;	      /* notes but NT_PRSTATUS, NT_PRPSINFO, NT_AUXV */
+	bool anon_missing;	      /* no anonymous memory at all: coredump_filter left it out */
+	uint64_t vsyscall_bytes;      /* the vsyscall page, which VmSize leaves out */
+	struct gm_segment *loads;     /* every PT_LOAD, in file order */
 	size_t nloads;
 	struct gm_core_file *files; /* NT_FILE, in note order */
 	size_t nfiles;
@@ -116,7 +134,7 @@ struct gm_core_extent {
 
 /* The entries of an auxiliary vector (NT_AUXV, /proc/PID/auxv) that gomem reads. */
 struct gm_auxv {
-	uint64_t entry, phdr, sysinfo_ehdr, random;
+	uint64_t entry, phdr, sysinfo_ehdr, random, pagesz;
 };
 
 /* Sets the members of a for the entries buf holds (the others are left as they are). */
@@ -126,8 +144,15 @@ struct gomem_error *gm_core_open(const char *path, struct gm_core *core);
 /* Maps a whole regular file read-only; what names it in errors ("core"). */
 struct gomem_error *gm_map_file(const char *path, const char *what, int *fd_ret,
 				const uint8_t **map_ret, uint64_t *size_ret);
-/* NULL for a little-endian ELF64 of x86-64, else the reason it is not. */
+/*
+ * NULL for a little-endian ELF64 of a machine gomem reads (x86-64,
+ * AArch64), else the reason it is not.
+ */
 const char *gm_elf_check_ident(const void *ehdr);
+/* The ELF machine (e_machine) of a header that gm_elf_check_ident() accepted. */
+unsigned gm_elf_machine(const void *ehdr);
+/* "kernel", "gcore", "qemu" */
+const char *gm_core_kind_name(enum gm_core_kind kind);
 void gm_core_deinit(struct gm_core *core);
 /* Bytes of [file_offset, file_offset + len) that are data, not holes. */
 uint64_t gm_core_data_bytes(const struct gm_core *core, uint64_t file_offset, uint64_t len);
@@ -140,6 +165,7 @@ void gm_core_foreach_data(const struct gm_core *core, uint64_t file_offset, uint
 
 struct gm_exe {
 	char *path;
+	const struct gm_arch *arch; /* from e_machine */
 	int fd;
 	const uint8_t *map;
 	uint64_t size;
@@ -150,9 +176,10 @@ struct gm_exe {
 		uint32_t flags;
 	} loads[16];
 	size_t nloads;
-	char go_version[64];	 /* "go1.26.8" without the experiments */
-	char build_version[128]; /* as the linker wrote it */
-	char experiments[256];	 /* comma-separated, "" when none */
+	uint64_t dynamic_vaddr, dynamic_size; /* PT_DYNAMIC; 0 for a static executable */
+	char go_version[64];		      /* "go1.26.8" without the experiments */
+	char build_version[128];	      /* as the linker wrote it */
+	char experiments[256];		      /* comma-separated, "" when none */
 	char go_build_id[128];
 };
 
@@ -185,10 +212,11 @@ enum gm_source { GM_SOURCE_CORE, GM_SOURCE_LIVE };
 /* A mapping of the target's address space, as /proc/PID/maps would show it. */
 struct gm_mapping {
 	uint64_t start, end;
-	uint32_t flags;	 /* PF_R | PF_W | PF_X; a gcore shows PROT_NONE regions as PF_R */
-	uint64_t offset; /* file offset, for file-backed mappings */
-	char *path;	 /* NULL for anonymous memory; "[vdso]"-style names when live */
-	bool in_core;	 /* core: some of its bytes are in the core file */
+	uint32_t flags;	     /* PF_R | PF_W | PF_X; a gcore shows PROT_NONE regions as PF_R */
+	uint64_t offset;     /* file offset, for file-backed mappings */
+	char *path;	     /* NULL for anonymous memory; "[vdso]"-style names when live */
+	bool in_core;	     /* core: some of its bytes are in the core file */
+	bool offset_unknown; /* named from the dynamic linker's list (linkmap.c): offset unknown */
 };
 
 struct gm_libs; /* libs.c */
@@ -202,7 +230,9 @@ void gm_libs_destroy(struct gm_libs *libs);
 struct gm_target {
 	enum gm_source source;
 	struct gm_exe exe;
-	char *exe_file; /* the path the executable was opened from (/proc/PID/exe...) */
+	const struct gm_arch *arch; /* the executable's; the core's must be the same */
+	uint64_t page_size;	    /* the OS page size (AT_PAGESZ) */
+	char *exe_file;		    /* the path the executable was opened from (/proc/PID/exe...) */
 	struct gm_core core;
 	bool have_core;
 	int pid;
@@ -239,10 +269,17 @@ struct gomem_error *gm_target_mappings(struct gm_target *t, const struct gm_mapp
 				       size_t *n_ret);
 /* Whether resident bytes can be known: kernel cores and live processes. */
 bool gm_target_residency_known(const struct gm_target *t);
+/*
+ * Why residency is unknown, in words ("gcore writes every page ..."),
+ * NULL when it is known.
+ */
+const char *gm_target_residency_why(const struct gm_target *t);
 /* Resident bytes of [start, end); 0 when unknown. */
 uint64_t gm_target_resident(struct gm_target *t, uint64_t start, uint64_t end);
 /* A core written by GDB's gcore (every page, PROT_NONE shown as r--), not by the kernel. */
 bool gm_target_is_gcore(const struct gm_target *t);
+/* "kernel", "gcore", "qemu" for a core; NULL for a live process. */
+const char *gm_target_core_kind(const struct gm_target *t);
 
 /* Called for a stretch [addr, addr + len) of the target; data: its bytes, when in a core file. */
 typedef void (*gm_extent_fn)(void *arg, uint64_t addr, uint64_t len, const uint8_t *data);
@@ -255,8 +292,14 @@ void gm_target_foreach_resident(struct gm_target *t, uint64_t start, uint64_t en
 
 /* VSZ as ps shows it (VmSize): every mapping but the vsyscall page. */
 struct gomem_error *gm_target_vsz(struct gm_target *t, uint64_t *ret);
-#define GM_VSYSCALL_ADDR 0xffffffffff600000ULL
-#define GM_OS_PAGE	 4096ULL
+/* Whether a mapping that starts at start is the vsyscall page (x86-64). */
+bool gm_target_is_vsyscall(const struct gm_target *t, uint64_t start);
+/*
+ * How much of a mapped ELF file's start gomem compares with the file on
+ * this machine (its ELF and program headers, build ID notes): the core
+ * holds a file's first page whole, and every OS page size is at least this.
+ */
+#define GM_ELF_HEAD_BYTES 4096u
 
 /*
  * What a core's notes say about the process and its threads (NT_AUXV,
@@ -272,6 +315,16 @@ struct gm_target_notes {
 
 void gm_target_notes(const struct gm_target *t, struct gm_target_notes *ret);
 
+/*
+ * Every thread's registers (struct gm_regs: sp, pc, fp, lr, g, the GPRs):
+ * a core's NT_PRSTATUS notes, or, for a live process that gomem stopped
+ * itself, PTRACE_GETREGSET of each thread. None for a process stopped by a
+ * debugger (which holds the threads) or read while it runs. The reports
+ * of the address space use gm_target_notes() only, so that GDB and the
+ * CLI describe a live process alike.
+ */
+void gm_target_threads(const struct gm_target *t, const struct gm_core_thread **ret, size_t *n_ret);
+
 /* A file the process mapped (a shared library), as this machine has it. */
 struct gm_file_image {
 	const uint8_t *map;
@@ -286,6 +339,12 @@ struct gm_file_image {
 const struct gm_file_image *gm_target_lib(struct gm_target *t, const char *path);
 /* The end of a library's writable segment (its .bss) once loaded at load_base; 0 unknown. */
 uint64_t gm_target_lib_bss_end(struct gm_target *t, const char *path, uint64_t load_base);
+
+/*
+ * Names the mappings (sorted, of a core without NT_FILE) of each shared
+ * object that the dynamic linker's list (r_debug) holds (linkmap.c).
+ */
+struct gomem_error *gm_linkmap_name_mappings(struct gm_target *t, struct gm_mapping *m, size_t n);
 
 /* ---- the executable's symbols (symbols.c) ---- */
 

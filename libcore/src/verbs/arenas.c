@@ -1,5 +1,5 @@
 /*
- * `gomem arenas`: each heap arena (64 MiB on linux/amd64) with its pages by
+ * `gomem arenas`: each heap arena (64 MiB on linux/amd64 and arm64) with its pages by
  * state and a compact map of them. The states come from the span walk
  * (in-use and manual spans) and the page allocator's bitmaps (free pages,
  * retained or released); pages of an arena that are in none of these are
@@ -257,7 +257,10 @@ static void arenas_text(struct arenas *a)
 		gm_strbuf_printf(b, "\n");
 	}
 	if (!rss)
-		gm_strbuf_printf(b, "\nRSS: unknown for this target (a gcore writes every page)\n");
+		gm_strbuf_printf(b, "\nRSS: unknown for this target (%s)\n",
+				 gm_target_is_gcore(t) ? "a gcore writes every page"
+				 : t->have_core	       ? "QEMU writes every page"
+						       : "its pages cannot be read");
 	gm_run_text_warnings(a->run);
 }
 
@@ -283,7 +286,7 @@ const struct gm_verb gm_verb_arenas = {
     .name = "arenas",
     .usage = "arenas [--json]",
     .summary = "each heap arena: pages by state and a compact page map",
-    .help = "Prints each Go heap arena (a 64 MiB reservation on linux/amd64) with its "
+    .help = "Prints each Go heap arena (a 64 MiB reservation on linux/amd64 and arm64) with its "
 	    "pages split into in-use spans (objects), manual spans (goroutine stacks, "
 	    "GC work buffers), free pages the runtime retains, free pages released to "
 	    "the OS, and pages reserved but never mapped; its resident bytes (kernel "

@@ -153,7 +153,7 @@ static int explain(const struct gm_addrspace *as, const struct gm_breakdown *bd,
 			 vsz ? 100.0 * (double)untouched / (double)vsz : 0);
 	else
 		snprintf(out[n++], 640,
-			 "VSZ is %s; a gcore cannot tell which pages were resident, but at least "
+			 "VSZ is %s; this core cannot tell which pages were resident, but at least "
 			 "%s (%.0f%%) of it is reserved address space that costs no memory.",
 			 gm_human_bytes(vsz, h[0]), gm_human_bytes(untouched, h[1]),
 			 vsz ? 100.0 * (double)untouched / (double)vsz : 0);

@@ -35,15 +35,13 @@ static void warnings(struct gm_run *r, const struct gm_addrspace *as)
 	const struct gm_target *t = r->t;
 	for (size_t i = 0; i < as->nwarnings; i++)
 		gm_run_warn(r, as->partial, "%s", as->warnings[i]);
-	if (t->have_core && !t->core.kernel_dump) {
-		gm_run_warn(r, false,
-			    "residency unknown: %s was not written by the kernel (gcore writes "
-			    "every page, so it cannot tell resident pages from untouched ones)",
-			    t->core.path);
+	const char *why = t->have_core ? gm_target_residency_why(t) : NULL;
+	if (why)
+		gm_run_warn(r, false, "residency unknown: %s: %s", t->core.path, why);
+	if (gm_target_is_gcore(t))
 		gm_run_warn(r, false,
 			    "a gcore records PROT_NONE reservations as read-only (r--): mapped and "
 			    "reserved parts are told apart by whether they are writable");
-	}
 }
 
 static void mappings_json(struct gm_run *r, const struct gm_addrspace *as)
@@ -120,15 +118,18 @@ static void mappings_text(struct gm_run *r, const struct gm_addrspace *as)
 {
 	struct gm_strbuf *b = &r->out;
 	const struct gm_target *t = r->t;
-	char h1[32], h2[32];
-	gm_strbuf_printf(b, "executable %s (%s)\n", t->exe.path, t->exe.go_version);
+	char h1[32], h2[32], h3[32];
+	gm_strbuf_printf(b, "executable %s (%s, linux/%s)\n", t->exe.path, t->exe.go_version,
+			 t->arch->goarch);
 	if (t->have_core)
-		gm_strbuf_printf(b, "%s core %s, pid %d\n",
-				 t->core.kernel_dump ? "kernel" : "gcore", t->core.path, t->pid);
+		gm_strbuf_printf(b, "%s core %s, pid %d\n", gm_target_core_kind(t), t->core.path,
+				 t->pid);
 	else
 		gm_strbuf_printf(b, "live process %d\n", t->pid);
-	gm_strbuf_printf(b, "VSZ %s (%" PRIu64 " bytes), RSS %s\n\n", gm_human_bytes(as->vsz, h1),
-			 as->vsz, as->has_rss ? gm_human_bytes(as->rss, h2) : "unknown");
+	gm_strbuf_printf(b, "VSZ %s (%" PRIu64 " bytes), RSS %s, OS page %s\n\n",
+			 gm_human_bytes(as->vsz, h1), as->vsz,
+			 as->has_rss ? gm_human_bytes(as->rss, h2) : "unknown",
+			 gm_human_bytes(t->page_size, h3));
 	gm_strbuf_printf(b, "%-25s %-4s %10s %10s  %s\n", "address", "perm", "VSZ", "RSS",
 			 "owner, then what it is [where gomem found it]");
 	for (size_t i = 0; i < as->nparts; i++) {
@@ -185,7 +186,7 @@ const struct gm_verb gm_verb_mappings = {
     .summary = "every mapping (or part of one): size, resident bytes, owner, what it is",
     .help = "Lists every mapping of the address space, cut into parts where owners "
 	    "change, sorted by address: its size, its resident bytes (a kernel core's "
-	    "dumped anonymous pages; unknown for a gcore), its owner (go-heap, "
+	    "dumped anonymous pages; unknown for a gcore or a QEMU core), its owner (go-heap, "
 	    "go-heap-reserved, go-runtime-metadata, go-runtime-reserved, thread-stack, "
 	    "main-stack, c-heap, binary, shared-library, kernel, unknown) and what it "
 	    "is, with where gomem found it: a pointer the runtime keeps, the ELF "

@@ -85,15 +85,13 @@ static struct gomem_error *measure_address_space(struct summary *s)
 	s->rss = s->as->rss;
 	for (size_t i = 0; i < s->as->nwarnings; i++)
 		gm_run_warn(s->run, s->as->partial, "%s", s->as->warnings[i]);
-	if (!s->has_rss && t->source == GM_SOURCE_CORE) {
-		gm_run_warn(s->run, false,
-			    "residency unknown: %s was not written by the kernel (gcore writes "
-			    "every page, so it cannot tell resident pages from untouched ones)",
-			    t->core.path);
+	const char *why = t->have_core ? gm_target_residency_why(t) : NULL;
+	if (!s->has_rss && why)
+		gm_run_warn(s->run, false, "residency unknown: %s: %s", t->core.path, why);
+	if (gm_target_is_gcore(t))
 		gm_run_warn(s->run, false,
 			    "VSZ from a gcore counts the mappings GDB saved or listed in NT_FILE: "
 			    "[vvar] is in neither");
-	}
 	return NULL;
 }
 
@@ -312,16 +310,17 @@ static void summary_text(struct gm_strbuf *b, const struct summary *s)
 {
 	const struct gm_target *t = s->t;
 	const struct gm_memstats *ms = &s->ms;
-	char h1[32], h2[32];
-	gm_strbuf_printf(b, "%s (%s%s%s, linux/amd64), ", t->exe.path, t->exe.go_version,
-			 t->exe.experiments[0] ? ", X:" : "", t->exe.experiments);
+	char h1[32], h2[32], h3[32];
+	gm_strbuf_printf(b, "%s (%s%s%s, linux/%s), ", t->exe.path, t->exe.go_version,
+			 t->exe.experiments[0] ? ", X:" : "", t->exe.experiments, t->arch->goarch);
 	if (t->have_core)
-		gm_strbuf_printf(b, "%s core %s, pid %d\n",
-				 t->core.kernel_dump ? "kernel" : "gcore", t->core.path, t->pid);
+		gm_strbuf_printf(b, "%s core %s, pid %d\n", gm_target_core_kind(t), t->core.path,
+				 t->pid);
 	else
 		gm_strbuf_printf(b, "live process %d\n", t->pid);
-	gm_strbuf_printf(b, "VSZ %s, RSS %s\n\n", gm_human_bytes(s->vsz, h1),
-			 s->has_rss ? gm_human_bytes(s->rss, h2) : "unknown");
+	gm_strbuf_printf(b, "VSZ %s, RSS %s, OS page %s\n\n", gm_human_bytes(s->vsz, h1),
+			 s->has_rss ? gm_human_bytes(s->rss, h2) : "unknown",
+			 gm_human_bytes(t->page_size, h3));
 	gm_breakdown_text(b, &s->bd);
 	gm_breakdown_explain(b, s->as, &s->bd);
 

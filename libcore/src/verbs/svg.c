@@ -317,7 +317,7 @@ struct gomem_error *gm_breakdown_svg(const struct gm_breakdown *bd, const char *
 		"darker a rectangle, the more of it is resident (light: reserved or never "
 		"touched). Hover for names and sizes.</text>\n",
 		MAP_X, gm_human_bytes(root->vsz, h1),
-		root->has_rss ? gm_human_bytes(root->rss, h2) : "unknown (gcore)");
+		root->has_rss ? gm_human_bytes(root->rss, h2) : "unknown");
 	for (int i = 0; i < bd->n; i++)
 		draw_node(f, bd, r, i);
 	/* The top-level names last, over their children. */

@@ -194,13 +194,11 @@ void gm_json_target(struct gm_jw *w, const struct gm_target *t)
 	gm_jw_member_string(w, "core", t->have_core ? t->core.path : NULL);
 	gm_jw_member_int(w, "pid", t->pid);
 	gm_jw_member_string(w, "go_version", t->exe.go_version);
-	gm_jw_member_string(w, "goarch", "amd64");
+	gm_jw_member_string(w, "goarch", t->arch ? t->arch->goarch : NULL);
 	gm_jw_key(w, "experiments");
 	json_experiments(w, t->exe.experiments);
-	gm_jw_member_string(w, "core_kind",
-			    !t->have_core	  ? NULL
-			    : t->core.kernel_dump ? "kernel"
-						  : "gcore");
+	gm_jw_member_string(w, "core_kind", gm_target_core_kind(t));
+	gm_jw_member_uint(w, "page_size", t->page_size);
 	gm_jw_end(w);
 }
 

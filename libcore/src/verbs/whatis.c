@@ -512,7 +512,7 @@ const struct gm_verb gm_verb_whatis = {
     .usage = "whatis [--json] ADDR",
     .summary = "what an address is: mapping, owner, arena, span, object or stack",
     .help = "Tells what the address ADDR (decimal or 0x hex; in GDB any expression, such "
-	    "as &x or $rsp) is: its mapping and owner; in the Go heap, its arena and "
+	    "as &x or $sp) is: its mapping and owner; in the Go heap, its arena and "
 	    "span (in-use, manual or free pages) and, in an in-use span, the object "
 	    "slot that holds it: its base, the offset of ADDR in it, and whether it is "
 	    "allocated or free (scan objects of more than 512 bytes start with an "
