@@ -20,6 +20,8 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,7 +37,9 @@
 #define PAGE_BYTES	    4096u
 #define PAGEMAP_BATCH	    512 /* entries per pread of pagemap */
 #define PM_PRESENT	    (1ULL << 63)
-#define BITMAP_MAX_BYTES    (64u << 20) /* pagemap bitmaps kept per read of the mappings */
+#define PM_FILE		    (1ULL << 61) /* a page of a file, or shared anonymous memory */
+#define PM_MMAP_EXCLUSIVE   (1ULL << 56) /* mapped here only */
+#define BITMAP_MAX_BYTES    (64u << 20)	 /* pagemap bitmaps kept per read of the mappings */
 
 struct live_thread {
 	pid_t tid;
@@ -52,9 +56,9 @@ struct live_thread {
  * reclaim), and two reads of one range must not disagree within a report.
  */
 struct live_rss {
-	uint64_t start, end, rss;
-	uint64_t *present; /* a bit per page; NULL until read, or when too large */
-	bool tried;	   /* present was read, or could not be */
+	uint64_t start, end, rss, anon; /* smaps Rss and Anonymous */
+	uint64_t *present;		/* a bit per page; NULL until read, or when too large */
+	bool tried;			/* present was read, or could not be */
 };
 
 struct gm_live {
@@ -66,6 +70,9 @@ struct gm_live {
 	char *maps; /* a callback target's maps text */
 	struct live_thread *threads;
 	size_t nthreads;
+	/* The threads' stack and thread pointers, read while the process was stopped. */
+	struct gm_core_thread *regs;
+	size_t nregs;
 	struct live_rss *rss; /* sorted; built with the mappings */
 	size_t nrss;
 	uint64_t bitmap_bytes; /* held by rss[].present, at most BITMAP_MAX_BYTES */
@@ -359,6 +366,81 @@ static struct gomem_error *stop_process(struct gm_live *l)
 	return NULL;
 }
 
+/*
+ * The stack pointer and thread pointer (fs_base) of thread tid, which this
+ * thread traces and which is in a ptrace stop; false when it cannot be read.
+ */
+static bool thread_registers(pid_t tid, struct gm_core_thread *ret)
+{
+#if defined(__x86_64__)
+	struct user_regs_struct regs;
+	struct iovec iov = {&regs, sizeof(regs)};
+	if (ptrace(PTRACE_GETREGSET, tid, (void *)(long)NT_PRSTATUS, &iov) < 0 ||
+	    iov.iov_len < sizeof(regs))
+		return false;
+	*ret =
+	    (struct gm_core_thread){.tid = (uint64_t)tid, .sp = regs.rsp, .fs_base = regs.fs_base};
+	return true;
+#else
+	(void)tid;
+	(void)ret;
+	return false;
+#endif
+}
+
+static void add_registers(struct gm_live *l, pid_t tid, size_t *cap)
+{
+	struct gm_core_thread th;
+	if (!thread_registers(tid, &th))
+		return;
+	if (l->nregs == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		struct gm_core_thread *v = reallocarray(l->regs, ncap, sizeof(*v));
+		if (!v)
+			return; /* out of memory: fewer threads are known, nothing else */
+		l->regs = v;
+		*cap = ncap;
+	}
+	l->regs[l->nregs++] = th;
+}
+
+/*
+ * Reads every stopped thread's registers once, while the process stands
+ * still: gomem's own stopped threads, or (by_caller) each thread of
+ * /proc/PID/task, which only the debugger that stopped them can read (its
+ * ptrace calls come from the thread this one runs on). A thread that cannot
+ * be read is left out.
+ */
+static void read_registers(struct gm_live *l, bool by_caller)
+{
+	size_t cap = 0;
+	if (!by_caller) {
+		for (size_t i = 0; i < l->nthreads && l->nregs < MAX_THREADS; i++) {
+			if (l->threads[i].stopped)
+				add_registers(l, l->threads[i].tid, &cap);
+		}
+		return;
+	}
+	char path[PROC_PATH_MAX];
+	proc_path(path, l->pid, "task");
+	DIR *dir = opendir(path);
+	struct dirent *de;
+	while (dir && l->nregs < MAX_THREADS && (de = readdir(dir))) {
+		char *end;
+		long tid = strtol(de->d_name, &end, 10);
+		if (!*end && tid > 0)
+			add_registers(l, (pid_t)tid, &cap);
+	}
+	if (dir)
+		closedir(dir);
+}
+
+void gm_live_threads(const struct gm_live *l, const struct gm_core_thread **ret, size_t *n_ret)
+{
+	*ret = l->regs;
+	*n_ret = l->nregs;
+}
+
 static void resume_process(struct gm_live *l)
 {
 	for (size_t i = 0; i < l->nthreads; i++) {
@@ -400,6 +482,8 @@ struct gomem_error *gm_live_create_pid(int pid, unsigned flags, struct gm_live *
 		err = proc_error(pid, path, errno);
 	if (!err && (flags & GOMEM_PID_STOP))
 		err = stop_process(l);
+	if (!err && (flags & (GOMEM_PID_STOP | GOMEM_PID_STOPPED_BY_CALLER)))
+		read_registers(l, !(flags & GOMEM_PID_STOP));
 	if (!err)
 		err = load_ranges(l);
 	if (err) {
@@ -444,6 +528,7 @@ void gm_live_destroy(struct gm_live *l)
 	if (l->pagemap_fd >= 0)
 		close(l->pagemap_fd);
 	free(l->maps);
+	free(l->regs);
 	free_rss(l);
 	free_mappings(l->ranges, l->nranges);
 	free(l);
@@ -609,6 +694,7 @@ static bool parse_maps_line(char *line, struct gm_mapping *m, const char **path_
 	if (strlen(p) < 5 || p[4] != ' ')
 		return false;
 	m->flags = (p[0] == 'r' ? PF_R : 0) | (p[1] == 'w' ? PF_W : 0) | (p[2] == 'x' ? PF_X : 0);
+	m->share = p[3] == 's' || p[3] == 'p' ? p[3] : '?';
 	p += 5;
 	m->offset = strtoull(p, &end, 16);
 	if (end == p || *end != ' ')
@@ -687,7 +773,7 @@ static struct gomem_error *parse_maps(const char *what, char *text, struct gm_ma
 	return NULL;
 }
 
-/* Resident bytes per mapping from /proc/PID/smaps: the "Rss:" line of each. */
+/* Resident bytes per mapping from /proc/PID/smaps: the "Rss:" and "Anonymous:" lines of each. */
 static struct gomem_error *read_smaps(struct gm_live *l)
 {
 	char *text;
@@ -718,6 +804,8 @@ static struct gomem_error *read_smaps(struct gm_live *l)
 			l->rss[l->nrss++] = (struct live_rss){.start = m.start, .end = m.end};
 		} else if (l->nrss && sscanf(line, "Rss: %llu kB", &kb) == 1) {
 			l->rss[l->nrss - 1].rss = (uint64_t)kb << 10;
+		} else if (l->nrss && sscanf(line, "Anonymous: %llu kB", &kb) == 1) {
+			l->rss[l->nrss - 1].anon = (uint64_t)kb << 10;
 		}
 	}
 	free(text);
@@ -756,6 +844,17 @@ struct gomem_error *gm_live_mappings(struct gm_live *l, struct gm_mapping **ret,
 		return err;
 	}
 	l->have_rss = l->pagemap_fd >= 0;
+	/* Both lists are in address order: each mapping takes its smaps entry. */
+	for (size_t i = 0, j = 0; i < *n_ret && j < l->nrss; i++) {
+		struct gm_mapping *m = &(*ret)[i];
+		while (j < l->nrss && l->rss[j].start < m->start)
+			j++;
+		if (j < l->nrss && l->rss[j].start == m->start && l->rss[j].end == m->end) {
+			m->has_smaps = true;
+			m->smaps_rss = l->rss[j].rss;
+			m->smaps_anon = l->rss[j].anon;
+		}
+	}
 	return NULL;
 }
 
@@ -793,11 +892,22 @@ struct range_count {
 	uint64_t start, end, total;
 };
 
+/*
+ * Whether a pagemap entry is a page that RSS counts. A read of a page the
+ * process never touched (gomem's own, through /proc/PID/mem, or the
+ * program's) maps the kernel's shared zero page there: present, but neither
+ * a file's page nor mapped here only, and not in smaps' Rss or in VmRSS.
+ */
+static bool resident_entry(uint64_t pm)
+{
+	return (pm & PM_PRESENT) && (pm & (PM_FILE | PM_MMAP_EXCLUSIVE));
+}
+
 static void count_present(void *arg, uint64_t page, const uint64_t *pm, uint64_t n)
 {
 	struct range_count *c = arg;
 	for (uint64_t i = 0; i < n; i++) {
-		if (!(pm[i] & PM_PRESENT))
+		if (!resident_entry(pm[i]))
 			continue;
 		uint64_t a = (page + i) * PAGE_BYTES, b = a + PAGE_BYTES;
 		c->total += (b < c->end ? b : c->end) - (a > c->start ? a : c->start);
@@ -813,7 +923,7 @@ static void fill_present(void *arg, uint64_t page, const uint64_t *pm, uint64_t 
 	struct bitmap_fill *f = arg;
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t bit = page + i - f->first;
-		if (pm[i] & PM_PRESENT)
+		if (resident_entry(pm[i]))
 			f->bits[bit / 64] |= 1ULL << (bit % 64);
 	}
 }

@@ -27,6 +27,12 @@ bool gm_live_residency_known(const struct gm_live *l);
 /* Resident bytes of [start, end): smaps for a whole mapping, else pagemap. */
 uint64_t gm_live_resident(struct gm_live *l, uint64_t start, uint64_t end);
 
+/*
+ * The stack and thread pointers of the threads, read when the process was
+ * stopped (by gomem, or by the debugger that opened it); none otherwise.
+ */
+void gm_live_threads(const struct gm_live *l, const struct gm_core_thread **ret, size_t *n_ret);
+
 /* AT_ENTRY from /proc/PID/auxv (0 when absent). */
 struct gomem_error *gm_live_auxv_entry(int pid, uint64_t *ret);
 

@@ -268,7 +268,7 @@ static void summary_json(struct gm_run *r, const struct summary *s)
 	gm_jw_line(w);
 	gm_jw_member_uint(w, "vsz_bytes", s->vsz);
 	gm_jw_line(w);
-	gm_jw_member_uint_or_null(w, "rss_bytes", s->has_rss, s->rss);
+	gm_rss_json(w, s->as);
 	gm_jw_line(w);
 	gm_jw_key(w, "memstats");
 	gm_jw_object(w);
@@ -316,7 +316,7 @@ static void summary_text(struct gm_strbuf *b, const struct summary *s)
 {
 	const struct gm_target *t = s->t;
 	const struct gm_memstats *ms = &s->ms;
-	char h1[32], h2[32];
+	char h1[32];
 	gm_strbuf_printf(b, "%s (%s%s%s, linux/amd64), ", t->exe.path, t->exe.go_version,
 			 t->exe.experiments[0] ? ", X:" : "", t->exe.experiments);
 	if (t->have_core)
@@ -324,8 +324,9 @@ static void summary_text(struct gm_strbuf *b, const struct summary *s)
 				 t->core.kernel_dump ? "kernel" : "gcore", t->core.path, t->pid);
 	else
 		gm_strbuf_printf(b, "live process %d\n", t->pid);
-	gm_strbuf_printf(b, "VSZ %s, RSS %s\n\n", gm_human_bytes(s->vsz, h1),
-			 s->has_rss ? gm_human_bytes(s->rss, h2) : "unknown");
+	gm_strbuf_printf(b, "VSZ %s, ", gm_human_bytes(s->vsz, h1));
+	gm_rss_text(b, s->as);
+	gm_strbuf_printf(b, "\n\n");
 	gm_breakdown_text(b, &s->bd);
 	gm_breakdown_explain(b, s->as, &s->bd);
 

@@ -52,10 +52,12 @@ static const struct gm_verb verbs[] = {
 	.usage = "mappings [--json]",
 	.summary = "every mapping (or part of one): size, resident bytes, owner, what it is",
 	.help = "Lists every mapping of the address space, cut into parts where owners "
-		"change, sorted by address: its size, its resident bytes (a kernel core's "
-		"dumped anonymous pages; unknown for a gcore), its owner (go-heap, "
-		"go-heap-reserved, go-runtime-metadata, go-runtime-reserved, thread-stack, "
-		"main-stack, c-heap, binary, shared-library, kernel, unknown) and what it "
+		"change, sorted by address: its permissions as /proc/PID/maps shows them "
+		"(the p or s is '?' where a core cannot tell), its size, its resident "
+		"bytes (live: smaps and pagemap; a kernel core's dumped anonymous pages; "
+		"unknown for a gcore), its owner (go-heap, go-heap-reserved, "
+		"go-runtime-metadata, go-runtime-reserved, thread-stack, main-stack, "
+		"c-heap, binary, shared-library, file-mapping, kernel, unknown) and what it "
 		"is, with where gomem found it: a pointer the runtime keeps, the ELF "
 		"files, the threads' registers, or an inference it names. Then the totals "
 		"by owner, which add up to VmSize. With --json, prints one "

@@ -21,6 +21,7 @@ struct whatis {
 	struct gm_runtime *rt;
 	uint64_t addr;
 	const struct gm_mapping *mapping;
+	char share; /* the mapping's p or s, as `gomem mappings` says it */
 	bool in_arena, heap_mapped;
 	struct gm_arena arena;
 	enum span_kind span_kind;
@@ -75,6 +76,7 @@ static struct gomem_error *find_mapping(struct whatis *w)
 			lo = mid + 1;
 		else {
 			w->mapping = &m[mid];
+			w->share = m[mid].share;
 			break;
 		}
 	}
@@ -207,6 +209,7 @@ static struct gomem_error *find_owner(struct whatis *w)
 			lo = mid + 1;
 		} else {
 			w->owner = gm_owner_name(p->owner);
+			w->share = p->share;
 			if (p->detail && !(w->detail = strdup(p->detail))) {
 				gm_addrspace_destroy(as);
 				return &gm_error_no_memory;
@@ -387,7 +390,7 @@ static void json_stack(struct gm_jw *jw, const struct whatis *w)
 static void whatis_json(struct whatis *w)
 {
 	struct gm_jw *jw = &w->run->jw;
-	char perms[4];
+	char perms[5];
 	uint64_t page = gm_runtime_page_size(w->rt);
 	gm_jw_object(jw);
 	gm_jw_member_string(jw, "schema", "gomem/whatis/v1");
@@ -401,7 +404,7 @@ static void whatis_json(struct whatis *w)
 		gm_jw_object(jw);
 		gm_jw_member_uint(jw, "start", w->mapping->start);
 		gm_jw_member_uint(jw, "end", w->mapping->end);
-		gm_jw_member_string(jw, "perms", gm_perms(w->mapping->flags, perms));
+		gm_jw_member_string(jw, "perms", gm_perms(w->mapping->flags, w->share, perms));
 		gm_jw_member_string(jw, "file", w->mapping->path);
 		gm_jw_end(jw);
 	} else {
@@ -454,7 +457,7 @@ static void whatis_json(struct whatis *w)
 static void whatis_text(struct whatis *w)
 {
 	struct gm_strbuf *b = &w->run->out;
-	char perms[4], h[32];
+	char perms[5], h[32];
 	uint64_t page = gm_runtime_page_size(w->rt);
 	gm_strbuf_printf(b, "0x%" PRIx64 ": %s\n", w->addr, w->what);
 	gm_strbuf_printf(b, "  %-8s %s\n", "owner", w->owner);
@@ -469,7 +472,7 @@ static void whatis_text(struct whatis *w)
 	if (w->mapping)
 		gm_strbuf_printf(b, "  %-8s 0x%" PRIx64 "-0x%" PRIx64 " %s %s\n", "mapping",
 				 w->mapping->start, w->mapping->end,
-				 gm_perms(w->mapping->flags, perms),
+				 gm_perms(w->mapping->flags, w->share, perms),
 				 w->mapping->path ? w->mapping->path : "(anonymous)");
 	else
 		gm_strbuf_printf(b, "  %-8s none\n", "mapping");
