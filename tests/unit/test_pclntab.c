@@ -43,8 +43,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "internal.h"
 #include "target/pclntab.h"
+#include "target/target.h"
 #include "unit.h"
 
 #define PCFRAMES_DIR	  "tests/unit/pcframes"

@@ -18,7 +18,7 @@
 #ifndef GOMEM_TARGET_PCLNTAB_H
 #define GOMEM_TARGET_PCLNTAB_H
 
-#include "../internal.h"
+#include "base/base.h"
 
 /*
  * The indexes of the pcdata tables and funcdata entries: the same numbers
