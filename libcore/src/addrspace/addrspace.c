@@ -1165,7 +1165,12 @@ static void share_warning(struct builder *b, const struct parts *p)
 	size_t n = 0;
 	for (size_t i = 0; i < p->n; i++)
 		n += p->v[i].share == '?' && p->v[i].in_vsz;
-	if (n)
+	if (n && b->t->have_core && !b->t->core.nfiles)
+		gm_addrspace_warn(b->as,
+				  "perms: '?' for MAP_SHARED (s) or MAP_PRIVATE (p) of %zu "
+				  "mapping%s: the core has no NT_FILE note to say which are files",
+				  n, n == 1 ? "" : "s");
+	else if (n)
 		gm_addrspace_warn(b->as,
 				  "perms: '?' for MAP_SHARED (s) or MAP_PRIVATE (p) of %zu file "
 				  "mapping%s: a core does not record which, and only a private "

@@ -367,14 +367,15 @@ static bool overlaps_load(const struct gm_core *c, uint64_t start, uint64_t end)
  * still has a name, while a private one is dumped once written, or its
  * first page when it holds an ELF header. A shared mapping of an unlinked
  * file (shmem, memfd: "... (deleted)") is dumped too, so those, and file
- * mappings without a page in the core, are '?'.
+ * mappings without a page in the core, are '?'; so is everything in a core
+ * without NT_FILE (QEMU's), which does not say what is a file.
  */
-static char core_share(const struct gm_core_file *f, bool dumped)
+static char core_share(const struct gm_core *c, const struct gm_core_file *f, bool dumped)
 {
 	static const char deleted[] = " (deleted)";
 	size_t n = sizeof(deleted) - 1;
 	if (!f)
-		return 'p';
+		return c->nfiles ? 'p' : '?';
 	if (!dumped || (f->path_len >= n && memcmp(f->path + f->path_len - n, deleted, n) == 0))
 		return '?';
 	return 'p';
@@ -414,7 +415,7 @@ static struct gomem_error *load_mapping(const struct gm_core *c, const struct gm
 	m->flags = s->flags;
 	m->in_core = s->data_len > 0;
 	const struct gm_core_file *f = core_file_for(c, s->start, s->end);
-	m->share = core_share(f, m->in_core);
+	m->share = core_share(c, f, m->in_core);
 	if (f) {
 		m->offset = f->offset + (s->start - f->start);
 		m->path = strndup(f->path, f->path_len);
