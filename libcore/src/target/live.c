@@ -573,19 +573,22 @@ static struct gomem_error *read_fault(struct gm_live *l, uint64_t addr, int e)
 			      (unsigned long long)addr, l->pid);
 }
 
-static struct gomem_error *load_ranges(struct gm_live *l)
+/* /proc/PID/maps, parsed and sorted. */
+static struct gomem_error *read_maps(int pid, struct gm_mapping **ret, size_t *n_ret)
 {
 	char *text, what[PROC_PATH_MAX];
-	proc_path(what, l->pid, "maps");
-	struct gomem_error *err = read_proc_file(l->pid, "maps", &text, NULL);
-	if (err)
-		return err;
+	proc_path(what, pid, "maps");
+	TRY(read_proc_file(pid, "maps", &text, NULL));
+	struct gomem_error *err = parse_maps(what, text, ret, n_ret);
+	free(text);
+	return err;
+}
+
+static struct gomem_error *load_ranges(struct gm_live *l)
+{
 	struct gm_mapping *m;
 	size_t n;
-	err = parse_maps(what, text, &m, &n);
-	free(text);
-	if (err)
-		return err;
+	TRY(read_maps(l->pid, &m, &n));
 	free_mappings(l->ranges, l->nranges);
 	l->ranges = m;
 	l->nranges = n;
@@ -803,21 +806,13 @@ struct gomem_error *gm_live_mappings(struct gm_live *l, struct gm_mapping **ret,
 		free(copy);
 		return err;
 	}
-	char *text, what[PROC_PATH_MAX];
-	proc_path(what, l->pid, "maps");
-	struct gomem_error *err = read_proc_file(l->pid, "maps", &text, NULL);
-	if (err)
-		return err;
 	struct gm_mapping *maps;
 	size_t n;
-	err = parse_maps(what, text, &maps, &n);
-	free(text);
-	if (err)
-		return err;
+	TRY(read_maps(l->pid, &maps, &n));
 	/* smaps is read right after maps, so that both describe the same moment. */
 	free_rss(l);
 	l->have_rss = false;
-	err = read_smaps(l);
+	struct gomem_error *err = read_smaps(l);
 	if (err) {
 		free_rss(l);
 		free_mappings(maps, n);
