@@ -155,6 +155,16 @@ def assert_matches_truth(s, p):
     # to within a few pages, so 5% (of ~10-45 MiB) is allowed.
     vmrss = status_field(p.pid, "VmRSS")
     assert abs(s["rss_bytes"] - vmrss) <= 0.05 * vmrss, (s["rss_bytes"], vmrss)
+    # RSS split as smaps splits it: Anonymous, and the rest (page cache, shmem), adding up.
+    # Against the same per-mm counters, the same 5%.
+    assert s["rss_anon_bytes"] + s["rss_file_bytes"] == s["rss_bytes"]
+    anon = status_field(p.pid, "RssAnon")
+    file = status_field(p.pid, "RssFile") + status_field(p.pid, "RssShmem")
+    assert abs(s["rss_anon_bytes"] - anon) <= 0.05 * anon, (s["rss_anon_bytes"], anon)
+    assert abs(s["rss_file_bytes"] - file) <= 0.05 * file, (s["rss_file_bytes"], file)
+    # Every byte has an owner; the initial thread's TLS from its registers (ptrace).
+    top = {n["name"]: n for n in s["breakdown"]["children"]}
+    assert top["unknown"]["vsz_bytes"] == 0, top["unknown"]
     failed = [c for c in s["checks"] if not c["ok"]]
     assert s["checks"] and not failed, failed
     heap = s["breakdown"]["children"][0]
@@ -174,7 +184,8 @@ def without_residency(report):
     def strip(node):
         if isinstance(node, dict):
             return {k: strip(v) for k, v in node.items()
-                    if k not in ("rss_bytes", "explanation")}
+                    if k not in ("rss_bytes", "rss_anon_bytes", "rss_file_bytes",
+                                 "explanation")}
         if isinstance(node, list):
             return [strip(v) for v in node]
         return node

@@ -17,10 +17,10 @@ from conftest import (built_fixtures, cli_json, json_from_gdb, program_headers, 
                       run_gdb)
 
 OWNERS = {"go-heap", "go-heap-reserved", "go-runtime-metadata", "go-runtime-reserved",
-          "thread-stack", "main-stack", "c-heap", "binary", "shared-library", "kernel",
-          "unknown"}
+          "thread-stack", "main-stack", "c-heap", "binary", "shared-library", "file-mapping",
+          "kernel", "unknown"}
 TOP_NODES = ["Go heap", "Go runtime metadata", "Go reserved address space", "thread stacks",
-             "C heap", "binary", "shared libraries", "kernel", "unknown"]
+             "C heap", "binary", "shared libraries", "file mappings", "kernel", "unknown"]
 VSYSCALL = 0xffffffffff600000
 PAGE = 4096
 PF_X, PF_W, PF_R = 1, 2, 4
@@ -207,10 +207,25 @@ def test_vsz_is_vmsize_and_by_owner_adds_up(case):
         assert m["vsz_bytes"] == fixture.truth["VmSize"]
 
 
-def test_unknown_is_under_one_percent(case):
-    _, _, _, m, _ = case
-    unknown = sum(o["vsz_bytes"] for o in m["by_owner"] if o["owner"] == "unknown")
-    assert unknown * 100 < m["vsz_bytes"]
+def test_perms_are_those_of_proc_maps(case):
+    """rwx from the PT_LOAD flags, then p or s: every part without a file, and every part of
+    an ELF image (mapped MAP_PRIVATE by the kernel or ld.so), is p; a file mapping is p only
+    where the core holds its pages, else '?', with one warning that says why."""
+    _, kind, core, m, _ = case
+    files = [(s, e, name) for s, e, _, name in core.files]
+    unknown = 0
+    for p in m["mappings"]:
+        assert len(p["perms"]) == 4 and p["perms"][3] in "ps?", p
+        named = [name for s, e, name in files if s <= p["start"] and p["end"] <= e]
+        if not p["file"] or p["file"].startswith("["):
+            assert p["perms"][3] == "p", p
+        elif p["owner"] in ("binary", "shared-library"):
+            assert p["perms"][3] == "p" and is_elf(named[0] if named else p["file"]), p
+        else:
+            assert p["owner"] == "file-mapping", p
+            unknown += p["perms"][3] == "?"
+    said = [w for w in m["warnings"] if w.startswith("perms: '?'")]
+    assert len(said) == (1 if unknown else 0), (unknown, said)
 
 
 def test_kernel_core_rss_is_anonymous_pages_present_in_the_core(case):
@@ -222,17 +237,21 @@ def test_kernel_core_rss_is_anonymous_pages_present_in_the_core(case):
     """
     fixture, kind, core, m, s = case
     if kind != "kernel":
-        assert m["rss_bytes"] is None and s["rss_bytes"] is None
+        for x in (m, s):
+            assert x["rss_bytes"] is x["rss_anon_bytes"] is x["rss_file_bytes"] is None
         assert all(p["rss_bytes"] is None for p in m["mappings"])
         assert any("residency unknown" in w for w in m["warnings"])
         return
     expected = core.anonymous_resident(fixture.exe)
     assert m["rss_bytes"] == s["rss_bytes"] == expected
+    # What a kernel core holds is anonymous; the page cache is not in it.
+    for x in (m, s):
+        assert x["rss_anon_bytes"] == expected and x["rss_file_bytes"] is None
     assert sum(p["rss_bytes"] for p in m["mappings"] if p["in_vsz"]) == expected
     assert abs(expected - fixture.truth["RssAnon"]) <= fixture.truth["RssAnon"] // 10
     for p in m["mappings"]:
         assert 0 <= p["rss_bytes"] <= p["vsz_bytes"]
-        if p["perms"] == "---":
+        if p["perms"][:3] == "---":
             assert p["rss_bytes"] == 0, p
 
 
@@ -270,8 +289,16 @@ def test_binary_is_the_executable_segments(case):
         assert any(s <= p["start"] and p["end"] <= e for s, e in segs), p
 
 
-def test_files_are_binary_or_shared_libraries(case):
-    fixture, _, core, m, _ = case
+def is_elf(path):
+    """Whether the file at path (on this machine, where the fixtures ran) is an ELF file."""
+    with open(path, "rb") as f:
+        return f.read(4) == b"\x7fELF"
+
+
+def test_files_are_binary_shared_libraries_or_file_mappings(case):
+    """The executable's mappings are binary, other ELF files' shared-library, and any other
+    file a file-mapping, named by its path in the breakdown."""
+    fixture, _, core, m, summary = case
     # Adjacent segments merged: ld.so's RELRO mprotect splits a PIE's data
     # mappings across the boundary of two PT_LOADs.
     segs = []
@@ -283,9 +310,15 @@ def test_files_are_binary_or_shared_libraries(case):
     for s, e, _, name in core.files:
         exe = any(a <= s and e <= b for a, b in segs)
         assert exe == (os.path.basename(name) == os.path.basename(fixture.exe)), name
+        owner = "binary" if exe else "shared-library" if is_elf(name) else "file-mapping"
         for p in m["mappings"]:
             if p["start"] < e and s < p["end"]:
-                assert p["owner"] == ("binary" if exe else "shared-library"), p
+                assert p["owner"] == owner, p
+    files = {n["name"]: n for n in summary["breakdown"]["children"]}["file mappings"]
+    mapped = {}
+    for p in parts(m, owner="file-mapping"):
+        mapped[p["file"]] = mapped.get(p["file"], 0) + p["vsz_bytes"]
+    assert {n["name"]: n["vsz_bytes"] for n in files["children"]} == mapped
 
 
 def test_kernel_pages_from_auxv(case):
@@ -310,7 +343,7 @@ def test_cgo_threads_have_pthread_stacks(case):
     assert len(stacks) == len(core.tids) - 1
     assert len(guards) == len(stacks)
     for g in guards:
-        assert g["perms"] in ("---", "r--") and any(s["start"] == g["end"] for s in stacks)
+        assert g["perms"] in ("---p", "r--p") and any(s["start"] == g["end"] for s in stacks)
 
 
 # ---- the breakdown tree ----
@@ -350,6 +383,7 @@ def test_breakdown_top_level_matches_owners(case):
     assert top["C heap"] == get("c-heap", 0)
     assert top["binary"] == get("binary", 0)
     assert top["shared libraries"] == get("shared-library", 0)
+    assert top["file mappings"] == get("file-mapping", 0)
     assert top["kernel"] == get("kernel", 0)
     assert top["unknown"] == get("unknown", 0)
 
@@ -374,7 +408,7 @@ def test_go_heap_leaves_equal_memstats(case):
 def test_explanation_answers_why(case):
     _, _, _, _, s = case
     sentences = s["explanation"]
-    assert 3 <= len(sentences) <= 5
+    assert 3 <= len(sentences) <= 6
     assert all(x.endswith(".") for x in sentences)
     assert sentences[0].startswith("VSZ is ")
     assert "largest reservations" in " ".join(sentences)

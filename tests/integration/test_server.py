@@ -5,10 +5,6 @@ A server cannot log its own MemStats. Its truth is what was read from outside ri
 each core (truth.json): /proc/PID/status, maps and smaps, and the server's own /metrics
 scrape of the Go runtime, once before and once after the gcore. Everything gomem prints is
 checked against those, exactly where they are exact; every tolerance says why.
-
-Tests marked xfail(strict=True) are what issue 11 asks for and gomem does not do yet: they
-fail today (xfailed, never counted as passed) and turn into failures (XPASS) the day the
-feature lands, so that the marker is removed then.
 """
 
 import struct
@@ -21,9 +17,6 @@ SERVERS = server_fixtures()
 CASES = [(f, kind) for f in SERVERS for kind in ("kernel", "gcore")]
 IDS = ["%s-%s" % (f.name, kind) for f, kind in CASES]
 VSYSCALL = 0xffffffffff600000
-
-# What issue 11 asks for and gomem does not do yet.
-ISSUE_11 = pytest.mark.xfail(strict=True, reason="issue 11: not done yet")
 
 
 def test_server_fixture_was_built():
@@ -153,12 +146,38 @@ def test_db_file_mapping_has_its_range_and_size(case):
         assert {p["perms"][:3] for p in parts} == {db["perms"][:3]}
 
 
-@ISSUE_11
 def test_db_file_mapping_is_a_file_mapping(case):
-    f, _, s, m, _ = case
-    assert {p["owner"] for p in db_parts(f, m)} == {"file-mapping"}
-    assert "shared libraries" not in [n["name"] for n in s["breakdown"]["children"]
-                                      if any(c["name"] == "db" for c in n["children"])]
+    """Owner file-mapping, one node under "file mappings" named by its path (not under
+    "shared libraries"), a detail that says how it is mapped."""
+    f, kind, s, m, _ = case
+    parts = db_parts(f, m)
+    assert {p["owner"] for p in parts} == {"file-mapping"}
+    top = {n["name"]: n for n in s["breakdown"]["children"]}
+    assert f.truth["db_path"] not in [c["name"] for c in top["shared libraries"]["children"]]
+    node = [c for c in top["file mappings"]["children"] if c["name"] == f.truth["db_path"]]
+    assert len(node) == 1 and node[0]["vsz_bytes"] == maps_before(f, kind)["db_mapping"]["vsz"]
+    for p in parts:
+        assert "file mapping of db from offset 0x0" in p["detail"], p
+
+
+def test_perms_agree_with_proc_maps(case):
+    """Every part's permissions against the /proc/PID/maps line that holds it, read before
+    the core: rwx equal (a kernel core; a gcore records none of what it leaves out, and
+    PROT_NONE as r--), and p or s equal wherever gomem prints one rather than '?'. The db
+    mapping (MAP_SHARED: never dumped) is '?', said once."""
+    f, kind, _, m, _ = case
+    maps = maps_before(f, kind)["maps"]
+    for p in m["mappings"]:
+        line = [x for x in maps if x["start"] <= p["start"] and p["end"] <= x["end"]]
+        assert len(line) == 1, p
+        perms = line[0]["perms"]
+        if kind == "kernel":
+            assert p["perms"][:3] == perms[:3], (p, perms)
+        assert p["perms"][3] in (perms[3], "?"), (p, perms)
+        if p["perms"][3] == "?":
+            assert p["owner"] == "file-mapping", p
+    assert {p["perms"][3] for p in db_parts(f, m)} == {"?"}
+    assert len([w for w in m["warnings"] if w.startswith("perms: '?'")]) == 1
 
 
 def test_kernel_core_rss_is_the_anonymous_rss(case):
@@ -177,22 +196,55 @@ def test_kernel_core_rss_is_the_anonymous_rss(case):
     assert s["rss_bytes"] < before["VmRSS"] - before["db_mapping"]["rss"]
 
 
-@ISSUE_11
 def test_rss_says_what_it_counts(case):
-    f, kind, s, _, _ = case
-    if kind == "gcore":
-        assert s["rss_anon_bytes"] is None and s["rss_file_bytes"] is None
-        return
-    assert s["rss_anon_bytes"] == s["rss_bytes"] and s["rss_file_bytes"] is None
+    """A kernel core's RSS is anonymous (RssAnon, as above) and its file-backed RSS unknown
+    (null), and the text says so; a gcore knows neither."""
+    f, kind, s, m, _ = case
     text = run_cli("summary", f.exe, f.cores[kind]).stdout
-    assert "file-backed pages are not in a kernel core" in text
+    if kind == "gcore":
+        for x in (s, m):
+            assert x["rss_anon_bytes"] is None and x["rss_file_bytes"] is None
+        assert "RSS unknown" in text
+        return
+    for x in (s, m):
+        assert x["rss_anon_bytes"] == x["rss_bytes"] and x["rss_file_bytes"] is None
+    assert ("RSS %s resident (anonymous): file-backed pages are not in a kernel core"
+            % human(s["rss_bytes"])) in text
 
 
-@ISSUE_11
+def human(n):
+    """gomem's "52.7 MiB"."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return "%d B" % n if unit == "B" else "%.1f %s" % (n, unit)
+        n /= 1024
+
+
+def test_explanation_names_the_db_file_mapping(case):
+    """The explanation names the file mapping with its size, and no longer calls what it
+    holds never touched."""
+    f, kind, s, _, _ = case
+    text = " ".join(s["explanation"])
+    db = maps_before(f, kind)["db_mapping"]
+    assert "%s (%s" % (f.truth["db_path"], human(db["vsz"])) in text
+    assert "%s (%d%%) is file mappings" % (human(db["vsz"]), round(
+        100 * db["vsz"] / s["vsz_bytes"])) in text
+
+
 def test_nothing_is_unknown(case):
-    _, _, _, m, _ = case
+    """Every byte has an owner: the MAP_DROPPABLE vgetrandom page (the kernel core has it,
+    without data; a gcore leaves it out) from runtime.vgetrandomAlloc, ld.so's startup
+    allocations, the initial thread's TLS from NT_PRSTATUS fs_base."""
+    f, kind, s, m, _ = case
     unknown = [p for p in m["mappings"] if p["owner"] == "unknown"]
     assert not unknown, unknown
+    maps = maps_before(f, kind)["maps"]
+    droppable = [x for x in maps if "dp" in x["vmflags"].split()]
+    for x in droppable if kind == "kernel" else []:
+        parts = [p for p in m["mappings"] if x["start"] <= p["start"] < x["end"]]
+        assert parts and all(p["owner"] == "go-runtime-metadata" and
+                             "vDSO getrandom states" in p["detail"] for p in parts), parts
+        assert sum(p["vsz_bytes"] for p in parts) == x["end"] - x["start"]
 
 
 # MemStats against the server's own /metrics scrape. client_golang derives go_memstats_*

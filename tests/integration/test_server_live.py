@@ -143,20 +143,42 @@ def test_summary_pid_prints_its_pause_and_it_agrees(summaries):
         assert stop["min_seconds"] - 0.002 <= pause <= stop["max_seconds"] + 0.002, (pause, stop)
 
 
-@ISSUE_11
 def test_summary_pid_rss_anon_and_file(summaries):
-    """Live, both are known from smaps. Tolerance 5%: VmRSS, RssAnon and RssFile are the
-    kernel's per-mm counters, updated in batches by each thread, while smaps walks the page
-    tables; and the server runs on between the reads."""
+    """Live, both are known from smaps, and they add up to rss_bytes. Tolerance 5%: VmRSS,
+    RssAnon and RssFile are the kernel's per-mm counters, updated in batches by each thread,
+    while smaps walks the page tables; and the server runs on between the reads."""
     for run in summaries["runs"]:
         s, st = run["result"]["json"], run["result"]["status"]
+        assert s["rss_anon_bytes"] + s["rss_file_bytes"] == s["rss_bytes"]
         for key, field in (("rss_anon_bytes", "RssAnon"), ("rss_file_bytes", "RssFile")):
             lo = min(x[field] for x in st) * 0.95
             hi = max(x[field] for x in st) * 1.05
             assert lo <= s[key] <= hi, (key, s[key], lo, hi)
 
 
-@ISSUE_11
+def test_summary_pid_explanation_names_the_db_with_its_resident_bytes(summaries):
+    """The explanation names the file mapping, its size and its resident bytes, which lie
+    between smaps' before and after (the load only grows the db's page cache)."""
+    for run in summaries["runs"]:
+        r = run["result"]
+        text = " ".join(r["json"]["explanation"])
+        db = r["db"][0]
+        head = "%s (%s, MAP_SHARED read-only; " % (db["path"], human(db["end"] - db["start"]))
+        assert head in text, text
+        resident = text.split(head, 1)[1].split(" resident")[0]
+        assert resident in {human(x) for x in range(r["db"][0]["rss"],
+                                                     r["db"][1]["rss"] + 4096, 4096)}, (
+            resident, r["db"])
+
+
+def human(n):
+    """gomem's "52.7 MiB"."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return "%d B" % n if unit == "B" else "%.1f %s" % (n, unit)
+        n /= 1024
+
+
 def test_summary_pid_nothing_is_unknown(summaries):
     for run in summaries["runs"]:
         unknown = [n for n in run["result"]["json"]["breakdown"]["children"]
@@ -187,7 +209,6 @@ def test_mappings_pid_shows_the_db_file_mapping(mappings):
         assert parts[0]["rss_bytes"] > 0
 
 
-@ISSUE_11
 def test_mappings_pid_db_is_a_shared_file_mapping(mappings):
     for run in mappings["runs"]:
         r = run["result"]

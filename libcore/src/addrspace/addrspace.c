@@ -9,8 +9,11 @@
  *      M's g0 stack and each thread's stack pointer and thread pointer;
  *   4. glibc's malloc heaps, recognized by their heap_info header, and the
  *      brk heap, by its place above the executable and its first chunk;
- *   5. file-backed mappings, by their file (NT_FILE), and the .bss of a
- *      shared library, from the library's program headers;
+ *   5. file-backed mappings, by their file (NT_FILE): shared libraries
+ *      (ELF images the loader mapped; their .bss from the library's
+ *      program headers) and other mapped files;
+ *   6. ld.so's own memory: pages that point into ld.so, or that ld.so's
+ *      data points into (its startup allocator's);
  *
  * and what is left is `unknown`. Then the mappings are cut at region
  * boundaries into parts, and the heap walk (spans and free page runs) is
@@ -38,6 +41,7 @@ static const char *const owner_names[GM_OWNER_COUNT] = {
     [GM_OWNER_C_HEAP] = "c-heap",
     [GM_OWNER_BINARY] = "binary",
     [GM_OWNER_SHARED_LIBRARY] = "shared-library",
+    [GM_OWNER_FILE_MAPPING] = "file-mapping",
     [GM_OWNER_KERNEL] = "kernel",
     [GM_OWNER_UNKNOWN] = "unknown",
 };
@@ -543,18 +547,100 @@ static struct gomem_error *brk_region(struct builder *b)
 
 /* ---- files ---- */
 
+static bool has_file(const struct gm_mapping *m)
+{
+	return m->path && m->path[0] != '[';
+}
+
+static int cmp_by_path(const void *a, const void *b, void *arg)
+{
+	const struct gm_mapping *maps = arg;
+	return strcmp(maps[*(const size_t *)a].path, maps[*(const size_t *)b].path);
+}
+
+/*
+ * Per mapping: whether its file is an ELF image that the kernel or ld.so
+ * mapped (the executable, a shared library) rather than a file the program
+ * mapped itself. Such an image has an executable mapping; a gcore, which
+ * records no permissions of what it left out, at least keeps the first
+ * page, with its ELF header. Decided once per file (maps sorted by path).
+ */
+static struct gomem_error *elf_images(struct builder *b, bool **ret)
+{
+	_cleanup_free_ size_t *idx = calloc(b->nmaps ? b->nmaps : 1, sizeof(*idx));
+	bool *elf = calloc(b->nmaps ? b->nmaps : 1, sizeof(*elf));
+	if (!idx || !elf) {
+		free(elf);
+		return &gm_error_no_memory;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < b->nmaps; i++) {
+		if (has_file(&b->maps[i]))
+			idx[n++] = i;
+	}
+	qsort_r(idx, n, sizeof(*idx), cmp_by_path, (void *)b->maps);
+	for (size_t i = 0, j; i < n; i = j) {
+		bool is_elf = false;
+		for (j = i; j < n && strcmp(b->maps[idx[j]].path, b->maps[idx[i]].path) == 0; j++) {
+			const struct gm_mapping *m = &b->maps[idx[j]];
+			uint8_t magic[SELFMAG];
+			is_elf |= (m->flags & PF_X) != 0;
+			is_elf |= b->t->source == GM_SOURCE_CORE && m->in_core && m->offset == 0 &&
+				  gm_read_ok(&b->t->mem, m->start, magic, sizeof(magic)) &&
+				  memcmp(magic, ELFMAG, SELFMAG) == 0;
+		}
+		for (size_t k = i; k < j; k++)
+			elf[idx[k]] = is_elf;
+	}
+	*ret = elf;
+	return NULL;
+}
+
+/* A file the program mapped: named by its path, said how it is mapped. */
+static struct gomem_error *file_mapping_region(struct builder *b, const struct gm_mapping *m)
+{
+	struct gm_region r = region(m->start, m->end, GM_OWNER_FILE_MAPPING, GM_LEAF_FILE_MAPPING);
+	const char *source = b->t->source == GM_SOURCE_CORE ? "NT_FILE" : "/proc/PID/maps";
+	const char *name = base_name(m->path);
+	if (gm_target_is_gcore(b->t) && !m->in_core)
+		set_label(&r, source,
+			  "file mapping of %s from offset 0x%" PRIx64 ": not saved by gcore "
+			  "(its permissions, and MAP_SHARED or MAP_PRIVATE, not recorded)",
+			  name, m->offset);
+	else
+		set_label(&r, source, "%s%s%s file mapping of %s from offset 0x%" PRIx64 "%s",
+			  m->share == 's'   ? "MAP_SHARED "
+			  : m->share == 'p' ? "MAP_PRIVATE "
+					    : "",
+			  (m->flags & PF_W) ? "read-write" : "read-only",
+			  (m->flags & PF_X) ? " executable" : "", name, m->offset,
+			  m->share == 's' || m->share == 'p'
+			      ? ""
+			      : " (MAP_SHARED or MAP_PRIVATE: the core holds none of its pages to "
+				"tell)");
+	r.group = m->path;
+	return claim(b, &r, NULL);
+}
+
 static struct gomem_error *file_regions(struct builder *b)
 {
 	/* A core without NT_FILE (QEMU's) has its files named by linkmap.c. */
-	const char *source = b->t->have_core && !b->t->core.nfiles
+	const char *source = b->t->source != GM_SOURCE_CORE ? "/proc/PID/maps"
+			     : b->t->have_core && !b->t->core.nfiles
 				 ? "the dynamic linker's link map (r_debug)"
 				 : "NT_FILE";
+	_cleanup_free_ bool *elf = NULL;
+	TRY(elf_images(b, &elf));
 	for (size_t i = 0; i < b->nmaps; i++) {
 		const struct gm_mapping *m = &b->maps[i];
-		if (!m->path || m->path[0] == '[')
+		if (!has_file(m))
 			continue;
 		const char *name = base_name(m->path);
 		bool exe = m->start >= b->exe_lo && m->end <= b->exe_hi;
+		if (!exe && !elf[i]) {
+			TRY(file_mapping_region(b, m));
+			continue;
+		}
 		struct gm_region r =
 		    region(m->start, m->end, exe ? GM_OWNER_BINARY : GM_OWNER_SHARED_LIBRARY,
 			   exe ? GM_LEAF_BIN_RODATA : GM_LEAF_SHLIB);
@@ -603,6 +689,48 @@ static bool is_dynamic_linker(const char *path)
 	return strncmp(n, "ld-linux", 8) == 0 || strncmp(n, "ld64.so", 7) == 0;
 }
 
+#define LD_DATA_MAX (1u << 20) /* bytes of ld.so's writable data read for pointers */
+
+/*
+ * Before libc's malloc exists, ld.so allocates with its own minimal malloc
+ * (elf/dl-minimal-malloc.c), which takes whole pages with mmap: search
+ * paths, link maps, the initial thread's TLS. Its data points into them. An
+ * unclaimed anonymous stretch that a word of ld.so's writable mappings
+ * points into is taken to be such pages.
+ */
+static struct gomem_error *ld_allocator_regions(struct builder *b, const struct gm_mapping *ld)
+{
+	uint64_t words[512], read = 0;
+	for (size_t i = 0; i < b->nmaps; i++) {
+		const struct gm_mapping *m = &b->maps[i];
+		if (!m->path || strcmp(m->path, ld->path) != 0 || !(m->flags & PF_W))
+			continue;
+		/* Bounded: LD_DATA_MAX bytes in all, a batch of words at a time. */
+		for (uint64_t a = m->start; a < m->end && read < LD_DATA_MAX; a += sizeof(words)) {
+			size_t n = (size_t)min_u64(sizeof(words), m->end - a);
+			read += n;
+			if (!gm_read_ok(&b->t->mem, a, words, n))
+				continue;
+			for (size_t w = 0; w < n / 8; w++) {
+				uint64_t lo, hi;
+				if (!words[w] || !anon_writable(mapping_at(b, words[w])) ||
+				    !gap_around(b, words[w], &lo, &hi))
+					continue;
+				struct gm_region r =
+				    region(lo, hi, GM_OWNER_SHARED_LIBRARY, GM_LEAF_SHLIB);
+				r.group = base_name(ld->path);
+				set_label(
+				    &r, "inferred: ld.so's data points into it",
+				    "%s: pages its startup allocator (minimal malloc) mapped: "
+				    "search paths, link maps and the like",
+				    r.group);
+				TRY(claim(b, &r, NULL));
+			}
+		}
+	}
+	return NULL;
+}
+
 /*
  * ld.so maps a few pages for itself at startup (link maps, the vdso's
  * link map, TLS bookkeeping); they hold pointers into ld.so. An unclaimed
@@ -647,7 +775,7 @@ static struct gomem_error *dynamic_linker_regions(struct builder *b)
 			TRY(claim(b, &r, NULL));
 		}
 	}
-	return NULL;
+	return ld_allocator_regions(b, ld);
 }
 
 /* ---- cutting the mappings into parts ---- */
@@ -697,6 +825,7 @@ static struct gomem_error *cut(struct builder *b, struct parts *p)
 		while (pos < m->end) {
 			struct gm_part part = {
 			    .flags = m->flags,
+			    .share = m->share,
 			    .file = m->path,
 			    .in_vsz = true,
 			};
@@ -710,6 +839,10 @@ static struct gomem_error *cut(struct builder *b, struct parts *p)
 				part.leaf = mapped ? r->leaf : r->reserved_leaf;
 				part.in_vsz = r->leaf != GM_LEAF_KERNEL_VSYSCALL;
 				part.group = r->group;
+				/* The kernel and ld.so map ELF images MAP_PRIVATE. */
+				if (part.share == '?' && (part.owner == GM_OWNER_BINARY ||
+							  part.owner == GM_OWNER_SHARED_LIBRARY))
+					part.share = 'p';
 				ri = (int)k;
 			} else {
 				part.end = k < nrs ? min_u64(rs[k].start, m->end) : m->end;
@@ -1098,6 +1231,66 @@ static struct gomem_error *details(struct builder *b, struct parts *p)
 	return NULL;
 }
 
+/*
+ * What RSS counts. A kernel core's resident pages are anonymous memory (and
+ * written private file pages); the page cache is not in it. Live, smaps
+ * says how much of each mapping's Rss is Anonymous; the rest (page cache,
+ * shmem) is file-backed, so that the two add up to the parts' resident
+ * bytes: per mapping, file = min(its parts' resident bytes, Rss - Anonymous).
+ */
+static void split_rss(struct builder *b, const struct parts *p)
+{
+	struct gm_addrspace *as = b->as;
+	if (!as->has_rss)
+		return;
+	if (b->t->source == GM_SOURCE_CORE) {
+		as->has_rss_anon = true;
+		as->rss_anon = as->rss;
+		return;
+	}
+	uint64_t file = 0;
+	bool smaps = false;
+	size_t k = 0;
+	for (size_t i = 0; i < b->nmaps; i++) {
+		const struct gm_mapping *m = &b->maps[i];
+		uint64_t resident = 0;
+		/* Parts are cut from the mappings, in order: each lies in one. */
+		while (k < p->n && p->v[k].end <= m->start)
+			k++;
+		for (; k < p->n && p->v[k].end <= m->end; k++)
+			resident += p->v[k].in_vsz ? p->v[k].rss : 0;
+		if (!m->has_smaps)
+			continue;
+		smaps = true;
+		uint64_t not_anon = m->smaps_rss > m->smaps_anon ? m->smaps_rss - m->smaps_anon : 0;
+		file += min_u64(resident, not_anon);
+	}
+	if (!smaps)
+		return;
+	as->has_rss_anon = as->has_rss_file = true;
+	as->rss_file = file;
+	as->rss_anon = as->rss - file;
+}
+
+/* Says once why some file mappings' p or s is '?'. */
+static void share_warning(struct builder *b, const struct parts *p)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < p->n; i++)
+		n += p->v[i].share == '?' && p->v[i].in_vsz;
+	if (n && b->t->have_core && !b->t->core.nfiles)
+		gm_addrspace_warn(b->as,
+				  "perms: '?' for MAP_SHARED (s) or MAP_PRIVATE (p) of %zu "
+				  "mapping%s: the core has no NT_FILE note to say which are files",
+				  n, n == 1 ? "" : "s");
+	else if (n)
+		gm_addrspace_warn(b->as,
+				  "perms: '?' for MAP_SHARED (s) or MAP_PRIVATE (p) of %zu file "
+				  "mapping%s: a core does not record which, and only a private "
+				  "mapping's pages are dumped (none of %s is in the core)",
+				  n, n == 1 ? "" : "s", n == 1 ? "it" : "them");
+}
+
 static struct gomem_error *residency(struct builder *b, struct parts *p)
 {
 	struct gm_addrspace *as = b->as;
@@ -1123,6 +1316,8 @@ static struct gomem_error *residency(struct builder *b, struct parts *p)
 		gm_addrspace_warn(as, "a shared library was not found (or differs) on this "
 				      "machine: its dumped pages count as resident, even those "
 				      "that are only its file's");
+	split_rss(b, p);
+	share_warning(b, p);
 	return NULL;
 }
 
@@ -1161,6 +1356,7 @@ static const struct {
     [GM_RR_ALLSPANS] = META(GM_LEAF_META_ALLSPANS),
     [GM_RR_BUCKHASH] = META(GM_LEAF_META_BUCKHASH),
     [GM_RR_SPAN_QUEUES] = META(GM_LEAF_META_SPAN_QUEUES),
+    [GM_RR_VGETRANDOM] = META(GM_LEAF_META_VGETRANDOM),
 #undef META
 };
 

@@ -20,6 +20,7 @@ enum gm_owner {
 	GM_OWNER_C_HEAP,
 	GM_OWNER_BINARY,
 	GM_OWNER_SHARED_LIBRARY,
+	GM_OWNER_FILE_MAPPING, /* a file mapped that is not an ELF image the loader mapped */
 	GM_OWNER_KERNEL,
 	GM_OWNER_UNKNOWN,
 	GM_OWNER_COUNT
@@ -44,6 +45,7 @@ enum gm_leaf {
 	GM_LEAF_META_ALLSPANS,
 	GM_LEAF_META_BUCKHASH,
 	GM_LEAF_META_SPAN_QUEUES,
+	GM_LEAF_META_VGETRANDOM,
 	GM_LEAF_RESV_SUMMARY,
 	GM_LEAF_RESV_SCAV_INDEX,
 	GM_LEAF_STACK_PTHREAD,
@@ -58,8 +60,9 @@ enum gm_leaf {
 	GM_LEAF_BIN_RODATA,
 	GM_LEAF_BIN_DATA,
 	GM_LEAF_BIN_BSS,
-	GM_LEAF_BIN_GAP, /* PROT_NONE between segments, where the loader reserved them */
-	GM_LEAF_SHLIB,	 /* one node per library, named after the file */
+	GM_LEAF_BIN_GAP,      /* PROT_NONE between segments, where the loader reserved them */
+	GM_LEAF_SHLIB,	      /* one node per library, named after the file */
+	GM_LEAF_FILE_MAPPING, /* one node per mapped file, named by its path */
 	GM_LEAF_KERNEL_VDSO,
 	GM_LEAF_KERNEL_VVAR,
 	GM_LEAF_KERNEL_VSYSCALL, /* outside VSZ */
@@ -73,11 +76,13 @@ enum gm_leaf {
 struct gm_part {
 	uint64_t start, end;
 	uint32_t flags;	  /* the mapping's PF_R | PF_W | PF_X */
+	char share;	  /* 'p' private, 's' shared (MAP_SHARED), '?' unknown (a core) */
 	const char *file; /* the mapping's file (owned by the target), NULL if anonymous */
 	enum gm_owner owner;
 	enum gm_leaf leaf;
-	const char *group; /* GM_LEAF_SHLIB: the library's file name */
-	bool in_vsz;	   /* false for the vsyscall page, which VmSize leaves out */
+	/* GM_LEAF_SHLIB: the library's file name; GM_LEAF_FILE_MAPPING: the file's path */
+	const char *group;
+	bool in_vsz; /* false for the vsyscall page, which VmSize leaves out */
 	bool has_rss;
 	uint64_t rss; /* anonymous resident bytes (kernel core), or smaps/pagemap (live) */
 	char *detail;
@@ -106,6 +111,14 @@ struct gm_addrspace {
 	uint64_t vsz; /* VmSize: every part but the vsyscall page */
 	bool has_rss;
 	uint64_t rss;
+	/*
+	 * What rss counts: a kernel core holds anonymous pages (and written
+	 * private file pages) only, so rss is all rss_anon and rss_file is
+	 * unknown; live, smaps splits each mapping's resident pages into
+	 * Anonymous and the rest (page cache, shmem), and the two add up to rss.
+	 */
+	bool has_rss_anon, has_rss_file;
+	uint64_t rss_anon, rss_file;
 	struct gm_heap_split heap;
 	/*
 	 * The Go runtime's metadata that gomem located (bytes the runtime
@@ -142,7 +155,7 @@ struct gm_region {
 	bool stat_mapped;
 	char label[200];   /* "page summary level 4" */
 	char source[64];   /* where its address came from: "mheap_.pages.summary[4]" */
-	const char *group; /* GM_LEAF_SHLIB: the library's file name */
+	const char *group; /* GM_LEAF_SHLIB: the library's file name; file mappings: the path */
 };
 
 struct gm_regions {
@@ -161,7 +174,7 @@ void gm_addrspace_destroy(struct gm_addrspace *as);
 /* ---- the breakdown tree (breakdown.c) ---- */
 
 struct gm_bnode {
-	char name[80];
+	char name[256]; /* a mapped file's node: its path, cut to its tail */
 	uint64_t vsz;
 	bool has_rss;
 	uint64_t rss;

@@ -21,6 +21,7 @@ enum top {
 	TOP_C_HEAP,
 	TOP_BINARY,
 	TOP_SHLIBS,
+	TOP_FILES,
 	TOP_KERNEL,
 	TOP_UNKNOWN,
 	TOP_COUNT
@@ -34,6 +35,7 @@ static const char *const top_names[TOP_COUNT] = {
     "C heap",
     "binary",
     "shared libraries",
+    "file mappings",
     "kernel",
     "unknown",
 };
@@ -56,6 +58,7 @@ static const struct leaf_info leaves[GM_LEAF_COUNT] = {
     [GM_LEAF_META_ALLSPANS] = {TOP_META, "allspans array"},
     [GM_LEAF_META_BUCKHASH] = {TOP_META, "profiling bucket hash"},
     [GM_LEAF_META_SPAN_QUEUES] = {TOP_META, "GC span queues"},
+    [GM_LEAF_META_VGETRANDOM] = {TOP_META, "vDSO getrandom states"},
     [GM_LEAF_RESV_SUMMARY] = {TOP_RESERVED, "page summaries"},
     [GM_LEAF_RESV_SCAV_INDEX] = {TOP_RESERVED, "scavenger index"},
     [GM_LEAF_STACK_PTHREAD] = {TOP_STACKS, "pthread stacks of Ms (cgo)"},
@@ -72,6 +75,7 @@ static const struct leaf_info leaves[GM_LEAF_COUNT] = {
     [GM_LEAF_BIN_BSS] = {TOP_BINARY, "bss"},
     [GM_LEAF_BIN_GAP] = {TOP_BINARY, "gaps between segments"},
     [GM_LEAF_SHLIB] = {TOP_SHLIBS, "?"},
+    [GM_LEAF_FILE_MAPPING] = {TOP_FILES, "?"},
     [GM_LEAF_KERNEL_VDSO] = {TOP_KERNEL, "vdso"},
     [GM_LEAF_KERNEL_VVAR] = {TOP_KERNEL, "vvar"},
     [GM_LEAF_KERNEL_VSYSCALL] = {TOP_KERNEL, "vsyscall"},
@@ -98,6 +102,24 @@ struct tree {
 	bool failed;
 };
 
+/*
+ * A node's name: a mapped file's path too long for it keeps its tail ("..."
+ * first), and control characters (which gomem diff uses) become '?'.
+ */
+static void node_name(char dst[sizeof(((struct gm_bnode *)0)->name)], const char *name)
+{
+	const size_t size = sizeof(((struct gm_bnode *)0)->name);
+	size_t len = strlen(name), o = 0;
+	if (len >= size) {
+		memcpy(dst, "...", 3);
+		o = 3;
+		name += len - (size - 1 - o);
+	}
+	for (; *name && o < size - 1; name++)
+		dst[o++] = (unsigned char)*name < 0x20 ? '?' : *name;
+	dst[o] = '\0';
+}
+
 GM_DEFINE_GROW(grow_nodes, struct gm_bnode)
 
 static int node(struct tree *t, int parent, const char *name, uint64_t vsz, uint64_t rss)
@@ -111,7 +133,7 @@ static int node(struct tree *t, int parent, const char *name, uint64_t vsz, uint
 		return -1;
 	}
 	memset(n, 0, sizeof(*n));
-	snprintf(n->name, sizeof(n->name), "%s", name);
+	node_name(n->name, name);
 	n->vsz = vsz;
 	n->rss = rss;
 	n->has_rss = t->has_rss;
@@ -131,8 +153,10 @@ static void add_up(struct tree *t, int i, uint64_t vsz, uint64_t rss)
 
 static int child(struct tree *t, int parent, const char *name)
 {
+	char key[sizeof(((struct gm_bnode *)0)->name)];
+	node_name(key, name);
 	for (int i = parent + 1; i < t->bd->n; i++) {
-		if (t->bd->nodes[i].parent == parent && strcmp(t->bd->nodes[i].name, name) == 0)
+		if (t->bd->nodes[i].parent == parent && strcmp(t->bd->nodes[i].name, key) == 0)
 			return i;
 	}
 	return node(t, parent, name, 0, 0);
@@ -196,7 +220,7 @@ struct gomem_error *gm_breakdown_build(const struct gm_addrspace *as, struct gm_
 			continue;
 		const struct leaf_info *li = &leaves[p->leaf];
 		const char *name = li->name;
-		if (p->leaf == GM_LEAF_SHLIB)
+		if (p->leaf == GM_LEAF_SHLIB || p->leaf == GM_LEAF_FILE_MAPPING)
 			name = p->group ? p->group : (p->file ? p->file : "anonymous");
 		int n = child(&t, tops[li->top], name);
 		if (n >= 0)

@@ -431,6 +431,92 @@ static struct gomem_error *span_queue_regions(struct ctx *c)
 	return NULL;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	const uint64_t *x = a, *y = b;
+	return *x < *y ? -1 : *x > *y;
+}
+
+/* Every vgetrandom state: vgetrandomAlloc.states (to its capacity) and each M's. */
+static struct gomem_error *vgetrandom_states(struct ctx *c, uint64_t **ret, size_t *n_ret)
+{
+	uint64_t hdr[3];
+	TRY(read_slice(c, c->R->vgetrandom_alloc, hdr));
+	if (hdr[2] > MAX_LIST)
+		return gm_error(GOMEM_ERROR_INCONSISTENT,
+				"runtime.vgetrandomAlloc.states has a capacity of %" PRIu64,
+				hdr[2]);
+	struct gm_sched s = {0};
+	struct gomem_error *err = gm_sched_read(c->rt, GM_SCHED_THREADS, &s);
+	if (err && gomem_error_code(err) != GOMEM_ERROR_NO_MEMORY) {
+		/* addrspace/ reports the Ms it cannot read; the slice still says a lot. */
+		gomem_error_destroy(err);
+		err = NULL;
+	}
+	uint64_t *v = err ? NULL : calloc(hdr[2] + s.nthreads + 1, sizeof(*v));
+	size_t n = 0;
+	if (!err && !v)
+		err = &gm_error_no_memory;
+	if (!err && hdr[2])
+		err = gm_read(c->rt->mem, hdr[0], v, 8 * hdr[2]);
+	if (!err) {
+		n = hdr[2];
+		for (size_t i = 0; i < s.nthreads; i++)
+			v[n++] = s.threads[i].vgetrandom_state;
+	}
+	gm_sched_deinit(&s);
+	if (err) {
+		free(v);
+		return err;
+	}
+	*ret = v;
+	*n_ret = n;
+	return NULL;
+}
+
+/*
+ * The vDSO getrandom's per-thread states (vgetrandom_linux.go@1.24): blocks
+ * of them are mmapped (MAP_DROPPABLE, so never in a core's data) and never
+ * unmapped; each state is in vgetrandomAlloc.states or held by an M, and
+ * every page of a block holds states. Counted in no MemStats field.
+ */
+static struct gomem_error *vgetrandom_regions(struct ctx *c)
+{
+	const struct gm_regions_layout *R = c->R;
+	uint64_t size = 0, page = c->page;
+	if (!R->vgetrandom_alloc)
+		return NULL;
+	TRY(gm_read_u64(c->rt->mem, R->vgetrandom_alloc + R->vgetrandom_state_size_offset, &size));
+	if (R->phys_page_size)
+		TRY(gm_read_u64(c->rt->mem, R->phys_page_size, &page));
+	/* No state was ever made (no vDSO getrandom), or the numbers are not the runtime's. */
+	if (!size || page < 4096 || page > (1 << 20) || (page & (page - 1)) || size > page)
+		return NULL;
+	_cleanup_free_ uint64_t *v = NULL;
+	size_t n = 0;
+	TRY(vgetrandom_states(c, &v, &n));
+	gm_sort(v, n, sizeof(*v), cmp_u64);
+	/* Pages that hold states, merged into runs; bounded by n. */
+	for (size_t i = 0; i < n;) {
+		if (!v[i] || v[i] > UINT64_MAX - 2 * page) {
+			i++;
+			continue;
+		}
+		uint64_t lo = v[i] & ~(page - 1), hi = (v[i] + size + page - 1) & ~(page - 1);
+		size_t states = 0;
+		for (; i < n && v[i] <= hi && v[i] <= UINT64_MAX - 2 * page; i++) {
+			uint64_t end = (v[i] + size + page - 1) & ~(page - 1);
+			hi = end > hi ? end : hi;
+			states += i == 0 || v[i] != v[i - 1];
+		}
+		TRY(add(c, lo, hi - lo, GM_RR_VGETRANDOM, 0, "runtime.vgetrandomAlloc",
+			"vDSO getrandom states: %zu of %" PRIu64
+			" bytes, one per thread (MAP_DROPPABLE, not dumped); in no MemStats field",
+			states, size));
+	}
+	return NULL;
+}
+
 static struct gomem_error *go_regions(struct ctx *c)
 {
 	TRY(heap_regions(c));
@@ -438,6 +524,7 @@ static struct gomem_error *go_regions(struct ctx *c)
 	TRY(persistent_regions(c));
 	TRY(gc_bits_regions(c));
 	TRY(misc_regions(c));
+	TRY(vgetrandom_regions(c));
 	return span_queue_regions(c);
 }
 

@@ -87,6 +87,8 @@ static struct gomem_error *read_thread(struct reader *r, uint64_t m, struct gm_t
 	TRY(gm_rt_read_field(r->rt, m, &L->m_alllink, &link));
 	TRY(read_g_stack(r, g0, &th.g0_lo, &th.g0_hi));
 	TRY(read_g_stack(r, gsignal, &th.gsignal_lo, &th.gsignal_hi));
+	if (L->m_vgetrandom_state.present)
+		TRY(gm_rt_read_field(r->rt, m, &L->m_vgetrandom_state, &th.vgetrandom_state));
 	if (curg) {
 		th.curg = curg;
 		TRY(gm_rt_read_field(r->rt, curg, &r->L->g_goid, &th.curg_goid));

@@ -368,6 +368,8 @@ static struct gomem_error *resolve_sched(struct gm_runtime *rt, struct gm_sched_
 	TRY(need_scalar(rt, m, "id", &L->m_id));
 	TRY(need_scalar(rt, m, "procid", &L->m_procid));
 	TRY(need_scalar(rt, m, "alllink", &L->m_alllink));
+	/* The M's vDSO getrandom state (vgetrandom_linux.go@1.24). */
+	TRY(gm_dwarf_field(rt->dw, m, "vgetrandomState", &L->m_vgetrandom_state));
 	TRY(variable(rt, "runtime.allgs", &L->allgs));
 	TRY(variable(rt, "runtime.allglen", &L->allglen));
 	TRY(variable(rt, "runtime.allm", &L->allm));
@@ -454,6 +456,19 @@ static struct gomem_error *resolve_regions(struct gm_runtime *rt, struct gm_regi
 	TRY(optional_field(rt, "runtime.spanSPMC", "cap", &L->spmc_cap));
 	L->have_span_queues = L->work && L->spmc_head.present && L->spmc_next.present &&
 			      L->spmc_ring.present && L->spmc_cap.present;
+	/*
+	 * vgetrandomAlloc (vgetrandom_linux.go@1.24): struct { states []uintptr;
+	 * statesLock mutex; stateSize uintptr; ... }, a variable of an unnamed type.
+	 */
+	TRY(optional_variable(rt, "runtime.vgetrandomAlloc", &L->vgetrandom_alloc));
+	if (L->vgetrandom_alloc && gm_dwarf_has_type(rt->dw, "runtime.mutex")) {
+		uint64_t mutex_size;
+		TRY(gm_dwarf_sizeof(rt->dw, "runtime.mutex", &mutex_size));
+		L->vgetrandom_state_size_offset = 24 + ((mutex_size + 7) & ~7ULL);
+	} else {
+		L->vgetrandom_alloc = 0;
+	}
+	TRY(optional_variable(rt, "runtime.physPageSize", &L->phys_page_size));
 	return NULL;
 }
 

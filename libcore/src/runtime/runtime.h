@@ -71,6 +71,7 @@ struct gm_sched_layout {
 	struct gm_field g_lo, g_hi, g_sched_sp, g_syscallsp, g_status, g_goid, g_startpc, g_m;
 	struct gm_field g_running_cleanups; /* 1.24+ */
 	struct gm_field m_g0, m_gsignal, m_curg, m_id, m_procid, m_alllink;
+	struct gm_field m_vgetrandom_state; /* 1.24+ */
 	uint64_t allgs, allglen, allm, m0;
 	struct gm_field sched_ngsys;
 	uint64_t sched;
@@ -102,6 +103,9 @@ struct gm_regions_layout {
 	uint64_t work;
 	struct gm_field spmc_head, spmc_next, spmc_ring, spmc_cap;
 	bool have_span_queues;
+	/* runtime.vgetrandomAlloc (vgetrandom_linux.go, 1.24+): 0 when absent */
+	uint64_t vgetrandom_alloc, vgetrandom_state_size_offset;
+	uint64_t phys_page_size; /* runtime.physPageSize: its address; 0 when absent */
 };
 
 /* The malloc header of scan objects (malloc.go@1.22, allocheaders). */
@@ -281,6 +285,7 @@ enum gm_rt_region_kind {
 	GM_RR_ALLSPANS,	       /* the allspans array */
 	GM_RR_BUCKHASH,	       /* the profiling bucket hash table */
 	GM_RR_SPAN_QUEUES,     /* a Green Tea span queue ring */
+	GM_RR_VGETRANDOM,      /* pages of the vDSO getrandom's per-thread states */
 	GM_RR_COUNT
 };
 
@@ -350,7 +355,8 @@ struct gm_thread {
 	uint64_t procid; /* the thread id (LWP) */
 	bool is_m0;	 /* runtime.m0: the process's main thread */
 	uint64_t g0_lo, g0_hi, gsignal_lo, gsignal_hi;
-	uint64_t curg, curg_goid; /* curg: address of the G it runs, 0 if none */
+	uint64_t curg, curg_goid;  /* curg: address of the G it runs, 0 if none */
+	uint64_t vgetrandom_state; /* m.vgetrandomState (1.24+), 0 if none */
 	bool has_curg;
 	bool g0_in_span, gsignal_in_span; /* stacks.c */
 	bool has_sp;			  /* the thread's stack pointer was found in the core */

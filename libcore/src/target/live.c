@@ -35,7 +35,9 @@
 #define STOP_TIMEOUT_MS	    5000
 #define PAGEMAP_BATCH	    512 /* entries per pread of pagemap */
 #define PM_PRESENT	    (1ULL << 63)
-#define BITMAP_MAX_BYTES    (64u << 20) /* pagemap bitmaps kept per read of the mappings */
+#define PM_FILE		    (1ULL << 61) /* a page of a file, or shared anonymous memory */
+#define PM_MMAP_EXCLUSIVE   (1ULL << 56) /* mapped here only */
+#define BITMAP_MAX_BYTES    (64u << 20)	 /* pagemap bitmaps kept per read of the mappings */
 
 struct live_thread {
 	pid_t tid;
@@ -52,9 +54,9 @@ struct live_thread {
  * reclaim), and two reads of one range must not disagree within a report.
  */
 struct live_rss {
-	uint64_t start, end, rss;
-	uint64_t *present; /* a bit per page; NULL until read, or when too large */
-	bool tried;	   /* present was read, or could not be */
+	uint64_t start, end, rss, anon; /* smaps Rss and Anonymous */
+	uint64_t *present;		/* a bit per page; NULL until read, or when too large */
+	bool tried;			/* present was read, or could not be */
 };
 
 struct gm_live {
@@ -400,24 +402,53 @@ static bool read_thread_regs(pid_t tid, const struct gm_arch *arch, struct gm_co
 	return true;
 }
 
-/* The registers of every thread stopped, the thread group leader first, as in a core. */
-static struct gomem_error *read_registers(struct gm_live *l)
+GM_DEFINE_GROW(grow_regs, struct gm_core_thread)
+
+static void add_registers(struct gm_live *l, const struct gm_arch *arch, pid_t tid, size_t *cap)
+{
+	struct gm_core_thread th, *slot;
+	/* Out of memory: fewer threads are known, nothing else. */
+	if (read_thread_regs(tid, arch, &th) && (slot = grow_regs(&l->regs, &l->nregs, cap)))
+		*slot = th;
+}
+
+/*
+ * Reads every stopped thread's registers once, while the process stands
+ * still, the thread group leader first as in a core: gomem's own stopped
+ * threads, or (by_caller) each thread of /proc/PID/task, which only the
+ * debugger that stopped them can read (its ptrace calls come from the
+ * thread this one runs on). A thread that cannot be read is left out.
+ */
+static void read_registers(struct gm_live *l, bool by_caller)
 {
 	const struct gm_arch *arch = gm_arch_host();
-	if (!arch || !l->nthreads)
-		return NULL;
-	l->regs = calloc(l->nthreads, sizeof(*l->regs));
-	if (!l->regs)
-		return &gm_error_no_memory;
-	struct live_thread *leader = find_thread(l, l->pid);
-	if (leader && leader->stopped && read_thread_regs(leader->tid, arch, &l->regs[0]))
-		l->nregs++;
-	for (size_t i = 0; i < l->nthreads; i++) {
-		struct live_thread *t = &l->threads[i];
-		if (t != leader && t->stopped && read_thread_regs(t->tid, arch, &l->regs[l->nregs]))
-			l->nregs++;
+	size_t cap = 0;
+	if (!arch)
+		return;
+	if (!by_caller) {
+		struct live_thread *leader = find_thread(l, l->pid);
+		if (leader && leader->stopped)
+			add_registers(l, arch, leader->tid, &cap);
+		for (size_t i = 0; i < l->nthreads && l->nregs < MAX_THREADS; i++) {
+			struct live_thread *t = &l->threads[i];
+			if (t != leader && t->stopped)
+				add_registers(l, arch, t->tid, &cap);
+		}
+		return;
 	}
-	return NULL;
+	add_registers(l, arch, l->pid, &cap);
+	char path[PROC_PATH_MAX];
+	proc_path(path, l->pid, "task");
+	DIR *dir = opendir(path);
+	struct dirent *de;
+	while (dir && l->nregs < MAX_THREADS && (de = readdir(dir))) {
+		char *end;
+		long tid = strtol(de->d_name, &end, 10);
+		if (!*end && tid > 0 && tid != l->pid)
+			add_registers(l, arch, (pid_t)tid, &cap);
+	}
+	if (dir)
+		closedir(dir);
 }
 
 void gm_live_threads(const struct gm_live *l, const struct gm_core_thread **ret, size_t *n_ret)
@@ -455,8 +486,8 @@ struct gomem_error *gm_live_create_pid(int pid, unsigned flags, struct gm_live *
 		err = proc_error(pid, path, errno);
 	if (!err && (flags & GOMEM_PID_STOP))
 		err = stop_process(l);
-	if (!err && (flags & GOMEM_PID_STOP))
-		err = read_registers(l);
+	if (!err && (flags & (GOMEM_PID_STOP | GOMEM_PID_STOPPED_BY_CALLER)))
+		read_registers(l, !(flags & GOMEM_PID_STOP));
 	if (!err)
 		err = load_ranges(l);
 	if (err) {
@@ -661,6 +692,7 @@ static bool parse_maps_line(char *line, struct gm_mapping *ret, const char **pat
 	if (strlen(p) < 5 || p[4] != ' ')
 		return false;
 	m->flags = (p[0] == 'r' ? PF_R : 0) | (p[1] == 'w' ? PF_W : 0) | (p[2] == 'x' ? PF_X : 0);
+	m->share = p[3] == 's' || p[3] == 'p' ? p[3] : '?';
 	p += 5;
 	m->offset = strtoull(p, &end, 16);
 	if (end == p || *end != ' ')
@@ -736,7 +768,7 @@ static struct gomem_error *parse_maps(const char *what, char *text, struct gm_ma
 	return NULL;
 }
 
-/* Resident bytes per mapping from /proc/PID/smaps: the "Rss:" line of each. */
+/* Resident bytes per mapping from /proc/PID/smaps: the "Rss:" and "Anonymous:" lines of each. */
 static struct gomem_error *read_smaps(struct gm_live *l)
 {
 	char *text;
@@ -762,6 +794,8 @@ static struct gomem_error *read_smaps(struct gm_live *l)
 			*r = (struct live_rss){.start = m.start, .end = m.end};
 		} else if (l->nrss && sscanf(line, "Rss: %llu kB", &kb) == 1) {
 			l->rss[l->nrss - 1].rss = (uint64_t)kb << 10;
+		} else if (l->nrss && sscanf(line, "Anonymous: %llu kB", &kb) == 1) {
+			l->rss[l->nrss - 1].anon = (uint64_t)kb << 10;
 		}
 	}
 	free(text);
@@ -796,6 +830,17 @@ struct gomem_error *gm_live_mappings(struct gm_live *l, struct gm_mapping **ret,
 		return err;
 	}
 	l->have_rss = l->pagemap_fd >= 0;
+	/* Both lists are in address order: each mapping takes its smaps entry. */
+	for (size_t i = 0, j = 0; i < n && j < l->nrss; i++) {
+		struct gm_mapping *m = &maps[i];
+		while (j < l->nrss && l->rss[j].start < m->start)
+			j++;
+		if (j < l->nrss && l->rss[j].start == m->start && l->rss[j].end == m->end) {
+			m->has_smaps = true;
+			m->smaps_rss = l->rss[j].rss;
+			m->smaps_anon = l->rss[j].anon;
+		}
+	}
 	*ret = maps;
 	*n_ret = n;
 	return NULL;
@@ -835,11 +880,22 @@ struct range_count {
 	uint64_t page_size, start, end, total;
 };
 
+/*
+ * Whether a pagemap entry is a page that RSS counts. A read of a page the
+ * process never touched (gomem's own, through /proc/PID/mem, or the
+ * program's) maps the kernel's shared zero page there: present, but neither
+ * a file's page nor mapped here only, and not in smaps' Rss or in VmRSS.
+ */
+static bool resident_entry(uint64_t pm)
+{
+	return (pm & PM_PRESENT) && (pm & (PM_FILE | PM_MMAP_EXCLUSIVE));
+}
+
 static void count_present(void *arg, uint64_t page, const uint64_t *pm, uint64_t n)
 {
 	struct range_count *c = arg;
 	for (uint64_t i = 0; i < n; i++) {
-		if (!(pm[i] & PM_PRESENT))
+		if (!resident_entry(pm[i]))
 			continue;
 		uint64_t a = (page + i) * c->page_size, b = a + c->page_size;
 		c->total += (b < c->end ? b : c->end) - (a > c->start ? a : c->start);
@@ -855,7 +911,7 @@ static void fill_present(void *arg, uint64_t page, const uint64_t *pm, uint64_t 
 	struct bitmap_fill *f = arg;
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t bit = page + i - f->first;
-		if (pm[i] & PM_PRESENT)
+		if (resident_entry(pm[i]))
 			f->bits[bit / 64] |= 1ULL << (bit % 64);
 	}
 }

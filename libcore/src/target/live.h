@@ -14,11 +14,6 @@ struct gomem_error *gm_live_create_pid(int pid, unsigned flags, struct gm_live *
 /* A process read through fn; maps is its /proc/PID/maps text or NULL. */
 struct gomem_error *gm_live_create_callback(int pid, const char *maps, gomem_read_fn fn, void *arg,
 					    struct gm_live **ret);
-/*
- * The registers of the threads gomem stopped (none when it did not stop the
- * process: a debugger that traces it holds them), the main thread first.
- */
-void gm_live_threads(const struct gm_live *l, const struct gm_core_thread **ret, size_t *n_ret);
 /* Resumes the threads it stopped (each as it was) and closes everything. */
 void gm_live_destroy(struct gm_live *l);
 
@@ -36,6 +31,12 @@ uint64_t gm_live_resident(struct gm_live *l, uint64_t start, uint64_t end);
 struct gomem_error *gm_live_auxv(int pid, uint64_t *entry_ret, uint64_t *page_size_ret);
 /* The OS page size, which pagemap has one entry per (4096 until set). */
 void gm_live_set_page_size(struct gm_live *l, uint64_t page_size);
+/*
+ * The registers of the threads, read when the process was stopped (by
+ * gomem, or by the debugger that opened it and traces it), the main thread
+ * first; none otherwise.
+ */
+void gm_live_threads(const struct gm_live *l, const struct gm_core_thread **ret, size_t *n_ret);
 
 /*
  * The executable of a process: *open_ret is the path to open (its own path,

@@ -478,6 +478,30 @@ static bool overlaps_load(const struct gm_core *c, uint64_t start, uint64_t end)
 }
 
 /*
+ * MAP_SHARED or MAP_PRIVATE, as far as a core can tell. Memory that NT_FILE
+ * does not name is private: shared anonymous memory is a shmem file, which
+ * NT_FILE lists ("/dev/zero (deleted)"). A file mapping of which the core
+ * holds pages is private: with the default coredump_filter (0x33, bit 3
+ * clear) neither the kernel (fs/coredump.c, vma_dump_size) nor GDB
+ * (linux-tdep.c, dump_mapping_p) dumps a MAP_SHARED mapping of a file that
+ * still has a name, while a private one is dumped once written, or its
+ * first page when it holds an ELF header. A shared mapping of an unlinked
+ * file (shmem, memfd: "... (deleted)") is dumped too, so those, and file
+ * mappings without a page in the core, are '?'; so is everything in a core
+ * without NT_FILE (QEMU's), which does not say what is a file.
+ */
+static char core_share(const struct gm_core *c, const struct gm_core_file *f, bool dumped)
+{
+	static const char deleted[] = " (deleted)";
+	size_t n = sizeof(deleted) - 1;
+	if (!f)
+		return c->nfiles ? 'p' : '?';
+	if (!dumped || (f->path_len >= n && memcmp(f->path + f->path_len - n, deleted, n) == 0))
+		return '?';
+	return 'p';
+}
+
+/*
  * GDB's gcore leaves out file-backed mappings it thinks the files can
  * restore (text, read-only data), but lists them in NT_FILE: add them, as
  * readable (their permissions are not recorded) and not in the core.
@@ -493,6 +517,7 @@ static struct gomem_error *gcore_file_mappings(const struct gm_core *c, struct g
 		m->start = f->start;
 		m->end = f->end;
 		m->flags = PF_R;
+		m->share = '?';
 		m->offset = f->offset;
 		m->path = strndup(f->path, f->path_len);
 		if (!m->path)
@@ -510,6 +535,7 @@ static struct gomem_error *load_mapping(const struct gm_core *c, const struct gm
 	m->flags = s->flags;
 	m->in_core = s->data_len > 0;
 	const struct gm_core_file *f = core_file_for(c, s->start, s->end);
+	m->share = core_share(c, f, m->in_core);
 	if (f) {
 		m->offset = f->offset + (s->start - f->start);
 		m->path = strndup(f->path, f->path_len);
@@ -725,6 +751,11 @@ void gm_target_threads(const struct gm_target *t, const struct gm_core_thread **
 void gm_target_notes(const struct gm_target *t, struct gm_target_notes *ret)
 {
 	memset(ret, 0, sizeof(*ret));
+	if (t->live) {
+		ret->tgid = t->pid > 0 ? (uint64_t)t->pid : 0;
+		gm_live_threads(t->live, &ret->threads, &ret->nthreads);
+		return;
+	}
 	if (!t->have_core)
 		return;
 	const struct gm_core *c = &t->core;
@@ -781,11 +812,12 @@ void gm_target_foreach_resident(struct gm_target *t, uint64_t start, uint64_t en
 	}
 }
 
-const char *gm_perms(uint32_t flags, char buf[4])
+const char *gm_perms(uint32_t flags, char share, char buf[5])
 {
 	buf[0] = flags & PF_R ? 'r' : '-';
 	buf[1] = flags & PF_W ? 'w' : '-';
 	buf[2] = flags & PF_X ? 'x' : '-';
-	buf[3] = '\0';
+	buf[3] = share == 's' || share == 'p' ? share : '?';
+	buf[4] = '\0';
 	return buf;
 }

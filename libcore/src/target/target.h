@@ -217,6 +217,14 @@ struct gm_mapping {
 	char *path;	     /* NULL for anonymous memory; "[vdso]"-style names when live */
 	bool in_core;	     /* core: some of its bytes are in the core file */
 	bool offset_unknown; /* named from the dynamic linker's list (linkmap.c): offset unknown */
+	/*
+	 * 'p' private, 's' shared (MAP_SHARED), as /proc/PID/maps shows them;
+	 * '?' where a core cannot tell (a file mapping it holds no page of).
+	 */
+	char share;
+	/* Live: its smaps Rss and Anonymous (has_smaps false otherwise). */
+	bool has_smaps;
+	uint64_t smaps_rss, smaps_anon;
 };
 
 struct gm_libs; /* libs.c */
@@ -303,7 +311,9 @@ bool gm_target_is_vsyscall(const struct gm_target *t, uint64_t start);
 
 /*
  * What a core's notes say about the process and its threads (NT_AUXV,
- * NT_PRPSINFO, NT_PRSTATUS): zeros and no threads for a live target.
+ * NT_PRPSINFO, NT_PRSTATUS). A live target has the threads' registers
+ * only when it was stopped by gomem or by the debugger that opened it
+ * (ptrace), and the tgid.
  */
 struct gm_target_notes {
 	uint64_t vdso;	    /* AT_SYSINFO_EHDR */
@@ -367,7 +377,7 @@ const char *gm_symtab_func_at(const struct gm_symtab *st, uint64_t pc);
 /* The function or variable that holds addr, or NULL. */
 const struct gm_sym *gm_symtab_find(const struct gm_symtab *st, uint64_t addr);
 
-/* "rwx"-style permissions of a mapping, into buf[4]. */
-const char *gm_perms(uint32_t flags, char buf[4]);
+/* "rwxp"-style permissions of a mapping as /proc/PID/maps shows them, into buf[5]. */
+const char *gm_perms(uint32_t flags, char share, char buf[5]);
 
 #endif /* GOMEM_TARGET_H */

@@ -41,19 +41,37 @@ void gm_breakdown_json(struct gm_jw *w, const struct gm_breakdown *bd)
 
 #define NAME_COLS 54
 
+/* Columns of UTF-8 text: box-drawing characters take 3 bytes but one column. */
+static int columns(const char *s)
+{
+	int n = 0;
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
 static void text_node(struct gm_strbuf *b, const struct gm_breakdown *bd, int i, const char *prefix,
 		      bool last, int depth)
 {
 	const struct gm_bnode *n = &bd->nodes[i];
 	uint64_t total = bd->nodes[0].vsz;
-	char vsz[32], rss[32], label[192], sub[160];
+	char vsz[32], rss[32], label[160 + sizeof(n->name)], sub[160];
 	double pct = total ? 100.0 * (double)n->vsz / (double)total : 0;
-	snprintf(label, sizeof(label), "%s%s%s", prefix, depth ? (last ? "└─ " : "├─ ") : "",
-		 n->name);
-	/* Box-drawing characters take 3 bytes but one column. */
-	int extra = 0;
-	for (const char *p = label; *p; p++)
-		extra += ((unsigned char)*p & 0xc0) == 0x80;
+	int used =
+	    snprintf(label, sizeof(label), "%s%s", prefix, depth ? (last ? "└─ " : "├─ ") : "");
+	if (used < 0 || (size_t)used >= sizeof(label))
+		used = 0;
+	/* A name too long for its column (a mapped file's path) keeps its tail. */
+	const char *name = n->name;
+	int room = NAME_COLS - columns(label), len = columns(name);
+	if (len > room && room > 8) {
+		for (int skip = len - (room - 3); skip > 0 && *name; name++)
+			skip -= ((unsigned char)name[1] & 0xc0) != 0x80;
+		snprintf(label + used, sizeof(label) - (size_t)used, "...%s", name);
+	} else {
+		snprintf(label + used, sizeof(label) - (size_t)used, "%s", name);
+	}
+	int extra = (int)strlen(label) - columns(label);
 	gm_strbuf_printf(b, "%-*s %10s %6.1f%% %10s\n", NAME_COLS + extra, label,
 			 gm_human_bytes(n->vsz, vsz), pct,
 			 n->has_rss ? gm_human_bytes(n->rss, rss) : "-");
@@ -75,6 +93,33 @@ void gm_breakdown_text(struct gm_strbuf *b, const struct gm_breakdown *bd)
 			 "VSZ", "of VSZ", "RSS");
 	if (bd->n)
 		text_node(b, bd, 0, "", true, 0);
+}
+
+/* ---- RSS, and what it counts ---- */
+
+void gm_rss_text(struct gm_strbuf *b, const struct gm_addrspace *as)
+{
+	char h[3][32];
+	if (!as->has_rss)
+		gm_strbuf_printf(b, "RSS unknown");
+	else if (as->has_rss_file)
+		gm_strbuf_printf(b, "RSS %s: %s anonymous + %s file-backed (smaps)",
+				 gm_human_bytes(as->rss, h[0]), gm_human_bytes(as->rss_anon, h[1]),
+				 gm_human_bytes(as->rss_file, h[2]));
+	else if (as->has_rss_anon)
+		gm_strbuf_printf(b,
+				 "RSS %s resident (anonymous): file-backed pages are not in a "
+				 "kernel core",
+				 gm_human_bytes(as->rss, h[0]));
+	else
+		gm_strbuf_printf(b, "RSS %s", gm_human_bytes(as->rss, h[0]));
+}
+
+void gm_rss_json(struct gm_jw *w, const struct gm_addrspace *as)
+{
+	gm_jw_member_uint_or_null(w, "rss_bytes", as->has_rss, as->rss);
+	gm_jw_member_uint_or_null(w, "rss_anon_bytes", as->has_rss_anon, as->rss_anon);
+	gm_jw_member_uint_or_null(w, "rss_file_bytes", as->has_rss_file, as->rss_file);
 }
 
 /* ---- the explanation ---- */
@@ -130,33 +175,210 @@ static int cmp_big(const void *a, const void *b)
 	return x->bytes < y->bytes ? 1 : x->bytes > y->bytes ? -1 : 0;
 }
 
-/* The sentences, each as a separate string, written to out[] (at most 5). */
-static int explain(const struct gm_addrspace *as, const struct gm_breakdown *bd, char out[5][640])
+#define MAX_SENTENCES  6
+#define SENTENCE_BYTES 1024
+
+/* What the bytes of VSZ that are not resident (or not in a kernel core) are. */
+enum { NR_RESERVED, NR_FILE_MAPPINGS, NR_IMAGES, NR_ANON, NR_COUNT };
+
+static void not_resident(const struct gm_addrspace *as, uint64_t out[NR_COUNT])
+{
+	memset(out, 0, NR_COUNT * sizeof(*out));
+	for (size_t i = 0; i < as->nparts; i++) {
+		const struct gm_part *p = &as->parts[i];
+		if (!p->in_vsz)
+			continue;
+		uint64_t len = p->end - p->start, rss = p->has_rss && p->rss < len ? p->rss : 0;
+		bool file = p->file && p->file[0] != '[';
+		int k = p->owner == GM_OWNER_FILE_MAPPING	  ? NR_FILE_MAPPINGS
+			: file					  ? NR_IMAGES
+			: !(p->flags & (PF_W | PF_X)) && !p->file ? NR_RESERVED
+								  : NR_ANON;
+		out[k] += len - rss;
+	}
+}
+
+/* A clause of the first sentence: "1.7 GiB (14%) is ...", and its bytes for the order. */
+struct clause {
+	char text[160];
+	uint64_t bytes;
+};
+
+static void set_clause(struct clause *c, uint64_t bytes, uint64_t vsz, const char *what)
+{
+	char h[32], pct[16];
+	double p = vsz ? 100.0 * (double)bytes / (double)vsz : 0;
+	c->bytes = bytes;
+	if (p < 1)
+		snprintf(pct, sizeof(pct), "<1%%");
+	else
+		snprintf(pct, sizeof(pct), "%.0f%%", p);
+	snprintf(c->text, sizeof(c->text), "%s (%s) %s", gm_human_bytes(bytes, h), pct, what);
+}
+
+static int cmp_clause(const void *a, const void *b)
+{
+	const struct clause *x = a, *y = b;
+	return x->bytes < y->bytes ? 1 : x->bytes > y->bytes ? -1 : 0;
+}
+
+/* Appends "A, B and C", largest first, of the clauses that are not empty; false if none. */
+static bool clauses(struct gm_strbuf *b, struct clause *c, int n)
+{
+	int total = 0;
+	gm_sort(c, (size_t)n, sizeof(*c), cmp_clause);
+	for (int i = 0; i < n; i++)
+		total += c[i].bytes != 0;
+	for (int i = 0; i < total; i++)
+		gm_strbuf_printf(b, "%s%s",
+				 i == 0		  ? ""
+				 : i == total - 1 ? " and "
+						  : ", ",
+				 c[i].text);
+	return total > 0;
+}
+
+/* The first sentence: what is resident, and what the rest of VSZ is. */
+static void first_sentence(const struct gm_addrspace *as, uint64_t vsz, char *out)
+{
+	uint64_t nr[NR_COUNT];
+	char h[3][32];
+	struct clause c[NR_COUNT];
+	struct gm_strbuf b = {0};
+	memset(c, 0, sizeof(c));
+	not_resident(as, nr);
+	bool kernel = as->has_rss && !as->has_rss_file;
+	double rss_pct = vsz ? 100.0 * (double)as->rss / (double)vsz : 0;
+	if (!as->has_rss) {
+		set_clause(&c[0], nr[NR_RESERVED], vsz, "is reserved address space (no memory)");
+		set_clause(&c[1], nr[NR_FILE_MAPPINGS], vsz,
+			   "is file mappings (memory only for the pages read in)");
+		gm_strbuf_printf(&b, "VSZ is %s; a gcore cannot tell which pages were resident",
+				 gm_human_bytes(vsz, h[0]));
+		if (nr[NR_RESERVED] || nr[NR_FILE_MAPPINGS])
+			gm_strbuf_printf(&b, ", but ");
+		clauses(&b, c, 2);
+		gm_strbuf_printf(&b, ".");
+	} else {
+		if (kernel)
+			gm_strbuf_printf(
+			    &b,
+			    "VSZ is %s; %s (%.1f%%) of it is resident anonymous memory, "
+			    "the pages a kernel core holds (file-backed pages are not in "
+			    "a kernel core). ",
+			    gm_human_bytes(vsz, h[0]), gm_human_bytes(as->rss, h[1]), rss_pct);
+		else if (as->has_rss_file)
+			gm_strbuf_printf(&b,
+					 "VSZ is %s but only %s (%.1f%%) is resident: %s anonymous "
+					 "and %s file-backed. ",
+					 gm_human_bytes(vsz, h[0]), gm_human_bytes(as->rss, h[1]),
+					 rss_pct, gm_human_bytes(as->rss_anon, h[2]),
+					 gm_human_bytes(as->rss_file, (char[32]){0}));
+		else
+			gm_strbuf_printf(&b, "VSZ is %s but only %s (%.1f%%) is resident. ",
+					 gm_human_bytes(vsz, h[0]), gm_human_bytes(as->rss, h[1]),
+					 rss_pct);
+		set_clause(&c[0], nr[NR_RESERVED], vsz, "is address space reserved with PROT_NONE");
+		set_clause(&c[1], nr[NR_FILE_MAPPINGS], vsz,
+			   kernel ? "is file mappings (resident or not: their pages are the page "
+				    "cache's)"
+				  : "is pages of mapped files not read in");
+		set_clause(&c[2], nr[NR_IMAGES], vsz,
+			   kernel ? "is the executable's and libraries' files"
+				  : "is pages of the executable and libraries not read in");
+		set_clause(&c[3], nr[NR_ANON], vsz, "is anonymous memory mapped but never touched");
+		gm_strbuf_printf(&b, "Of the rest, ");
+		clauses(&b, c, NR_COUNT);
+		gm_strbuf_printf(&b, kernel ? "; reserved and untouched memory costs nothing."
+					    : "; none of it costs memory.");
+	}
+	snprintf(out, SENTENCE_BYTES, "%s", b.s ? b.s : "");
+	gm_strbuf_deinit(&b);
+}
+
+/* A mapped file, for the sentence that names the largest. */
+struct mapped_file {
+	const struct gm_bnode *node;
+	const struct gm_part *part; /* one of its parts: how it is mapped */
+};
+
+static bool names_path(const char *name, const char *path)
+{
+	size_t n = strlen(name), p = strlen(path);
+	if (strcmp(name, path) == 0)
+		return true;
+	/* A path cut to its tail for the node (addrspace/breakdown.c). */
+	return n > 3 && strncmp(name, "...", 3) == 0 && p >= n - 3 &&
+	       strcmp(path + p - (n - 3), name + 3) == 0;
+}
+
+/* The sentence that names the largest file mappings (at most 3). */
+static void files_sentence(const struct gm_addrspace *as, const struct gm_breakdown *bd, char *out)
+{
+	const struct gm_bnode *top = find(bd, "file mappings", NULL);
+	struct mapped_file f[3] = {{0}};
+	int nf = 0;
+	int ti = top ? (int)(top - bd->nodes) : -1;
+	for (int i = ti + 1; top && i < bd->n; i++) {
+		const struct gm_bnode *n = &bd->nodes[i];
+		if (n->parent != ti)
+			continue;
+		int k = nf < 3 ? nf++ : 2;
+		if (k == 2 && nf == 3 && f[2].node && f[2].node->vsz >= n->vsz)
+			continue;
+		f[k].node = n;
+		for (; k > 0 && f[k - 1].node->vsz < f[k].node->vsz; k--) {
+			struct mapped_file t = f[k - 1];
+			f[k - 1] = f[k];
+			f[k] = t;
+		}
+	}
+	struct gm_strbuf b = {0};
+	for (int k = 0; k < nf; k++) {
+		for (size_t i = 0; i < as->nparts && !f[k].part; i++) {
+			const struct gm_part *p = &as->parts[i];
+			if (p->owner == GM_OWNER_FILE_MAPPING && p->group &&
+			    names_path(f[k].node->name, p->group))
+				f[k].part = p;
+		}
+		const struct gm_part *p = f[k].part;
+		const char *name = f[k].node->name;
+		size_t len = strlen(name);
+		char h[2][32];
+		gm_strbuf_printf(&b, "%s%s%.120s (%s",
+				 k == 0	       ? ""
+				 : k == nf - 1 ? " and "
+					       : ", ",
+				 len > 120 ? "..." : "", len > 120 ? name + len - 117 : name,
+				 gm_human_bytes(f[k].node->vsz, h[0]));
+		if (p && (p->share == 's' || p->share == 'p'))
+			gm_strbuf_printf(&b, ", %s",
+					 p->share == 's' ? "MAP_SHARED" : "MAP_PRIVATE");
+		if (p)
+			gm_strbuf_printf(&b, " %s", (p->flags & PF_W) ? "read-write" : "read-only");
+		if (as->has_rss_file)
+			gm_strbuf_printf(&b, "; %s resident", gm_human_bytes(f[k].node->rss, h[1]));
+		gm_strbuf_printf(&b, ")");
+	}
+	char h[32];
+	snprintf(out, SENTENCE_BYTES,
+		 "Files mapped by the program take %s of address space: %s. A mapped file "
+		 "takes address space for the whole length mapped, and memory only for the "
+		 "pages read in, which are the page cache's.",
+		 gm_human_bytes(top ? top->vsz : 0, h), b.s ? b.s : "");
+	gm_strbuf_deinit(&b);
+}
+
+/* The sentences, each as a separate string, written to out[] (at most MAX_SENTENCES). */
+static int explain(const struct gm_addrspace *as, const struct gm_breakdown *bd,
+		   char out[MAX_SENTENCES][SENTENCE_BYTES])
 {
 	char h[6][32];
 	int n = 0;
 	uint64_t vsz = bd->n ? bd->nodes[0].vsz : 0;
-	uint64_t untouched = 0;
-	for (size_t i = 0; i < as->nparts; i++) {
-		const struct gm_part *p = &as->parts[i];
-		if (p->in_vsz && !(p->flags & PF_W) && !p->file)
-			untouched += p->end - p->start; /* reserved (PROT_NONE) */
-	}
-	if (as->has_rss)
-		snprintf(out[n++], 640,
-			 "VSZ is %s but only %s (%.1f%%) is resident: %s (%.0f%%) is address space "
-			 "reserved with PROT_NONE, and most of the rest is mapped but was never "
-			 "touched; neither costs memory.",
-			 gm_human_bytes(vsz, h[0]), gm_human_bytes(as->rss, h[1]),
-			 vsz ? 100.0 * (double)as->rss / (double)vsz : 0,
-			 gm_human_bytes(untouched, h[2]),
-			 vsz ? 100.0 * (double)untouched / (double)vsz : 0);
-	else
-		snprintf(out[n++], 640,
-			 "VSZ is %s; this core cannot tell which pages were resident, but at least "
-			 "%s (%.0f%%) of it is reserved address space that costs no memory.",
-			 gm_human_bytes(vsz, h[0]), gm_human_bytes(untouched, h[1]),
-			 vsz ? 100.0 * (double)untouched / (double)vsz : 0);
+	first_sentence(as, vsz, out[n++]);
+	if (vsz_of(bd, "file mappings", NULL))
+		files_sentence(as, bd, out[n++]);
 
 	struct big big[8];
 	int nb = 0;
@@ -180,7 +402,7 @@ static int explain(const struct gm_addrspace *as, const struct gm_breakdown *bd,
 	add_big(big, &nb, vsz_of(bd, "binary", "bss"), "the executable's .bss");
 	gm_sort(big, (size_t)nb, sizeof(*big), cmp_big);
 	if (nb >= 3)
-		snprintf(out[n++], 640,
+		snprintf(out[n++], SENTENCE_BYTES,
 			 "The largest reservations are %s (%s), %s (%s) and %s (%s): the Go "
 			 "runtime and glibc reserve address space up front and map pieces of it "
 			 "as they need them.",
@@ -197,7 +419,7 @@ static int explain(const struct gm_addrspace *as, const struct gm_breakdown *bd,
 		    strcmp(bd->nodes[i].name, "objects") == 0)
 			objects = bd->nodes[i].vsz;
 	}
-	snprintf(out[n++], 640,
+	snprintf(out[n++], SENTENCE_BYTES,
 		 "The Go heap spans %s of address space in %u arena%s, of which %s is mapped: %s "
 		 "in in-use spans (%s of objects), %s of stacks, and %s free (%s of it released "
 		 "to the OS).",
@@ -211,17 +433,17 @@ static int explain(const struct gm_addrspace *as, const struct gm_breakdown *bd,
 		 gm_human_bytes(vsz_of(bd, H, "free, released to the OS"), (char[32]){0}));
 
 	uint64_t stacks = vsz_of(bd, "thread stacks", NULL);
-	if (as->n_pthread_stacks && as->has_rss)
-		snprintf(out[n++], 640,
+	if (n < MAX_SENTENCES && as->n_pthread_stacks && as->has_rss)
+		snprintf(out[n++], SENTENCE_BYTES,
 			 "With cgo every Go thread runs on a pthread stack: %u of them, with the "
 			 "main stack and guard pages, take %s of address space but only %s is "
 			 "resident.",
 			 as->n_pthread_stacks, gm_human_bytes(stacks, h[0]),
 			 gm_human_bytes(rss_of(bd, "thread stacks", NULL), h[1]));
 	uint64_t meta = vsz_of(bd, M, NULL);
-	if (n < 5 && meta && as->has_rss)
+	if (n < MAX_SENTENCES && meta && as->has_rss)
 		snprintf(
-		    out[n++], 640,
+		    out[n++], SENTENCE_BYTES,
 		    "The runtime's mapped metadata takes %s, of which %s is resident; %s of it "
 		    "is the arena index, which the runtime maps whole and touches only where "
 		    "the heap is.",
@@ -254,7 +476,7 @@ static void wrap(struct gm_strbuf *b, const char *s)
 void gm_breakdown_explain(struct gm_strbuf *b, const struct gm_addrspace *as,
 			  const struct gm_breakdown *bd)
 {
-	char s[5][640];
+	char s[MAX_SENTENCES][SENTENCE_BYTES];
 	int n = explain(as, bd, s);
 	gm_strbuf_printf(b, "\nwhy VSZ is so much larger than RSS:\n");
 	for (int i = 0; i < n; i++)
@@ -264,7 +486,7 @@ void gm_breakdown_explain(struct gm_strbuf *b, const struct gm_addrspace *as,
 void gm_breakdown_explain_json(struct gm_jw *w, const struct gm_addrspace *as,
 			       const struct gm_breakdown *bd)
 {
-	char s[5][640];
+	char s[MAX_SENTENCES][SENTENCE_BYTES];
 	int n = explain(as, bd, s);
 	gm_jw_array(w);
 	for (int i = 0; i < n; i++)

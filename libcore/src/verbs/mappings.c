@@ -55,17 +55,17 @@ static void mappings_json(struct gm_run *r, const struct gm_addrspace *as)
 	gm_jw_line(w);
 	gm_jw_member_uint(w, "vsz_bytes", as->vsz);
 	gm_jw_line(w);
-	gm_jw_member_uint_or_null(w, "rss_bytes", as->has_rss, as->rss);
+	gm_rss_json(w, as);
 	gm_jw_line(w);
 	gm_jw_key(w, "mappings");
 	gm_jw_array_lines(w);
 	for (size_t i = 0; i < as->nparts; i++) {
 		const struct gm_part *p = &as->parts[i];
-		char pm[4];
+		char pm[5];
 		gm_jw_object(w);
 		gm_jw_member_uint(w, "start", p->start);
 		gm_jw_member_uint(w, "end", p->end);
-		gm_jw_member_string(w, "perms", gm_perms(p->flags, pm));
+		gm_jw_member_string(w, "perms", gm_perms(p->flags, p->share, pm));
 		gm_jw_member_uint(w, "vsz_bytes", p->end - p->start);
 		gm_jw_member_uint_or_null(w, "rss_bytes", p->has_rss, p->rss);
 		gm_jw_member_string(w, "file", p->file);
@@ -126,17 +126,16 @@ static void mappings_text(struct gm_run *r, const struct gm_addrspace *as)
 				 t->pid);
 	else
 		gm_strbuf_printf(b, "live process %d\n", t->pid);
-	gm_strbuf_printf(b, "VSZ %s (%" PRIu64 " bytes), RSS %s, OS page %s\n\n",
-			 gm_human_bytes(as->vsz, h1), as->vsz,
-			 as->has_rss ? gm_human_bytes(as->rss, h2) : "unknown",
-			 gm_human_bytes(t->page_size, h3));
+	gm_strbuf_printf(b, "VSZ %s (%" PRIu64 " bytes), ", gm_human_bytes(as->vsz, h1), as->vsz);
+	gm_rss_text(b, as);
+	gm_strbuf_printf(b, ", OS page %s\n\n", gm_human_bytes(t->page_size, h3));
 	gm_strbuf_printf(b, "%-25s %-4s %10s %10s  %s\n", "address", "perm", "VSZ", "RSS",
 			 "owner, then what it is [where gomem found it]");
 	for (size_t i = 0; i < as->nparts; i++) {
 		const struct gm_part *p = &as->parts[i];
-		char pm[4];
+		char pm[5];
 		gm_strbuf_printf(b, "%012" PRIx64 "-%012" PRIx64 " %-4s %10s %10s  %s%s\n",
-				 p->start, p->end, gm_perms(p->flags, pm),
+				 p->start, p->end, gm_perms(p->flags, p->share, pm),
 				 gm_human_bytes(p->end - p->start, h1),
 				 p->has_rss ? gm_human_bytes(p->rss, h2) : "-",
 				 gm_owner_name(p->owner), p->in_vsz ? "" : " (not in VmSize)");
@@ -185,10 +184,12 @@ const struct gm_verb gm_verb_mappings = {
     .usage = "mappings [--json]",
     .summary = "every mapping (or part of one): size, resident bytes, owner, what it is",
     .help = "Lists every mapping of the address space, cut into parts where owners "
-	    "change, sorted by address: its size, its resident bytes (a kernel core's "
-	    "dumped anonymous pages; unknown for a gcore or a QEMU core), its owner (go-heap, "
-	    "go-heap-reserved, go-runtime-metadata, go-runtime-reserved, thread-stack, "
-	    "main-stack, c-heap, binary, shared-library, kernel, unknown) and what it "
+	    "change, sorted by address: its permissions as /proc/PID/maps shows them "
+	    "(the p or s is '?' where a core cannot tell), its size, its resident "
+	    "bytes (live: smaps and pagemap; a kernel core's dumped anonymous pages; "
+	    "unknown for a gcore or a QEMU core), its owner (go-heap, go-heap-reserved, "
+	    "go-runtime-metadata, go-runtime-reserved, thread-stack, main-stack, "
+	    "c-heap, binary, shared-library, file-mapping, kernel, unknown) and what it "
 	    "is, with where gomem found it: a pointer the runtime keeps, the ELF "
 	    "files, the threads' registers, or an inference it names. Then the totals "
 	    "by owner, which add up to VmSize. With --json, prints one "

@@ -265,7 +265,7 @@ static void summary_json(struct gm_run *r, const struct summary *s)
 	gm_jw_line(w);
 	gm_jw_member_uint(w, "vsz_bytes", s->vsz);
 	gm_jw_line(w);
-	gm_jw_member_uint_or_null(w, "rss_bytes", s->has_rss, s->rss);
+	gm_rss_json(w, s->as);
 	gm_jw_line(w);
 	gm_jw_key(w, "memstats");
 	gm_jw_object(w);
@@ -310,7 +310,7 @@ static void summary_text(struct gm_strbuf *b, const struct summary *s)
 {
 	const struct gm_target *t = s->t;
 	const struct gm_memstats *ms = &s->ms;
-	char h1[32], h2[32], h3[32];
+	char h1[32], h3[32];
 	gm_strbuf_printf(b, "%s (%s%s%s, linux/%s), ", t->exe.path, t->exe.go_version,
 			 t->exe.experiments[0] ? ", X:" : "", t->exe.experiments, t->arch->goarch);
 	if (t->have_core)
@@ -318,9 +318,9 @@ static void summary_text(struct gm_strbuf *b, const struct summary *s)
 				 t->pid);
 	else
 		gm_strbuf_printf(b, "live process %d\n", t->pid);
-	gm_strbuf_printf(b, "VSZ %s, RSS %s, OS page %s\n\n", gm_human_bytes(s->vsz, h1),
-			 s->has_rss ? gm_human_bytes(s->rss, h2) : "unknown",
-			 gm_human_bytes(t->page_size, h3));
+	gm_strbuf_printf(b, "VSZ %s, ", gm_human_bytes(s->vsz, h1));
+	gm_rss_text(b, s->as);
+	gm_strbuf_printf(b, ", OS page %s\n\n", gm_human_bytes(t->page_size, h3));
 	gm_breakdown_text(b, &s->bd);
 	gm_breakdown_explain(b, s->as, &s->bd);
 

@@ -223,7 +223,7 @@ static void draw_node(FILE *f, const struct gm_breakdown *bd, const struct gm_re
 	bool leaf = !has_children(bd, i);
 	double chars = (r[i].w - 6) / 6.4;
 	if (leaf && r[i].h >= 15 && chars >= 6) {
-		char label[160];
+		char label[sizeof(n->name) + 40];
 		snprintf(label, sizeof(label), "%s %s", n->name, gm_human_bytes(n->vsz, h1));
 		if ((double)strlen(label) > chars)
 			label[(size_t)chars] = '\0';
@@ -236,7 +236,7 @@ static void draw_node(FILE *f, const struct gm_breakdown *bd, const struct gm_re
 
 static void draw_legend(FILE *f, const struct gm_breakdown *bd, double y)
 {
-	char color[48], h1[32], h2[32], line[256];
+	char color[48], h1[32], h2[32], line[384];
 	uint64_t total = bd->nodes[0].vsz;
 	fprintf(
 	    f,

@@ -84,6 +84,14 @@ extern const struct gm_verb gm_verb_summary, gm_verb_mappings, gm_verb_arenas, g
 
 /* ---- the breakdown tree rendered (breakdown.c) ---- */
 
+/*
+ * "RSS 52.7 MiB resident (anonymous): file-backed pages are not in a kernel
+ * core", "RSS 151.8 MiB: 52.7 MiB anonymous + 99.1 MiB file-backed (smaps)".
+ */
+void gm_rss_text(struct gm_strbuf *b, const struct gm_addrspace *as);
+/* "rss_bytes", "rss_anon_bytes", "rss_file_bytes": null where unknown. */
+void gm_rss_json(struct gm_jw *w, const struct gm_addrspace *as);
+
 /* {"name", "vsz_bytes", "rss_bytes", "children": [...]} */
 void gm_breakdown_json(struct gm_jw *w, const struct gm_breakdown *bd);
 /* The tree, one line per node. */

@@ -21,6 +21,7 @@ struct whatis {
 	struct gm_runtime *rt;
 	uint64_t addr;
 	const struct gm_mapping *mapping;
+	char share; /* the mapping's p or s, as `gomem mappings` says it */
 	bool in_arena, heap_mapped;
 	struct gm_arena arena;
 	enum span_kind span_kind;
@@ -67,6 +68,8 @@ static struct gomem_error *find_mapping(struct whatis *w)
 	size_t n;
 	TRY(gm_target_mappings(w->t, &m, &n));
 	w->mapping = GM_FIND_RANGE(m, n, start, end, w->addr);
+	if (w->mapping)
+		w->share = w->mapping->share;
 	return NULL;
 }
 
@@ -190,6 +193,7 @@ static struct gomem_error *find_owner(struct whatis *w)
 	struct gomem_error *err = NULL;
 	if (p) {
 		w->owner = gm_owner_name(p->owner);
+		w->share = p->share;
 		if (p->detail && !(w->detail = strdup(p->detail)))
 			err = &gm_error_no_memory;
 	}
@@ -366,7 +370,7 @@ static void json_stack(struct gm_jw *jw, const struct whatis *w)
 static void whatis_json(struct whatis *w)
 {
 	struct gm_jw *jw = &w->run->jw;
-	char perms[4];
+	char perms[5];
 	uint64_t page = gm_runtime_page_size(w->rt);
 	gm_run_json_begin(w->run, "gomem/whatis/v1");
 	gm_jw_member_uint(jw, "addr", w->addr);
@@ -379,7 +383,7 @@ static void whatis_json(struct whatis *w)
 		gm_jw_object(jw);
 		gm_jw_member_uint(jw, "start", w->mapping->start);
 		gm_jw_member_uint(jw, "end", w->mapping->end);
-		gm_jw_member_string(jw, "perms", gm_perms(w->mapping->flags, perms));
+		gm_jw_member_string(jw, "perms", gm_perms(w->mapping->flags, w->share, perms));
 		gm_jw_member_string(jw, "file", w->mapping->path);
 		gm_jw_end(jw);
 	} else {
@@ -429,7 +433,7 @@ static void whatis_json(struct whatis *w)
 static void whatis_text(struct whatis *w)
 {
 	struct gm_strbuf *b = &w->run->out;
-	char perms[4], h[32];
+	char perms[5], h[32];
 	uint64_t page = gm_runtime_page_size(w->rt);
 	gm_strbuf_printf(b, "0x%" PRIx64 ": %s\n", w->addr, w->what);
 	gm_strbuf_printf(b, "  %-8s %s\n", "owner", w->owner);
@@ -444,7 +448,7 @@ static void whatis_text(struct whatis *w)
 	if (w->mapping)
 		gm_strbuf_printf(b, "  %-8s 0x%" PRIx64 "-0x%" PRIx64 " %s %s\n", "mapping",
 				 w->mapping->start, w->mapping->end,
-				 gm_perms(w->mapping->flags, perms),
+				 gm_perms(w->mapping->flags, w->share, perms),
 				 w->mapping->path ? w->mapping->path : "(anonymous)");
 	else
 		gm_strbuf_printf(b, "  %-8s none\n", "mapping");
