@@ -276,8 +276,14 @@ static struct gomem_error *exe_regions(struct builder *b)
 			char sym[200], h[32];
 			uint64_t symsize = 0;
 			gm_exe_section_names(exe, v, v + memsz, true, names, sizeof(names));
-			if (gm_exe_largest_object(exe, v + filesz, v + memsz, sym, sizeof(sym),
-						  &symsize))
+			/* The symbols are the debug file's when the executable was stripped. */
+			bool found = b->t->have_debug
+					 ? gm_image_largest_object(
+					       b->t->debug.map, b->t->debug.size, v + filesz,
+					       v + memsz, sym, sizeof(sym), &symsize)
+					 : gm_exe_largest_object(exe, v + filesz, v + memsz, sym,
+								 sizeof(sym), &symsize);
+			if (found)
 				set_label(&r, "executable's program headers",
 					  "executable zero-initialized data (%s); largest: %s, %s",
 					  names[0] ? names : ".bss", sym,

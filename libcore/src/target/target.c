@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "target/live.h"
+#include "target/pclntab.h"
 
 /* Where a PIE was loaded: AT_ENTRY in the core against e_entry in the file. */
 static uint64_t load_bias(const struct gm_exe *exe, const struct gm_core *core)
@@ -121,14 +122,25 @@ static struct gomem_error *check_exe_matches(struct gm_target *t, uint64_t bias)
 	return NULL;
 }
 
+/* The debug file, checked against the executable (before a live process is stopped). */
+static struct gomem_error *open_debug_file(struct gm_target *t, const char *debug_file)
+{
+	if (!debug_file)
+		return NULL;
+	TRY(gm_debug_file_open(&t->exe, debug_file, &t->debug));
+	t->have_debug = true;
+	return NULL;
+}
+
 static struct gomem_error *target_open_core(struct gm_target *t, const char *exe_path,
-					    const char *core_path)
+					    const char *core_path, const char *debug_file)
 {
 	t->source = GM_SOURCE_CORE;
 	t->exe_file = strdup(exe_path);
 	if (!t->exe_file)
 		return &gm_error_no_memory;
 	TRY(gm_exe_open(exe_path, &t->exe));
+	TRY(open_debug_file(t, debug_file));
 	TRY(gm_core_open(core_path, &t->core));
 	t->have_core = true;
 	t->pid = t->core.pid;
@@ -216,10 +228,11 @@ static void target_clear(struct gm_target *t)
 	memset(t, 0, sizeof(*t));
 	t->exe.fd = -1;
 	t->core.fd = -1;
+	t->debug.fd = -1;
 }
 
 static struct gomem_error *target_open_pid(struct gm_target *t, int pid, const char *exe_path,
-					   unsigned flags)
+					   unsigned flags, const char *debug_file)
 {
 	t->pid = pid;
 	char *open_path = NULL, *name = NULL;
@@ -230,6 +243,8 @@ static struct gomem_error *target_open_pid(struct gm_target *t, int pid, const c
 		err = gm_live_exe(pid, &open_path, &name, &replaced);
 	if (!err)
 		err = open_live_exe(t, exe_path ? exe_path : open_path, name);
+	if (!err)
+		err = open_debug_file(t, debug_file);
 	if (!err)
 		err = gm_live_create_pid(pid, flags, &t->live);
 	uint64_t at_entry = 0;
@@ -253,10 +268,10 @@ static struct gomem_error *target_open_pid(struct gm_target *t, int pid, const c
 }
 
 struct gomem_error *gm_target_init_pid(struct gm_target *t, int pid, const char *exe_path,
-				       unsigned flags)
+				       unsigned flags, const char *debug_file)
 {
 	target_clear(t);
-	struct gomem_error *err = target_open_pid(t, pid, exe_path, flags);
+	struct gomem_error *err = target_open_pid(t, pid, exe_path, flags, debug_file);
 	if (err)
 		gm_target_deinit(t);
 	return err;
@@ -264,10 +279,12 @@ struct gomem_error *gm_target_init_pid(struct gm_target *t, int pid, const char 
 
 static struct gomem_error *target_open_callback(struct gm_target *t, const char *exe_path, int pid,
 						uint64_t at_entry, const char *maps,
-						gomem_read_fn read_fn, void *arg)
+						gomem_read_fn read_fn, void *arg,
+						const char *debug_file)
 {
 	t->pid = pid;
 	TRY(open_live_exe(t, exe_path, NULL));
+	TRY(open_debug_file(t, debug_file));
 	TRY(gm_live_create_callback(pid, maps, read_fn, arg, &t->live));
 	TRY(target_open_live(t, at_entry));
 	return gm_target_warn(t,
@@ -278,11 +295,12 @@ static struct gomem_error *target_open_callback(struct gm_target *t, const char 
 
 struct gomem_error *gm_target_init_callback(struct gm_target *t, const char *exe_path, int pid,
 					    uint64_t at_entry, const char *maps,
-					    gomem_read_fn read_fn, void *arg)
+					    gomem_read_fn read_fn, void *arg,
+					    const char *debug_file)
 {
 	target_clear(t);
 	struct gomem_error *err =
-	    target_open_callback(t, exe_path, pid, at_entry, maps, read_fn, arg);
+	    target_open_callback(t, exe_path, pid, at_entry, maps, read_fn, arg, debug_file);
 	if (err)
 		gm_target_deinit(t);
 	return err;
@@ -298,10 +316,10 @@ struct gomem_error *gm_target_warn(struct gm_target *t, const char *fmt, ...)
 }
 
 struct gomem_error *gm_target_init_core(struct gm_target *t, const char *exe_path,
-					const char *core_path)
+					const char *core_path, const char *debug_file)
 {
 	target_clear(t);
-	struct gomem_error *err = target_open_core(t, exe_path, core_path);
+	struct gomem_error *err = target_open_core(t, exe_path, core_path, debug_file);
 	if (err)
 		gm_target_deinit(t);
 	return err;
@@ -318,6 +336,9 @@ void gm_target_deinit(struct gm_target *t)
 		free(t->mappings[i].path);
 	free(t->mappings);
 	gm_libs_destroy(t->libs);
+	gm_pclntab_destroy(t->pclntab);
+	if (t->have_debug)
+		gm_debug_file_deinit(&t->debug);
 	if (t->have_core)
 		gm_core_deinit(&t->core);
 	gm_exe_deinit(&t->exe);

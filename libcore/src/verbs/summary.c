@@ -264,7 +264,7 @@ static void summary_json(struct gm_run *r, const struct summary *s)
 	gm_jw_member_string(w, "schema", "gomem/summary/v1");
 	gm_jw_line(w);
 	gm_jw_key(w, "target");
-	gm_json_target(w, s->t);
+	gm_json_target(w, r->target);
 	gm_jw_line(w);
 	gm_jw_member_uint(w, "vsz_bytes", s->vsz);
 	gm_jw_line(w);
