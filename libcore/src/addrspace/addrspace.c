@@ -690,6 +690,9 @@ static struct gomem_error *cut(struct builder *b, struct parts *p)
 struct file_cmp {
 	const uint8_t *file;
 	uint64_t file_size;
+	/* The executable's debug file: a page of the same program before strip. */
+	const uint8_t *file2;
+	uint64_t file2_size;
 	uint64_t file_off; /* of the part's start */
 	uint64_t part_start;
 	uint64_t same;
@@ -701,10 +704,17 @@ static void count_same(void *arg, uint64_t addr, uint64_t len, const uint8_t *da
 	struct file_cmp *c = arg;
 	for (uint64_t a = 0; data && a + OS_PAGE <= len; a += OS_PAGE) {
 		uint64_t off = c->file_off + (addr + a - c->part_start);
-		if (off >= c->file_size)
+		const uint8_t *file = c->file;
+		uint64_t size = c->file_size;
+		if (off < size && memcmp(data + a, file + off, min_u64(OS_PAGE, size - off)) != 0 &&
+		    c->file2) {
+			file = c->file2;
+			size = c->file2_size;
+		}
+		if (off >= size)
 			continue;
-		uint64_t n = min_u64(OS_PAGE, c->file_size - off);
-		if (memcmp(data + a, c->file + off, n) != 0)
+		uint64_t n = min_u64(OS_PAGE, size - off);
+		if (memcmp(data + a, file + off, n) != 0)
 			continue;
 		bool zero_tail = true;
 		for (uint64_t j = n; j < OS_PAGE && zero_tail; j++)
@@ -731,6 +741,10 @@ static uint64_t part_resident(struct builder *b, const struct gm_part *p,
 	if (p->start >= b->exe_lo && p->end <= b->exe_hi) {
 		c.file = t->exe.map;
 		c.file_size = t->exe.size;
+		if (t->have_debug) {
+			c.file2 = t->debug.map;
+			c.file2_size = t->debug.size;
+		}
 	} else {
 		const struct gm_file_image *f = gm_target_lib(t, m->path);
 		if (!f) {

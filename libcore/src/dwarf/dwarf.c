@@ -205,22 +205,21 @@ static struct gomem_error *build_index(struct gm_dwarf *d)
 	return NULL;
 }
 
-/* libdw on the file at path, or on its bytes already mapped (map, size). */
-static struct gomem_error *lib_open(struct gm_dwarf *d, const char *path, const uint8_t *map,
-				    uint64_t size)
+/*
+ * libdw on the file at path, or on the file already open as fd (the one
+ * that was checked). Not on a read-only mapping: libelf writes into the
+ * image when it decompresses Go's zlib-compressed sections.
+ */
+static struct gomem_error *lib_open(struct gm_dwarf *d, const char *path, int fd)
 {
 	d->path = strdup(path);
 	if (!d->path)
 		return &gm_error_no_memory;
 	elf_version(EV_CURRENT);
-	if (map) {
-		d->elf = elf_memory((char *)map, size);
-	} else {
-		d->fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (d->fd < 0)
-			return gm_error_errno(GOMEM_ERROR_IO, errno, "executable %s", path);
-		d->elf = elf_begin(d->fd, ELF_C_READ_MMAP, NULL);
-	}
+	d->fd = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : open(path, O_RDONLY | O_CLOEXEC);
+	if (d->fd < 0)
+		return gm_error_errno(GOMEM_ERROR_IO, errno, "executable %s", path);
+	d->elf = elf_begin(d->fd, ELF_C_READ_MMAP, NULL);
 	if (!d->elf)
 		return gm_error(GOMEM_ERROR_FORMAT, "executable %s: %s", path, elf_errmsg(-1));
 	d->dw = dwarf_begin_elf(d->elf, DWARF_C_READ, NULL);
@@ -246,7 +245,7 @@ struct gomem_error *gm_dwarf_open(const char *exe_path, struct gm_dwarf **ret)
 	struct gm_dwarf *d = dwarf_new();
 	if (!d)
 		return &gm_error_no_memory;
-	struct gomem_error *err = lib_open(d, exe_path, NULL, 0);
+	struct gomem_error *err = lib_open(d, exe_path, -1);
 	if (err) {
 		gm_dwarf_destroy(d);
 		return err;
@@ -819,10 +818,10 @@ struct gomem_error *gm_dwarf_open_for(const struct gm_exe *exe, const struct gm_
 	struct gomem_error *err;
 	if (debug) {
 		d->source = GM_DWARF_DEBUG_FILE;
-		err = lib_open(d, debug->path, debug->map, debug->size);
+		err = lib_open(d, debug->path, debug->fd);
 	} else if (exe->has_dwarf) {
 		d->source = GM_DWARF_EXE;
-		err = lib_open(d, exe->path, exe->map, exe->size);
+		err = lib_open(d, exe->path, exe->fd);
 	} else {
 		err = open_without_dwarf(d, exe, p, layout_from);
 	}

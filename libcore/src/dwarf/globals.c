@@ -116,7 +116,19 @@ static const char *const FUNCS[F_COUNT] = {
 };
 
 /* Who a call goes to, for the votes over the whole text. */
-enum callee_kind { C_OTHER, C_MHEAP, C_GCCONTROLLER, C_HEAPSTATS, C_LOCK, C_LFPUSH, C_STACKALLOC };
+enum callee_kind {
+	C_OTHER,
+	C_MHEAP,
+	C_GCCONTROLLER,
+	C_HEAPSTATS,
+	C_LOCK,
+	C_LFPUSH,
+	C_STACKALLOC,
+	/* Atomics that are calls, not instructions (-gcflags=-N -l): load, store or swap, CAS. */
+	C_ALOAD,
+	C_ASTORE,
+	C_ACAS,
+};
 
 /* A receiver passed to a call: `lea T(%rip), %rax` ... `call F`. */
 struct pair {
@@ -131,8 +143,9 @@ struct ins {
 	struct gm_x86_insn x;
 };
 
-#define MAX_FUNC_INSNS (1u << 20) /* a Go function of more than a million instructions is corrupt  \
-				   */
+#define MAX_FUNC_INSNS                                                                             \
+	(1u << 20) /* a Go function of more than a million instructions is corrupt                 \
+		    */
 #define MAX_PAIRS (1u << 24)
 
 struct finder {
@@ -340,6 +353,19 @@ static enum callee_kind callee_kind(const char *name)
 		return C_LFPUSH;
 	if (strcmp(name, "runtime.stackalloc") == 0)
 		return C_STACKALLOC;
+	if (strcmp(name, "runtime.atomicstorep") == 0)
+		return C_ASTORE;
+	if (!starts_with(name, "runtime/internal/atomic.") &&
+	    !starts_with(name, "internal/runtime/atomic."))
+		return C_OTHER;
+	/* The operation: the last element of the name, a method's or a function's. */
+	const char *op = strrchr(name, '.') + 1;
+	if (starts_with(op, "Load"))
+		return C_ALOAD;
+	if (starts_with(op, "Store") || starts_with(op, "Xchg") || starts_with(op, "Swap"))
+		return C_ASTORE;
+	if (starts_with(op, "Cas") || starts_with(op, "CompareAndSwap"))
+		return C_ACAS;
 	return C_OTHER;
 }
 
@@ -553,15 +579,34 @@ static bool references(const struct finder *f, uint64_t t, bool (*kind)(const st
 	return false;
 }
 
+/* Whether the decoded function fk passes T to an atomic of kind (a call, with -N -l). */
+static bool atomic_call_on(const struct finder *f, enum fid fk, enum callee_kind kind, uint64_t t)
+{
+	for (size_t i = 0; i < f->npairs; i++) {
+		const struct pair *pr = &f->pairs[i];
+		if (pr->func == f->fn[fk].index && pr->kind == kind && pr->target == t)
+			return true;
+	}
+	return false;
+}
+
 /*
  * Targets T of `lea T(%rip), %R` followed (within two instructions) by an
- * xchg or CAS at (%R); filter, when set, must accept the instruction
- * index of the LEA and T.
+ * xchg or CAS at (%R), or passed to an atomic store or CAS that is a call
+ * (-N -l); filter, when set, must accept T.
  */
-static size_t atomic_targets(const struct finder *f, bool cas, uint64_t *out, size_t max,
-			     bool (*filter)(const struct finder *, size_t, uint64_t))
+static size_t atomic_targets(const struct finder *f, enum fid fk, bool cas, uint64_t *out,
+			     size_t max, bool (*filter)(const struct finder *, enum fid, uint64_t))
 {
 	size_t n = 0;
+	for (size_t i = 0; i < f->npairs; i++) {
+		const struct pair *pr = &f->pairs[i];
+		if (pr->func != f->fn[fk].index || pr->kind != (cas ? C_ACAS : C_ASTORE) ||
+		    !in_rw(f, pr->target) || (filter && !filter(f, fk, pr->target)))
+			continue;
+		if (!add_unique(out, &n, max, pr->target))
+			return max + 1;
+	}
 	for (size_t i = 0; i < f->nins; i++) {
 		const struct ins *lea = &f->ins[i];
 		if (!(lea->x.map == 0 && lea->x.op == 0x8d && lea->x.rip && lea->x.rex_w))
@@ -571,7 +616,7 @@ static size_t atomic_targets(const struct finder *f, bool cas, uint64_t *out, si
 			const struct ins *a = &f->ins[j];
 			if (!(cas ? is_cas_mem(a, lea->x.reg) : is_xchg_mem(a, lea->x.reg)))
 				continue;
-			if (in_rw(f, t) && (!filter || filter(f, i, t)) &&
+			if (in_rw(f, t) && (!filter || filter(f, fk, t)) &&
 			    !add_unique(out, &n, max, t))
 				return max + 1;
 			break;
@@ -720,10 +765,10 @@ static struct gomem_error *rule_m0(struct finder *f)
 	return NULL;
 }
 
-static bool loaded_plainly(const struct finder *f, size_t lea, uint64_t t)
+/* Loaded in the decoded function: with a mov, or an atomic load that is a call (-N -l). */
+static bool loaded(const struct finder *f, enum fid fk, uint64_t t)
 {
-	(void)lea;
-	return references(f, t, is_load64_rip);
+	return references(f, t, is_load64_rip) || atomic_call_on(f, fk, C_ALOAD, t);
 }
 
 /* A global loaded with mov and stored with xchg in function fk (allm, buckhash). */
@@ -733,7 +778,7 @@ static struct gomem_error *rule_loaded_and_xchgd(struct finder *f, enum fid fk, 
 	if (!read_func(f, fk, id, &err))
 		return err;
 	uint64_t c[4];
-	unique_rule(f, id, c, atomic_targets(f, false, c, 4, loaded_plainly));
+	unique_rule(f, id, c, atomic_targets(f, fk, false, c, 4, loaded));
 	return NULL;
 }
 
@@ -743,7 +788,7 @@ static struct gomem_error *rule_cas(struct finder *f, enum fid fk, enum gid id)
 	if (!read_func(f, fk, id, &err))
 		return err;
 	uint64_t c[4];
-	unique_rule(f, id, c, atomic_targets(f, true, c, 4, NULL));
+	unique_rule(f, id, c, atomic_targets(f, fk, true, c, 4, NULL));
 	return NULL;
 }
 

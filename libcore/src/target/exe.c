@@ -272,13 +272,33 @@ void gm_exe_release(const struct gm_exe *exe, char *buf, size_t size)
 		snprintf(buf, size, "%s", exe->go_version);
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The experiments, sorted, comma-separated: one spelling of each set. */
+static void sorted_experiments(const char *list, char *buf, size_t size)
+{
+	char copy[sizeof(((struct gm_exe *)0)->experiments)], *names[64], *save = NULL;
+	size_t n = 0, used = 0;
+	snprintf(copy, sizeof(copy), "%s", list);
+	for (char *t = strtok_r(copy, ",", &save); t && n < GM_ARRAY_SIZE(names);
+	     t = strtok_r(NULL, ",", &save))
+		names[n++] = t;
+	gm_sort(names, n, sizeof(*names), cmp_name);
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && used < size; i++)
+		used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? "," : "", names[i]);
+}
+
 void gm_exe_config(const struct gm_exe *exe, char *buf, size_t size)
 {
-	char release[64];
+	char release[64], x[sizeof(exe->experiments)];
 	gm_exe_release(exe, release, sizeof(release));
-	snprintf(buf, size, "%s %s%s%s%s%s%s", release, exe->goarch,
-		 exe->experiments[0] ? " X:" : "", exe->experiments, exe->race ? " race" : "",
-		 exe->msan ? " msan" : "", exe->asan ? " asan" : "");
+	sorted_experiments(exe->experiments, x, sizeof(x));
+	snprintf(buf, size, "%s %s%s%s%s%s%s", release, exe->goarch, x[0] ? " X:" : "", x,
+		 exe->race ? " race" : "", exe->msan ? " msan" : "", exe->asan ? " asan" : "");
 }
 
 void gm_exe_deinit(struct gm_exe *exe)

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <elf.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -87,6 +88,60 @@ static struct gomem_error *check_exe_layout(struct gm_target *t, uint64_t bias)
 	return NULL;
 }
 
+/* The PT_LOADs of an ELF header and program headers within n bytes; false when not there. */
+static bool page_loads(const uint8_t *page, size_t n, Elf64_Phdr *out, size_t max, size_t *n_ret)
+{
+	Elf64_Ehdr eh;
+	if (n < sizeof(eh))
+		return false;
+	memcpy(&eh, page, sizeof(eh));
+	if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phoff > n ||
+	    eh.e_phnum > (n - eh.e_phoff) / sizeof(Elf64_Phdr))
+		return false;
+	size_t k = 0;
+	for (unsigned i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
+		memcpy(&ph, page + eh.e_phoff + i * sizeof(ph), sizeof(ph));
+		if (ph.p_type != PT_LOAD)
+			continue;
+		if (k == max)
+			return false;
+		out[k++] = ph;
+	}
+	*n_ret = k;
+	return true;
+}
+
+/*
+ * Whether the first n bytes of a process's copy of the executable's first
+ * page describe this file: the same bytes, or (a copy made by strip or
+ * objcopy, which moves the section headers, often out of the first page,
+ * and may trim zeros at the end of the data) the same Go build ID, or GNU
+ * build ID, and the same PT_LOADs but for the file size of their data.
+ */
+static bool same_first_page(const uint8_t *page, const uint8_t *file, size_t n)
+{
+	if (memcmp(page, file, n) == 0)
+		return true;
+	char pgo[128], pgnu[80], fgo[128], fgnu[80];
+	gm_find_build_ids(page, n, pgo, sizeof(pgo), pgnu, sizeof(pgnu));
+	gm_find_build_ids(file, n, fgo, sizeof(fgo), fgnu, sizeof(fgnu));
+	bool same_id = pgo[0] ? strcmp(pgo, fgo) == 0 : pgnu[0] && strcmp(pgnu, fgnu) == 0;
+	Elf64_Phdr a[16], b[16];
+	size_t na, nb;
+	if (!same_id || !page_loads(page, n, a, 16, &na) || !page_loads(file, n, b, 16, &nb) ||
+	    na != nb ||
+	    memcmp(page + offsetof(Elf64_Ehdr, e_entry), file + offsetof(Elf64_Ehdr, e_entry), 8) !=
+		0)
+		return false;
+	for (size_t i = 0; i < na; i++) {
+		if (a[i].p_offset != b[i].p_offset || a[i].p_vaddr != b[i].p_vaddr ||
+		    a[i].p_memsz != b[i].p_memsz || a[i].p_flags != b[i].p_flags)
+			return false;
+	}
+	return true;
+}
+
 /*
  * The core keeps the first page of the executable's text mapping (the ELF
  * header, program headers and Go build ID note): it must be this file's.
@@ -115,7 +170,7 @@ static struct gomem_error *check_exe_matches(struct gm_target *t, uint64_t bias)
 			/* The header page was not dumped (coredump_filter bit 4). */
 			return check_exe_layout(t, bias);
 		}
-		if (memcmp(s->data + (addr - s->start), t->exe.map, n) != 0)
+		if (!same_first_page(s->data + (addr - s->start), t->exe.map, (size_t)n))
 			return mismatch(t, s->data + (addr - s->start), (size_t)n);
 		return NULL;
 	}
@@ -177,7 +232,7 @@ static struct gomem_error *check_live_exe_matches(struct gm_target *t, uint64_t 
 		struct gomem_error *err = gm_read(&t->mem, addr, page, n);
 		if (err && gomem_error_code(err) != GOMEM_ERROR_FAULT)
 			return err;
-		bool differ = err || memcmp(page, t->exe.map, n) != 0;
+		bool differ = err || !same_first_page(page, t->exe.map, n);
 		gomem_error_destroy(err);
 		if (differ)
 			return gm_error(GOMEM_ERROR_MISMATCH,
