@@ -47,22 +47,24 @@ static struct gomem_error *load_section(const uint8_t *map, uint64_t size, const
 static struct gomem_error *symtab_load(const uint8_t *map, uint64_t size, struct gm_symtab *ret)
 {
 	Elf64_Ehdr eh;
-	memset(ret, 0, sizeof(*ret));
-	if (!map || size < sizeof(eh))
-		return NULL;
-	memcpy(&eh, map, sizeof(eh));
-	if (eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shoff > size ||
-	    (size - eh.e_shoff) / sizeof(Elf64_Shdr) < eh.e_shnum)
-		return NULL;
-	for (unsigned i = 0; i < eh.e_shnum; i++) {
-		Elf64_Shdr sh, strsh;
-		memcpy(&sh, map + eh.e_shoff + i * sizeof(sh), sizeof(sh));
-		if (sh.sh_type != SHT_SYMTAB || sh.sh_link >= eh.e_shnum)
-			continue;
-		memcpy(&strsh, map + eh.e_shoff + sh.sh_link * sizeof(sh), sizeof(sh));
-		return load_section(map, size, &sh, &strsh, ret);
+	struct gm_symtab st = {0}; /* stripped, or unreadable: no names */
+	if (map && size >= sizeof(eh)) {
+		memcpy(&eh, map, sizeof(eh));
+		if (eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shoff > size ||
+		    (size - eh.e_shoff) / sizeof(Elf64_Shdr) < eh.e_shnum)
+			eh.e_shnum = 0;
+		for (unsigned i = 0; i < eh.e_shnum; i++) {
+			Elf64_Shdr sh, strsh;
+			memcpy(&sh, map + eh.e_shoff + i * sizeof(sh), sizeof(sh));
+			if (sh.sh_type != SHT_SYMTAB || sh.sh_link >= eh.e_shnum)
+				continue;
+			memcpy(&strsh, map + eh.e_shoff + sh.sh_link * sizeof(sh), sizeof(sh));
+			TRY(load_section(map, size, &sh, &strsh, &st));
+			break;
+		}
 	}
-	return NULL; /* stripped: no names */
+	*ret = st;
+	return NULL;
 }
 
 struct gomem_error *gm_symtab_load(const struct gm_exe *exe, struct gm_symtab *ret)
@@ -137,15 +139,8 @@ void gm_symtab_deinit(struct gm_symtab *st)
 /* The last symbol that starts at or before addr, or NULL. */
 static const struct gm_sym *floor_sym(const struct gm_symtab *st, uint64_t addr)
 {
-	size_t lo = 0, hi = st->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (st->syms[mid].addr <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo ? &st->syms[lo - 1] : NULL;
+	size_t i = GM_UPPER_BOUND(st->syms, st->n, addr, addr);
+	return i ? &st->syms[i - 1] : NULL;
 }
 
 const char *gm_symtab_func_at(const struct gm_symtab *st, uint64_t pc)

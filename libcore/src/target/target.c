@@ -380,6 +380,13 @@ struct gomem_error *gm_target_init_core(struct gm_target *t, const char *exe_pat
 	return err;
 }
 
+static void free_mappings(struct gm_mapping *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(m[i].path);
+	free(m);
+}
+
 void gm_target_deinit(struct gm_target *t)
 {
 	gm_live_destroy(t->live); /* resumes a process that was stopped */
@@ -387,9 +394,7 @@ void gm_target_deinit(struct gm_target *t)
 	for (size_t i = 0; i < t->nwarnings; i++)
 		free(t->warnings[i]);
 	free(t->warnings);
-	for (size_t i = 0; i < t->nmappings; i++)
-		free(t->mappings[i].path);
-	free(t->mappings);
+	free_mappings(t->mappings, t->nmappings);
 	gm_libs_destroy(t->libs);
 	gm_pclntab_destroy(t->pclntab);
 	if (t->have_debug)
@@ -433,14 +438,14 @@ static bool overlaps_load(const struct gm_core *c, uint64_t start, uint64_t end)
  * restore (text, read-only data), but lists them in NT_FILE: add them, as
  * readable (their permissions are not recorded) and not in the core.
  */
-static struct gomem_error *gcore_file_mappings(struct gm_target *t)
+static struct gomem_error *gcore_file_mappings(const struct gm_core *c, struct gm_mapping *maps,
+					       size_t *n)
 {
-	struct gm_core *c = &t->core;
 	for (size_t i = 0; i < c->nfiles; i++) {
 		const struct gm_core_file *f = &c->files[i];
 		if (f->end <= f->start || overlaps_load(c, f->start, f->end))
 			continue;
-		struct gm_mapping *m = &t->mappings[t->nmappings++];
+		struct gm_mapping *m = &maps[(*n)++];
 		m->start = f->start;
 		m->end = f->end;
 		m->flags = PF_R;
@@ -449,40 +454,51 @@ static struct gomem_error *gcore_file_mappings(struct gm_target *t)
 		if (!m->path)
 			return &gm_error_no_memory;
 	}
-	gm_sort(t->mappings, t->nmappings, sizeof(*t->mappings), cmp_mapping);
 	return NULL;
 }
 
-static struct gomem_error *core_mappings(struct gm_target *t)
+/* The mapping of a core's PT_LOAD segment s: its file and offset from NT_FILE. */
+static struct gomem_error *load_mapping(const struct gm_core *c, const struct gm_segment *s,
+					struct gm_mapping *m)
 {
-	struct gm_core *c = &t->core;
-	t->mappings = calloc(c->nloads + c->nfiles + 1, sizeof(*t->mappings));
-	if (!t->mappings)
-		return &gm_error_no_memory;
-	for (size_t i = 0; i < c->nloads; i++) {
-		const struct gm_segment *s = &c->loads[i];
-		if (s->end <= s->start)
-			continue;
-		struct gm_mapping *m = &t->mappings[t->nmappings++];
-		m->start = s->start;
-		m->end = s->end;
-		m->flags = s->flags;
-		m->in_core = s->data_len > 0;
-		const struct gm_core_file *f = core_file_for(c, s->start, s->end);
-		if (f) {
-			m->offset = f->offset + (s->start - f->start);
-			m->path = strndup(f->path, f->path_len);
-			if (!m->path)
-				return &gm_error_no_memory;
-		} else if (s->start == GM_VSYSCALL_ADDR) {
-			m->path = strdup("[vsyscall]");
-			if (!m->path)
-				return &gm_error_no_memory;
-		}
+	m->start = s->start;
+	m->end = s->end;
+	m->flags = s->flags;
+	m->in_core = s->data_len > 0;
+	const struct gm_core_file *f = core_file_for(c, s->start, s->end);
+	if (f) {
+		m->offset = f->offset + (s->start - f->start);
+		m->path = strndup(f->path, f->path_len);
+		if (!m->path || gm_fault_injected("core mapping path", m->path))
+			return &gm_error_no_memory;
+	} else if (s->start == GM_VSYSCALL_ADDR) {
+		m->path = strdup("[vsyscall]");
+		if (!m->path)
+			return &gm_error_no_memory;
 	}
-	if (!c->kernel_dump)
-		return gcore_file_mappings(t);
-	gm_sort(t->mappings, t->nmappings, sizeof(*t->mappings), cmp_mapping);
+	return NULL;
+}
+
+/* The mappings of a core: its PT_LOADs, and for a gcore the files it left out. */
+static struct gomem_error *core_mappings(const struct gm_core *c, struct gm_mapping **ret,
+					 size_t *n_ret)
+{
+	struct gm_mapping *maps = calloc(c->nloads + c->nfiles + 1, sizeof(*maps));
+	size_t n = 0;
+	struct gomem_error *err = maps ? NULL : &gm_error_no_memory;
+	for (size_t i = 0; !err && i < c->nloads; i++) {
+		if (c->loads[i].end > c->loads[i].start)
+			err = load_mapping(c, &c->loads[i], &maps[n++]);
+	}
+	if (!err && !c->kernel_dump)
+		err = gcore_file_mappings(c, maps, &n);
+	if (err) {
+		free_mappings(maps, maps ? n : 0);
+		return err;
+	}
+	gm_sort(maps, n, sizeof(*maps), cmp_mapping);
+	*ret = maps;
+	*n_ret = n;
 	return NULL;
 }
 
@@ -490,11 +506,15 @@ struct gomem_error *gm_target_mappings(struct gm_target *t, const struct gm_mapp
 				       size_t *n_ret)
 {
 	if (!t->mappings) {
-		struct gomem_error *err =
-		    t->live ? gm_live_mappings(t->live, &t->mappings, &t->nmappings)
-			    : core_mappings(t);
+		/* Built on first use, and kept only when whole. */
+		struct gm_mapping *maps;
+		size_t n;
+		struct gomem_error *err = t->live ? gm_live_mappings(t->live, &maps, &n)
+						  : core_mappings(&t->core, &maps, &n);
 		if (err)
 			return err;
+		t->mappings = maps;
+		t->nmappings = n;
 	}
 	*ret = t->mappings;
 	*n_ret = t->nmappings;
@@ -508,32 +528,45 @@ bool gm_target_residency_known(const struct gm_target *t)
 	return t->source == GM_SOURCE_CORE && t->have_core && t->core.kernel_dump;
 }
 
+/*
+ * Calls fn for the part [a, z) of each core segment in [start, end) that
+ * the file has bytes for (by its header; holes are the caller's business).
+ */
+static void foreach_segment_bytes(struct gm_target *t, uint64_t start, uint64_t end,
+				  void (*fn)(void *arg, const struct gm_segment *s, uint64_t a,
+					     uint64_t z),
+				  void *arg)
+{
+	const struct gm_memory *mem = &t->mem;
+	for (size_t i = gm_memory_first_segment_after(mem, start);
+	     i < mem->nsegs && mem->segs[i].start < end; i++) {
+		const struct gm_segment *s = &mem->segs[i];
+		uint64_t a = s->start > start ? s->start : start;
+		uint64_t z = s->end < end ? s->end : end;
+		if (z > s->start + s->data_len)
+			z = s->start + s->data_len;
+		if (a < z)
+			fn(arg, s, a, z);
+	}
+}
+
+struct count_data {
+	const struct gm_core *core;
+	uint64_t total;
+};
+
+static void count_data(void *arg, const struct gm_segment *s, uint64_t a, uint64_t z)
+{
+	struct count_data *c = arg;
+	c->total += gm_core_data_bytes(c->core, s->file_offset + (a - s->start), z - a);
+}
+
 /* Resident bytes of [start, end) in a kernel core: pages present in the file, not holes. */
 static uint64_t core_resident(struct gm_target *t, uint64_t start, uint64_t end)
 {
-	const struct gm_memory *mem = &t->mem;
-	uint64_t total = 0;
-	/* The first segment that ends after start, then forward. */
-	size_t lo = 0, hi = mem->nsegs;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (mem->segs[mid].end <= start)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (size_t i = lo; i < mem->nsegs && mem->segs[i].start < end; i++) {
-		const struct gm_segment *s = &mem->segs[i];
-		uint64_t a = s->start > start ? s->start : start;
-		uint64_t b = s->end < end ? s->end : end;
-		uint64_t data_end = s->start + s->data_len;
-		if (b > data_end)
-			b = data_end;
-		if (a < b)
-			total +=
-			    gm_core_data_bytes(&t->core, s->file_offset + (a - s->start), b - a);
-	}
-	return total;
+	struct count_data c = {&t->core, 0};
+	foreach_segment_bytes(t, start, end, count_data, &c);
+	return c.total;
 }
 
 uint64_t gm_target_resident(struct gm_target *t, uint64_t start, uint64_t end)
@@ -612,6 +645,7 @@ void gm_target_notes(const struct gm_target *t, struct gm_target_notes *ret)
 
 /* A core segment's stretches of data, handed on by address. */
 struct seg_extents {
+	const struct gm_core *core;
 	const struct gm_segment *s;
 	gm_extent_fn fn;
 	void *arg;
@@ -624,30 +658,18 @@ static void seg_extent(void *arg, uint64_t off, uint64_t len)
 	se->fn(se->arg, s->start + (off - s->file_offset), len, s->data + (off - s->file_offset));
 }
 
+static void segment_extents(void *arg, const struct gm_segment *s, uint64_t a, uint64_t z)
+{
+	struct seg_extents *se = arg;
+	se->s = s;
+	gm_core_foreach_data(se->core, s->file_offset + (a - s->start), z - a, seg_extent, se);
+}
+
 void gm_target_foreach_dumped(struct gm_target *t, uint64_t start, uint64_t end, gm_extent_fn fn,
 			      void *arg)
 {
-	const struct gm_memory *mem = &t->mem;
-	size_t lo = 0, hi = mem->nsegs;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (mem->segs[mid].end <= start)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (size_t i = lo; i < mem->nsegs && mem->segs[i].start < end; i++) {
-		const struct gm_segment *s = &mem->segs[i];
-		uint64_t a = s->start > start ? s->start : start;
-		uint64_t z = s->end < end ? s->end : end;
-		if (z > s->start + s->data_len)
-			z = s->start + s->data_len;
-		if (a >= z)
-			continue;
-		struct seg_extents se = {s, fn, arg};
-		gm_core_foreach_data(&t->core, s->file_offset + (a - s->start), z - a, seg_extent,
-				     &se);
-	}
+	struct seg_extents se = {&t->core, NULL, fn, arg};
+	foreach_segment_bytes(t, start, end, segment_extents, &se);
 }
 
 void gm_target_foreach_resident(struct gm_target *t, uint64_t start, uint64_t end, gm_extent_fn fn,

@@ -90,8 +90,7 @@ static void classes_json(struct classes *c)
 	const struct gm_class_stats *L = &c->walk.large;
 	struct gm_class_stats small;
 	totals(c, &small);
-	gm_jw_object(w);
-	gm_jw_member_string(w, "schema", "gomem/classes/v1");
+	gm_run_json_begin(c->run, "gomem/classes/v1");
 	gm_jw_line(w);
 	gm_jw_key(w, "classes");
 	gm_jw_array_lines(w);
@@ -137,10 +136,7 @@ static void classes_json(struct classes *c)
 	json_check(w, "HeapAlloc = small + large object bytes", c->ms.HeapAlloc,
 		   small.object_bytes + L->object_bytes);
 	gm_jw_end(w);
-	gm_jw_line(w);
-	gm_run_json_warnings(c->run);
-	gm_jw_end(w);
-	gm_strbuf_append(&c->run->out, "\n", 1);
+	gm_run_json_end(c->run);
 }
 
 static void text_row(struct gm_strbuf *b, const char *cls, const char *size, uint64_t spans,
@@ -202,7 +198,7 @@ static void classes_text(struct classes *c)
 	gm_run_text_warnings(c->run);
 }
 
-struct gomem_error *gm_verb_classes(struct gm_run *r)
+static struct gomem_error *run(struct gm_run *r)
 {
 	struct classes *c = calloc(1, sizeof(*c));
 	if (!c)
@@ -216,3 +212,20 @@ struct gomem_error *gm_verb_classes(struct gm_run *r)
 	free(c);
 	return err;
 }
+
+static const struct gm_option_spec options[] = {
+    {NULL, NULL, NULL},
+};
+
+const struct gm_verb gm_verb_classes = {
+    .name = "classes",
+    .usage = "classes [--json]",
+    .summary = "per size class: spans, objects, bytes used, free slots, waste",
+    .help = "Prints, for each size class with in-use spans, the spans, the objects and "
+	    "their bytes, the free slots and the tail waste (the end of each span too "
+	    "small for one more object), largest first, then large objects; and checks "
+	    "that the objects add up to HeapObjects and HeapAlloc. With --json, prints "
+	    "one gomem/classes/v1 object.",
+    .options = options,
+    .run = run,
+};

@@ -44,19 +44,16 @@ struct spans {
 	bool oom;
 };
 
+GM_DEFINE_GROW(grow_rows, struct row)
+
 static bool push(struct spans *s, const struct row *r)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 1024;
-		struct row *rows = realloc(s->rows, cap * sizeof(*rows));
-		if (!rows) {
-			s->oom = true;
-			return false;
-		}
-		s->rows = rows;
-		s->cap = cap;
+	struct row *slot = grow_rows(&s->rows, &s->n, &s->cap);
+	if (!slot) {
+		s->oom = true;
+		return false;
 	}
-	s->rows[s->n++] = *r;
+	*slot = *r;
 	return true;
 }
 
@@ -215,8 +212,7 @@ static void json_by_state(struct gm_jw *w, const char *key, const uint64_t v[3])
 static void spans_json(struct spans *s, size_t shown)
 {
 	struct gm_jw *w = &s->run->jw;
-	gm_jw_object(w);
-	gm_jw_member_string(w, "schema", "gomem/spans/v1");
+	gm_run_json_begin(s->run, "gomem/spans/v1");
 	gm_jw_member_uint(w, "page_bytes", s->page_size);
 	gm_jw_line(w);
 	json_by_state(w, "counts", s->count);
@@ -231,10 +227,7 @@ static void spans_json(struct spans *s, size_t shown)
 	for (size_t i = 0; i < shown; i++)
 		json_row(w, &s->rows[i], s->page_size);
 	gm_jw_end(w);
-	gm_jw_line(w);
-	gm_run_json_warnings(s->run);
-	gm_jw_end(w);
-	gm_strbuf_append(&s->run->out, "\n", 1);
+	gm_run_json_end(s->run);
 }
 
 static void text_row(struct gm_strbuf *b, const struct row *r, uint64_t page_size)
@@ -295,7 +288,7 @@ static void spans_text(struct spans *s, size_t shown)
 	gm_run_text_warnings(s->run);
 }
 
-struct gomem_error *gm_verb_spans(struct gm_run *r)
+static struct gomem_error *run(struct gm_run *r)
 {
 	struct spans s;
 	memset(&s, 0, sizeof(s));
@@ -327,3 +320,25 @@ struct gomem_error *gm_verb_spans(struct gm_run *r)
 	free(s.rows);
 	return err;
 }
+
+static const struct gm_option_spec options[] = {
+    {"--state", "S", "only spans in state S: in-use, manual or free"},
+    {"--class", "N", "only in-use spans of size class N (0: large objects)"},
+    {"--limit", "N", "list the N largest (0: all; default 50 in text, all in JSON)"},
+    {NULL, NULL, NULL},
+};
+
+const struct gm_verb gm_verb_spans = {
+    .name = "spans",
+    .usage = "spans [--state in-use|manual|free] [--class N] [--limit N] [--json]",
+    .summary = "spans with state, size class, objects and free slots, largest first",
+    .help = "Lists the heap's spans, largest first. in-use spans hold objects of one "
+	    "size class (0: one large object); manual spans hold goroutine stacks "
+	    "(stack-pool spans are cut into several stacks, a stack of 32 KiB or more "
+	    "has a span of its own) or GC work buffers. Free memory is not kept in "
+	    "spans since Go 1.12: free spans are the page allocator's runs of free "
+	    "pages, split into retained and released (returned to the OS) runs. With "
+	    "--json, prints one gomem/spans/v1 object.",
+    .options = options,
+    .run = run,
+};

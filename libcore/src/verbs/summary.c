@@ -260,8 +260,7 @@ static void json_heap(struct gm_jw *w, const struct gm_heap_walk *h)
 static void summary_json(struct gm_run *r, const struct summary *s)
 {
 	struct gm_jw *w = &r->jw;
-	gm_jw_object(w);
-	gm_jw_member_string(w, "schema", "gomem/summary/v1");
+	gm_run_json_begin(r, "gomem/summary/v1");
 	gm_jw_line(w);
 	gm_jw_key(w, "target");
 	gm_json_target(w, r->target);
@@ -297,10 +296,7 @@ static void summary_json(struct gm_run *r, const struct summary *s)
 		gm_jw_end(w);
 	}
 	gm_jw_end(w);
-	gm_jw_line(w);
-	gm_run_json_warnings(r);
-	gm_jw_end(w);
-	gm_strbuf_append(&r->out, "\n", 1);
+	gm_run_json_end(r);
 }
 
 /* ---- text ---- */
@@ -366,7 +362,7 @@ static void summary_text(struct gm_strbuf *b, const struct summary *s)
 	gm_run_text_warnings(s->run);
 }
 
-struct gomem_error *gm_verb_summary(struct gm_run *r)
+static struct gomem_error *run(struct gm_run *r)
 {
 	struct summary *s = calloc(1, sizeof(*s));
 	if (!s)
@@ -390,3 +386,21 @@ struct gomem_error *gm_verb_summary(struct gm_run *r)
 	free(s);
 	return err;
 }
+
+static const struct gm_option_spec options[] = {
+    {"--svg", "FILE", "also write the breakdown as a treemap picture (SVG) to FILE"},
+    {NULL, NULL, NULL},
+};
+
+const struct gm_verb gm_verb_summary = {
+    .name = "summary",
+    .usage = "summary [--json]",
+    .summary = "reserved versus used: the breakdown tree, MemStats, the checks",
+    .help = "Prints where the address space goes (Go heap arenas: in-use spans, "
+	    "stacks, free retained and released pages, reserved space), the "
+	    "runtime.MemStats values exactly as runtime.ReadMemStats would report "
+	    "them, and the checks between the runtime's counters and the walk of its "
+	    "structures. With --json, prints one gomem/summary/v1 object.",
+    .options = options,
+    .run = run,
+};

@@ -65,8 +65,10 @@ struct gomem_error *gm_run_uint_option(const struct gm_run *r, const char *name,
 				       uint64_t *ret);
 /* A warning for the output; partial marks the result incomplete. */
 void gm_run_warn(struct gm_run *r, bool partial, const char *fmt, ...) GM_PRINTF(3, 4);
-/* The member "warnings": [...] of the report's object. */
-void gm_run_json_warnings(struct gm_run *r);
+/* Opens the report's JSON object with its "schema" ("gomem/summary/v1"). */
+void gm_run_json_begin(struct gm_run *r, const char *schema);
+/* Its last member, "warnings": [...], on a line of its own; closes the object and the line. */
+void gm_run_json_end(struct gm_run *r);
 /* The warnings as text lines, after a blank line. */
 void gm_run_text_warnings(struct gm_run *r);
 /* Writes the "target" object of a JSON report. */
@@ -77,15 +79,9 @@ void gm_json_check_members(struct gm_jw *w, const char *name, bool ok, uint64_t 
 /* Hands the run's output to *ret (unless err) and releases the run; returns err. */
 struct gomem_error *gm_run_finish(struct gm_run *r, struct gomem_error *err, char **ret);
 
-/* The verbs. */
-struct gomem_error *gm_verb_summary(struct gm_run *r);
-struct gomem_error *gm_verb_mappings(struct gm_run *r);
-struct gomem_error *gm_verb_arenas(struct gm_run *r);
-struct gomem_error *gm_verb_spans(struct gm_run *r);
-struct gomem_error *gm_verb_classes(struct gm_run *r);
-struct gomem_error *gm_verb_stacks(struct gm_run *r);
-struct gomem_error *gm_verb_whatis(struct gm_run *r);
-struct gomem_error *gm_verb_diff(struct gm_run *r);
+/* The verbs, one file each. */
+extern const struct gm_verb gm_verb_summary, gm_verb_mappings, gm_verb_arenas, gm_verb_spans,
+    gm_verb_classes, gm_verb_stacks, gm_verb_whatis, gm_verb_diff;
 
 /* ---- the breakdown tree rendered (breakdown.c) ---- */
 
