@@ -750,13 +750,14 @@ static struct gomem_error *open_reference(struct gm_dwarf *d, const struct gm_ex
 	return gm_dwarf_open(path, &d->ref);
 }
 
-/* gomem's table for the executable's configuration. */
-static struct gomem_error *open_table(struct gm_dwarf *d, const struct gm_exe *exe)
+/* The table of the executable's configuration in tables (gomem's own, or a test's). */
+static struct gomem_error *open_table(struct gm_dwarf *d, const struct gm_exe *exe,
+				      const char *tables)
 {
 	char config[256];
 	bool found = false;
 	gm_exe_config(exe, config, sizeof(config));
-	TRY(gm_layout_table_load(gm_layout_tables_text, config, &d->table, &found));
+	TRY(gm_layout_table_load(tables, config, &d->table, &found));
 	if (!found)
 		return gm_error(GOMEM_ERROR_UNSUPPORTED,
 				"%s has no DWARF, and gomem has no layout table for %s (%s): "
@@ -769,7 +770,8 @@ static struct gomem_error *open_table(struct gm_dwarf *d, const struct gm_exe *e
 }
 
 static struct gomem_error *open_without_dwarf(struct gm_dwarf *d, const struct gm_exe *exe,
-					      struct gm_pclntab *p, const char *layout_from)
+					      struct gm_pclntab *p, const char *layout_from,
+					      const char *tables)
 {
 	if (strcmp(exe->goarch, "amd64") != 0)
 		return gm_error(GOMEM_ERROR_UNSUPPORTED,
@@ -789,7 +791,7 @@ static struct gomem_error *open_without_dwarf(struct gm_dwarf *d, const struct g
 		TRY(open_reference(d, exe, layout_from));
 	} else {
 		d->source = GM_DWARF_TABLE;
-		TRY(open_table(d, exe));
+		TRY(open_table(d, exe, tables));
 	}
 	TRY(gm_globals_find(exe, p, d, &d->globals));
 	char config[256];
@@ -826,8 +828,23 @@ struct gomem_error *gm_dwarf_open_for(const struct gm_exe *exe, const struct gm_
 		d->source = GM_DWARF_EXE;
 		err = lib_open(d, exe->path, exe->fd);
 	} else {
-		err = open_without_dwarf(d, exe, p, layout_from);
+		err = open_without_dwarf(d, exe, p, layout_from, gm_layout_tables_text);
 	}
+	if (err) {
+		gm_dwarf_destroy(d);
+		return err;
+	}
+	*ret = d;
+	return NULL;
+}
+
+struct gomem_error *gm_dwarf_open_replay(const struct gm_exe *exe, struct gm_pclntab *p,
+					 const char *tables, struct gm_dwarf **ret)
+{
+	struct gm_dwarf *d = dwarf_new();
+	if (!d)
+		return &gm_error_no_memory;
+	struct gomem_error *err = open_without_dwarf(d, exe, p, NULL, tables);
 	if (err) {
 		gm_dwarf_destroy(d);
 		return err;

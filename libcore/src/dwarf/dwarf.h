@@ -41,6 +41,13 @@ struct gomem_error *gm_dwarf_open(const char *exe_path, struct gm_dwarf **ret);
 struct gomem_error *gm_dwarf_open_for(const struct gm_exe *exe, const struct gm_debug_file *debug,
 				      struct gm_pclntab *p, const char *layout_from,
 				      struct gm_dwarf **ret);
+/*
+ * The answers for exe as if it had no DWARF: layouts from the table of its
+ * configuration in tables (the text of layout tables), globals from its
+ * code. For the tests, which replay what they recorded.
+ */
+struct gomem_error *gm_dwarf_open_replay(const struct gm_exe *exe, struct gm_pclntab *p,
+					 const char *tables, struct gm_dwarf **ret);
 void gm_dwarf_destroy(struct gm_dwarf *d);
 enum gm_dwarf_source gm_dwarf_source(const struct gm_dwarf *d);
 /* The file the layouts came from: the executable, the debug file, REF; NULL for a table. */

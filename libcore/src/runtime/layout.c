@@ -297,15 +297,13 @@ static struct gomem_error *resolve_size_classes(struct gm_runtime *rt)
 	static const char *const names[] = {"internal/runtime/gc.SizeClassToSize",
 					    "runtime.class_to_size"};
 	for (size_t i = 0; i < GM_ARRAY_SIZE(names); i++) {
-		if (!gm_dwarf_has_variable(rt->dw, names[i]))
+		if (!gm_dwarf_variable_exists(rt->dw, names[i]))
 			continue;
-		TRY(variable(rt, names[i], &rt->size_class_table));
 		rt->size_class_table_name = names[i];
-		return NULL;
-	}
-	for (size_t i = 0; rt->target && i < GM_ARRAY_SIZE(names); i++) {
-		if (gm_dwarf_variable_exists(rt->dw, names[i]))
-			return size_classes_by_content(rt, names[i]);
+		if (gm_dwarf_has_variable(rt->dw, names[i]))
+			return variable(rt, names[i], &rt->size_class_table);
+		/* Without DWARF: by its bytes (a runtime made by hand has no file to look in). */
+		return rt->target ? size_classes_by_content(rt, names[i]) : NULL;
 	}
 	return gm_error(GOMEM_ERROR_UNSUPPORTED, "no size-class table in the binary's DWARF");
 }

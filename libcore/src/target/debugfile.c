@@ -67,10 +67,19 @@ static const uint8_t *shdr_bytes(const uint8_t *map, uint64_t size, const Elf64_
 	return map + sh->sh_offset;
 }
 
-#define REBUILD_HINT                                                                               \
-	"a debug file must be the same executable before strip, its objcopy "                      \
-	"--only-keep-debug, or a rebuild with -trimpath and the same Go, flags and sources "       \
-	"(VCS stamps and -ldflags go into .go.buildinfo)"
+/* What a debug file must be. Before Go 1.22, -s -w moves sections even with -trimpath. */
+static const char *rebuild_hint(const struct gm_exe *exe)
+{
+	unsigned major, minor;
+	bool old = sscanf(exe->go_version, "go%u.%u", &major, &minor) == 2 && major == 1 &&
+		   minor < 22;
+	return old ? "a debug file must be the same executable before strip, or its objcopy "
+		     "--only-keep-debug: with Go 1.21 and older, -s -w moves sections, so no "
+		     "rebuild matches"
+		   : "a debug file must be the same executable before strip, its objcopy "
+		     "--only-keep-debug, or a rebuild with -trimpath and the same Go, flags and "
+		     "sources (VCS stamps and -ldflags go into .go.buildinfo)";
+}
 
 static struct gomem_error *differ(const struct gm_exe *exe, const char *path, const char *fmt,
 				  const char *section, uint64_t a1, uint64_t s1, uint64_t a2,
@@ -80,7 +89,7 @@ static struct gomem_error *differ(const struct gm_exe *exe, const char *path, co
 	snprintf(what, sizeof(what), fmt, section, (unsigned long long)a1, (unsigned long long)s1,
 		 (unsigned long long)a2, (unsigned long long)s2);
 	return gm_error(GOMEM_ERROR_MISMATCH, "debug file %s does not match executable %s: %s; %s",
-			path, exe->path, what, REBUILD_HINT);
+			path, exe->path, what, rebuild_hint(exe));
 }
 
 /* Every allocated section of a in b, at the same address with the same size. */
@@ -99,7 +108,7 @@ static struct gomem_error *same_sections(const struct gm_exe *exe, const char *p
 					"debug file %s does not match executable %s: section %s "
 					"is only in the %s; %s",
 					path, exe->path, name,
-					a_is_exe ? "executable" : "debug file", REBUILD_HINT);
+					a_is_exe ? "executable" : "debug file", rebuild_hint(exe));
 		if (sa->sh_addr != sb->sh_addr || sa->sh_size != sb->sh_size) {
 			const Elf64_Shdr *se = a_is_exe ? sa : sb, *sd = a_is_exe ? sb : sa;
 			return differ(exe, path,
@@ -193,7 +202,7 @@ static struct gomem_error *check_debug_file(const struct gm_exe *exe, const char
 				"debug file %s does not match executable %s: their .text differs "
 				"from 0x%llx on; %s",
 				path, exe->path, (unsigned long long)(et->sh_addr + at),
-				REBUILD_HINT);
+				rebuild_hint(exe));
 	}
 	return NULL;
 }
