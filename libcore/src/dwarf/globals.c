@@ -143,10 +143,9 @@ struct ins {
 	struct gm_x86_insn x;
 };
 
-#define MAX_FUNC_INSNS                                                                             \
-	(1u << 20) /* a Go function of more than a million instructions is corrupt                 \
-		    */
-#define MAX_PAIRS (1u << 24)
+/* Bounds on what a corrupt binary can make the rules hold (real ones are far below). */
+#define MAX_FUNC_INSNS (1u << 18)
+#define MAX_PAIRS      (1u << 20)
 
 struct finder {
 	const struct gm_exe *exe;
