@@ -300,3 +300,13 @@ def test_committed_layout_tables_are_what_the_script_makes():
     r = subprocess.run([os.path.join(TOP, "tools", "layouts", "generate.sh"), "-c",
                         "-b", BUILD, *args], capture_output=True, text=True, timeout=3600)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("way", sorted(WAYS))
+def test_reports_without_dwarf_follow_the_schemas(way):
+    from test_schemas import errors
+    fx = by_name("hello-", 27)
+    for verb in VERBS + ["whatis"]:
+        operands = addresses(fx)[:1] if verb == "whatis" else ()
+        doc = gomem_json(verb, fx, *WAYS[way](fx), operands=operands)
+        assert errors(verb, doc) == [], (verb, way)

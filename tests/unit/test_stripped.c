@@ -102,7 +102,8 @@ static void test_x86_lengths_equal_objdump_over_the_whole_text(void **state)
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long long addr;
 		char bytes[256];
-		if (sscanf(line, " %llx:\t%255[0-9a-f ]\t", &addr, bytes) != 2 || strstr(line, "(bad)"))
+		if (sscanf(line, " %llx:\t%255[0-9a-f ]\t", &addr, bytes) != 2 ||
+		    strstr(line, "(bad)"))
 			continue;
 		unsigned len = 0;
 		for (const char *p = bytes; *p;) {
@@ -128,9 +129,9 @@ static void test_x86_lengths_equal_objdump_over_the_whole_text(void **state)
 		n++;
 		if (!gm_x86_decode(code, (size_t)avail, &in) || in.len != len) {
 			if (wrong++ < 10)
-				print_error("0x%llx: objdump says %u bytes, the decoder %d: %s", addr,
-					    len, gm_x86_decode(code, (size_t)avail, &in) ? in.len : -1,
-					    line);
+				print_error(
+				    "0x%llx: objdump says %u bytes, the decoder %d: %s", addr, len,
+				    gm_x86_decode(code, (size_t)avail, &in) ? in.len : -1, line);
 		}
 	}
 	assert_int_equal(pclose(f), 0);
@@ -259,7 +260,7 @@ static void test_replayed_table_answers_every_question_as_dwarf_did(void **state
 	char *again = record_table(test_exe(), r, &exe);
 	assert_string_equal(again, text);
 	static const char *const vars[] = {"runtime.mheap_", "runtime.memstats", "runtime.allgs",
-					   "runtime.allm", "runtime.sched", "runtime.work"};
+					   "runtime.allm",   "runtime.sched",	 "runtime.work"};
 	for (size_t i = 0; i < GM_ARRAY_SIZE(vars); i++) {
 		uint64_t want, got;
 		assert_gomem_ok(gm_dwarf_variable(d, vars[i], &want));

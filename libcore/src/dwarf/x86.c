@@ -366,6 +366,8 @@ static uint8_t vex_imm(uint8_t map, uint8_t op)
 static int64_t read_le(const uint8_t *p, unsigned n)
 {
 	uint64_t v = 0;
+	if (n == 0)
+		return 0;
 	for (unsigned i = 0; i < n; i++)
 		v |= (uint64_t)p[i] << (8 * i);
 	if (n < 8 && (v >> (8 * n - 1)) & 1)

@@ -71,8 +71,8 @@ static const uint8_t *shdr_bytes(const uint8_t *map, uint64_t size, const Elf64_
 static const char *rebuild_hint(const struct gm_exe *exe)
 {
 	unsigned major, minor;
-	bool old = sscanf(exe->go_version, "go%u.%u", &major, &minor) == 2 && major == 1 &&
-		   minor < 22;
+	bool old =
+	    sscanf(exe->go_version, "go%u.%u", &major, &minor) == 2 && major == 1 && minor < 22;
 	return old ? "a debug file must be the same executable before strip, or its objcopy "
 		     "--only-keep-debug: with Go 1.21 and older, -s -w moves sections, so no "
 		     "rebuild matches"
