@@ -310,3 +310,30 @@ def test_reports_without_dwarf_follow_the_schemas(way):
         operands = addresses(fx)[:1] if verb == "whatis" else ()
         doc = gomem_json(verb, fx, *WAYS[way](fx), operands=operands)
         assert errors(verb, doc) == [], (verb, way)
+
+
+def test_live_stripped_process_exact_with_tables_and_debug_file(tmp_path):
+    """A running stripped program (--pid): its own executable through /proc/PID/exe,
+    read with the tables, and with its debug file."""
+    import time
+    from conftest import RUN_ENV
+    fx = by_name("heapmix-", 27)
+    truth_path = tmp_path / "truth.json"
+    p = subprocess.Popen([fx.exe, str(truth_path)], env=RUN_ENV, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(300):
+            if truth_path.exists() and truth_path.stat().st_size:
+                break
+            time.sleep(0.1)
+        truth = json.loads(truth_path.read_text())
+        for options in ((), ("--debug-file", fx.debug)):
+            r = run_cli("summary", "--json", "--pid", str(p.pid), *options)
+            assert r.returncode == 0, r.stderr
+            s = json.loads(r.stdout)
+            for field in ("HeapAlloc", "HeapSys", "HeapInuse", "HeapObjects", "StackInuse",
+                          "Mallocs", "Frees", "Sys"):
+                assert s["memstats"][field] == truth[field], (options, field)
+    finally:
+        p.kill()
+        p.wait()
