@@ -151,44 +151,86 @@ static int cmp_fixture(const void *a, const void *b)
 	return strcmp(((const struct fixture *)a)->path, ((const struct fixture *)b)->path);
 }
 
-/* Every fixture executable: build/fixtures/<name>/exe and build/fixtures/nodwarf. */
+/* The Go version in .go.buildinfo (Go 1.18+ layout), for any ELF machine. */
+static bool go_version_of(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return false;
+	elf_version(EV_CURRENT);
+	Elf *e = elf_begin(fd, ELF_C_READ, NULL);
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	bool ok = false;
+	while (e && !ok && elf_getshdrstrndx(e, &shstrndx) == 0 &&
+	       (scn = elf_nextscn(e, scn)) != NULL) {
+		GElf_Shdr sh;
+		const char *name;
+		Elf_Data *d;
+		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(e, shstrndx, sh.sh_name)) ||
+		    strcmp(name, ".go.buildinfo") != 0 || !(d = elf_getdata(scn, NULL)) ||
+		    d->d_size < 34 || memcmp(d->d_buf, "\xff Go buildinf:", 14) != 0)
+			continue;
+		const uint8_t *b = d->d_buf;
+		size_t len = b[32]; /* a one-byte varint: versions are short */
+		if (!(b[15] & 2) || len >= 0x80 || 33 + len > d->d_size || len >= size)
+			break;
+		memcpy(buf, b + 33, len);
+		buf[len] = '\0';
+		ok = true;
+	}
+	elf_end(e);
+	close(fd);
+	return ok;
+}
+
+/* Adds the Go executables of dir (each DIR/NAME/exe, and its own files) to out. */
+static size_t add_fixtures(const char *dir, struct fixture *out, size_t n, size_t max)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return n;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL && n < max) {
+		struct stat st;
+		char version[64];
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(out[n].path, sizeof(out[n].path), "%s/%s/exe", dir, e->d_name);
+		if (stat(out[n].path, &st) != 0)
+			snprintf(out[n].path, sizeof(out[n].path), "%s/%s", dir, e->d_name);
+		/* Cores, logs and truth files are not Go executables. */
+		if (stat(out[n].path, &st) != 0 || !S_ISREG(st.st_mode) ||
+		    !go_version_of(out[n].path, version, sizeof(version)))
+			continue;
+		release_of(version, out[n].release, sizeof(out[n].release));
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/*
+ * Every fixture executable: build/fixtures/<name>/exe, build/fixtures/nodwarf,
+ * and build/fixtures-arm64/<name>/exe when the arm64 lines of the matrix
+ * were built (setup's GOMEM_ARM64).
+ */
 static size_t list_fixtures(struct fixture *out, size_t max)
 {
 	const char *exe = getenv("GOMEM_TEST_EXE");
 	if (!exe || !*exe)
 		fail_msg("GOMEM_TEST_EXE is not set: it must name build/fixtures/heapmix-<go>/exe "
 			 "(./setup fixtures builds it)");
-	char dir[4096];
+	char dir[4096], arm64[4200];
 	snprintf(dir, sizeof(dir), "%s", exe);
 	char *fixtures = dirname(dirname(dir));
-	DIR *d = opendir(fixtures);
-	if (!d)
-		fail_msg("cannot list %s (from GOMEM_TEST_EXE=%s)", fixtures, exe);
-	size_t n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL && n < max) {
-		if (e->d_name[0] == '.')
-			continue;
-		struct stat st;
-		snprintf(out[n].path, sizeof(out[n].path), "%s/%s/exe", fixtures, e->d_name);
-		if (stat(out[n].path, &st) != 0)
-			snprintf(out[n].path, sizeof(out[n].path), "%s/%s", fixtures, e->d_name);
-		if (stat(out[n].path, &st) != 0 || !S_ISREG(st.st_mode))
-			continue;
-		struct gm_exe x;
-		struct gomem_error *err = gm_exe_open(out[n].path, &x);
-		if (err) {
-			gomem_error_destroy(err);
-			gm_exe_deinit(&x);
-			continue; /* not a Go executable (a core, a log) */
-		}
-		release_of(x.go_version, out[n].release, sizeof(out[n].release));
-		gm_exe_deinit(&x);
-		n++;
-	}
-	closedir(d);
+	size_t n = add_fixtures(fixtures, out, 0, max);
 	if (n < 2)
-		fail_msg("only %zu fixture executables in %s: run ./setup fixtures", n, fixtures);
+		fail_msg("only %zu fixture executables in %s (from GOMEM_TEST_EXE=%s): run "
+			 "./setup fixtures",
+			 n, fixtures, exe);
+	snprintf(arm64, sizeof(arm64), "%s-arm64", fixtures);
+	n = add_fixtures(arm64, out, n, max);
 	qsort(out, n, sizeof(*out), cmp_fixture);
 	return n;
 }
