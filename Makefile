@@ -19,19 +19,29 @@ LDFLAGS_ALL := $(SAN) $(LDFLAGS)
 
 # libcore/src has one folder per layer of the data flow (libcore/src/README.md).
 LIB_SRCS := $(wildcard libcore/src/*/*.c)
-LIB_OBJS := $(patsubst libcore/src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+# The layout tables for binaries without DWARF, compiled in (libcore/src/dwarf/tables.h).
+LAYOUT_TABLES := $(sort $(wildcard libcore/layouts/*.txt))
+LIB_OBJS := $(patsubst libcore/src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) $(BUILD)/obj/gen/layouts.o
 HEADERS  := $(wildcard libcore/include/*.h libcore/src/*/*.h)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all lib cli unit fuzz clean format format-check check-layers
+.PHONY: all lib cli unit tools fuzz clean format format-check check-layers
 all: lib cli
 
 lib: $(BUILD)/libgomem.so
 cli: $(BUILD)/gomem
 
 $(BUILD)/obj/%.o: libcore/src/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/gen/layouts.c: $(LAYOUT_TABLES) tools/layouts/embed.sh
+	@mkdir -p $(dir $@)
+	tools/layouts/embed.sh $(LAYOUT_TABLES) >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/gen/layouts.o: $(BUILD)/gen/layouts.c libcore/src/dwarf/tables.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
@@ -55,6 +65,14 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/*.h $(BUILD)/libgomem.a $(HEADERS)
 
 unit: $(UNIT_BINS)
 
+# tools/layouts/record.c: the layout tables' recorder (tools/layouts/generate.sh).
+$(BUILD)/tools/gomem-layout-record: tools/layouts/record.c $(BUILD)/libgomem.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -fvisibility=default -o $@ $< $(BUILD)/libgomem.a $(LDFLAGS_ALL) \
+		$(DEPS_LIBS)
+
+tools: $(BUILD)/tools/gomem-layout-record
+
 # libFuzzer targets (tests/fuzz): clang, with libcore built again in
 # $(BUILD)/fuzz/lib for coverage, AddressSanitizer and UndefinedBehaviorSanitizer.
 # tests/fuzz/run.sh builds and runs them.
@@ -77,7 +95,7 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(BUILD)/fuzz/lib/libgomem.a
 FORCE:
 
 FORMAT_FILES = $(wildcard libcore/include/*.h libcore/src/*/*.[ch] libcore/cli/*.[ch] \
-		 tests/unit/*.[ch] tests/fuzz/*.[ch])
+		 tests/unit/*.[ch] tests/fuzz/*.[ch] tools/layouts/*.c)
 
 # A file uses only its own layer and earlier ones: includes, and symbols (nm).
 check-layers: $(LIB_OBJS)

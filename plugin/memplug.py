@@ -56,6 +56,15 @@ class _Lib:
         lib.gomem_target_open_callback.argtypes = [cp, ctypes.c_int, ctypes.c_uint64, cp,
                                                    _READ_FN, vp, ctypes.POINTER(vp)]
         lib.gomem_target_open_callback.restype = vp
+        lib.gomem_target_open_core_with.argtypes = [cp, cp, cp, cp, ctypes.POINTER(vp)]
+        lib.gomem_target_open_core_with.restype = vp
+        lib.gomem_target_open_pid_with.argtypes = [ctypes.c_int, cp, ctypes.c_uint, cp, cp,
+                                                   ctypes.POINTER(vp)]
+        lib.gomem_target_open_pid_with.restype = vp
+        lib.gomem_target_open_callback_with.argtypes = [cp, ctypes.c_int, ctypes.c_uint64, cp,
+                                                        _READ_FN, vp, cp, cp,
+                                                        ctypes.POINTER(vp)]
+        lib.gomem_target_open_callback_with.restype = vp
         lib.gomem_target_destroy.argtypes = [vp]
         lib.gomem_target_destroy.restype = None
         lib.gomem_run.argtypes = [vp, cp, ctypes.c_int, ctypes.POINTER(cp),
@@ -78,24 +87,25 @@ class _Lib:
             self.lib.gomem_error_destroy(err)
             raise gdb.GdbError("gomem: " + msg)
 
-    def open_core(self, exe, core):
+    def open_core(self, exe, core, debug_file=None):
         target = ctypes.c_void_p()
-        self.check(self.lib.gomem_target_open_core(
-            os.fsencode(exe), os.fsencode(core), ctypes.byref(target)))
+        self.check(self.lib.gomem_target_open_core_with(
+            os.fsencode(exe), os.fsencode(core), _fsencode(debug_file), None,
+            ctypes.byref(target)))
         return target
 
-    def open_pid(self, pid, exe, flags):
+    def open_pid(self, pid, exe, flags, debug_file=None):
         target = ctypes.c_void_p()
-        self.check(self.lib.gomem_target_open_pid(
-            pid, os.fsencode(exe) if exe else None, flags, ctypes.byref(target)))
+        self.check(self.lib.gomem_target_open_pid_with(
+            pid, _fsencode(exe), flags, _fsencode(debug_file), None, ctypes.byref(target)))
         return target
 
-    def open_callback(self, exe, pid, at_entry, maps, read_fn):
+    def open_callback(self, exe, pid, at_entry, maps, read_fn, debug_file=None):
         """read_fn is a _READ_FN: the caller keeps it referenced while the target lives."""
         target = ctypes.c_void_p()
-        self.check(self.lib.gomem_target_open_callback(
+        self.check(self.lib.gomem_target_open_callback_with(
             os.fsencode(exe), pid, at_entry, maps.encode() if maps is not None else None,
-            read_fn, None, ctypes.byref(target)))
+            read_fn, None, _fsencode(debug_file), None, ctypes.byref(target)))
         return target
 
     def _take_string(self, ptr):
@@ -128,19 +138,76 @@ class _Lib:
         return json.loads(self._take_string(ptr))["verbs"]
 
 
+def _fsencode(path):
+    return os.fsencode(path) if path else None
+
+
+def _info_target_file(heading):
+    """The file named on the line after HEADING in `info target`, or None."""
+    text = gdb.execute("info target", to_string=True)
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line.strip().startswith(heading) and i + 1 < len(lines):
+            entry = lines[i + 1].strip()
+            if entry.startswith("`") and "', file type" in entry:
+                return entry[1:entry.rindex("', file type")]
+    return None
+
+
+def _exec_file():
+    """The file that ran: GDB's exec file (after `symbol-file DEBUG`, Progspace.filename
+    is DEBUG), else the main symbol file."""
+    return _info_target_file("Local exec file:") or gdb.current_progspace().filename
+
+
+def _same_file(a, b):
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return a == b
+
+
+def _is_go_file(path):
+    """Whether the file holds a Go build info blob (a Go executable or its debug file)."""
+    try:
+        with open(path, "rb") as f:
+            return b"\xff Go buildinf:" in f.read()
+    except OSError:
+        return False
+
+
+def _debug_file(exe):
+    """The symbol file the user gave GDB for the executable, if any: `symbol-file`,
+    `add-symbol-file`, or a separate debug file GDB found (build-id, debuginfod).
+    libcore checks it against the executable, section by section."""
+    main = gdb.current_progspace().filename
+    if main and exe and not _same_file(main, exe):
+        return main
+    exe_build_id = None
+    for o in gdb.objfiles():
+        if o.is_valid() and o.filename and _same_file(o.filename, exe):
+            exe_build_id = o.build_id
+    for o in gdb.objfiles():
+        if not o.is_valid() or not o.filename or _same_file(o.filename, exe):
+            continue
+        owner = o.owner
+        if owner is not None and owner.filename and _same_file(owner.filename, exe):
+            return o.filename
+        if exe_build_id and o.build_id == exe_build_id:
+            return o.filename
+    for o in gdb.objfiles():
+        if (o.is_valid() and o.filename and o.owner is None and os.path.isfile(o.filename)
+                and not _same_file(o.filename, exe) and _is_go_file(o.filename)):
+            return o.filename
+    return None
+
+
 def _core_file(inferior):
     """The core file's path: Inferior.corefile on GDB 17+, else `info target`."""
     corefile = getattr(inferior, "corefile", None)
     if corefile is not None:
         return corefile.filename
-    text = gdb.execute("info target", to_string=True)
-    lines = text.splitlines()
-    for i, line in enumerate(lines):
-        if line.strip().startswith("Local core dump file:") and i + 1 < len(lines):
-            entry = lines[i + 1].strip()
-            if entry.startswith("`") and "', file type" in entry:
-                return entry[1:entry.rindex("', file type")]
-    return None
+    return _info_target_file("Local core dump file:")
 
 
 def _live_exe(pid, exe):
@@ -233,26 +300,27 @@ class _Session:
     def _open_live(self, inferior, kind, exe):
         """A live inferior: /proc/PID/mem when GDB runs it here, else reads through GDB."""
         pid = inferior.pid
+        debug = _debug_file(exe) if exe else None
         if kind == "native":
             exe = _live_exe(pid, exe)
             # GDB traces the inferior: it is stopped unless some thread runs (non-stop mode).
             stopped = all(t.is_stopped() for t in inferior.threads())
             flags = _PID_STOPPED_BY_CALLER if stopped else 0
-            key = ("native", pid, exe, flags)
+            key = ("native", pid, exe, flags, debug)
             if self._key != key:
                 self.drop()
-                self._target = self.lib().open_pid(pid, exe, flags)
+                self._target = self.lib().open_pid(pid, exe, flags, debug)
                 self._key = key
             return self._target
         if not exe or not os.path.isfile(exe):
             raise gdb.GdbError("gomem: no local copy of the executable: load one with "
                                "`file EXE`")
-        key = (kind, pid, exe)
+        key = (kind, pid, exe, debug)
         if self._key != key:
             self.drop()
             reader = _remote_reader(inferior)
             self._target = self.lib().open_callback(exe, pid, _remote_auxv_entry(),
-                                                    _remote_maps(pid), reader)
+                                                    _remote_maps(pid), reader, debug)
             self._reader = reader
             self._key = key
         return self._target
@@ -261,7 +329,7 @@ class _Session:
         inferior = gdb.selected_inferior()
         conn = getattr(inferior, "connection", None)
         kind = conn.type if conn is not None else None
-        exe = gdb.current_progspace().filename
+        exe = _exec_file()
         if kind is None:
             raise gdb.GdbError("gomem: no target: load an executable and a core file "
                                "(gdb -x memplug.py EXE CORE)")
@@ -276,10 +344,11 @@ class _Session:
         core = _core_file(inferior)
         if not core:
             raise gdb.GdbError("gomem: cannot find the core file's name in `info target`")
-        key = (exe, core)
+        debug = _debug_file(exe)
+        key = (exe, core, debug)
         if self._key != key:
             self.drop()
-            self._target = self.lib().open_core(exe, core)
+            self._target = self.lib().open_core(exe, core, debug)
             self._key = key
         return self._target
 

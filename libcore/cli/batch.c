@@ -38,6 +38,8 @@ static const char batch_usage[] =
     "\n"
     "options:\n"
     "  --jobs N           read N cores at a time (default 1)\n"
+    "  --debug-file FILE  for an EXE without DWARF: its DWARF from FILE (every core)\n"
+    "  --layout-from REF  for an EXE without DWARF: layouts from REF (every core)\n"
     "  --manifest FILE    read the cores from FILE, one \"EXE CORE\" a line (split\n"
     "                     at a tab if the line has one, else at blanks; blank lines\n"
     "                     and lines starting with # are skipped; - is stdin)\n"
@@ -50,9 +52,11 @@ enum { BATCH_OK = 0, BATCH_SOME_FAILED = 1, BATCH_USAGE = 2 };
 
 struct job {
 	const char *exe, *core;
+	const char *debug_file, *layout_from;
 };
 
 struct jobs {
+	const char *debug_file, *layout_from; /* for every core: --debug-file, --layout-from */
 	struct job *v;
 	size_t n, cap;
 	char **owned; /* manifest lines, freed at the end */
@@ -104,7 +108,7 @@ static bool add_job(struct jobs *j, const char *exe, const char *core)
 		j->v = v;
 		j->cap = cap;
 	}
-	j->v[j->n++] = (struct job){exe, core};
+	j->v[j->n++] = (struct job){exe, core, j->debug_file, j->layout_from};
 	return true;
 }
 
@@ -189,7 +193,8 @@ static void child_main(const struct job *j, int fd)
 	char *out = NULL, *line = NULL;
 	int partial = 0;
 	const char *const argv[] = {"--json"};
-	struct gomem_error *err = gomem_target_open_core(j->exe, j->core, &t);
+	struct gomem_error *err =
+	    gomem_target_open_core_with(j->exe, j->core, j->debug_file, j->layout_from, &t);
 	if (!err)
 		err = gomem_run(t, "summary", 1, argv, &out, &partial);
 	if (err) {
@@ -549,6 +554,11 @@ int gm_cli_batch(int argc, char **argv)
 			if (!v)
 				rc = usage_error("%s needs a file", "--manifest");
 			manifest = v;
+		} else if (gm_cli_file_option("--debug-file", argc, argv, &i, &b.jobs.debug_file) ||
+			   gm_cli_file_option("--layout-from", argc, argv, &i,
+					      &b.jobs.layout_from)) {
+			if (!b.jobs.debug_file && !b.jobs.layout_from)
+				rc = usage_error("%s wants a file", a);
 		} else if (a[0] == '-' && a[1] != '\0') {
 			rc = usage_error("unknown option %s", a);
 		} else {

@@ -15,6 +15,13 @@ int gm_cli_batch(int argc, char **argv);
  */
 bool gm_cli_diff(int argc, char **argv, int *status);
 
+/*
+ * A target option that takes a file (--debug-file FILE or --debug-file=FILE)
+ * at argv[*i]: true when it is name, with *value the file (NULL when
+ * missing) and *i moved past it.
+ */
+bool gm_cli_file_option(const char *name, int argc, char **argv, int *i, const char **value);
+
 /* A file that starts with '{' (after blanks): a saved report, not an ELF file. */
 
 #endif

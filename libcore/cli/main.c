@@ -32,6 +32,14 @@ static const char usage_tail[] =
     "               it was; EXE defaults to /proc/PID/exe\n"
     "  --no-stop    with --pid: read the process while it runs (the view may be\n"
     "               inconsistent, and every report says so)\n"
+    "  --debug-file FILE\n"
+    "               for an EXE without DWARF (-ldflags=\"-s -w\", strip): its DWARF\n"
+    "               and symbols from FILE, the same program before strip or\n"
+    "               rebuilt with -trimpath; checked section by section against EXE\n"
+    "  --layout-from REF\n"
+    "               for an EXE without DWARF: the runtime's layouts from REF, any\n"
+    "               unstripped program built by the same Go and GOEXPERIMENT\n"
+    "               (without either, gomem's own tables; README: Stripped binaries)\n"
     "  -h, --help   print help (gomem VERB --help: the verb's own)\n"
     "  --version    print the version\n"
     "\n"
@@ -94,11 +102,29 @@ static const char *pid_operands(const char **paths, int npaths, const char **res
 	return exe;
 }
 
+/*
+ * An option of the target that takes a file (--debug-file FILE,
+ * --debug-file=FILE): true when argv[*i] is it; *value is NULL when the
+ * file is missing.
+ */
+bool gm_cli_file_option(const char *name, int argc, char **argv, int *i, const char **value)
+{
+	size_t n = strlen(name);
+	const char *a = argv[*i];
+	if (strncmp(a, name, n) != 0 || (a[n] != '\0' && a[n] != '='))
+		return false;
+	*value = a[n] == '=' ? a + n + 1 : *i + 1 < argc ? argv[++*i] : NULL;
+	if (*value && !**value)
+		*value = NULL;
+	return true;
+}
+
 static int run_verb(const char *verb, int argc, char **argv)
 {
 	const char *paths[2];
 	int npaths = 0, pid = 0;
 	bool no_stop = false;
+	const char *debug_file = NULL, *layout_from = NULL;
 	const char **rest = calloc((size_t)argc + 1, sizeof(*rest));
 	int nrest = 0;
 	if (!rest)
@@ -120,6 +146,14 @@ static int run_verb(const char *verb, int argc, char **argv)
 		}
 		if (strcmp(a, "--no-stop") == 0) {
 			no_stop = true;
+			continue;
+		}
+		if (gm_cli_file_option("--debug-file", argc, argv, &i, &debug_file) ||
+		    gm_cli_file_option("--layout-from", argc, argv, &i, &layout_from)) {
+			if (!debug_file && !layout_from) {
+				free(rest);
+				return fail("--debug-file and --layout-from want a file");
+			}
 			continue;
 		}
 		if (a[0] == '-' && a[1] != '\0') {
@@ -149,9 +183,10 @@ static int run_verb(const char *verb, int argc, char **argv)
 	}
 	struct gomem_target *t = NULL;
 	if (pid)
-		err = gomem_target_open_pid(pid, exe, no_stop ? 0 : GOMEM_PID_STOP, &t);
+		err = gomem_target_open_pid_with(pid, exe, no_stop ? 0 : GOMEM_PID_STOP, debug_file,
+						 layout_from, &t);
 	else
-		err = gomem_target_open_core(paths[0], paths[1], &t);
+		err = gomem_target_open_core_with(paths[0], paths[1], debug_file, layout_from, &t);
 	if (err) {
 		free(rest);
 		return fail_error(err);

@@ -84,6 +84,32 @@ GOMEM_EXPORT struct gomem_error *gomem_target_open_callback(const char *exe_path
 GOMEM_EXPORT void gomem_target_destroy(struct gomem_target *target);
 
 /*
+ * The same three, for an executable without DWARF (built with -ldflags="-s
+ * -w", or stripped; README: Stripped binaries). exe_path stays the file that
+ * ran. debug_file (or NULL): its DWARF and symbols from this file, which
+ * must describe the executable (the same file before strip, its objcopy
+ * --only-keep-debug, or a rebuild with -trimpath and the same Go, flags and
+ * sources): every allocated section with the same name, address and size,
+ * and .text byte-identical, else an error that says which differs.
+ * layout_from (or NULL): when there is no DWARF at all, the runtime's
+ * layouts from this unstripped program built by the same Go release and
+ * configuration (.go.buildinfo must agree); without it, from gomem's own
+ * tables. The runtime's globals are then found in the executable's code.
+ * Every report says where the answers came from.
+ */
+GOMEM_EXPORT struct gomem_error *
+gomem_target_open_core_with(const char *exe_path, const char *core_path, const char *debug_file,
+			    const char *layout_from, struct gomem_target **ret);
+GOMEM_EXPORT struct gomem_error *gomem_target_open_pid_with(int pid, const char *exe_path,
+							    unsigned flags, const char *debug_file,
+							    const char *layout_from,
+							    struct gomem_target **ret);
+GOMEM_EXPORT struct gomem_error *
+gomem_target_open_callback_with(const char *exe_path, int pid, uint64_t at_entry, const char *maps,
+				gomem_read_fn read_fn, void *arg, const char *debug_file,
+				const char *layout_from, struct gomem_target **ret);
+
+/*
  * Runs a verb ("summary", ...) on a target with its arguments as a user
  * typed them after the verb, less the target itself: options (--json,
  * --limit N, ...) and the verb's own operands (an address for whatis). The

@@ -166,7 +166,7 @@ static void test_live_threads_registers_by_ptrace(void **state)
 	sleep_ms(300); /* into its final sleep */
 
 	struct gm_target t;
-	assert_gomem_ok(gm_target_init_pid(&t, pid, NULL, GOMEM_PID_STOP));
+	assert_gomem_ok(gm_target_init_pid(&t, pid, NULL, GOMEM_PID_STOP, NULL));
 	const struct gm_core_thread *th;
 	size_t n;
 	gm_target_threads(&t, &th, &n);
@@ -186,7 +186,7 @@ static void test_live_threads_registers_by_ptrace(void **state)
 	gm_target_deinit(&t);
 
 	/* Without stopping it, gomem cannot read registers, and does not claim to. */
-	assert_gomem_ok(gm_target_init_pid(&t, pid, NULL, 0));
+	assert_gomem_ok(gm_target_init_pid(&t, pid, NULL, 0, NULL));
 	gm_target_threads(&t, &th, &n);
 	assert_int_equal(n, 0);
 	gm_target_deinit(&t);

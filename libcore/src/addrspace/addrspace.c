@@ -284,8 +284,14 @@ static struct gomem_error *exe_regions(struct builder *b)
 			char sym[200], h[32];
 			uint64_t symsize = 0;
 			gm_exe_section_names(exe, v, v + memsz, true, names, sizeof(names));
-			if (gm_exe_largest_object(exe, v + filesz, v + memsz, sym, sizeof(sym),
-						  &symsize))
+			/* The symbols are the debug file's when the executable was stripped. */
+			bool found = b->t->have_debug
+					 ? gm_image_largest_object(
+					       b->t->debug.map, b->t->debug.size, v + filesz,
+					       v + memsz, sym, sizeof(sym), &symsize)
+					 : gm_exe_largest_object(exe, v + filesz, v + memsz, sym,
+								 sizeof(sym), &symsize);
+			if (found)
 				set_label(&r, "executable's program headers",
 					  "executable zero-initialized data (%s); largest: %s, %s",
 					  names[0] ? names : ".bss", sym,
@@ -869,6 +875,9 @@ struct file_cmp {
 	uint64_t page;
 	const uint8_t *file;
 	uint64_t file_size;
+	/* The executable's debug file: a page of the same program before strip. */
+	const uint8_t *file2;
+	uint64_t file2_size;
 	uint64_t file_off; /* of the part's start */
 	uint64_t part_start;
 	uint64_t same;
@@ -881,10 +890,17 @@ static void count_same(void *arg, uint64_t addr, uint64_t len, const uint8_t *da
 	uint64_t page = c->page;
 	for (uint64_t a = 0; data && a + page <= len; a += page) {
 		uint64_t off = c->file_off + (addr + a - c->part_start);
-		if (off >= c->file_size)
+		const uint8_t *file = c->file;
+		uint64_t size = c->file_size;
+		if (off < size && memcmp(data + a, file + off, min_u64(page, size - off)) != 0 &&
+		    c->file2) {
+			file = c->file2;
+			size = c->file2_size;
+		}
+		if (off >= size)
 			continue;
-		uint64_t n = min_u64(page, c->file_size - off);
-		if (memcmp(data + a, c->file + off, n) != 0)
+		uint64_t n = min_u64(page, size - off);
+		if (memcmp(data + a, file + off, n) != 0)
 			continue;
 		bool zero_tail = true;
 		for (uint64_t j = n; j < page && zero_tail; j++)
@@ -934,6 +950,10 @@ static uint64_t part_resident(struct builder *b, const struct gm_part *p,
 			return r;
 		c.file = t->exe.map;
 		c.file_size = t->exe.size;
+		if (t->have_debug) {
+			c.file2 = t->debug.map;
+			c.file2_size = t->debug.size;
+		}
 	} else {
 		if (!m->path || m->path[0] == '[')
 			return r;

@@ -1,6 +1,16 @@
 /*
- * The executable's DWARF, through libdw: global variables, constants and
- * struct layouts of the Go runtime, found by name.
+ * The answers about the Go runtime in a binary: global variables,
+ * constants and struct layouts, found by name. Every question goes through
+ * this file, which asks one of its backends:
+ *
+ *   - libdw, on the executable's own DWARF or on a debug file checked
+ *     against it (target/debugfile.c);
+ *   - without DWARF: layouts from a reference program's DWARF
+ *     (--layout-from) or from gomem's layout tables (tables.c), and the
+ *     runtime's globals from the executable's code (globals.c).
+ *
+ * Answers can be recorded as they are given: tools/layouts/ makes the
+ * layout tables that way, so they hold exactly the questions gomem asks.
  *
  * Only top-level DIEs whose names belong to the runtime's packages are
  * indexed, which keeps opening a large binary cheap.
@@ -8,6 +18,7 @@
 #define _GNU_SOURCE
 #include <dwarf.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <elfutils/libdw.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -16,6 +27,9 @@
 #include <unistd.h>
 
 #include "dwarf/dwarf.h"
+#include "dwarf/globals.h"
+#include "dwarf/tables.h"
+#include "target/pclntab.h"
 
 enum name_kind { KIND_VARIABLE, KIND_CONSTANT, KIND_TYPE };
 
@@ -27,12 +41,22 @@ struct index_entry {
 };
 
 struct gm_dwarf {
+	/* libdw: this program's DWARF (dw NULL when it has none). */
 	int fd;
 	Elf *elf;
 	Dwarf *dw;
 	struct index_entry *slots;
 	size_t nslots, nused;
 	char *path;
+	/* Without DWARF: where layouts and globals come from. */
+	enum gm_dwarf_source source;
+	struct gm_dwarf *ref;	       /* --layout-from: the reference program's DWARF */
+	struct gm_layout_table *table; /* gomem's table of this configuration */
+	struct gm_globals *globals;    /* the runtime's globals, from code */
+	struct gm_layout_record *rec;  /* answers recorded for a table */
+	char *description;
+	char **notes; /* globals that exist but were not found in code */
+	size_t nnotes;
 };
 
 static struct gomem_error *dwarf_err(const struct gm_dwarf *d, const char *what)
@@ -170,7 +194,8 @@ static struct gomem_error *build_index(struct gm_dwarf *d)
 	if (ncu == 0)
 		return gm_error(GOMEM_ERROR_NOT_GO,
 				"%s has no DWARF debug info (built with -ldflags=-w, or -s since "
-				"Go 1.22): rebuild without them, or pass the unstripped binary",
+				"Go 1.22, or stripped): give it with --debug-file FILE, or "
+				"--layout-from REF (README: Stripped binaries)",
 				d->path);
 	if (!index_find(d, "runtime.mheap_", KIND_VARIABLE))
 		return gm_error(GOMEM_ERROR_NOT_GO,
@@ -180,45 +205,53 @@ static struct gomem_error *build_index(struct gm_dwarf *d)
 	return NULL;
 }
 
-struct gomem_error *gm_dwarf_open(const char *exe_path, struct gm_dwarf **ret)
+/*
+ * libdw on the file at path, or on the file already open as fd (the one
+ * that was checked). Not on a read-only mapping: libelf writes into the
+ * image when it decompresses Go's zlib-compressed sections.
+ */
+static struct gomem_error *lib_open(struct gm_dwarf *d, const char *path, int fd)
+{
+	d->path = strdup(path);
+	if (!d->path)
+		return &gm_error_no_memory;
+	elf_version(EV_CURRENT);
+	d->fd = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : open(path, O_RDONLY | O_CLOEXEC);
+	if (d->fd < 0)
+		return gm_error_errno(GOMEM_ERROR_IO, errno, "executable %s", path);
+	d->elf = elf_begin(d->fd, ELF_C_READ_MMAP, NULL);
+	if (!d->elf)
+		return gm_error(GOMEM_ERROR_FORMAT, "executable %s: %s", path, elf_errmsg(-1));
+	d->dw = dwarf_begin_elf(d->elf, DWARF_C_READ, NULL);
+	if (!d->dw)
+		return gm_error(GOMEM_ERROR_NOT_GO,
+				"%s has no DWARF debug info (built with -ldflags=-w, or -s since "
+				"Go 1.22, or stripped): give it with --debug-file FILE, or "
+				"--layout-from REF (README: Stripped binaries)",
+				path);
+	return build_index(d);
+}
+
+static struct gm_dwarf *dwarf_new(void)
 {
 	struct gm_dwarf *d = calloc(1, sizeof(*d));
+	if (d)
+		d->fd = -1;
+	return d;
+}
+
+struct gomem_error *gm_dwarf_open(const char *exe_path, struct gm_dwarf **ret)
+{
+	struct gm_dwarf *d = dwarf_new();
 	if (!d)
 		return &gm_error_no_memory;
-	d->fd = -1;
-	struct gomem_error *err = NULL;
-	d->path = strdup(exe_path);
-	if (!d->path) {
-		err = &gm_error_no_memory;
-		goto fail;
+	struct gomem_error *err = lib_open(d, exe_path, -1);
+	if (err) {
+		gm_dwarf_destroy(d);
+		return err;
 	}
-	elf_version(EV_CURRENT);
-	d->fd = open(exe_path, O_RDONLY | O_CLOEXEC);
-	if (d->fd < 0) {
-		err = gm_error_errno(GOMEM_ERROR_IO, errno, "executable %s", exe_path);
-		goto fail;
-	}
-	d->elf = elf_begin(d->fd, ELF_C_READ_MMAP, NULL);
-	if (!d->elf) {
-		err = gm_error(GOMEM_ERROR_FORMAT, "executable %s: %s", exe_path, elf_errmsg(-1));
-		goto fail;
-	}
-	d->dw = dwarf_begin_elf(d->elf, DWARF_C_READ, NULL);
-	if (!d->dw) {
-		err = gm_error(GOMEM_ERROR_NOT_GO,
-			       "%s has no DWARF debug info (built with -ldflags=-w, or -s since "
-			       "Go 1.22): rebuild without them, or pass the unstripped binary",
-			       exe_path);
-		goto fail;
-	}
-	err = build_index(d);
-	if (err)
-		goto fail;
 	*ret = d;
 	return NULL;
-fail:
-	gm_dwarf_destroy(d);
-	return err;
 }
 
 void gm_dwarf_destroy(struct gm_dwarf *d)
@@ -233,6 +266,14 @@ void gm_dwarf_destroy(struct gm_dwarf *d)
 		close(d->fd);
 	free(d->slots);
 	free(d->path);
+	gm_dwarf_destroy(d->ref);
+	gm_layout_table_destroy(d->table);
+	gm_globals_destroy(d->globals);
+	gm_layout_record_destroy(d->rec);
+	free(d->description);
+	for (size_t i = 0; i < d->nnotes; i++)
+		free(d->notes[i]);
+	free(d->notes);
 	free(d);
 }
 
@@ -242,22 +283,22 @@ static bool lookup(struct gm_dwarf *d, const char *name, uint8_t kind, Dwarf_Die
 	return e && dwarf_offdie(d->dw, e->off, die);
 }
 
-bool gm_dwarf_has_variable(struct gm_dwarf *d, const char *name)
+static bool lib_has_variable(struct gm_dwarf *d, const char *name)
 {
 	return index_find(d, name, KIND_VARIABLE) != NULL;
 }
 
-bool gm_dwarf_has_constant(struct gm_dwarf *d, const char *name)
+static bool lib_has_constant(struct gm_dwarf *d, const char *name)
 {
 	return index_find(d, name, KIND_CONSTANT) != NULL;
 }
 
-bool gm_dwarf_has_type(struct gm_dwarf *d, const char *name)
+static bool lib_has_type(struct gm_dwarf *d, const char *name)
 {
 	return index_find(d, name, KIND_TYPE) != NULL;
 }
 
-struct gomem_error *gm_dwarf_variable(struct gm_dwarf *d, const char *name, uint64_t *addr_ret)
+static struct gomem_error *lib_variable(struct gm_dwarf *d, const char *name, uint64_t *addr_ret)
 {
 	Dwarf_Die die;
 	if (!lookup(d, name, KIND_VARIABLE, &die))
@@ -279,7 +320,7 @@ struct gomem_error *gm_dwarf_variable(struct gm_dwarf *d, const char *name, uint
 	return NULL;
 }
 
-struct gomem_error *gm_dwarf_constant(struct gm_dwarf *d, const char *name, int64_t *ret)
+static struct gomem_error *lib_constant(struct gm_dwarf *d, const char *name, int64_t *ret)
 {
 	Dwarf_Die die;
 	Dwarf_Attribute attr;
@@ -348,7 +389,7 @@ static bool type_size(Dwarf_Die *type, uint64_t *ret, int depth)
 	}
 }
 
-struct gomem_error *gm_dwarf_sizeof(struct gm_dwarf *d, const char *type, uint64_t *ret)
+static struct gomem_error *lib_sizeof(struct gm_dwarf *d, const char *type, uint64_t *ret)
 {
 	Dwarf_Die die;
 	if (!lookup(d, type, KIND_TYPE, &die))
@@ -406,8 +447,8 @@ static bool unwrap_atomic(Dwarf_Die *type, uint64_t *offset)
 	return true;
 }
 
-struct gomem_error *gm_dwarf_field(struct gm_dwarf *d, const char *type, const char *path,
-				   struct gm_field *ret)
+static struct gomem_error *lib_field(struct gm_dwarf *d, const char *type, const char *path,
+				     struct gm_field *ret)
 {
 	Dwarf_Die t;
 	struct gm_field f = {0};
@@ -455,5 +496,434 @@ struct gomem_error *gm_dwarf_field(struct gm_dwarf *d, const char *type, const c
 		type_size(&elem, &f.elem_size, 0);
 	}
 	*ret = f;
+	return NULL;
+}
+
+/* ---- the front: every question, to the backend that answers it ---- */
+
+static void record(struct gm_dwarf *d, char kind, const char *name, const char *path,
+		   const char *value)
+{
+	char key[512];
+	if (!d->rec)
+		return;
+	snprintf(key, sizeof(key), "%c %s%s%s", kind, name, path ? " " : "", path ? path : "");
+	gm_layout_record_add(d->rec, key, value);
+}
+
+static void record_bool(struct gm_dwarf *d, char kind, const char *name, bool v)
+{
+	record(d, kind, name, NULL, v ? "1" : "0");
+}
+
+/* The table's value of a question; NULL when the table does not hold it. */
+static const char *table_get(const struct gm_dwarf *d, char kind, const char *name,
+			     const char *path)
+{
+	char key[512];
+	snprintf(key, sizeof(key), "%c %s%s%s", kind, name, path ? " " : "", path ? path : "");
+	return gm_layout_table_get(d->table, key);
+}
+
+static struct gomem_error *table_missing(const struct gm_dwarf *d, const char *what,
+					 const char *name)
+{
+	return gm_error(GOMEM_ERROR_UNSUPPORTED,
+			"gomem's layout table (from %s) has no answer for %s %s: it is older "
+			"than this gomem (tools/layouts/generate.sh regenerates it)",
+			gm_layout_table_from(d->table), what, name);
+}
+
+static bool table_bool(const struct gm_dwarf *d, char kind, const char *name)
+{
+	const char *v = table_get(d, kind, name, NULL);
+	return v && strcmp(v, "1") == 0;
+}
+
+static bool layout_has(struct gm_dwarf *d, char kind, const char *name)
+{
+	if (d->dw)
+		return kind == 'T'   ? lib_has_type(d, name)
+		       : kind == 'K' ? lib_has_constant(d, name)
+				     : lib_has_variable(d, name);
+	if (d->ref)
+		return layout_has(d->ref, kind, name);
+	return d->table && table_bool(d, kind, name);
+}
+
+bool gm_dwarf_has_type(struct gm_dwarf *d, const char *name)
+{
+	bool v = layout_has(d, 'T', name);
+	record_bool(d, 'T', name, v);
+	return v;
+}
+
+bool gm_dwarf_has_constant(struct gm_dwarf *d, const char *name)
+{
+	bool v = layout_has(d, 'K', name);
+	record_bool(d, 'K', name, v);
+	return v;
+}
+
+bool gm_dwarf_variable_exists(struct gm_dwarf *d, const char *name)
+{
+	bool v = layout_has(d, 'V', name);
+	record_bool(d, 'V', name, v);
+	return v;
+}
+
+static void note(struct gm_dwarf *d, const char *name)
+{
+	for (size_t i = 0; i < d->nnotes; i++) {
+		if (strncmp(d->notes[i], name, strlen(name)) == 0)
+			return;
+	}
+	char *line = NULL;
+	if (asprintf(&line, "%s: %s", name, gm_globals_why(d->globals, name)) < 0)
+		return;
+	char **v = reallocarray(d->notes, d->nnotes + 1, sizeof(*v));
+	if (!v) {
+		free(line);
+		return;
+	}
+	d->notes = v;
+	d->notes[d->nnotes++] = line;
+}
+
+bool gm_dwarf_has_variable(struct gm_dwarf *d, const char *name)
+{
+	bool exists = gm_dwarf_variable_exists(d, name);
+	uint64_t addr;
+	if (d->dw || !exists)
+		return exists;
+	if (d->globals && gm_globals_lookup(d->globals, name, &addr))
+		return true;
+	if (d->globals && gm_globals_known(name))
+		note(d, name);
+	return false;
+}
+
+struct gomem_error *gm_dwarf_variable(struct gm_dwarf *d, const char *name, uint64_t *addr_ret)
+{
+	record(d, 'V', name, NULL, "1");
+	if (d->dw)
+		return lib_variable(d, name, addr_ret);
+	if (d->globals && gm_globals_lookup(d->globals, name, addr_ret))
+		return NULL;
+	return gm_error(GOMEM_ERROR_UNSUPPORTED,
+			"the executable has no DWARF and %s was not found in its code (%s): "
+			"give its DWARF with --debug-file FILE",
+			name, d->globals ? gm_globals_why(d->globals, name) : "no rules");
+}
+
+/* "N" or "error" into buf, for the record. */
+static const char *int_text(struct gomem_error *err, bool is_signed, uint64_t v, char buf[32])
+{
+	if (err)
+		return "error";
+	snprintf(buf, 32, is_signed ? "%" PRId64 : "%" PRIu64, v);
+	return buf;
+}
+
+static struct gomem_error *table_int(struct gm_dwarf *d, char kind, const char *name,
+				     bool is_signed, uint64_t *ret)
+{
+	const char *v = table_get(d, kind, name, NULL);
+	if (!v)
+		return table_missing(d, kind == 'S' ? "the size of" : "the constant", name);
+	char *end;
+	errno = 0;
+	uint64_t x = is_signed ? (uint64_t)strtoll(v, &end, 10) : strtoull(v, &end, 10);
+	if (errno || end == v || *end)
+		return gm_error(GOMEM_ERROR_UNSUPPORTED, "gomem's layout table has no %s for %s",
+				kind == 'S' ? "size" : "value", name);
+	*ret = x;
+	return NULL;
+}
+
+struct gomem_error *gm_dwarf_constant(struct gm_dwarf *d, const char *name, int64_t *ret)
+{
+	struct gomem_error *err;
+	int64_t v = 0;
+	uint64_t u = 0;
+	char buf[32];
+	if (d->dw) {
+		err = lib_constant(d, name, &v);
+	} else if (d->ref) {
+		err = gm_dwarf_constant(d->ref, name, &v);
+	} else {
+		err = table_int(d, 'C', name, true, &u);
+		v = (int64_t)u;
+	}
+	record(d, 'C', name, NULL, int_text(err, true, (uint64_t)v, buf));
+	if (!err)
+		*ret = v;
+	return err;
+}
+
+struct gomem_error *gm_dwarf_sizeof(struct gm_dwarf *d, const char *type, uint64_t *ret)
+{
+	struct gomem_error *err;
+	uint64_t v = 0;
+	char buf[32];
+	if (d->dw)
+		err = lib_sizeof(d, type, &v);
+	else if (d->ref)
+		err = gm_dwarf_sizeof(d->ref, type, &v);
+	else
+		err = table_int(d, 'S', type, false, &v);
+	record(d, 'S', type, NULL, int_text(err, false, v, buf));
+	if (!err)
+		*ret = v;
+	return err;
+}
+
+static struct gomem_error *table_field(struct gm_dwarf *d, const char *type, const char *path,
+				       struct gm_field *ret)
+{
+	char what[300];
+	const char *v = table_get(d, 'F', type, path);
+	memset(ret, 0, sizeof(*ret));
+	snprintf(what, sizeof(what), "%s.%s", type, path);
+	if (!v)
+		return table_missing(d, "the member", what);
+	if (strcmp(v, "absent") == 0)
+		return NULL;
+	unsigned long long o, s, e, c;
+	if (sscanf(v, "%llu %llu %llu %llu", &o, &s, &e, &c) != 4)
+		return gm_error(GOMEM_ERROR_UNSUPPORTED,
+				"gomem's layout table has no layout for %s", what);
+	*ret = (struct gm_field){true, o, s, e, c};
+	return NULL;
+}
+
+struct gomem_error *gm_dwarf_field(struct gm_dwarf *d, const char *type, const char *path,
+				   struct gm_field *ret)
+{
+	struct gomem_error *err;
+	struct gm_field f;
+	if (d->dw)
+		err = lib_field(d, type, path, &f);
+	else if (d->ref)
+		err = gm_dwarf_field(d->ref, type, path, &f);
+	else
+		err = table_field(d, type, path, &f);
+	char buf[128];
+	if (err)
+		snprintf(buf, sizeof(buf), "error");
+	else if (!f.present)
+		snprintf(buf, sizeof(buf), "absent");
+	else
+		snprintf(buf, sizeof(buf), "%" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64, f.offset,
+			 f.size, f.elem_size, f.count);
+	record(d, 'F', type, path, buf);
+	if (err)
+		return err;
+	*ret = f;
+	return NULL;
+}
+
+/* ---- opening the answers for an executable ---- */
+
+/* --layout-from REF: an unstripped program of the same Go release and configuration. */
+static struct gomem_error *open_reference(struct gm_dwarf *d, const struct gm_exe *exe,
+					  const char *path)
+{
+	struct gm_exe ref;
+	TRY(gm_exe_open(path, &ref));
+	char want[256], have[256];
+	gm_exe_config(exe, want, sizeof(want));
+	gm_exe_config(&ref, have, sizeof(have));
+	struct gomem_error *err = NULL;
+	if (strcmp(exe->go_version, ref.go_version) != 0 || strcmp(want, have) != 0)
+		err = gm_error(GOMEM_ERROR_MISMATCH,
+			       "--layout-from %s was built by %s (%s), the executable %s by %s "
+			       "(%s): the reference must be built by the same Go release with "
+			       "the same GOEXPERIMENT and -race/-msan/-asan",
+			       path, ref.go_version, have, exe->path, exe->go_version, want);
+	else if (!ref.has_dwarf)
+		err =
+		    gm_error(GOMEM_ERROR_NOT_GO,
+			     "--layout-from %s has no DWARF either: build it without -s -w", path);
+	gm_exe_deinit(&ref);
+	TRY(err);
+	return gm_dwarf_open(path, &d->ref);
+}
+
+/* The table of the executable's configuration in tables (gomem's own, or a test's). */
+static struct gomem_error *open_table(struct gm_dwarf *d, const struct gm_exe *exe,
+				      const char *tables)
+{
+	char config[256];
+	bool found = false;
+	gm_exe_config(exe, config, sizeof(config));
+	TRY(gm_layout_table_load(tables, config, &d->table, &found));
+	if (!found)
+		return gm_error(GOMEM_ERROR_UNSUPPORTED,
+				"%s has no DWARF, and gomem has no layout table for %s (%s): "
+				"pass --debug-file FILE (the same program before it was "
+				"stripped, or rebuilt with -trimpath and without -s -w), or "
+				"--layout-from REF (any unstripped program built by %s with the "
+				"same GOEXPERIMENT and -race)",
+				exe->path, config, exe->build_version, exe->go_version);
+	return NULL;
+}
+
+static struct gomem_error *open_without_dwarf(struct gm_dwarf *d, const struct gm_exe *exe,
+					      struct gm_pclntab *p, const char *layout_from,
+					      const char *tables)
+{
+	if (strcmp(exe->goarch, "amd64") != 0)
+		return gm_error(GOMEM_ERROR_UNSUPPORTED,
+				"%s has no DWARF, and gomem finds the runtime's globals in code "
+				"on amd64 only: give its DWARF with --debug-file FILE",
+				exe->path);
+	if (!p)
+		return gm_error(GOMEM_ERROR_NOT_GO,
+				"%s has no DWARF and its function table (.gopclntab) cannot be "
+				"read: give its DWARF with --debug-file FILE",
+				exe->path);
+	d->path = strdup(exe->path);
+	if (!d->path)
+		return &gm_error_no_memory;
+	if (layout_from) {
+		d->source = GM_DWARF_LAYOUT_FROM;
+		TRY(open_reference(d, exe, layout_from));
+	} else {
+		d->source = GM_DWARF_TABLE;
+		TRY(open_table(d, exe, tables));
+	}
+	TRY(gm_globals_find(exe, p, d, &d->globals));
+	char config[256];
+	gm_exe_config(exe, config, sizeof(config));
+	int n = d->ref
+		    ? asprintf(&d->description,
+			       "no DWARF in the executable: the runtime's layouts come from "
+			       "--layout-from %s, its globals from the executable's code; what "
+			       "needs DWARF (field names, types known only to DWARF) is left out",
+			       d->ref->path)
+		    : asprintf(&d->description,
+			       "no DWARF in the executable: the runtime's layouts come from "
+			       "gomem's table for %s (made from %s), its globals from the "
+			       "executable's code; what needs DWARF (field names, types known "
+			       "only to DWARF) is left out",
+			       config, gm_layout_table_from(d->table));
+	if (n < 0)
+		return &gm_error_no_memory;
+	return NULL;
+}
+
+struct gomem_error *gm_dwarf_open_for(const struct gm_exe *exe, const struct gm_debug_file *debug,
+				      struct gm_pclntab *p, const char *layout_from,
+				      struct gm_dwarf **ret)
+{
+	struct gm_dwarf *d = dwarf_new();
+	if (!d)
+		return &gm_error_no_memory;
+	struct gomem_error *err;
+	if (debug) {
+		d->source = GM_DWARF_DEBUG_FILE;
+		err = lib_open(d, debug->path, debug->fd);
+	} else if (exe->has_dwarf) {
+		d->source = GM_DWARF_EXE;
+		err = lib_open(d, exe->path, exe->fd);
+	} else {
+		err = open_without_dwarf(d, exe, p, layout_from, gm_layout_tables_text);
+	}
+	if (err) {
+		gm_dwarf_destroy(d);
+		return err;
+	}
+	*ret = d;
+	return NULL;
+}
+
+struct gomem_error *gm_dwarf_open_replay(const struct gm_exe *exe, struct gm_pclntab *p,
+					 const char *tables, struct gm_dwarf **ret)
+{
+	struct gm_dwarf *d = dwarf_new();
+	if (!d)
+		return &gm_error_no_memory;
+	struct gomem_error *err = open_without_dwarf(d, exe, p, NULL, tables);
+	if (err) {
+		gm_dwarf_destroy(d);
+		return err;
+	}
+	*ret = d;
+	return NULL;
+}
+
+enum gm_dwarf_source gm_dwarf_source(const struct gm_dwarf *d)
+{
+	return d->source;
+}
+
+const char *gm_dwarf_file(const struct gm_dwarf *d)
+{
+	return d->source == GM_DWARF_LAYOUT_FROM ? d->ref->path
+	       : d->source == GM_DWARF_TABLE	 ? NULL
+						 : d->path;
+}
+
+const char *gm_dwarf_description(const struct gm_dwarf *d)
+{
+	return d->description;
+}
+
+bool gm_dwarf_is_program(const struct gm_dwarf *d)
+{
+	return d->dw != NULL;
+}
+
+size_t gm_dwarf_nnotes(const struct gm_dwarf *d)
+{
+	return d->nnotes;
+}
+
+const char *gm_dwarf_note(const struct gm_dwarf *d, size_t i)
+{
+	return i < d->nnotes ? d->notes[i] : NULL;
+}
+
+struct gomem_error *gm_dwarf_record_start(struct gm_dwarf *d)
+{
+	gm_layout_record_destroy(d->rec);
+	d->rec = gm_layout_record_create();
+	return d->rec ? NULL : &gm_error_no_memory;
+}
+
+char *gm_dwarf_record_text(struct gm_dwarf *d)
+{
+	return d->rec ? gm_layout_record_text(d->rec) : NULL;
+}
+
+struct gomem_error *gm_dwarf_check_globals(struct gm_dwarf *d, const struct gm_exe *exe,
+					   struct gm_pclntab *p, struct gm_strbuf *report,
+					   size_t *wrong_ret, size_t *missing_ret)
+{
+	struct gm_globals *g;
+	TRY(gm_globals_find(exe, p, d, &g));
+	size_t wrong = 0, missing = 0;
+	for (size_t i = 0; i < gm_globals_count(); i++) {
+		const char *name = gm_globals_name(i);
+		uint64_t want = 0, found = 0;
+		bool exists = lib_has_variable(d, name), has = gm_globals_lookup(g, name, &found);
+		struct gomem_error *err = exists ? lib_variable(d, name, &want) : NULL;
+		if (err) {
+			gm_globals_destroy(g);
+			return err;
+		}
+		if (!exists)
+			continue; /* not in this release: never asked */
+		const char *verdict = !has ? "not found" : want != found ? "WRONG" : "ok";
+		wrong += has && want != found;
+		missing += exists && !has;
+		gm_strbuf_printf(report, "%-26s %-8s 0x%" PRIx64 " (DWARF 0x%" PRIx64 ")%s%s\n",
+				 name, verdict, found, want, has ? "" : ": ",
+				 has ? "" : gm_globals_why(g, name));
+	}
+	gm_globals_destroy(g);
+	*wrong_ret = wrong;
+	*missing_ret = missing;
 	return NULL;
 }

@@ -1,10 +1,24 @@
-/* The executable's DWARF, through libdw: the Go runtime's variables, constants and types. */
+/*
+ * What the runtime layer asks about a binary's Go runtime: variables,
+ * constants and types by name. From the executable's DWARF, a debug file's,
+ * or without DWARF from a reference program or gomem's layout tables plus
+ * the runtime's globals found in code (dwarf.c says how).
+ */
 #ifndef GOMEM_DWARF_H
 #define GOMEM_DWARF_H
 
 #include "base/base.h"
+#include "target/target.h"
 
 struct gm_dwarf;
+
+/* Where the answers come from. */
+enum gm_dwarf_source {
+	GM_DWARF_EXE,	      /* the executable's own DWARF */
+	GM_DWARF_DEBUG_FILE,  /* a debug file, checked against the executable */
+	GM_DWARF_LAYOUT_FROM, /* layouts from --layout-from REF, globals from code */
+	GM_DWARF_TABLE,	      /* layouts from gomem's tables, globals from code */
+};
 
 /* A member (or a member path "a.b.c") of a struct, resolved. */
 struct gm_field {
@@ -15,11 +29,47 @@ struct gm_field {
 	uint64_t count;	    /* arrays: number of elements */
 };
 
+/* The DWARF of the file at path (libdw). */
 struct gomem_error *gm_dwarf_open(const char *exe_path, struct gm_dwarf **ret);
+/*
+ * The answers for exe: its debug file's DWARF (debug, when not NULL), else
+ * its own, else (without DWARF) layouts from the program at layout_from or
+ * gomem's table of exe's configuration, with the runtime's globals found in
+ * exe's code through its function table p. An unknown configuration is an
+ * error that names it and the two ways to proceed.
+ */
+struct gomem_error *gm_dwarf_open_for(const struct gm_exe *exe, const struct gm_debug_file *debug,
+				      struct gm_pclntab *p, const char *layout_from,
+				      struct gm_dwarf **ret);
+/*
+ * The answers for exe as if it had no DWARF: layouts from the table of its
+ * configuration in tables (the text of layout tables), globals from its
+ * code. For the tests, which replay what they recorded.
+ */
+struct gomem_error *gm_dwarf_open_replay(const struct gm_exe *exe, struct gm_pclntab *p,
+					 const char *tables, struct gm_dwarf **ret);
 void gm_dwarf_destroy(struct gm_dwarf *d);
-/* Address of a global variable. */
+enum gm_dwarf_source gm_dwarf_source(const struct gm_dwarf *d);
+/* The file the layouts came from: the executable, the debug file, REF; NULL for a table. */
+const char *gm_dwarf_file(const struct gm_dwarf *d);
+/* One sentence for reports when there is no DWARF: where answers came from; else NULL. */
+const char *gm_dwarf_description(const struct gm_dwarf *d);
+/*
+ * Whether the DWARF describes this very program (its own, or a checked
+ * debug file): only then do its types, functions and variables beyond the
+ * runtime's layouts mean anything for it.
+ */
+bool gm_dwarf_is_program(const struct gm_dwarf *d);
+/* Globals that exist but whose address the code patterns did not find: "name: why". */
+size_t gm_dwarf_nnotes(const struct gm_dwarf *d);
+const char *gm_dwarf_note(const struct gm_dwarf *d, size_t i);
+
+/* Address of a global variable (link-time). */
 struct gomem_error *gm_dwarf_variable(struct gm_dwarf *d, const char *name, uint64_t *addr_ret);
+/* Whether the variable exists and gm_dwarf_variable() can give its address. */
 bool gm_dwarf_has_variable(struct gm_dwarf *d, const char *name);
+/* Whether the variable exists in the binary (its address may be unknown without DWARF). */
+bool gm_dwarf_variable_exists(struct gm_dwarf *d, const char *name);
 /* Value of a DW_TAG_constant. */
 struct gomem_error *gm_dwarf_constant(struct gm_dwarf *d, const char *name, int64_t *ret);
 bool gm_dwarf_has_constant(struct gm_dwarf *d, const char *name);
@@ -34,5 +84,22 @@ bool gm_dwarf_has_type(struct gm_dwarf *d, const char *type);
  */
 struct gomem_error *gm_dwarf_field(struct gm_dwarf *d, const char *type, const char *path,
 				   struct gm_field *ret);
+
+/*
+ * Recording: from now on every answer is kept, and gm_dwarf_record_text()
+ * gives them as the lines of a layout table (dwarf/tables.h), sorted. For
+ * tools/layouts/, which makes the tables.
+ */
+struct gomem_error *gm_dwarf_record_start(struct gm_dwarf *d);
+char *gm_dwarf_record_text(struct gm_dwarf *d);
+/*
+ * Runs the code patterns of dwarf/globals.c on exe with d's layouts, and
+ * compares each global found with d's DWARF (which exe must have): one line
+ * per global into report, the number of wrong addresses (which must be 0)
+ * and of globals not found.
+ */
+struct gomem_error *gm_dwarf_check_globals(struct gm_dwarf *d, const struct gm_exe *exe,
+					   struct gm_pclntab *p, struct gm_strbuf *report,
+					   size_t *wrong_ret, size_t *missing_ret);
 
 #endif /* GOMEM_DWARF_H */

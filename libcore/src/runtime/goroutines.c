@@ -16,7 +16,6 @@
 struct reader {
 	struct gm_runtime *rt;
 	const struct gm_sched_layout *L;
-	struct gm_symtab syms;
 	struct gm_target_notes notes; /* the core's threads (NT_PRSTATUS); none live */
 	uint64_t fing_status;
 	struct gm_sched *out;
@@ -217,7 +216,9 @@ static void decode_goroutine(struct reader *r, uint64_t addr, const uint8_t *buf
 	if (g->hi < g->lo)
 		g->lo = g->hi = 0;
 	g->startpc = gm_rt_field(buf, &L->g_startpc);
-	g->start_func = gm_symtab_func_at(&r->syms, g->startpc - r->rt->bias);
+	/* By .gopclntab, which every Go binary keeps (not .symtab, which -s and strip drop). */
+	g->start_func =
+	    r->rt->target ? gm_target_func_at(r->rt->target, g->startpc - r->rt->bias) : NULL;
 	classify(r, buf, g);
 	goroutine_sp(r, buf, g);
 }
@@ -331,10 +332,8 @@ static struct gomem_error *sched_read(struct reader *r, unsigned what)
 	TRY(gm_runtime_sched_layout(r->rt, &r->L));
 	if (r->rt->target) {
 		gm_target_notes(r->rt->target, &r->notes);
-		if (what & GM_SCHED_GOROUTINES)
-			TRY(gm_symtab_load(&r->rt->target->exe, &r->syms));
+		r->out->have_symbols = gm_target_pclntab(r->rt->target) != NULL;
 	}
-	r->out->have_symbols = r->syms.n > 0;
 	if (what & GM_SCHED_GOROUTINES)
 		TRY(read_sched(r));
 	TRY(read_threads(r));
@@ -349,7 +348,6 @@ struct gomem_error *gm_sched_read(struct gm_runtime *rt, unsigned what, struct g
 	memset(&s, 0, sizeof(s));
 	struct reader r = {.rt = rt, .out = &s};
 	struct gomem_error *err = sched_read(&r, what);
-	gm_symtab_deinit(&r.syms);
 	if (err) {
 		gm_sched_deinit(&s);
 		return err;

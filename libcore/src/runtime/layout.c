@@ -6,6 +6,7 @@
  * runtime's regions, malloc headers) on first use, and kept.
  */
 #define _GNU_SOURCE
+#include <elf.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -252,6 +253,46 @@ static struct gomem_error *resolve_globals(struct gm_runtime *rt)
 }
 
 /*
+ * Without DWARF, the table is found by its bytes (Go's 68 classes, in the
+ * executable's data, 2-byte aligned): it must be there exactly once.
+ */
+static struct gomem_error *size_classes_by_content(struct gm_runtime *rt, const char *name)
+{
+	const struct gm_exe *exe = &rt->target->exe;
+	uint8_t want[2 * GM_MAX_SIZE_CLASSES];
+	for (size_t i = 0; i < GM_MAX_SIZE_CLASSES; i++) {
+		want[2 * i] = (uint8_t)gm_class_to_size[i];
+		want[2 * i + 1] = (uint8_t)(gm_class_to_size[i] >> 8);
+	}
+	size_t n = 0;
+	uint64_t at = 0;
+	for (size_t i = 0; i < exe->nloads; i++) {
+		uint64_t off = exe->loads[i].offset, len = exe->loads[i].filesz;
+		if ((exe->loads[i].flags & PF_X) || off > exe->size || len > exe->size - off)
+			continue;
+		const uint8_t *p = exe->map + off, *end = p + len;
+		for (const uint8_t *q = p; (size_t)(end - q) >= sizeof(want);) {
+			const uint8_t *hit = memmem(q, (size_t)(end - q), want, sizeof(want));
+			if (!hit)
+				break;
+			if ((exe->loads[i].vaddr + (uint64_t)(hit - p)) % 2 == 0) {
+				n++;
+				at = exe->loads[i].vaddr + (uint64_t)(hit - p);
+			}
+			q = hit + 1;
+		}
+	}
+	if (n != 1)
+		return gm_error(GOMEM_ERROR_UNSUPPORTED,
+				"the executable has no DWARF, and Go's size-class table is %s "
+				"its data: its size classes cannot be checked",
+				n ? "more than once in" : "not in");
+	rt->size_class_table = at + rt->bias;
+	rt->size_class_table_name = name;
+	return NULL;
+}
+
+/*
  * The size-class table: ours is checked against the binary's own
  * (class_to_size in runtime until 1.24, gc.SizeClassToSize from 1.25).
  */
@@ -260,11 +301,13 @@ static struct gomem_error *resolve_size_classes(struct gm_runtime *rt)
 	static const char *const names[] = {"internal/runtime/gc.SizeClassToSize",
 					    "runtime.class_to_size"};
 	for (size_t i = 0; i < GM_ARRAY_SIZE(names); i++) {
-		if (!gm_dwarf_has_variable(rt->dw, names[i]))
+		if (!gm_dwarf_variable_exists(rt->dw, names[i]))
 			continue;
-		TRY(variable(rt, names[i], &rt->size_class_table));
 		rt->size_class_table_name = names[i];
-		return NULL;
+		if (gm_dwarf_has_variable(rt->dw, names[i]))
+			return variable(rt, names[i], &rt->size_class_table);
+		/* Without DWARF: by its bytes (a runtime made by hand has no file to look in). */
+		return rt->target ? size_classes_by_content(rt, names[i]) : NULL;
 	}
 	return gm_error(GOMEM_ERROR_UNSUPPORTED, "no size-class table in the binary's DWARF");
 }
@@ -425,7 +468,7 @@ static struct gomem_error *resolve_regions(struct gm_runtime *rt, struct gm_regi
 	TRY(optional_field(rt, "runtime.mheap", "curArena.base", &L->cur_arena_base));
 	TRY(optional_field(rt, "runtime.mheap", "curArena.end", &L->cur_arena_end));
 	/* heapRandSeed exists where the heap base is randomized (malloc.go@1.26). */
-	L->randomized_base = gm_dwarf_has_variable(rt->dw, "runtime.heapRandSeed");
+	L->randomized_base = gm_dwarf_variable_exists(rt->dw, "runtime.heapRandSeed");
 	TRY(gm_dwarf_sizeof(rt->dw, "runtime.heapArena", &L->heap_arena_size));
 	TRY(optional_field(rt, "runtime.pageAlloc", "summary", &L->summary));
 	TRY(optional_field(rt, "runtime.pageAlloc", "scav.index.chunks", &L->scav_chunks));
@@ -535,4 +578,17 @@ const struct gm_object_layout *gm_runtime_object_layout(struct gm_runtime *rt)
 		rt->have_objects = true;
 	}
 	return &rt->objects;
+}
+
+struct gomem_error *gm_runtime_resolve_every_layout(struct gm_runtime *rt)
+{
+	const struct gm_sched_layout *sched;
+	const struct gm_stack_layout *stack;
+	const struct gm_regions_layout *regions;
+	TRY(gm_layout_resolve(rt));
+	TRY(gm_runtime_sched_layout(rt, &sched));
+	TRY(gm_runtime_stack_layout(rt, &stack));
+	TRY(gm_runtime_regions_layout(rt, &regions));
+	gm_runtime_object_layout(rt);
+	return NULL;
 }

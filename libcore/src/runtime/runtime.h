@@ -151,6 +151,12 @@ struct gomem_error *gm_runtime_stack_layout(struct gm_runtime *rt,
 struct gomem_error *gm_runtime_regions_layout(struct gm_runtime *rt,
 					      const struct gm_regions_layout **ret);
 const struct gm_object_layout *gm_runtime_object_layout(struct gm_runtime *rt);
+/*
+ * Every layout at once, with no target memory (rt->target may be NULL): what
+ * tools/layouts/ records for the layout tables, so that they hold every
+ * question gomem asks. A new layout resolved on first use is added here.
+ */
+struct gomem_error *gm_runtime_resolve_every_layout(struct gm_runtime *rt);
 
 /* ---- the runtime and its counters (runtime.c) ---- */
 

@@ -258,8 +258,9 @@ static struct gomem_error *count_goroutines(struct stk_state *st)
 	}
 	T->have_symbols = sc->have_symbols;
 	if (!T->have_symbols)
-		warn(out, "the executable has no symbol table: goroutines cannot be told apart "
-			  "from the runtime's own, all count as user goroutines");
+		warn(out, "the executable's function table (.gopclntab) cannot be read: "
+			  "goroutines cannot be told apart from the runtime's own, all count as "
+			  "user goroutines");
 	return NULL;
 }
 

@@ -70,6 +70,51 @@ static void split_version(struct gm_exe *exe)
 		snprintf(exe->experiments, sizeof(exe->experiments), "%s", x + skip);
 }
 
+/* Whether the build settings (modinfo, "build\tKEY=VALUE" lines) hold the line. */
+static bool has_setting(const char *info, size_t len, const char *line)
+{
+	size_t n = strlen(line);
+	for (const char *p = info, *end = info + len; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		if (l == n && memcmp(p, line, n) == 0)
+			return true;
+		p += l + 1;
+	}
+	return false;
+}
+
+/* The value of "build\tKEY=VALUE" into buf ("" when absent). */
+static void setting_value(const char *info, size_t len, const char *key, char *buf, size_t size)
+{
+	size_t n = strlen(key);
+	buf[0] = '\0';
+	for (const char *p = info, *end = info + len; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		if (l > n && memcmp(p, key, n) == 0) {
+			size_t v = l - n < size - 1 ? l - n : size - 1;
+			memcpy(buf, p + n, v);
+			buf[v] = '\0';
+			return;
+		}
+		p += l + 1;
+	}
+}
+
+/*
+ * The module info after the version (runtime/debug.BuildInfo, as the go
+ * command writes it from Go 1.18): the settings that change the runtime's
+ * layout (-race, -msan, -asan) and GOARCH.
+ */
+static void read_build_settings(struct gm_exe *exe, const char *info, size_t len)
+{
+	exe->race = has_setting(info, len, "build\t-race=true");
+	exe->msan = has_setting(info, len, "build\t-msan=true");
+	exe->asan = has_setting(info, len, "build\t-asan=true");
+	setting_value(info, len, "build\tGOARCH=", exe->goarch, sizeof(exe->goarch));
+}
+
 static struct gomem_error *read_buildinfo(struct gm_exe *exe)
 {
 	static const char magic[] = "\xff Go buildinf:";
@@ -91,6 +136,10 @@ static struct gomem_error *read_buildinfo(struct gm_exe *exe)
 	memcpy(exe->build_version, p, len);
 	exe->build_version[len] = '\0';
 	split_version(exe);
+	p += len;
+	uint64_t mlen;
+	if (read_uvarint(&p, end, &mlen) && mlen <= (uint64_t)(end - p))
+		read_build_settings(exe, (const char *)p, (size_t)mlen);
 	return NULL;
 }
 
@@ -209,6 +258,13 @@ static struct gomem_error *exe_open(const char *path, struct gm_exe *exe)
 	if (err)
 		return err;
 	read_build_id(exe);
+	if (!exe->goarch[0])
+		snprintf(exe->goarch, sizeof(exe->goarch), "%s",
+			 eh.e_machine == EM_AARCH64 ? "arm64" : "amd64");
+	const Elf64_Shdr *dbg = find_section(exe, ".debug_info");
+	if (!dbg)
+		dbg = find_section(exe, ".zdebug_info");
+	exe->has_dwarf = dbg && dbg->sh_size > 0;
 	return NULL;
 }
 
@@ -218,6 +274,44 @@ struct gomem_error *gm_exe_open(const char *path, struct gm_exe *exe)
 	if (err)
 		gm_exe_deinit(exe);
 	return err;
+}
+
+void gm_exe_release(const struct gm_exe *exe, char *buf, size_t size)
+{
+	unsigned major, minor;
+	if (sscanf(exe->go_version, "go%u.%u", &major, &minor) == 2)
+		snprintf(buf, size, "go%u.%u", major, minor);
+	else
+		snprintf(buf, size, "%s", exe->go_version);
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The experiments, sorted, comma-separated: one spelling of each set. */
+static void sorted_experiments(const char *list, char *buf, size_t size)
+{
+	char copy[sizeof(((struct gm_exe *)0)->experiments)], *names[64], *save = NULL;
+	size_t n = 0, used = 0;
+	snprintf(copy, sizeof(copy), "%s", list);
+	for (char *t = strtok_r(copy, ",", &save); t && n < GM_ARRAY_SIZE(names);
+	     t = strtok_r(NULL, ",", &save))
+		names[n++] = t;
+	gm_sort(names, n, sizeof(*names), cmp_name);
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && used < size; i++)
+		used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? "," : "", names[i]);
+}
+
+void gm_exe_config(const struct gm_exe *exe, char *buf, size_t size)
+{
+	char release[64], x[sizeof(exe->experiments)];
+	gm_exe_release(exe, release, sizeof(release));
+	sorted_experiments(exe->experiments, x, sizeof(x));
+	snprintf(buf, size, "%s %s%s%s%s%s%s", release, exe->goarch, x[0] ? " X:" : "", x,
+		 exe->race ? " race" : "", exe->msan ? " msan" : "", exe->asan ? " asan" : "");
 }
 
 void gm_exe_deinit(struct gm_exe *exe)
@@ -231,12 +325,17 @@ void gm_exe_deinit(struct gm_exe *exe)
 	exe->fd = -1;
 }
 
-/* libelf's view of the mapped executable, for its sections; NULL when libelf cannot. */
+/* libelf's view of a mapped file, for its sections; NULL when libelf cannot. */
+static Elf *image_elf(const uint8_t *map, uint64_t size)
+{
+	if (!map || elf_version(EV_CURRENT) == EV_NONE)
+		return NULL;
+	return elf_memory((char *)map, size);
+}
+
 static Elf *exe_elf(const struct gm_exe *exe)
 {
-	if (!exe->map || elf_version(EV_CURRENT) == EV_NONE)
-		return NULL;
-	return elf_memory((char *)exe->map, exe->size);
+	return image_elf(exe->map, exe->size);
 }
 
 void gm_exe_section_names(const struct gm_exe *exe, uint64_t lo, uint64_t hi, bool nobits,
@@ -269,7 +368,13 @@ void gm_exe_section_names(const struct gm_exe *exe, uint64_t lo, uint64_t hi, bo
 bool gm_exe_largest_object(const struct gm_exe *exe, uint64_t lo, uint64_t hi, char *name,
 			   size_t name_size, uint64_t *size)
 {
-	Elf *elf = exe_elf(exe);
+	return gm_image_largest_object(exe->map, exe->size, lo, hi, name, name_size, size);
+}
+
+bool gm_image_largest_object(const uint8_t *map, uint64_t map_size, uint64_t lo, uint64_t hi,
+			     char *name, size_t name_size, uint64_t *size)
+{
+	Elf *elf = image_elf(map, map_size);
 	Elf_Scn *scn = NULL;
 	const char *best = NULL;
 	uint64_t best_size = 0;

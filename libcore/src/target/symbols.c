@@ -1,12 +1,15 @@
 /*
- * The executable's ELF symbol table (.symtab): the names of functions and
- * global variables, for a goroutine's start function and for whatis of an
- * address in the binary. Read from the mapped file, never from the target.
+ * Names in the executable: its ELF symbol table (.symtab, or the debug
+ * file's), for the variables whatis names, and its function table
+ * (.gopclntab), which every Go binary keeps, stripped or not, for a
+ * goroutine's start function and the function that holds a pc. Read from
+ * the mapped files, never from the target.
  */
 #define _GNU_SOURCE
 #include <elf.h>
 #include <string.h>
 
+#include "target/pclntab.h"
 #include "target/target.h"
 
 static int cmp_sym(const void *a, const void *b)
@@ -41,10 +44,8 @@ static struct gomem_error *load_section(const uint8_t *map, uint64_t size, const
 	return NULL;
 }
 
-struct gomem_error *gm_symtab_load(const struct gm_exe *exe, struct gm_symtab *ret)
+static struct gomem_error *symtab_load(const uint8_t *map, uint64_t size, struct gm_symtab *ret)
 {
-	const uint8_t *map = exe->map;
-	uint64_t size = exe->size;
 	Elf64_Ehdr eh;
 	struct gm_symtab st = {0}; /* stripped, or unreadable: no names */
 	if (map && size >= sizeof(eh)) {
@@ -64,6 +65,69 @@ struct gomem_error *gm_symtab_load(const struct gm_exe *exe, struct gm_symtab *r
 	}
 	*ret = st;
 	return NULL;
+}
+
+struct gomem_error *gm_symtab_load(const struct gm_exe *exe, struct gm_symtab *ret)
+{
+	return symtab_load(exe->map, exe->size, ret);
+}
+
+struct gomem_error *gm_target_symtab(const struct gm_target *t, struct gm_symtab *ret)
+{
+	if (t->have_debug)
+		return symtab_load(t->debug.map, t->debug.size, ret);
+	return gm_symtab_load(&t->exe, ret);
+}
+
+struct gm_pclntab *gm_target_pclntab(struct gm_target *t)
+{
+	if (t->pclntab || t->pclntab_failed)
+		return t->pclntab;
+	struct gm_pclntab *p = NULL;
+	struct gomem_error *err = gm_pclntab_open(t->exe.map, t->exe.size, &p);
+	if (!err && !gm_pclntab_has_text(p)) {
+		uint64_t md, text;
+		err = gm_pclntab_find_moduledata(p, &md);
+		if (!err)
+			err = gm_pclntab_moduledata_text(p, md, &text);
+		if (!err)
+			err = gm_pclntab_set_text(p, text);
+	}
+	if (err) {
+		gomem_error_destroy(err);
+		gm_pclntab_destroy(p);
+		t->pclntab_failed = true;
+		return NULL;
+	}
+	t->pclntab = p;
+	return p;
+}
+
+const char *gm_target_func_at(struct gm_target *t, uint64_t pc)
+{
+	struct gm_pclntab *p = gm_target_pclntab(t);
+	struct gm_func f;
+	bool found = false;
+	if (!p)
+		return NULL;
+	struct gomem_error *err = gm_pclntab_func_by_entry(p, pc, &f, &found);
+	gomem_error_destroy(err);
+	return !err && found ? f.name : NULL;
+}
+
+const char *gm_target_func_holding(struct gm_target *t, uint64_t pc, uint64_t *entry_ret)
+{
+	struct gm_pclntab *p = gm_target_pclntab(t);
+	struct gm_func f;
+	bool found = false;
+	if (!p)
+		return NULL;
+	struct gomem_error *err = gm_pclntab_find_func(p, pc, &f, &found);
+	gomem_error_destroy(err);
+	if (err || !found)
+		return NULL;
+	*entry_ret = f.entry;
+	return f.name;
 }
 
 void gm_symtab_deinit(struct gm_symtab *st)

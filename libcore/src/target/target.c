@@ -6,11 +6,13 @@
 #define _GNU_SOURCE
 #include <elf.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "target/live.h"
+#include "target/pclntab.h"
 
 /* Where a PIE was loaded: AT_ENTRY in the core against e_entry in the file. */
 static uint64_t load_bias(const struct gm_exe *exe, const struct gm_core *core)
@@ -88,6 +90,60 @@ static struct gomem_error *check_exe_layout(struct gm_target *t, uint64_t bias)
 	return NULL;
 }
 
+/* The PT_LOADs of an ELF header and program headers within n bytes; false when not there. */
+static bool page_loads(const uint8_t *page, size_t n, Elf64_Phdr *out, size_t max, size_t *n_ret)
+{
+	Elf64_Ehdr eh;
+	if (n < sizeof(eh))
+		return false;
+	memcpy(&eh, page, sizeof(eh));
+	if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phoff > n ||
+	    eh.e_phnum > (n - eh.e_phoff) / sizeof(Elf64_Phdr))
+		return false;
+	size_t k = 0;
+	for (unsigned i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
+		memcpy(&ph, page + eh.e_phoff + i * sizeof(ph), sizeof(ph));
+		if (ph.p_type != PT_LOAD)
+			continue;
+		if (k == max)
+			return false;
+		out[k++] = ph;
+	}
+	*n_ret = k;
+	return true;
+}
+
+/*
+ * Whether the first n bytes of a process's copy of the executable's first
+ * page describe this file: the same bytes, or (a copy made by strip or
+ * objcopy, which moves the section headers, often out of the first page,
+ * and may trim zeros at the end of the data) the same Go build ID, or GNU
+ * build ID, and the same PT_LOADs but for the file size of their data.
+ */
+static bool same_first_page(const uint8_t *page, const uint8_t *file, size_t n)
+{
+	if (memcmp(page, file, n) == 0)
+		return true;
+	char pgo[128], pgnu[80], fgo[128], fgnu[80];
+	gm_find_build_ids(page, n, pgo, sizeof(pgo), pgnu, sizeof(pgnu));
+	gm_find_build_ids(file, n, fgo, sizeof(fgo), fgnu, sizeof(fgnu));
+	bool same_id = pgo[0] ? strcmp(pgo, fgo) == 0 : pgnu[0] && strcmp(pgnu, fgnu) == 0;
+	Elf64_Phdr a[16], b[16];
+	size_t na, nb;
+	if (!same_id || !page_loads(page, n, a, 16, &na) || !page_loads(file, n, b, 16, &nb) ||
+	    na != nb ||
+	    memcmp(page + offsetof(Elf64_Ehdr, e_entry), file + offsetof(Elf64_Ehdr, e_entry), 8) !=
+		0)
+		return false;
+	for (size_t i = 0; i < na; i++) {
+		if (a[i].p_offset != b[i].p_offset || a[i].p_vaddr != b[i].p_vaddr ||
+		    a[i].p_memsz != b[i].p_memsz || a[i].p_flags != b[i].p_flags)
+			return false;
+	}
+	return true;
+}
+
 /*
  * The core keeps the first page of the executable's text mapping (the ELF
  * header, program headers and Go build ID note): it must be this file's.
@@ -120,7 +176,7 @@ static struct gomem_error *check_exe_matches(struct gm_target *t, uint64_t bias)
 			 */
 			return check_exe_layout(t, bias);
 		}
-		if (memcmp(s->data + (addr - s->start), t->exe.map, n) != 0)
+		if (!same_first_page(s->data + (addr - s->start), t->exe.map, (size_t)n))
 			return mismatch(t, s->data + (addr - s->start), (size_t)n);
 		return NULL;
 	}
@@ -173,8 +229,18 @@ static struct gomem_error *core_page_size(struct gm_target *t)
 			      t->core.path, (unsigned long long)(t->page_size >> 10));
 }
 
+/* The debug file, checked against the executable (before a live process is stopped). */
+static struct gomem_error *open_debug_file(struct gm_target *t, const char *debug_file)
+{
+	if (!debug_file)
+		return NULL;
+	TRY(gm_debug_file_open(&t->exe, debug_file, &t->debug));
+	t->have_debug = true;
+	return NULL;
+}
+
 static struct gomem_error *target_open_core(struct gm_target *t, const char *exe_path,
-					    const char *core_path)
+					    const char *core_path, const char *debug_file)
 {
 	t->source = GM_SOURCE_CORE;
 	t->exe_file = strdup(exe_path);
@@ -182,6 +248,7 @@ static struct gomem_error *target_open_core(struct gm_target *t, const char *exe
 		return &gm_error_no_memory;
 	TRY(gm_exe_open(exe_path, &t->exe));
 	t->arch = t->exe.arch;
+	TRY(open_debug_file(t, debug_file));
 	TRY(gm_core_open(core_path, &t->core));
 	t->have_core = true;
 	t->pid = t->core.pid;
@@ -227,7 +294,7 @@ static struct gomem_error *check_live_exe_matches(struct gm_target *t, uint64_t 
 		struct gomem_error *err = gm_read(&t->mem, addr, page, n);
 		if (err && gomem_error_code(err) != GOMEM_ERROR_FAULT)
 			return err;
-		bool differ = err || memcmp(page, t->exe.map, n) != 0;
+		bool differ = err || !same_first_page(page, t->exe.map, n);
 		gomem_error_destroy(err);
 		if (differ)
 			return gm_error(GOMEM_ERROR_MISMATCH,
@@ -279,6 +346,7 @@ static void target_clear(struct gm_target *t)
 	memset(t, 0, sizeof(*t));
 	t->exe.fd = -1;
 	t->core.fd = -1;
+	t->debug.fd = -1;
 }
 
 /*
@@ -310,7 +378,7 @@ static struct gomem_error *live_page_size(struct gm_target *t)
 }
 
 static struct gomem_error *target_open_pid(struct gm_target *t, int pid, const char *exe_path,
-					   unsigned flags)
+					   unsigned flags, const char *debug_file)
 {
 	t->pid = pid;
 	char *open_path = NULL, *name = NULL;
@@ -323,6 +391,8 @@ static struct gomem_error *target_open_pid(struct gm_target *t, int pid, const c
 		err = open_live_exe(t, exe_path ? exe_path : open_path, name);
 	if (!err)
 		err = check_live_machine(t);
+	if (!err)
+		err = open_debug_file(t, debug_file);
 	if (!err)
 		err = gm_live_create_pid(pid, flags, &t->live);
 	uint64_t at_entry = 0;
@@ -348,10 +418,10 @@ static struct gomem_error *target_open_pid(struct gm_target *t, int pid, const c
 }
 
 struct gomem_error *gm_target_init_pid(struct gm_target *t, int pid, const char *exe_path,
-				       unsigned flags)
+				       unsigned flags, const char *debug_file)
 {
 	target_clear(t);
-	struct gomem_error *err = target_open_pid(t, pid, exe_path, flags);
+	struct gomem_error *err = target_open_pid(t, pid, exe_path, flags, debug_file);
 	if (err)
 		gm_target_deinit(t);
 	return err;
@@ -383,10 +453,12 @@ static struct gomem_error *callback_page_size(struct gm_target *t)
 
 static struct gomem_error *target_open_callback(struct gm_target *t, const char *exe_path, int pid,
 						uint64_t at_entry, const char *maps,
-						gomem_read_fn read_fn, void *arg)
+						gomem_read_fn read_fn, void *arg,
+						const char *debug_file)
 {
 	t->pid = pid;
 	TRY(open_live_exe(t, exe_path, NULL));
+	TRY(open_debug_file(t, debug_file));
 	TRY(gm_live_create_callback(pid, maps, read_fn, arg, &t->live));
 	TRY(callback_page_size(t));
 	TRY(target_open_live(t, at_entry));
@@ -398,11 +470,12 @@ static struct gomem_error *target_open_callback(struct gm_target *t, const char 
 
 struct gomem_error *gm_target_init_callback(struct gm_target *t, const char *exe_path, int pid,
 					    uint64_t at_entry, const char *maps,
-					    gomem_read_fn read_fn, void *arg)
+					    gomem_read_fn read_fn, void *arg,
+					    const char *debug_file)
 {
 	target_clear(t);
 	struct gomem_error *err =
-	    target_open_callback(t, exe_path, pid, at_entry, maps, read_fn, arg);
+	    target_open_callback(t, exe_path, pid, at_entry, maps, read_fn, arg, debug_file);
 	if (err)
 		gm_target_deinit(t);
 	return err;
@@ -418,10 +491,10 @@ struct gomem_error *gm_target_warn(struct gm_target *t, const char *fmt, ...)
 }
 
 struct gomem_error *gm_target_init_core(struct gm_target *t, const char *exe_path,
-					const char *core_path)
+					const char *core_path, const char *debug_file)
 {
 	target_clear(t);
-	struct gomem_error *err = target_open_core(t, exe_path, core_path);
+	struct gomem_error *err = target_open_core(t, exe_path, core_path, debug_file);
 	if (err)
 		gm_target_deinit(t);
 	return err;
@@ -443,6 +516,9 @@ void gm_target_deinit(struct gm_target *t)
 	free(t->warnings);
 	free_mappings(t->mappings, t->nmappings);
 	gm_libs_destroy(t->libs);
+	gm_pclntab_destroy(t->pclntab);
+	if (t->have_debug)
+		gm_debug_file_deinit(&t->debug);
 	if (t->have_core)
 		gm_core_deinit(&t->core);
 	gm_exe_deinit(&t->exe);

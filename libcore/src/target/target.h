@@ -181,6 +181,10 @@ struct gm_exe {
 	char build_version[128];	      /* as the linker wrote it */
 	char experiments[256];		      /* comma-separated, "" when none */
 	char go_build_id[128];
+	/* Build settings of .go.buildinfo (go version -m): -race, -msan, -asan, GOARCH. */
+	bool race, msan, asan;
+	char goarch[16]; /* "" when not recorded */
+	bool has_dwarf;	 /* a .debug_info section with bytes (compressed or not) */
 };
 
 /* Opens into caller-owned storage; on failure it is left deinitialized, as gm_core_open does. */
@@ -197,6 +201,10 @@ struct gomem_error *gm_check_go_version(const struct gm_exe *exe);
 #define GM_NEWEST_TESTED_GO_MINOR 27
 bool gm_go_version_newer_than_tested(const struct gm_exe *exe);
 void gm_exe_deinit(struct gm_exe *exe);
+/* The configuration that decides the runtime's layout, "go1.26 amd64 X:nogreenteagc race". */
+void gm_exe_config(const struct gm_exe *exe, char *buf, size_t size);
+/* The release of the Go version ("go1.26" of "go1.26.8"); the whole version when not go1.N. */
+void gm_exe_release(const struct gm_exe *exe, char *buf, size_t size);
 
 /* Names of the allocated sections in [lo, hi) (link addresses), space-separated, into buf. */
 void gm_exe_section_names(const struct gm_exe *exe, uint64_t lo, uint64_t hi, bool nobits,
@@ -204,6 +212,29 @@ void gm_exe_section_names(const struct gm_exe *exe, uint64_t lo, uint64_t hi, bo
 /* The largest data symbol (STT_OBJECT) in [lo, hi) (link addresses); false when none. */
 bool gm_exe_largest_object(const struct gm_exe *exe, uint64_t lo, uint64_t hi, char *name,
 			   size_t name_size, uint64_t *size);
+/* The same in any mapped ELF file (a debug file). */
+bool gm_image_largest_object(const uint8_t *map, uint64_t map_size, uint64_t lo, uint64_t hi,
+			     char *name, size_t name_size, uint64_t *size);
+
+/* ---- a debug file: the DWARF and symbols of a stripped executable (debugfile.c) ---- */
+
+struct gm_debug_file {
+	char *path;
+	int fd;
+	const uint8_t *map;
+	uint64_t size;
+};
+
+/*
+ * Opens the file at path as the DWARF and symbols of exe, after checking
+ * that it describes exe's image: every allocated section with the same
+ * name, address and size, and .text byte-identical (or, for a file without
+ * code, exe's build IDs). A mismatch is an error that says which section
+ * differs and what a debug file must be.
+ */
+struct gomem_error *gm_debug_file_open(const struct gm_exe *exe, const char *path,
+				       struct gm_debug_file *ret);
+void gm_debug_file_deinit(struct gm_debug_file *df);
 
 /* ---- targets (target.c) ---- */
 
@@ -227,7 +258,8 @@ struct gm_mapping {
 	uint64_t smaps_rss, smaps_anon;
 };
 
-struct gm_libs; /* libs.c */
+struct gm_libs;	   /* libs.c */
+struct gm_pclntab; /* pclntab.h */
 void gm_libs_destroy(struct gm_libs *libs);
 
 /*
@@ -250,7 +282,12 @@ struct gm_target {
 	size_t nmappings;
 	struct gm_live *live; /* live and callback targets (live.c) */
 	struct gm_libs *libs; /* shared libraries opened on this machine, on first use */
-	char **warnings;      /* about the target itself; every report carries them */
+	struct gm_debug_file
+	    debug; /* the executable's DWARF and symbols, when from a second file */
+	bool have_debug;
+	struct gm_pclntab *pclntab; /* the executable's function table, on first use */
+	bool pclntab_failed;	    /* it could not be read: no function names */
+	char **warnings;	    /* about the target itself; every report carries them */
 	size_t nwarnings;
 };
 
@@ -260,12 +297,18 @@ struct gm_target {
  * what each kind of target is.
  */
 struct gomem_error *gm_target_init_core(struct gm_target *t, const char *exe_path,
-					const char *core_path);
+					const char *core_path, const char *debug_file);
 struct gomem_error *gm_target_init_pid(struct gm_target *t, int pid, const char *exe_path,
-				       unsigned flags);
+				       unsigned flags, const char *debug_file);
 struct gomem_error *gm_target_init_callback(struct gm_target *t, const char *exe_path, int pid,
 					    uint64_t at_entry, const char *maps,
-					    gomem_read_fn read_fn, void *arg);
+					    gomem_read_fn read_fn, void *arg,
+					    const char *debug_file);
+/*
+ * (debug_file: a file with the executable's DWARF and symbols, checked
+ * against it by gm_debug_file_open before the process is stopped; NULL for
+ * none.)
+ */
 /* Resumes a process that was stopped, and releases everything. */
 void gm_target_deinit(struct gm_target *t);
 
@@ -371,6 +414,18 @@ struct gm_symtab {
 
 /* The executable's .symtab; none (n = 0) for a stripped one. */
 struct gomem_error *gm_symtab_load(const struct gm_exe *exe, struct gm_symtab *ret);
+/* The .symtab of the target's executable, or of its debug file when it has one. */
+struct gomem_error *gm_target_symtab(const struct gm_target *t, struct gm_symtab *ret);
+/*
+ * The function whose entry is pc (link-time), by the executable's
+ * .gopclntab, which every Go binary keeps; NULL when none (or no table).
+ * The name lives as long as the target.
+ */
+const char *gm_target_func_at(struct gm_target *t, uint64_t pc);
+/* The function whose code holds pc (link-time) and its entry; NULL when none. */
+const char *gm_target_func_holding(struct gm_target *t, uint64_t pc, uint64_t *entry_ret);
+/* The target's function table (opened on first use); NULL when it cannot be read. */
+struct gm_pclntab *gm_target_pclntab(struct gm_target *t);
 void gm_symtab_deinit(struct gm_symtab *st);
 /* The function whose entry is pc (a goroutine's startpc), or NULL. */
 const char *gm_symtab_func_at(const struct gm_symtab *st, uint64_t pc);

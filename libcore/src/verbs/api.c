@@ -8,17 +8,52 @@
 
 #include "verbs/verbs.h"
 
-/* The DWARF (dwarf when borrowed, else opened from path) and the runtime of t. */
-static struct gomem_error *add_runtime(struct gomem_target *t, const char *path,
-				       struct gm_dwarf *dwarf)
+/*
+ * Without DWARF every layout is resolved at once, so that what the code
+ * patterns did not find is known before any verb runs, and said once in
+ * every report. A layout that fails here fails again, with its error, in
+ * the verb that needs it.
+ */
+static struct gomem_error *note_missing_dwarf(struct gomem_target *t)
 {
+	const char *why = gm_dwarf_description(t->dwarf);
+	if (!why)
+		return NULL;
+	gomem_error_destroy(gm_runtime_resolve_every_layout(t->runtime));
+	TRY(gm_target_warn(&t->target, "%s", why));
+	for (size_t i = 0; i < gm_dwarf_nnotes(t->dwarf); i++)
+		TRY(gm_target_warn(&t->target, "without DWARF, not found in the code: %s",
+				   gm_dwarf_note(t->dwarf, i)));
+	return NULL;
+}
+
+/* The DWARF (dwarf when borrowed, else the one for its executable) and the runtime of t. */
+static struct gomem_error *add_runtime(struct gomem_target *t, struct gm_dwarf *dwarf,
+				       const char *layout_from)
+{
+	struct gm_target *tg = &t->target;
 	if (dwarf) {
 		t->dwarf = dwarf;
 		t->dwarf_borrowed = true;
 	} else {
-		TRY(gm_dwarf_open(path, &t->dwarf));
+		/* The function table is read only when there is no DWARF to ask. */
+		bool code = !tg->have_debug && !tg->exe.has_dwarf;
+		TRY(gm_dwarf_open_for(&tg->exe, tg->have_debug ? &tg->debug : NULL,
+				      code ? gm_target_pclntab(tg) : NULL, layout_from, &t->dwarf));
 	}
-	return gm_runtime_create(t->dwarf, &t->target, &t->runtime);
+	TRY(gm_runtime_create(t->dwarf, tg, &t->runtime));
+	return note_missing_dwarf(t);
+}
+
+/* Keeps the options, for the verbs that open another target the same way (diff). */
+static struct gomem_error *keep_options(struct gomem_target *t, const char *debug_file,
+					const char *layout_from)
+{
+	if (debug_file && !(t->debug_file = strdup(debug_file)))
+		return &gm_error_no_memory;
+	if (layout_from && !(t->layout_from = strdup(layout_from)))
+		return &gm_error_no_memory;
+	return NULL;
 }
 
 /* Hands t to *ret, or destroys it when err. */
@@ -41,20 +76,38 @@ struct gomem_error *gm_target_open_core_dwarf(const char *exe_path, const char *
 	struct gomem_target *t = calloc(1, sizeof(*t));
 	if (!t)
 		return &gm_error_no_memory;
-	struct gomem_error *err = gm_target_init_core(&t->target, exe_path, core_path);
+	struct gomem_error *err = gm_target_init_core(&t->target, exe_path, core_path, NULL);
 	if (!err)
-		err = add_runtime(t, exe_path, dwarf);
+		err = add_runtime(t, dwarf, NULL);
+	return finish(t, err, ret);
+}
+
+struct gomem_error *gomem_target_open_core_with(const char *exe_path, const char *core_path,
+						const char *debug_file, const char *layout_from,
+						struct gomem_target **ret)
+{
+	if (!exe_path || !core_path || !ret)
+		return gm_error(GOMEM_ERROR_USAGE, "an executable and a core file are needed");
+	struct gomem_target *t = calloc(1, sizeof(*t));
+	if (!t)
+		return &gm_error_no_memory;
+	struct gomem_error *err = keep_options(t, debug_file, layout_from);
+	if (!err)
+		err = gm_target_init_core(&t->target, exe_path, core_path, debug_file);
+	if (!err)
+		err = add_runtime(t, NULL, layout_from);
 	return finish(t, err, ret);
 }
 
 struct gomem_error *gomem_target_open_core(const char *exe_path, const char *core_path,
 					   struct gomem_target **ret)
 {
-	return gm_target_open_core_dwarf(exe_path, core_path, NULL, ret);
+	return gomem_target_open_core_with(exe_path, core_path, NULL, NULL, ret);
 }
 
-struct gomem_error *gomem_target_open_pid(int pid, const char *exe_path, unsigned flags,
-					  struct gomem_target **ret)
+struct gomem_error *gomem_target_open_pid_with(int pid, const char *exe_path, unsigned flags,
+					       const char *debug_file, const char *layout_from,
+					       struct gomem_target **ret)
 {
 	if (!ret)
 		return gm_error(GOMEM_ERROR_USAGE, "gomem_target_open_pid: missing argument");
@@ -65,9 +118,37 @@ struct gomem_error *gomem_target_open_pid(int pid, const char *exe_path, unsigne
 	struct gomem_target *t = calloc(1, sizeof(*t));
 	if (!t)
 		return &gm_error_no_memory;
-	struct gomem_error *err = gm_target_init_pid(&t->target, pid, exe_path, flags);
+	struct gomem_error *err = keep_options(t, debug_file, layout_from);
 	if (!err)
-		err = add_runtime(t, t->target.exe_file, NULL);
+		err = gm_target_init_pid(&t->target, pid, exe_path, flags, debug_file);
+	if (!err)
+		err = add_runtime(t, NULL, layout_from);
+	return finish(t, err, ret);
+}
+
+struct gomem_error *gomem_target_open_pid(int pid, const char *exe_path, unsigned flags,
+					  struct gomem_target **ret)
+{
+	return gomem_target_open_pid_with(pid, exe_path, flags, NULL, NULL, ret);
+}
+
+struct gomem_error *gomem_target_open_callback_with(const char *exe_path, int pid,
+						    uint64_t at_entry, const char *maps,
+						    gomem_read_fn read_fn, void *arg,
+						    const char *debug_file, const char *layout_from,
+						    struct gomem_target **ret)
+{
+	if (!exe_path || !read_fn || !ret)
+		return gm_error(GOMEM_ERROR_USAGE, "an executable and a read callback are needed");
+	struct gomem_target *t = calloc(1, sizeof(*t));
+	if (!t)
+		return &gm_error_no_memory;
+	struct gomem_error *err = keep_options(t, debug_file, layout_from);
+	if (!err)
+		err = gm_target_init_callback(&t->target, exe_path, pid, at_entry, maps, read_fn,
+					      arg, debug_file);
+	if (!err)
+		err = add_runtime(t, NULL, layout_from);
 	return finish(t, err, ret);
 }
 
@@ -75,16 +156,8 @@ struct gomem_error *gomem_target_open_callback(const char *exe_path, int pid, ui
 					       const char *maps, gomem_read_fn read_fn, void *arg,
 					       struct gomem_target **ret)
 {
-	if (!exe_path || !read_fn || !ret)
-		return gm_error(GOMEM_ERROR_USAGE, "an executable and a read callback are needed");
-	struct gomem_target *t = calloc(1, sizeof(*t));
-	if (!t)
-		return &gm_error_no_memory;
-	struct gomem_error *err =
-	    gm_target_init_callback(&t->target, exe_path, pid, at_entry, maps, read_fn, arg);
-	if (!err)
-		err = add_runtime(t, exe_path, NULL);
-	return finish(t, err, ret);
+	return gomem_target_open_callback_with(exe_path, pid, at_entry, maps, read_fn, arg, NULL,
+					       NULL, ret);
 }
 
 void gomem_target_destroy(struct gomem_target *t)
@@ -95,6 +168,8 @@ void gomem_target_destroy(struct gomem_target *t)
 	if (!t->dwarf_borrowed)
 		gm_dwarf_destroy(t->dwarf);
 	gm_target_deinit(&t->target); /* resumes a process that was stopped */
+	free(t->debug_file);
+	free(t->layout_from);
 	free(t);
 }
 

@@ -728,7 +728,8 @@ static struct gomem_error *other_summary(struct gm_run *r, const char *path, cha
 	if (is_json_file(path))
 		return read_text(path, ret);
 	struct gomem_target *o = NULL;
-	TRY(gomem_target_open_core(r->t->exe.path, path, &o));
+	TRY(gomem_target_open_core_with(r->t->exe_file, path, r->target->debug_file,
+					r->target->layout_from, &o));
 	int partial = 0;
 	struct gomem_error *err = gomem_run(o, "summary", 1, summary_argv, ret, &partial);
 	gomem_target_destroy(o);

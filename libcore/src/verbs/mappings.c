@@ -51,7 +51,7 @@ static void mappings_json(struct gm_run *r, const struct gm_addrspace *as)
 	gm_run_json_begin(r, "gomem/mappings/v1");
 	gm_jw_line(w);
 	gm_jw_key(w, "target");
-	gm_json_target(w, r->t);
+	gm_json_target(w, r->target);
 	gm_jw_line(w);
 	gm_jw_member_uint(w, "vsz_bytes", as->vsz);
 	gm_jw_line(w);

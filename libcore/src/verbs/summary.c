@@ -261,7 +261,7 @@ static void summary_json(struct gm_run *r, const struct summary *s)
 	gm_run_json_begin(r, "gomem/summary/v1");
 	gm_jw_line(w);
 	gm_jw_key(w, "target");
-	gm_json_target(w, s->t);
+	gm_json_target(w, r->target);
 	gm_jw_line(w);
 	gm_jw_member_uint(w, "vsz_bytes", s->vsz);
 	gm_jw_line(w);

@@ -185,9 +185,30 @@ static void json_experiments(struct gm_jw *w, const char *list)
 	gm_jw_end(w);
 }
 
-/* The "target" object of every report: what was read, and which Go built it. */
-void gm_json_target(struct gm_jw *w, const struct gm_target *t)
+/* Where the runtime's layouts came from: "debug_info": {"source", "file"}. */
+static void json_debug_info(struct gm_jw *w, const struct gm_dwarf *d)
 {
+	static const char *const sources[] = {
+	    [GM_DWARF_EXE] = "exe",
+	    [GM_DWARF_DEBUG_FILE] = "debug_file",
+	    [GM_DWARF_LAYOUT_FROM] = "layout_from",
+	    [GM_DWARF_TABLE] = "table",
+	};
+	gm_jw_key(w, "debug_info");
+	if (!d) {
+		gm_jw_null(w);
+		return;
+	}
+	gm_jw_object(w);
+	gm_jw_member_string(w, "source", sources[gm_dwarf_source(d)]);
+	gm_jw_member_string(w, "file", gm_dwarf_file(d));
+	gm_jw_end(w);
+}
+
+/* The "target" object of every report: what was read, and which Go built it. */
+void gm_json_target(struct gm_jw *w, const struct gomem_target *target)
+{
+	const struct gm_target *t = &target->target;
 	gm_jw_object(w);
 	gm_jw_member_string(w, "source", t->have_core ? "core" : "live");
 	gm_jw_member_string(w, "exe", t->exe.path);
@@ -199,6 +220,7 @@ void gm_json_target(struct gm_jw *w, const struct gm_target *t)
 	json_experiments(w, t->exe.experiments);
 	gm_jw_member_string(w, "core_kind", gm_target_core_kind(t));
 	gm_jw_member_uint(w, "page_size", t->page_size);
+	json_debug_info(w, target->dwarf);
 	gm_jw_end(w);
 }
 

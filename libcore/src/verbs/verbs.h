@@ -13,6 +13,7 @@ struct gomem_target {
 	struct gm_dwarf *dwarf;
 	bool dwarf_borrowed; /* gm_target_open_core_dwarf's: not destroyed with the target */
 	struct gm_runtime *runtime;
+	char *debug_file, *layout_from; /* as opened (NULL: not given) */
 };
 
 /*
@@ -71,7 +72,7 @@ void gm_run_json_end(struct gm_run *r);
 /* The warnings as text lines, after a blank line. */
 void gm_run_text_warnings(struct gm_run *r);
 /* Writes the "target" object of a JSON report. */
-void gm_json_target(struct gm_jw *w, const struct gm_target *t);
+void gm_json_target(struct gm_jw *w, const struct gomem_target *target);
 /* "name", "ok", "runtime", "reconstructed": the members of a check of a report. */
 void gm_json_check_members(struct gm_jw *w, const char *name, bool ok, uint64_t runtime,
 			   uint64_t reconstructed);

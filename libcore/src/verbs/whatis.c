@@ -230,14 +230,24 @@ static struct gomem_error *whatis_heap(struct whatis *w)
 
 static struct gomem_error *find_symbol(struct whatis *w)
 {
+	/* Functions by .gopclntab (every Go binary has it); variables by .symtab, when kept. */
+	uint64_t pc = w->addr - w->rt->bias, entry = 0;
+	const char *func = gm_target_func_holding(w->t, pc, &entry);
+	if (func) {
+		w->has_symbol = true;
+		w->symbol_func = true;
+		snprintf(w->symbol, sizeof(w->symbol), "%s", func);
+		w->symbol_offset = pc - entry;
+		return NULL;
+	}
 	struct gm_symtab st;
-	TRY(gm_symtab_load(&w->t->exe, &st));
-	const struct gm_sym *sym = gm_symtab_find(&st, w->addr - w->rt->bias);
+	TRY(gm_target_symtab(w->t, &st));
+	const struct gm_sym *sym = gm_symtab_find(&st, pc);
 	if (sym) {
 		w->has_symbol = true;
 		w->symbol_func = sym->func;
 		snprintf(w->symbol, sizeof(w->symbol), "%s", sym->name);
-		w->symbol_offset = w->addr - w->rt->bias - sym->addr;
+		w->symbol_offset = pc - sym->addr;
 	}
 	gm_symtab_deinit(&st);
 	return NULL;

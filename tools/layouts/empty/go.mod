@@ -1,0 +1,3 @@
+module gomem/layouts/empty
+
+go 1.19
