@@ -40,7 +40,7 @@ $(BUILD)/libgomem.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(BUILD)/libgomem.so: $(LIB_OBJS)
-	$(CC) -shared -Wl,-soname,libgomem.so -o $@ $^ $(LDFLAGS_ALL) $(DEPS_LIBS)
+	$(CC) -shared $(SO_LDFLAGS) -o $@ $(filter %.o,$^) $(LDFLAGS_ALL) $(DEPS_LIBS)
 
 CLI_SRCS := $(wildcard libcore/cli/*.c)
 
@@ -91,3 +91,5 @@ format-check:
 
 clean:
 	rm -rf $(BUILD)
+
+include mk/install.mk

@@ -23,10 +23,17 @@ _READ_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint64, ctyp
                             ctypes.c_size_t)
 
 
+# Where `make install` put the library, relative to this file (it rewrites this line);
+# None in a checkout, where the library is ../build/libgomem.so.
+_INSTALLED_LIB = None
+
+
 def _library_path():
     env = os.environ.get("GOMEM_LIB")
     if env:
         return env
+    if _INSTALLED_LIB:
+        return os.path.join(_HERE, _INSTALLED_LIB)
     return os.path.join(_HERE, os.pardir, "build", "libgomem.so")
 
 
@@ -211,8 +218,9 @@ class _Session:
                 self._lib = _Lib(path)
             except OSError as e:
                 raise gdb.GdbError(
-                    "gomem: cannot load libcore (%s): run ./setup first, or set "
-                    "GOMEM_LIB to libgomem.so" % e)
+                    "gomem: cannot load libcore (%s): %s, or set GOMEM_LIB to "
+                    "libgomem.so" % (e, "reinstall gomem" if _INSTALLED_LIB and
+                                     not os.environ.get("GOMEM_LIB") else "run ./setup first"))
         return self._lib
 
     def drop(self, *_args):

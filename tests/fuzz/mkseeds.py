@@ -8,7 +8,8 @@
 Seeds are small and only guide the fuzzers: fuzz_core's are synthetic x86-64
 cores (notes, segments, an executable's first page where it would be mapped),
 fuzz_overlay's and fuzz_exe's are lists of patch records (see fuzz.h):
-kind u8, index u32, offset u32, len u8, bytes.
+kind u8, index u32, offset u32, len u8, bytes; fuzz_pclntab's are a small
+hand-made pclntab, or patch records over the fixture's pclntab.
 """
 
 import os
@@ -120,6 +121,69 @@ def exe_seeds():
     return seeds
 
 
+def uvarint(v):
+    out = bytearray()
+    while True:
+        out.append((v & 0x7F) | (0x80 if v > 0x7F else 0))
+        v >>= 7
+        if not v:
+            return bytes(out)
+
+
+def pc_table(pairs):
+    """A pc-value table from (value, pc end) pairs: zig-zag value deltas, pc deltas, a 0."""
+    out, prev, prevpc = bytearray(), -1, 0
+    for val, end in pairs:
+        d = val - prev
+        out += uvarint(((d << 1) ^ (d >> 31)) & 0xFFFFFFFF) + uvarint(end - prevpc)
+        prev, prevpc = val, end
+    return bytes(out) + b"\0"
+
+
+def pclntab(text_start=0x402000, magic=0xFFFFFFF1):
+    """A small Go 1.20+ pclntab (fuzz_pclntab's wrapped input): main.a and main.b,
+    an inline tree and a stack map, funcdata offsets from the table's own start."""
+    names = b"\0main.a\0main.b\0main.inl\0"
+    pctab = bytearray(b"\0")
+    offs = {}
+    for key, pairs in [("sp", [(0, 4), (8, 0x1C), (0, 0x20)]), ("ln", [(10, 0x10), (12, 0x20)]),
+                       ("file", [(0, 0x20)]), ("inl", [(-1, 8), (0, 0x10), (-1, 0x20)]),
+                       ("bln", [(20, 4), (21, 8), (30, 0x10), (22, 0x20)]),
+                       ("stk", [(0, 8), (1, 0x20)])]:
+        offs[key] = len(pctab)
+        pctab += pc_table(pairs)
+    t = bytearray(0x720)
+    struct.pack_into("<IBBBBQQQQQQQQ", t, 0, magic, 0, 0, 1, 8, 2, 1, text_start,
+                     72, 0x100, 0x110, 0x120, 0x200)
+    t[72:72 + len(names)] = names
+    t[0x110:0x115] = b"a.go\0"
+    t[0x120:0x120 + len(pctab)] = pctab
+    struct.pack_into("<IIIIII", t, 0x200, 0, 0x400, 0x20, 0x480, 0x40, 0)
+
+    def func(at, entry, name, pcln, tail, nfuncdata):
+        struct.pack_into("<IiiIIIIIIiBBBB", t, 0x200 + at, entry, name, 16, 0, offs["sp"],
+                         offs["file"], pcln, len(tail) - nfuncdata, 0, 9, 0, 0, 0, nfuncdata)
+        for i, v in enumerate(tail):
+            struct.pack_into("<I", t, 0x200 + at + 44 + 4 * i, v)
+
+    func(0x400, 0, 1, offs["ln"], [], 0)
+    func(0x480, 0x20, 8, offs["bln"], [0, offs["stk"], offs["inl"], 0xFFFFFFFF, 0x710,
+                                      0xFFFFFFFF, 0x700], 4)
+    struct.pack_into("<BxxxiiiiiBB", t, 0x700, 0, 15, 4, 40, 2, 3, 5, 2)
+    return bytes(t)
+
+
+def pclntab_seeds():
+    """fuzz_pclntab: an even byte and a table, or an odd byte and records (kinds 0..7)."""
+    seeds = {"wrapped": b"\0" + pclntab(), "wrapped-no-textstart": b"\0" + pclntab(0),
+             "wrapped-go119-magic": b"\2" + pclntab(magic=0xFFFFFFF0), "fixture": b"\1"}
+    for kind in range(8):
+        seeds["kind%d-ones" % kind] = b"\1" + record(kind, 0, 0, b"\xff" * 8)
+        seeds["kind%d-zero" % kind] = b"\1" + record(kind, 1, 8, b"\0" * 8)
+        seeds["kind%d-small" % kind] = b"\1" + record(kind, 2, 4, struct.pack("<I", 3))
+    return seeds
+
+
 def write(corpus, target, seeds):
     d = os.path.join(corpus, target)
     os.makedirs(d, exist_ok=True)
@@ -159,6 +223,7 @@ def main(argv):
     write(corpus, "fuzz_core", core_seeds())
     write(corpus, "fuzz_overlay", overlay_seeds())
     write(corpus, "fuzz_exe", exe_seeds())
+    write(corpus, "fuzz_pclntab", pclntab_seeds())
 
 
 if __name__ == "__main__":

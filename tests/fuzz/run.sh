@@ -10,7 +10,8 @@
 #   -b BUILD     build directory (default: build); its fixtures are used
 #   -t SECONDS   how long to fuzz each target (default 60)
 #   -r           replay the regressions and the seeds only, no fuzzing
-#   TARGET       fuzz_core, fuzz_overlay, ... (default: every tests/fuzz/fuzz_*.c)
+#   TARGET       fuzz_core, fuzz_overlay, fuzz_exe, fuzz_json, fuzz_pclntab, ...
+#                (default: every tests/fuzz/fuzz_*.c)
 #
 # Environment: GOMEM_FUZZ_EXE and GOMEM_FUZZ_CORE pick the fixture (default:
 # BUILD/fixtures/heapmix-<the machine's Go>/exe and core.kernel); FUZZ_FLAGS
@@ -29,7 +30,7 @@ while getopts "b:t:rh" opt; do
 	b) build=$OPTARG ;;
 	t) seconds=$OPTARG ;;
 	r) replay_only=1 ;;
-	*) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+	*) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))

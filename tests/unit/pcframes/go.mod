@@ -1,0 +1,3 @@
+module pcframes
+
+go 1.19
