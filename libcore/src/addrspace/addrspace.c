@@ -78,23 +78,16 @@ void gm_addrspace_warn(struct gm_addrspace *as, const char *fmt, ...)
 	va_end(ap);
 }
 
+GM_DEFINE_GROW_MAX(grow_regions, struct gm_region, MAX_REGIONS,
+		   "regions: the runtime's lists are corrupt")
+
 struct gomem_error *gm_regions_add(struct gm_regions *rs, const struct gm_region *r)
 {
 	if (r->end <= r->start)
 		return NULL;
-	if (rs->n == rs->cap) {
-		if (rs->cap >= MAX_REGIONS)
-			return gm_error(GOMEM_ERROR_INCONSISTENT,
-					"more than %u regions: the runtime's lists are corrupt",
-					MAX_REGIONS);
-		size_t cap = rs->cap ? 2 * rs->cap : 64;
-		struct gm_region *v = reallocarray(rs->v, cap, sizeof(*v));
-		if (!v)
-			return &gm_error_no_memory;
-		rs->v = v;
-		rs->cap = cap;
-	}
-	rs->v[rs->n++] = *r;
+	struct gm_region *slot;
+	TRY(grow_regions(&rs->v, &rs->n, &rs->cap, &slot));
+	*slot = *r;
 	return NULL;
 }
 
@@ -120,33 +113,17 @@ struct builder {
 	int *part_region;	      /* per part: index into rs, or -1 */
 };
 
+GM_DEFINE_GROW(grow_claims, struct claim)
+
 static const struct gm_mapping *mapping_at(struct builder *b, uint64_t addr)
 {
-	size_t lo = 0, hi = b->nmaps;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (addr < b->maps[mid].start)
-			hi = mid;
-		else if (addr >= b->maps[mid].end)
-			lo = mid + 1;
-		else
-			return &b->maps[mid];
-	}
-	return NULL;
+	return GM_FIND_RANGE(b->maps, b->nmaps, start, end, addr);
 }
 
 /* The first claim that ends after addr. */
 static size_t claim_index(const struct builder *b, uint64_t addr)
 {
-	size_t lo = 0, hi = b->nclaims;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (b->claims[mid].end <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return GM_UPPER_BOUND(b->claims, b->nclaims, end, addr);
 }
 
 static bool claimed(const struct builder *b, uint64_t addr)
@@ -157,19 +134,12 @@ static bool claimed(const struct builder *b, uint64_t addr)
 
 static struct gomem_error *insert_claim(struct builder *b, const struct gm_region *r)
 {
-	if (b->nclaims == b->cap_claims) {
-		size_t cap = b->cap_claims ? 2 * b->cap_claims : 256;
-		struct claim *v = reallocarray(b->claims, cap, sizeof(*v));
-		if (!v)
-			return &gm_error_no_memory;
-		b->claims = v;
-		b->cap_claims = cap;
-	}
 	/* Appending in address order (the Go regions) costs no move. */
 	size_t i = claim_index(b, r->start);
-	memmove(&b->claims[i + 1], &b->claims[i], (b->nclaims - i) * sizeof(*b->claims));
+	if (!grow_claims(&b->claims, &b->nclaims, &b->cap_claims))
+		return &gm_error_no_memory;
+	memmove(&b->claims[i + 1], &b->claims[i], (b->nclaims - 1 - i) * sizeof(*b->claims));
 	b->claims[i] = (struct claim){r->start, r->end};
-	b->nclaims++;
 	return NULL;
 }
 
@@ -601,29 +571,29 @@ static struct gomem_error *dynamic_linker_regions(struct builder *b)
 
 /* ---- cutting the mappings into parts ---- */
 
+/* The parts, and for each (region[i]) the index of its region in the builder's, or -1. */
 struct parts {
 	struct gm_part *v;
-	int *region;
 	size_t n, cap;
+	int *region;
+	size_t nregion, cap_region;
 };
+
+GM_DEFINE_GROW(grow_parts, struct gm_part)
+GM_DEFINE_GROW(grow_ints, int)
 
 static struct gomem_error *add_part(struct parts *p, const struct gm_part *part, int region_idx)
 {
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? 2 * p->cap : 128;
-		struct gm_part *v = reallocarray(p->v, cap, sizeof(*v));
-		if (!v)
-			return &gm_error_no_memory;
-		p->v = v;
-		int *r = reallocarray(p->region, cap, sizeof(*r));
-		if (!r)
-			return &gm_error_no_memory;
-		p->region = r;
-		p->cap = cap;
+	int *ri = grow_ints(&p->region, &p->nregion, &p->cap_region);
+	if (!ri)
+		return &gm_error_no_memory;
+	struct gm_part *slot = grow_parts(&p->v, &p->n, &p->cap);
+	if (!slot) {
+		p->nregion--;
+		return &gm_error_no_memory;
 	}
-	p->v[p->n] = *part;
-	p->region[p->n] = region_idx;
-	p->n++;
+	*slot = *part;
+	*ri = region_idx;
 	return NULL;
 }
 
@@ -755,15 +725,7 @@ struct heap_acc {
 /* The first part that ends after addr. */
 static size_t part_index(const struct gm_part *parts, size_t n, uint64_t addr)
 {
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (parts[mid].end <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return GM_UPPER_BOUND(parts, n, end, addr);
 }
 
 /* An in-use span, its allocation bits, and the bytes classified so far. */

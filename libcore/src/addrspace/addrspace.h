@@ -148,6 +148,7 @@ struct gm_regions {
 	size_t n, cap;
 };
 
+/* Adds a copy of r (nothing when it is empty); fails past MAX_REGIONS. */
 struct gomem_error *gm_regions_add(struct gm_regions *rs, const struct gm_region *r);
 
 /* Builds the attribution of t's whole address space; rt NULL: without the Go runtime's view. */
@@ -164,6 +165,8 @@ struct gm_bnode {
 	uint64_t rss;
 	int parent; /* -1 for the root; parents come before their children */
 };
+
+#define GM_BREAKDOWN_MAX_NODES (1 << 24) /* its n is an int */
 
 struct gm_breakdown {
 	struct gm_bnode *nodes;

@@ -91,26 +91,23 @@ static const char *const heap_names[GM_HK_COUNT] = {
 
 struct tree {
 	struct gm_breakdown *bd;
-	int cap;
+	size_t n, cap; /* bd->n as a size_t, for the array helpers */
 	bool has_rss;
 	bool failed;
 };
+
+GM_DEFINE_GROW(grow_nodes, struct gm_bnode)
 
 static int node(struct tree *t, int parent, const char *name, uint64_t vsz, uint64_t rss)
 {
 	if (t->failed)
 		return -1;
-	if (t->bd->n == t->cap) {
-		int cap = t->cap ? 2 * t->cap : 64;
-		struct gm_bnode *v = reallocarray(t->bd->nodes, (size_t)cap, sizeof(*v));
-		if (!v) {
-			t->failed = true;
-			return -1;
-		}
-		t->bd->nodes = v;
-		t->cap = cap;
+	struct gm_bnode *n =
+	    t->n < GM_BREAKDOWN_MAX_NODES ? grow_nodes(&t->bd->nodes, &t->n, &t->cap) : NULL;
+	if (!n) {
+		t->failed = true;
+		return -1;
 	}
-	struct gm_bnode *n = &t->bd->nodes[t->bd->n];
 	memset(n, 0, sizeof(*n));
 	snprintf(n->name, sizeof(n->name), "%s", name);
 	n->vsz = vsz;

@@ -39,6 +39,82 @@ static inline void gm_sort(void *base, size_t n, size_t size,
 		qsort(base, n, size, cmp);
 }
 
+/* ---- growable arrays and binary search (array.c) ---- */
+
+/*
+ * Makes room for one more element in an array of n elements of size bytes
+ * at *p, of which *cap are allocated: the capacity doubles (from 64 bytes
+ * or one element).
+ * False when out of memory; then nothing changed.
+ */
+bool gm_array_room(void **p, size_t n, size_t *cap, size_t size);
+
+/*
+ * NAME_grow(&v, &n, &cap): a new element (not zeroed) at the end of the
+ * array v of n elements with cap allocated, or NULL when out of memory
+ * (nothing changed). A typed wrapper of gm_array_room.
+ */
+#define GM_DEFINE_GROW(name, type)                                                                 \
+	static inline __attribute__((unused)) type *name(type **v, size_t *n, size_t *cap)         \
+	{                                                                                          \
+		void *p = *v;                                                                      \
+		if (!gm_array_room(&p, *n, cap, sizeof(type)))                                     \
+			return NULL;                                                               \
+		*v = p;                                                                            \
+		return &(*v)[(*n)++];                                                              \
+	}
+
+/*
+ * gm_array_room for a list whose length the target decides: past max
+ * elements it is corrupt, an error that says "more than MAX what".
+ */
+struct gomem_error *gm_array_room_max(void **p, size_t n, size_t *cap, size_t size, size_t max,
+				      const char *what);
+
+/* NAME(&v, &n, &cap, &slot): NAME_grow with gm_array_room_max's bound and errors. */
+#define GM_DEFINE_GROW_MAX(name, type, max, what)                                                  \
+	static inline __attribute__((unused)) struct gomem_error *name(type **v, size_t *n,        \
+								       size_t *cap, type **slot)   \
+	{                                                                                          \
+		void *p = *v;                                                                      \
+		TRY(gm_array_room_max(&p, *n, cap, sizeof(type), (max), (what)));                  \
+		*v = p;                                                                            \
+		*slot = &(*v)[(*n)++];                                                             \
+		return NULL;                                                                       \
+	}
+
+/* struct NAME {TYPE *v; size_t n, cap;} and NAME_add(&a): NAME_grow on its members. */
+#define GM_DEFINE_ARRAY(name, type)                                                                \
+	struct name {                                                                              \
+		type *v;                                                                           \
+		size_t n, cap;                                                                     \
+	};                                                                                         \
+	GM_DEFINE_GROW(name##_grow, type)                                                          \
+	static inline __attribute__((unused)) type *name##_add(struct name *a)                     \
+	{                                                                                          \
+		return name##_grow(&a->v, &a->n, &a->cap);                                         \
+	}
+
+/*
+ * In an array of n elements of size bytes sorted by the uint64_t at
+ * key_offset: the index of the first element whose key is above key (n
+ * when none). The one binary search of libcore.
+ */
+size_t gm_upper_bound(const void *v, size_t n, size_t size, size_t key_offset, uint64_t key);
+#define GM_UPPER_BOUND(v, n, member, key)                                                          \
+	gm_upper_bound((v), (n), sizeof(*(v)), offsetof(__typeof__(*(v)), member), (key))
+
+/*
+ * In an array of disjoint ranges [lo, hi) sorted by address: the element
+ * that holds addr, or NULL.
+ */
+void *gm_find_range(const void *v, size_t n, size_t size, size_t lo_offset, size_t hi_offset,
+		    uint64_t addr);
+#define GM_FIND_RANGE(v, n, lo, hi, addr)                                                          \
+	((__typeof__(&(v)[0]))gm_find_range((v), (n), sizeof(*(v)),                                \
+					    offsetof(__typeof__(*(v)), lo),                        \
+					    offsetof(__typeof__(*(v)), hi), (addr)))
+
 /* ---- errors (error.c) ---- */
 
 struct gomem_error {
@@ -61,6 +137,8 @@ struct gm_strbuf {
 };
 
 void gm_strbuf_printf(struct gm_strbuf *sb, const char *fmt, ...) GM_PRINTF(2, 3);
+/* Room for extra more bytes and a NUL; false (and failed set) when out of memory. */
+bool gm_strbuf_reserve(struct gm_strbuf *sb, size_t extra);
 void gm_strbuf_append(struct gm_strbuf *sb, const char *s, size_t n);
 /* Hands the string over (NULL if an allocation failed) and resets sb. */
 char *gm_strbuf_steal(struct gm_strbuf *sb);
@@ -151,7 +229,7 @@ struct gm_json {
 	char *string;	       /* GM_JSON_STRING: decoded, NUL-terminated */
 	char *key;	       /* a member of an object: its name */
 	struct gm_json *items; /* the elements of an array, the members of an object */
-	size_t n;
+	size_t n, cap;
 };
 
 /* Parses len bytes of text; what names the text in errors ("summary a.json"). */

@@ -221,19 +221,15 @@ static struct gomem_error *string(struct parser *ps, char **ret)
 	return NULL;
 }
 
+GM_DEFINE_GROW(grow_items, struct gm_json)
+
 static struct gomem_error *new_item(struct parser *ps, struct gm_json *parent, struct gm_json **ret)
 {
 	if (++ps->nodes > MAX_NODES)
 		return fail(ps, "too many values");
-	/* Grow by doubling when n is a power of two (or zero). */
-	if ((parent->n & (parent->n - 1)) == 0) {
-		size_t cap = parent->n ? parent->n * 2 : 1;
-		struct gm_json *v = reallocarray(parent->items, cap, sizeof(*v));
-		if (!v)
-			return &gm_error_no_memory;
-		parent->items = v;
-	}
-	struct gm_json *item = &parent->items[parent->n++];
+	struct gm_json *item = grow_items(&parent->items, &parent->n, &parent->cap);
+	if (!item)
+		return &gm_error_no_memory;
 	memset(item, 0, sizeof(*item));
 	*ret = item;
 	return NULL;

@@ -8,7 +8,7 @@
 
 #include "base/base.h"
 
-static bool strbuf_reserve(struct gm_strbuf *sb, size_t extra)
+bool gm_strbuf_reserve(struct gm_strbuf *sb, size_t extra)
 {
 	if (sb->failed)
 		return false;
@@ -34,7 +34,7 @@ static bool strbuf_reserve(struct gm_strbuf *sb, size_t extra)
 
 void gm_strbuf_append(struct gm_strbuf *sb, const char *s, size_t n)
 {
-	if (!strbuf_reserve(sb, n))
+	if (!gm_strbuf_reserve(sb, n))
 		return;
 	memcpy(sb->s + sb->len, s, n);
 	sb->len += n;
@@ -47,7 +47,7 @@ void gm_strbuf_printf(struct gm_strbuf *sb, const char *fmt, ...)
 	va_start(ap, fmt);
 	int n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n < 0 || !strbuf_reserve(sb, (size_t)n))
+	if (n < 0 || !gm_strbuf_reserve(sb, (size_t)n))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(sb->s + sb->len, (size_t)n + 1, fmt, ap);

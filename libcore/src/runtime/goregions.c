@@ -34,22 +34,14 @@ struct ctx {
 	bool randomized_base; /* Go 1.26+: the heap starts at a random offset of its arena */
 };
 
+GM_DEFINE_GROW_MAX(grow_regions, struct gm_rt_region, MAX_REGIONS,
+		   "regions: the runtime's lists are corrupt")
+
 static struct gomem_error *push(struct ctx *c, const struct gm_rt_region *r)
 {
-	struct gm_rt_regions *rs = c->rs;
-	if (rs->n == rs->cap) {
-		if (rs->cap >= MAX_REGIONS)
-			return gm_error(GOMEM_ERROR_INCONSISTENT,
-					"more than %u regions: the runtime's lists are corrupt",
-					MAX_REGIONS);
-		size_t cap = rs->cap ? 2 * rs->cap : 64;
-		struct gm_rt_region *v = reallocarray(rs->v, cap, sizeof(*v));
-		if (!v)
-			return &gm_error_no_memory;
-		rs->v = v;
-		rs->cap = cap;
-	}
-	rs->v[rs->n++] = *r;
+	struct gm_rt_region *slot;
+	TRY(grow_regions(&c->rs->v, &c->rs->n, &c->rs->cap, &slot));
+	*slot = *r;
 	return NULL;
 }
 
@@ -98,14 +90,21 @@ static struct gomem_error *read_slice(struct ctx *c, uint64_t addr, uint64_t hdr
 
 /* ---- the heap ---- */
 
-static int cmp_u64_pair(const void *a, const void *b)
+/* A range [start, end) of the heap: mapped by the page allocator, or a user arena chunk. */
+struct addr_range {
+	uint64_t start, end;
+};
+
+GM_DEFINE_ARRAY(range_array, struct addr_range)
+
+static int cmp_range(const void *a, const void *b)
 {
-	const uint64_t *x = a, *y = b;
-	return x[0] < y[0] ? -1 : x[0] > y[0];
+	const struct addr_range *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
 }
 
 /* mheap_.pages.inUse: every range of the heap the runtime has mapped, sorted. */
-static struct gomem_error *heap_in_use(struct ctx *c, uint64_t **ret, size_t *n_ret)
+static struct gomem_error *heap_in_use(struct ctx *c, struct addr_range **ret, size_t *n_ret)
 {
 	struct gm_layout *L = &c->rt->L;
 	uint64_t hdr[3];
@@ -114,23 +113,25 @@ static struct gomem_error *heap_in_use(struct ctx *c, uint64_t **ret, size_t *n_
 	if (hdr[1] > MAX_LIST)
 		return gm_error(GOMEM_ERROR_INCONSISTENT, "page allocator has %" PRIu64 " ranges",
 				hdr[1]);
-	uint64_t *r = calloc(hdr[1] ? 2 * hdr[1] : 1, sizeof(*r));
+	struct addr_range *r = calloc(hdr[1] ? hdr[1] : 1, sizeof(*r));
 	if (!r)
 		return &gm_error_no_memory;
 	for (uint64_t i = 0; i < hdr[1]; i++) {
+		uint64_t v[2];
 		struct gomem_error *err =
-		    gm_read(c->rt->mem, hdr[0] + i * L->addrrange_size, &r[2 * i], 16);
-		if (!err && r[2 * i + 1] < r[2 * i])
+		    gm_read(c->rt->mem, hdr[0] + i * L->addrrange_size, v, 16);
+		if (!err && v[1] < v[0])
 			err =
 			    gm_error(GOMEM_ERROR_INCONSISTENT,
 				     "page allocator range 0x%" PRIx64 "-0x%" PRIx64 " is corrupt",
-				     r[2 * i], r[2 * i + 1]);
+				     v[0], v[1]);
 		if (err) {
 			free(r);
 			return err;
 		}
+		r[i] = (struct addr_range){v[0], v[1]};
 	}
-	gm_sort(r, hdr[1], 2 * sizeof(*r), cmp_u64_pair);
+	gm_sort(r, hdr[1], sizeof(*r), cmp_range);
 	*ret = r;
 	*n_ret = hdr[1];
 	return NULL;
@@ -143,8 +144,8 @@ static struct gomem_error *heap_in_use(struct ctx *c, uint64_t **ret, size_t *n_
  * heap base that is never mapped (mheap.go@1.26 grow, randomizeHeapBase).
  */
 static struct gomem_error *add_arena(struct ctx *c, const struct gm_arena *a, uint64_t arena_idx,
-				     const uint64_t *ranges, size_t nranges, uint64_t cur_base,
-				     uint64_t cur_end)
+				     const struct addr_range *ranges, size_t nranges,
+				     uint64_t cur_base, uint64_t cur_end)
 {
 	char label[96];
 	snprintf(label, sizeof(label), "%s arena 0x%" PRIx64 " (arena index %" PRIu64 ")",
@@ -157,8 +158,8 @@ static struct gomem_error *add_arena(struct ctx *c, const struct gm_arena *a, ui
 	    "Free)";
 	uint64_t pos = a->base;
 	for (size_t i = 0; i < nranges && pos < a->end; i++) {
-		uint64_t lo = ranges[2 * i] > pos ? ranges[2 * i] : pos;
-		uint64_t hi = ranges[2 * i + 1] < a->end ? ranges[2 * i + 1] : a->end;
+		uint64_t lo = ranges[i].start > pos ? ranges[i].start : pos;
+		uint64_t hi = ranges[i].end < a->end ? ranges[i].end : a->end;
 		if (hi <= lo)
 			continue;
 		if (lo > pos) {
@@ -188,39 +189,20 @@ static struct gomem_error *add_arena(struct ctx *c, const struct gm_arena *a, ui
 	return NULL;
 }
 
-struct chunk_ranges {
-	uint64_t *v; /* start, end pairs */
-	size_t n, cap;
-};
-
 static struct gomem_error *add_user_chunk(void *arg, const struct gm_span *sp)
 {
-	struct chunk_ranges *r = arg;
 	if (!sp->user_chunk)
 		return NULL;
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? 2 * r->cap : 16;
-		uint64_t *v = reallocarray(r->v, cap, 2 * sizeof(*v));
-		if (!v)
-			return &gm_error_no_memory;
-		r->v = v;
-		r->cap = cap;
-	}
-	r->v[2 * r->n] = sp->start;
-	r->v[2 * r->n + 1] = sp->start + sp->bytes;
-	r->n++;
+	struct addr_range *r = range_array_add(arg);
+	if (!r)
+		return &gm_error_no_memory;
+	*r = (struct addr_range){sp->start, sp->start + sp->bytes};
 	return NULL;
-}
-
-static int cmp_range(const void *a, const void *b)
-{
-	const uint64_t *x = a, *y = b;
-	return x[0] < y[0] ? -1 : x[0] > y[0];
 }
 
 /* The user arena chunks in use, sorted: they are mapped outside the page allocator. */
 static struct gomem_error *user_chunks(struct ctx *c, const struct gm_arena *arenas, size_t n,
-				       struct chunk_ranges *r)
+				       struct range_array *r)
 {
 	bool any = false;
 	for (size_t i = 0; i < n && !any; i++)
@@ -229,7 +211,7 @@ static struct gomem_error *user_chunks(struct ctx *c, const struct gm_arena *are
 		return NULL;
 	uint64_t bad = 0;
 	TRY(gm_heap_foreach_span(c->rt, add_user_chunk, r, &bad));
-	gm_sort(r->v, r->n, 2 * sizeof(*r->v), cmp_range);
+	gm_sort(r->v, r->n, sizeof(*r->v), cmp_range);
 	return NULL;
 }
 
@@ -242,17 +224,17 @@ static struct gomem_error *heap_regions(struct ctx *c)
 	TRY(gm_rt_read_field(rt, rt->mheap, &c->R->cur_arena_end, &ce));
 	c->randomized_base = c->R->randomized_base;
 
-	_cleanup_free_ uint64_t *ranges = NULL;
+	_cleanup_free_ struct addr_range *ranges = NULL;
 	size_t nranges = 0;
 	TRY(heap_in_use(c, &ranges, &nranges));
-	c->first_heap = nranges ? ranges[0] : 0;
+	c->first_heap = nranges ? ranges[0].start : 0;
 
 	_cleanup_free_ struct gm_arena *arenas = NULL;
 	size_t narenas = 0;
 	TRY(gm_heap_arenas(rt, &arenas, &narenas));
 	c->rs->narenas = narenas;
 	uint64_t meta_size = c->R->heap_arena_size;
-	struct chunk_ranges chunks = {0};
+	struct range_array chunks = {0};
 	struct gomem_error *err = user_chunks(c, arenas, narenas, &chunks);
 	for (size_t i = 0; !err && i < narenas; i++) {
 		uint64_t idx = (arenas[i].base - L->arena_base_offset) >> L->log_arena_bytes;

@@ -23,6 +23,9 @@ struct reader {
 	size_t cap_threads, cap_gs;
 };
 
+GM_DEFINE_GROW(grow_threads, struct gm_thread)
+GM_DEFINE_GROW(grow_goroutines, struct gm_goroutine)
+
 void gm_sched_warn(struct gm_sched *s, const char *fmt, ...)
 {
 	va_list ap;
@@ -118,16 +121,9 @@ static struct gomem_error *read_threads(struct reader *r)
 			out->partial = true;
 			break;
 		}
-		if (out->nthreads == r->cap_threads) {
-			size_t cap = r->cap_threads ? r->cap_threads * 2 : 16;
-			struct gm_thread *n = reallocarray(out->threads, cap, sizeof(*n));
-			if (!n)
-				return &gm_error_no_memory;
-			out->threads = n;
-			r->cap_threads = cap;
-		}
+		struct gm_thread th;
 		uint64_t next = 0;
-		err = read_thread(r, m, &out->threads[out->nthreads], &next);
+		err = read_thread(r, m, &th, &next);
 		if (err && err->code == GOMEM_ERROR_FAULT) {
 			gm_sched_warn(out,
 				      "M at 0x%" PRIx64
@@ -138,7 +134,11 @@ static struct gomem_error *read_threads(struct reader *r)
 			break;
 		}
 		TRY(err);
-		out->nthreads++;
+		struct gm_thread *slot =
+		    grow_threads(&out->threads, &out->nthreads, &r->cap_threads);
+		if (!slot)
+			return &gm_error_no_memory;
+		*slot = th;
 		m = next;
 	}
 	return NULL;
@@ -288,17 +288,12 @@ static struct gomem_error *read_goroutines(struct reader *r)
 			}
 			if (err)
 				break;
-			if (out->ngs == r->cap_gs) {
-				size_t cap = r->cap_gs ? r->cap_gs * 2 : 256;
-				struct gm_goroutine *v = reallocarray(out->gs, cap, sizeof(*v));
-				if (!v) {
-					err = &gm_error_no_memory;
-					break;
-				}
-				out->gs = v;
-				r->cap_gs = cap;
+			struct gm_goroutine *g = grow_goroutines(&out->gs, &out->ngs, &r->cap_gs);
+			if (!g) {
+				err = &gm_error_no_memory;
+				break;
 			}
-			decode_goroutine(r, batch[j], buf, &out->gs[out->ngs++]);
+			decode_goroutine(r, batch[j], buf, g);
 		}
 	}
 	free(buf);

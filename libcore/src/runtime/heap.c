@@ -22,17 +22,7 @@ static int cmp_arena(const void *a, const void *b)
 
 static const struct gm_arena *find_arena(const struct gm_arena *arenas, size_t n, uint64_t addr)
 {
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (addr < arenas[mid].base)
-			hi = mid;
-		else if (addr >= arenas[mid].end)
-			lo = mid + 1;
-		else
-			return &arenas[mid];
-	}
-	return NULL;
+	return GM_FIND_RANGE(arenas, n, base, end, addr);
 }
 
 /* Reads a Go slice header {array, len, cap}. */
@@ -51,6 +41,10 @@ static struct gomem_error *read_slice(struct gm_runtime *rt, uint64_t addr, uint
 }
 
 #define MAX_USER_ARENAS (1u << 16) /* 4 TiB of user arenas */
+
+GM_DEFINE_ARRAY(arena_array, struct gm_arena)
+GM_DEFINE_GROW_MAX(grow_user_arenas, struct gm_arena, MAX_USER_ARENAS,
+		   "arenas outside the heap's list")
 
 /* The *heapArena of arena index ai, from mheap_.arenas; 0 where there is none. */
 static struct gomem_error *arena_meta(struct gm_runtime *rt, uint64_t ai, uint64_t *ret)
@@ -117,8 +111,7 @@ static struct gomem_error *scan_user_arenas(struct gm_runtime *rt, const struct 
 {
 	struct gm_layout *L = &rt->L;
 	uint64_t l1_count = 1ULL << L->arena_l1_bits, l2_count = 1ULL << L->arena_l2_bits;
-	struct gm_arena *out = NULL;
-	size_t n = 0, cap = 0;
+	struct arena_array out = {0};
 	uint64_t batch[1024];
 	struct gomem_error *err = NULL;
 	for (uint64_t l1 = 0; !err && l1 < l1_count && l1 < 1024; l1++) {
@@ -135,32 +128,19 @@ static struct gomem_error *scan_user_arenas(struct gm_runtime *rt, const struct 
 				set_arena(L, &a, (l1 << L->arena_l2_bits) + i + j, batch[j], true);
 				if (find_arena(heap, nheap, a.base))
 					continue;
-				if (n == MAX_USER_ARENAS) {
-					free(out);
-					return gm_error(
-					    GOMEM_ERROR_INCONSISTENT,
-					    "more than %u arenas outside the heap's list",
-					    MAX_USER_ARENAS);
-				}
-				if (n == cap) {
-					cap = cap ? 2 * cap : 16;
-					struct gm_arena *v = reallocarray(out, cap, sizeof(*v));
-					if (!v) {
-						free(out);
-						return &gm_error_no_memory;
-					}
-					out = v;
-				}
-				out[n++] = a;
+				struct gm_arena *slot;
+				err = grow_user_arenas(&out.v, &out.n, &out.cap, &slot);
+				if (!err)
+					*slot = a;
 			}
 		}
 	}
 	if (err) {
-		free(out);
+		free(out.v);
 		return err;
 	}
-	*ret = out;
-	*n_ret = n;
+	*ret = out.v;
+	*n_ret = out.n;
 	return NULL;
 }
 
@@ -196,12 +176,15 @@ struct gomem_error *gm_heap_arenas(struct gm_runtime *rt, struct gm_arena **ret,
 	}
 	size_t nuser = rt->nscanned_user_arenas;
 	if (!err && nuser) {
-		struct gm_arena *v = reallocarray(arenas, n + nuser, sizeof(*v));
+		/* The listed arenas, then the ones the scan found. */
+		struct gm_arena *v = calloc(n + nuser, sizeof(*v));
 		if (!v) {
 			err = &gm_error_no_memory;
 		} else {
+			memcpy(v, arenas, n * sizeof(*v));
+			memcpy(v + n, rt->scanned_user_arenas, nuser * sizeof(*v));
+			free(arenas);
 			arenas = v;
-			memcpy(arenas + n, rt->scanned_user_arenas, nuser * sizeof(*v));
 			n += nuser;
 		}
 	}

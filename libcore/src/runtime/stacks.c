@@ -31,6 +31,8 @@ struct stk_state {
 	size_t nspans, capspans;
 };
 
+GM_DEFINE_GROW(grow_spans, struct stack_span)
+
 #define warn(s, ...) gm_sched_warn(&(s)->sched, __VA_ARGS__)
 
 static struct gomem_error *read_g_stack(struct stk_state *st, uint64_t g, uint64_t *lo,
@@ -63,15 +65,9 @@ static struct gomem_error *collect_span(void *arg, const struct gm_span *sp)
 	struct stk_state *st = arg;
 	if (sp->state != GM_SPAN_MANUAL || !sp->elemsize)
 		return NULL; /* in-use spans, and GC work buffers (elemsize 0) */
-	if (st->nspans == st->capspans) {
-		size_t cap = st->capspans ? st->capspans * 2 : 256;
-		struct stack_span *n = realloc(st->spans, cap * sizeof(*n));
-		if (!n)
-			return &gm_error_no_memory;
-		st->spans = n;
-		st->capspans = cap;
-	}
-	struct stack_span *s = &st->spans[st->nspans++];
+	struct stack_span *s = grow_spans(&st->spans, &st->nspans, &st->capspans);
+	if (!s)
+		return &gm_error_no_memory;
 	memset(s, 0, sizeof(*s));
 	s->start = sp->start;
 	s->end = sp->start + sp->bytes;
@@ -84,17 +80,7 @@ static struct gomem_error *collect_span(void *arg, const struct gm_span *sp)
 
 static struct stack_span *span_of(struct stk_state *st, uint64_t addr)
 {
-	size_t lo = 0, hi = st->nspans;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (addr < st->spans[mid].start)
-			hi = mid;
-		else if (addr >= st->spans[mid].end)
-			lo = mid + 1;
-		else
-			return &st->spans[mid];
-	}
-	return NULL;
+	return GM_FIND_RANGE(st->spans, st->nspans, start, end, addr);
 }
 
 /* A known stack: the span it lies in takes note, and *bytes grows. */

@@ -150,6 +150,8 @@ static uint64_t align4(uint64_t n)
 #define PRSTATUS_FS_BASE PRSTATUS_REG(21)
 #define PRSTATUS_REGLEN	 PRSTATUS_REG(27)
 
+GM_DEFINE_GROW(grow_threads, struct gm_core_thread)
+
 static struct gomem_error *parse_prstatus(struct gm_core *core, const uint8_t *desc, uint64_t len)
 {
 	/* elf_siginfo (12), cursig (2), pad (2), sigpend, sighold, then pid */
@@ -161,14 +163,10 @@ static struct gomem_error *parse_prstatus(struct gm_core *core, const uint8_t *d
 		core->pid = pid;
 	if (core->nthreads == GM_CORE_MAX_THREADS)
 		return NULL;
-	if ((core->nthreads & (core->nthreads - 1)) == 0) { /* 0, 1, 2, 4 ...: grow */
-		size_t cap = core->nthreads ? 2 * core->nthreads : 1;
-		struct gm_core_thread *v = reallocarray(core->threads, cap, sizeof(*v));
-		if (!v)
-			return &gm_error_no_memory;
-		core->threads = v;
-	}
-	struct gm_core_thread *th = &core->threads[core->nthreads++];
+	struct gm_core_thread *th =
+	    grow_threads(&core->threads, &core->nthreads, &core->cap_threads);
+	if (!th)
+		return &gm_error_no_memory;
 	*th = (struct gm_core_thread){.tid = (uint32_t)pid};
 	if (len >= PRSTATUS_REGLEN) {
 		memcpy(&th->sp, desc + PRSTATUS_RSP, 8);
@@ -191,23 +189,33 @@ static void parse_prpsinfo(struct gm_core *core, const uint8_t *desc, uint64_t l
 	core->prpsinfo_pid = pid;
 }
 
-static void parse_auxv(struct gm_core *core, const uint8_t *desc, uint64_t len)
+void gm_auxv_parse(const uint8_t *buf, uint64_t len, struct gm_auxv *a)
 {
 	for (uint64_t off = 0; off + 16 <= len; off += 16) {
 		uint64_t type, val;
-		memcpy(&type, desc + off, 8);
-		memcpy(&val, desc + off + 8, 8);
+		memcpy(&type, buf + off, 8);
+		memcpy(&val, buf + off + 8, 8);
 		if (type == AT_NULL)
 			break;
 		if (type == AT_ENTRY)
-			core->at_entry = val;
+			a->entry = val;
 		else if (type == AT_PHDR)
-			core->at_phdr = val;
+			a->phdr = val;
 		else if (type == AT_SYSINFO_EHDR)
-			core->at_sysinfo_ehdr = val;
+			a->sysinfo_ehdr = val;
 		else if (type == AT_RANDOM)
-			core->at_random = val;
+			a->random = val;
 	}
+}
+
+static void parse_auxv(struct gm_core *core, const uint8_t *desc, uint64_t len)
+{
+	struct gm_auxv a = {core->at_entry, core->at_phdr, core->at_sysinfo_ehdr, core->at_random};
+	gm_auxv_parse(desc, len, &a);
+	core->at_entry = a.entry;
+	core->at_phdr = a.phdr;
+	core->at_sysinfo_ehdr = a.sysinfo_ehdr;
+	core->at_random = a.random;
 	core->have_auxv = true;
 }
 
@@ -398,9 +406,10 @@ static bool looks_like_kernel_dump(const Elf64_Phdr *ph, uint64_t count)
 /* A core cut into more pieces than this is asked with lseek each time (24 MiB of list). */
 #define MAX_EXTENTS (1u << 20)
 
+GM_DEFINE_ARRAY(extent_array, struct gm_core_extent)
+
 struct extent_list {
-	struct gm_core_extent *v;
-	size_t n, cap;
+	struct extent_array a;
 	bool failed; /* too many, or out of memory: keep none */
 };
 
@@ -427,22 +436,17 @@ static void add_extent(void *arg, uint64_t off, uint64_t len)
 	struct extent_list *l = arg;
 	if (l->failed)
 		return;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 64;
-		struct gm_core_extent *v =
-		    cap <= MAX_EXTENTS ? reallocarray(l->v, cap, sizeof(*v)) : NULL;
-		if (!v) {
-			l->failed = true;
-			return;
-		}
-		l->v = v;
-		l->cap = cap;
+	const struct gm_core_extent *prev = l->a.n ? &l->a.v[l->a.n - 1] : NULL;
+	uint64_t before = prev ? prev->before + (prev->end - prev->start) : 0;
+	struct gm_core_extent *e = l->a.n < MAX_EXTENTS ? extent_array_add(&l->a) : NULL;
+	if (!e) {
+		l->failed = true;
+		return;
 	}
-	const struct gm_core_extent *prev = l->n ? &l->v[l->n - 1] : NULL;
-	l->v[l->n++] = (struct gm_core_extent){
+	*e = (struct gm_core_extent){
 	    .start = off,
 	    .end = off + len,
-	    .before = prev ? prev->before + (prev->end - prev->start) : 0,
+	    .before = before,
 	};
 }
 
@@ -456,12 +460,12 @@ static void load_extents(struct gm_core *core)
 {
 	struct extent_list l = {0};
 	seek_data(core->fd, 0, core->size, add_extent, &l);
-	if (l.failed || l.n == 0) {
-		free(l.v);
+	if (l.failed || l.a.n == 0) {
+		free(l.a.v);
 		return;
 	}
-	core->extents = l.v;
-	core->nextents = l.n;
+	core->extents = l.a.v;
+	core->nextents = l.a.n;
 }
 
 static struct gomem_error *core_open(const char *path, struct gm_core *core)
@@ -539,15 +543,7 @@ void gm_core_deinit(struct gm_core *core)
 /* The first extent that ends after off (nextents when none). */
 static size_t extent_index(const struct gm_core *core, uint64_t off)
 {
-	size_t lo = 0, hi = core->nextents;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (core->extents[mid].end <= off)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return GM_UPPER_BOUND(core->extents, core->nextents, end, off);
 }
 
 /* Data bytes of the file below off, from the extent list. */

@@ -65,7 +65,7 @@ struct gm_live {
 	void *cb_arg;
 	char *maps; /* a callback target's maps text */
 	struct live_thread *threads;
-	size_t nthreads;
+	size_t nthreads, cap_threads;
 	struct live_rss *rss; /* sorted; built with the mappings */
 	size_t nrss;
 	uint64_t bitmap_bytes; /* held by rss[].present, at most BITMAP_MAX_BYTES */
@@ -81,6 +81,10 @@ static struct gomem_error *parse_maps(const char *what, char *text, struct gm_ma
 				      size_t *n_ret);
 static void free_mappings(struct gm_mapping *m, size_t n);
 static struct gomem_error *load_ranges(struct gm_live *l);
+
+GM_DEFINE_GROW(grow_threads, struct live_thread)
+GM_DEFINE_GROW(grow_mappings, struct gm_mapping)
+GM_DEFINE_GROW(grow_rss, struct live_rss)
 
 static void free_rss(struct gm_live *l)
 {
@@ -161,26 +165,22 @@ static struct gomem_error *read_proc_file(int pid, const char *name, char **ret,
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return proc_error(pid, path, errno);
-	size_t cap = 64 << 10, len = 0;
-	char *buf = malloc(cap);
+	struct gm_strbuf b = {0};
 	struct gomem_error *err = NULL;
-	while (!err && buf) {
-		if (len + 1 == cap) {
-			if (cap >= MAX_PROC_FILE_BYTES) {
+	while (!err) {
+		if (b.len + 1 >= b.cap) {
+			if (b.cap >= MAX_PROC_FILE_BYTES) {
 				err =
 				    gm_error(GOMEM_ERROR_IO, "process %d: %s is larger than %u MiB",
 					     pid, path, MAX_PROC_FILE_BYTES >> 20);
 				break;
 			}
-			char *p = realloc(buf, cap * 2);
-			if (!p) {
+			if (!gm_strbuf_reserve(&b, b.cap ? b.cap : 64 << 10)) {
 				err = &gm_error_no_memory;
 				break;
 			}
-			buf = p;
-			cap *= 2;
 		}
-		ssize_t n = read(fd, buf + len, cap - 1 - len);
+		ssize_t n = read(fd, b.s + b.len, b.cap - 1 - b.len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -188,19 +188,17 @@ static struct gomem_error *read_proc_file(int pid, const char *name, char **ret,
 		else if (n == 0)
 			break;
 		else
-			len += (size_t)n;
+			b.len += (size_t)n;
 	}
 	close(fd);
-	if (!err && !buf)
-		err = &gm_error_no_memory;
 	if (err) {
-		free(buf);
+		gm_strbuf_deinit(&b);
 		return err;
 	}
-	buf[len] = '\0';
-	*ret = buf;
+	b.s[b.len] = '\0';
 	if (len_ret)
-		*len_ret = len;
+		*len_ret = b.len;
+	*ret = b.s;
 	return NULL;
 }
 
@@ -269,21 +267,20 @@ static struct gomem_error *seize_new_threads(struct gm_live *l, size_t *new_ret)
 			err = seize_error(l->pid, (pid_t)tid, errno);
 			break;
 		}
-		struct live_thread *t =
-		    reallocarray(l->threads, l->nthreads + 1, sizeof(*l->threads));
+		struct live_thread *t = grow_threads(&l->threads, &l->nthreads, &l->cap_threads);
 		if (!t) {
 			ptrace(PTRACE_DETACH, (pid_t)tid, NULL, NULL);
 			err = &gm_error_no_memory;
 			break;
 		}
-		l->threads = t;
-		l->threads[l->nthreads++] = (struct live_thread){.tid = (pid_t)tid};
+		*t = (struct live_thread){.tid = (pid_t)tid};
 		added++;
 		if (ptrace(PTRACE_INTERRUPT, (pid_t)tid, NULL, NULL) < 0 && errno != ESRCH)
 			err = proc_error(l->pid, "ptrace interrupt", errno);
 	}
 	closedir(dir);
-	*new_ret = added;
+	if (!err)
+		*new_ret = added;
 	return err;
 }
 
@@ -369,7 +366,7 @@ static void resume_process(struct gm_live *l)
 	}
 	free(l->threads);
 	l->threads = NULL;
-	l->nthreads = 0;
+	l->nthreads = l->cap_threads = 0;
 }
 
 /* ---- opening and closing ---- */
@@ -516,17 +513,7 @@ static struct gomem_error *load_ranges(struct gm_live *l)
 
 static const struct gm_mapping *find_range(const struct gm_live *l, uint64_t addr)
 {
-	size_t lo = 0, hi = l->nranges;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (addr < l->ranges[mid].start)
-			hi = mid;
-		else if (addr >= l->ranges[mid].end)
-			lo = mid + 1;
-		else
-			return &l->ranges[mid];
-	}
-	return NULL;
+	return GM_FIND_RANGE(l->ranges, l->nranges, start, end, addr);
 }
 
 /*
@@ -656,26 +643,22 @@ static struct gomem_error *parse_maps(const char *what, char *text, struct gm_ma
 			    gm_error(GOMEM_ERROR_FORMAT, "%s: cannot parse \"%.60s\"", what, line);
 			break;
 		}
-		if (n == cap) {
-			if (cap >= MAX_MAPPINGS) {
-				err = gm_error(GOMEM_ERROR_UNSUPPORTED, "%s: more than %u mappings",
-					       what, MAX_MAPPINGS);
-				break;
-			}
-			size_t ncap = cap ? cap * 2 : 256;
-			struct gm_mapping *p = reallocarray(maps, ncap, sizeof(*maps));
-			if (!p) {
-				err = &gm_error_no_memory;
-				break;
-			}
-			maps = p;
-			cap = ncap;
+		if (n == MAX_MAPPINGS) {
+			err = gm_error(GOMEM_ERROR_UNSUPPORTED, "%s: more than %u mappings", what,
+				       MAX_MAPPINGS);
+			break;
 		}
 		if (path && !(m.path = strdup(path))) {
 			err = &gm_error_no_memory;
 			break;
 		}
-		maps[n++] = m;
+		struct gm_mapping *slot = grow_mappings(&maps, &n, &cap);
+		if (!slot) {
+			free(m.path);
+			err = &gm_error_no_memory;
+			break;
+		}
+		*slot = m;
 	}
 	if (err) {
 		free_mappings(maps, n);
@@ -703,19 +686,14 @@ static struct gomem_error *read_smaps(struct gm_live *l)
 		const char *path;
 		unsigned long long kb;
 		if (parse_maps_line(line, &m, &path)) {
-			if (l->nrss == cap) {
-				if (cap >= MAX_MAPPINGS)
-					break;
-				size_t ncap = cap ? cap * 2 : 256;
-				struct live_rss *p = reallocarray(l->rss, ncap, sizeof(*p));
-				if (!p) {
-					free(text);
-					return &gm_error_no_memory;
-				}
-				l->rss = p;
-				cap = ncap;
+			if (l->nrss == MAX_MAPPINGS)
+				break;
+			struct live_rss *r = grow_rss(&l->rss, &l->nrss, &cap);
+			if (!r) {
+				free(text);
+				return &gm_error_no_memory;
 			}
-			l->rss[l->nrss++] = (struct live_rss){.start = m.start, .end = m.end};
+			*r = (struct live_rss){.start = m.start, .end = m.end};
 		} else if (l->nrss && sscanf(line, "Rss: %llu kB", &kb) == 1) {
 			l->rss[l->nrss - 1].rss = (uint64_t)kb << 10;
 		}
@@ -872,16 +850,9 @@ uint64_t gm_live_resident(struct gm_live *l, uint64_t start, uint64_t end)
 	if (!gm_live_residency_known(l) || !l->have_rss || end <= start)
 		return 0;
 	/* The first mapping that ends after start, then each one that overlaps. */
-	size_t lo = 0, hi = l->nrss;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (l->rss[mid].end <= start)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	uint64_t total = 0;
-	for (size_t i = lo; i < l->nrss && l->rss[i].start < end; i++) {
+	for (size_t i = GM_UPPER_BOUND(l->rss, l->nrss, end, start);
+	     i < l->nrss && l->rss[i].start < end; i++) {
 		struct live_rss *r = &l->rss[i];
 		uint64_t a = r->start > start ? r->start : start;
 		uint64_t b = r->end < end ? r->end : end;
@@ -900,18 +871,10 @@ struct gomem_error *gm_live_auxv_entry(int pid, uint64_t *ret)
 	struct gomem_error *err = read_proc_file(pid, "auxv", &buf, &len);
 	if (err)
 		return err;
-	uint64_t entry = 0;
-	for (size_t off = 0; off + 16 <= len; off += 16) {
-		uint64_t type, val;
-		memcpy(&type, buf + off, 8);
-		memcpy(&val, buf + off + 8, 8);
-		if (type == AT_NULL)
-			break;
-		if (type == AT_ENTRY)
-			entry = val;
-	}
+	struct gm_auxv a = {0};
+	gm_auxv_parse((const uint8_t *)buf, len, &a);
 	free(buf);
-	*ret = entry;
+	*ret = a.entry;
 	return NULL;
 }
 

@@ -10,28 +10,18 @@
 
 #include "target/target.h"
 
-static struct gomem_error *grow(void **arr, size_t n, size_t elem)
-{
-	/* Grow by doubling when n is a power of two (or zero). */
-	if (n & (n - 1))
-		return NULL;
-	size_t cap = n ? n * 2 : 16;
-	void *p = reallocarray(*arr, cap, elem);
-	if (!p)
-		return &gm_error_no_memory;
-	*arr = p;
-	return NULL;
-}
+GM_DEFINE_GROW(grow_segments, struct gm_segment)
+GM_DEFINE_GROW(grow_file_ranges, struct gm_file_range)
 
 struct gomem_error *gm_memory_add_segment(struct gm_memory *mem, const struct gm_segment *seg)
 {
 	if (seg->end < seg->start || seg->data_len > seg->end - seg->start)
 		return gm_error(GOMEM_ERROR_FORMAT, "bad segment 0x%llx-0x%llx",
 				(unsigned long long)seg->start, (unsigned long long)seg->end);
-	struct gomem_error *err = grow((void **)&mem->segs, mem->nsegs, sizeof(*mem->segs));
-	if (err)
-		return err;
-	mem->segs[mem->nsegs++] = *seg;
+	struct gm_segment *s = grow_segments(&mem->segs, &mem->nsegs, &mem->cap_segs);
+	if (!s)
+		return &gm_error_no_memory;
+	*s = *seg;
 	return NULL;
 }
 
@@ -40,10 +30,10 @@ struct gomem_error *gm_memory_add_file_range(struct gm_memory *mem,
 {
 	if (range->end <= range->start)
 		return NULL;
-	struct gomem_error *err = grow((void **)&mem->files, mem->nfiles, sizeof(*mem->files));
-	if (err)
-		return err;
-	mem->files[mem->nfiles++] = *range;
+	struct gm_file_range *f = grow_file_ranges(&mem->files, &mem->nfiles, &mem->cap_files);
+	if (!f)
+		return &gm_error_no_memory;
+	*f = *range;
 	return NULL;
 }
 
@@ -95,50 +85,27 @@ const struct gm_segment *gm_memory_find(struct gm_memory *mem, uint64_t addr)
 		if (addr >= s->start && addr < s->end)
 			return s;
 	}
-	size_t lo = 0, hi = mem->nsegs;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct gm_segment *s = &mem->segs[mid];
-		if (addr < s->start)
-			hi = mid;
-		else if (addr >= s->end)
-			lo = mid + 1;
-		else {
-			mem->hint = mid;
-			return s;
-		}
-	}
-	return NULL;
+	const struct gm_segment *s = GM_FIND_RANGE(mem->segs, mem->nsegs, start, end, addr);
+	if (s)
+		mem->hint = (size_t)(s - mem->segs);
+	return s;
 }
 
 static const struct gm_file_range *find_file(const struct gm_memory *mem, uint64_t addr)
 {
-	size_t lo = 0, hi = mem->nfiles;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct gm_file_range *f = &mem->files[mid];
-		if (addr < f->start)
-			hi = mid;
-		else if (addr >= f->end)
-			lo = mid + 1;
-		else
-			return f;
-	}
-	return NULL;
+	return GM_FIND_RANGE(mem->files, mem->nfiles, start, end, addr);
+}
+
+size_t gm_memory_first_segment_after(const struct gm_memory *mem, uint64_t addr)
+{
+	return GM_UPPER_BOUND(mem->segs, mem->nsegs, end, addr);
 }
 
 /* Start of the first segment above addr, or UINT64_MAX. */
 static uint64_t next_segment_start(const struct gm_memory *mem, uint64_t addr)
 {
-	size_t lo = 0, hi = mem->nsegs;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (mem->segs[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < mem->nsegs ? mem->segs[lo].start : UINT64_MAX;
+	size_t i = GM_UPPER_BOUND(mem->segs, mem->nsegs, start, addr);
+	return i < mem->nsegs ? mem->segs[i].start : UINT64_MAX;
 }
 
 /* A read at addr that neither the core (segment s, or none) nor a file can answer. */

@@ -73,15 +73,8 @@ void gm_symtab_deinit(struct gm_symtab *st)
 /* The last symbol that starts at or before addr, or NULL. */
 static const struct gm_sym *floor_sym(const struct gm_symtab *st, uint64_t addr)
 {
-	size_t lo = 0, hi = st->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (st->syms[mid].addr <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo ? &st->syms[lo - 1] : NULL;
+	size_t i = GM_UPPER_BOUND(st->syms, st->n, addr, addr);
+	return i ? &st->syms[i - 1] : NULL;
 }
 
 const char *gm_symtab_func_at(const struct gm_symtab *st, uint64_t pc)

@@ -432,32 +432,45 @@ bool gm_target_residency_known(const struct gm_target *t)
 	return t->source == GM_SOURCE_CORE && t->have_core && t->core.kernel_dump;
 }
 
+/*
+ * Calls fn for the part [a, z) of each core segment in [start, end) that
+ * the file has bytes for (by its header; holes are the caller's business).
+ */
+static void foreach_segment_bytes(struct gm_target *t, uint64_t start, uint64_t end,
+				  void (*fn)(void *arg, const struct gm_segment *s, uint64_t a,
+					     uint64_t z),
+				  void *arg)
+{
+	const struct gm_memory *mem = &t->mem;
+	for (size_t i = gm_memory_first_segment_after(mem, start);
+	     i < mem->nsegs && mem->segs[i].start < end; i++) {
+		const struct gm_segment *s = &mem->segs[i];
+		uint64_t a = s->start > start ? s->start : start;
+		uint64_t z = s->end < end ? s->end : end;
+		if (z > s->start + s->data_len)
+			z = s->start + s->data_len;
+		if (a < z)
+			fn(arg, s, a, z);
+	}
+}
+
+struct count_data {
+	const struct gm_core *core;
+	uint64_t total;
+};
+
+static void count_data(void *arg, const struct gm_segment *s, uint64_t a, uint64_t z)
+{
+	struct count_data *c = arg;
+	c->total += gm_core_data_bytes(c->core, s->file_offset + (a - s->start), z - a);
+}
+
 /* Resident bytes of [start, end) in a kernel core: pages present in the file, not holes. */
 static uint64_t core_resident(struct gm_target *t, uint64_t start, uint64_t end)
 {
-	const struct gm_memory *mem = &t->mem;
-	uint64_t total = 0;
-	/* The first segment that ends after start, then forward. */
-	size_t lo = 0, hi = mem->nsegs;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (mem->segs[mid].end <= start)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (size_t i = lo; i < mem->nsegs && mem->segs[i].start < end; i++) {
-		const struct gm_segment *s = &mem->segs[i];
-		uint64_t a = s->start > start ? s->start : start;
-		uint64_t b = s->end < end ? s->end : end;
-		uint64_t data_end = s->start + s->data_len;
-		if (b > data_end)
-			b = data_end;
-		if (a < b)
-			total +=
-			    gm_core_data_bytes(&t->core, s->file_offset + (a - s->start), b - a);
-	}
-	return total;
+	struct count_data c = {&t->core, 0};
+	foreach_segment_bytes(t, start, end, count_data, &c);
+	return c.total;
 }
 
 uint64_t gm_target_resident(struct gm_target *t, uint64_t start, uint64_t end)
@@ -536,6 +549,7 @@ void gm_target_notes(const struct gm_target *t, struct gm_target_notes *ret)
 
 /* A core segment's stretches of data, handed on by address. */
 struct seg_extents {
+	const struct gm_core *core;
 	const struct gm_segment *s;
 	gm_extent_fn fn;
 	void *arg;
@@ -548,30 +562,18 @@ static void seg_extent(void *arg, uint64_t off, uint64_t len)
 	se->fn(se->arg, s->start + (off - s->file_offset), len, s->data + (off - s->file_offset));
 }
 
+static void segment_extents(void *arg, const struct gm_segment *s, uint64_t a, uint64_t z)
+{
+	struct seg_extents *se = arg;
+	se->s = s;
+	gm_core_foreach_data(se->core, s->file_offset + (a - s->start), z - a, seg_extent, se);
+}
+
 void gm_target_foreach_dumped(struct gm_target *t, uint64_t start, uint64_t end, gm_extent_fn fn,
 			      void *arg)
 {
-	const struct gm_memory *mem = &t->mem;
-	size_t lo = 0, hi = mem->nsegs;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (mem->segs[mid].end <= start)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (size_t i = lo; i < mem->nsegs && mem->segs[i].start < end; i++) {
-		const struct gm_segment *s = &mem->segs[i];
-		uint64_t a = s->start > start ? s->start : start;
-		uint64_t z = s->end < end ? s->end : end;
-		if (z > s->start + s->data_len)
-			z = s->start + s->data_len;
-		if (a >= z)
-			continue;
-		struct seg_extents se = {s, fn, arg};
-		gm_core_foreach_data(&t->core, s->file_offset + (a - s->start), z - a, seg_extent,
-				     &se);
-	}
+	struct seg_extents se = {&t->core, NULL, fn, arg};
+	foreach_segment_bytes(t, start, end, segment_extents, &se);
 }
 
 void gm_target_foreach_resident(struct gm_target *t, uint64_t start, uint64_t end, gm_extent_fn fn,

@@ -34,9 +34,9 @@ typedef struct gomem_error *(*gm_read_fn)(void *arg, uint64_t addr, void *buf, s
 
 struct gm_memory {
 	struct gm_segment *segs; /* sorted by start, disjoint */
-	size_t nsegs;
+	size_t nsegs, cap_segs;
 	struct gm_file_range *files; /* sorted by start, disjoint */
-	size_t nfiles;
+	size_t nfiles, cap_files;
 	size_t hint;
 	/* Live targets: when set, every read goes here and segments are unused. */
 	gm_read_fn read_fn;
@@ -59,6 +59,8 @@ bool gm_read_ok(struct gm_memory *mem, uint64_t addr, void *buf, size_t len);
 struct gomem_error *gm_read_uint(struct gm_memory *mem, uint64_t addr, unsigned size,
 				 uint64_t *ret);
 const struct gm_segment *gm_memory_find(struct gm_memory *mem, uint64_t addr);
+/* The index of the first segment that ends after addr (nsegs when none). */
+size_t gm_memory_first_segment_after(const struct gm_memory *mem, uint64_t addr);
 
 /* ---- ELF core files (core.c) ---- */
 
@@ -86,7 +88,7 @@ struct gm_core {
 	/* From NT_AUXV, 0 when absent. */
 	uint64_t at_entry, at_phdr, at_sysinfo_ehdr, at_random;
 	struct gm_core_thread *threads; /* NT_PRSTATUS, in note order; the first took the signal */
-	size_t nthreads;		/* entries of threads */
+	size_t nthreads, cap_threads;	/* entries of threads */
 	size_t nthread_notes;		/* every NT_PRSTATUS, kept or not */
 	bool have_auxv;
 	bool kernel_dump;	  /* written by the kernel: untouched pages are holes */
@@ -111,6 +113,14 @@ struct gm_core {
 struct gm_core_extent {
 	uint64_t start, end, before;
 };
+
+/* The entries of an auxiliary vector (NT_AUXV, /proc/PID/auxv) that gomem reads. */
+struct gm_auxv {
+	uint64_t entry, phdr, sysinfo_ehdr, random;
+};
+
+/* Sets the members of a for the entries buf holds (the others are left as they are). */
+void gm_auxv_parse(const uint8_t *buf, uint64_t len, struct gm_auxv *a);
 
 struct gomem_error *gm_core_open(const char *path, struct gm_core *core);
 /* Maps a whole regular file read-only; what names it in errors ("core"). */

@@ -41,15 +41,8 @@ struct arenas {
 
 static struct arena_acc *first_arena_after(struct arenas *a, uint64_t addr)
 {
-	size_t lo = 0, hi = a->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (a->acc[mid].end <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < a->n ? &a->acc[lo] : NULL;
+	size_t i = GM_UPPER_BOUND(a->acc, a->n, end, addr);
+	return i < a->n ? &a->acc[i] : NULL;
 }
 
 /* Counts [start, end) as pages of one state, clipped to each arena it touches. */
@@ -173,8 +166,7 @@ static void arenas_json(struct arenas *a)
 	bool rss = gm_target_residency_known(t);
 	uint64_t tot[NSTATES] = {0};
 	char map[MAP_WIDTH + 1];
-	gm_jw_object(w);
-	gm_jw_member_string(w, "schema", "gomem/arenas/v1");
+	gm_run_json_begin(a->run, "gomem/arenas/v1");
 	gm_jw_member_uint(w, "page_bytes", a->page_size);
 	gm_jw_member_uint(w, "arena_pages", a->arena_pages);
 	gm_jw_member_uint(w, "map_group_pages", a->group_pages);
@@ -213,10 +205,7 @@ static void arenas_json(struct arenas *a)
 	gm_jw_key(w, "pages");
 	json_pages(w, tot);
 	gm_jw_end(w);
-	gm_jw_line(w);
-	gm_run_json_warnings(a->run);
-	gm_jw_end(w);
-	gm_strbuf_append(&a->run->out, "\n", 1);
+	gm_run_json_end(a->run);
 }
 
 static void arenas_text(struct arenas *a)

@@ -90,8 +90,7 @@ static void classes_json(struct classes *c)
 	const struct gm_class_stats *L = &c->walk.large;
 	struct gm_class_stats small;
 	totals(c, &small);
-	gm_jw_object(w);
-	gm_jw_member_string(w, "schema", "gomem/classes/v1");
+	gm_run_json_begin(c->run, "gomem/classes/v1");
 	gm_jw_line(w);
 	gm_jw_key(w, "classes");
 	gm_jw_array_lines(w);
@@ -137,10 +136,7 @@ static void classes_json(struct classes *c)
 	json_check(w, "HeapAlloc = small + large object bytes", c->ms.HeapAlloc,
 		   small.object_bytes + L->object_bytes);
 	gm_jw_end(w);
-	gm_jw_line(w);
-	gm_run_json_warnings(c->run);
-	gm_jw_end(w);
-	gm_strbuf_append(&c->run->out, "\n", 1);
+	gm_run_json_end(c->run);
 }
 
 static void text_row(struct gm_strbuf *b, const char *cls, const char *size, uint64_t spans,

@@ -100,6 +100,8 @@ static struct delta member_delta(const struct gm_json *a, const struct gm_json *
 	return d;
 }
 
+GM_DEFINE_GROW(grow_nodes, struct node_row)
+
 static struct gomem_error *add_node(struct diff *df, const char *key, int depth,
 				    const struct gm_json *node, bool is_b)
 {
@@ -110,21 +112,15 @@ static struct gomem_error *add_node(struct diff *df, const char *key, int depth,
 			r = &df->nodes[i];
 	}
 	if (!r) {
-		if (df->nnodes == df->cap_nodes) {
-			size_t cap = df->cap_nodes ? 2 * df->cap_nodes : 64;
-			struct node_row *v = reallocarray(df->nodes, cap, sizeof(*v));
-			if (!v)
-				return &gm_error_no_memory;
-			df->nodes = v;
-			df->cap_nodes = cap;
-		}
-		r = &df->nodes[df->nnodes];
-		memset(r, 0, sizeof(*r));
-		r->key = strdup(key);
-		if (!r->key)
+		char *k = strdup(key);
+		r = k ? grow_nodes(&df->nodes, &df->nnodes, &df->cap_nodes) : NULL;
+		if (!r) {
+			free(k);
 			return &gm_error_no_memory;
+		}
+		memset(r, 0, sizeof(*r));
+		r->key = k;
 		r->depth = depth;
-		df->nnodes++;
 	}
 	if (is_b) {
 		r->in_b = true;
@@ -437,8 +433,7 @@ static void diff_json(struct diff *df)
 {
 	struct gm_jw *w = &df->run->jw;
 	const struct gm_json *ra = df->a.root, *rb = df->b.root;
-	gm_jw_object(w);
-	gm_jw_member_string(w, "schema", "gomem/diff/v1");
+	gm_run_json_begin(df->run, "gomem/diff/v1");
 	gm_jw_line(w);
 	json_target(w, "a", df->a.target);
 	gm_jw_line(w);
@@ -471,10 +466,7 @@ static void diff_json(struct diff *df)
 	gm_jw_end(w);
 	gm_jw_line(w);
 	json_classes(w, df);
-	gm_jw_line(w);
-	gm_run_json_warnings(df->run);
-	gm_jw_end(w);
-	gm_strbuf_append(&df->run->out, "\n", 1);
+	gm_run_json_end(df->run);
 }
 
 /* ---- text ---- */

@@ -50,8 +50,7 @@ static void mappings_json(struct gm_run *r, const struct gm_addrspace *as)
 {
 	struct gm_jw *w = &r->jw;
 	struct owner_total t[GM_OWNER_COUNT];
-	gm_jw_object(w);
-	gm_jw_member_string(w, "schema", "gomem/mappings/v1");
+	gm_run_json_begin(r, "gomem/mappings/v1");
 	gm_jw_line(w);
 	gm_jw_key(w, "target");
 	gm_json_target(w, r->t);
@@ -92,10 +91,7 @@ static void mappings_json(struct gm_run *r, const struct gm_addrspace *as)
 		gm_jw_end(w);
 	}
 	gm_jw_end(w);
-	gm_jw_line(w);
-	gm_run_json_warnings(r);
-	gm_jw_end(w);
-	gm_strbuf_append(&r->out, "\n", 1);
+	gm_run_json_end(r);
 }
 
 /* The detail, indented and wrapped to COLUMNS. */

@@ -44,19 +44,16 @@ struct spans {
 	bool oom;
 };
 
+GM_DEFINE_GROW(grow_rows, struct row)
+
 static bool push(struct spans *s, const struct row *r)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 1024;
-		struct row *rows = realloc(s->rows, cap * sizeof(*rows));
-		if (!rows) {
-			s->oom = true;
-			return false;
-		}
-		s->rows = rows;
-		s->cap = cap;
+	struct row *slot = grow_rows(&s->rows, &s->n, &s->cap);
+	if (!slot) {
+		s->oom = true;
+		return false;
 	}
-	s->rows[s->n++] = *r;
+	*slot = *r;
 	return true;
 }
 
@@ -215,8 +212,7 @@ static void json_by_state(struct gm_jw *w, const char *key, const uint64_t v[3])
 static void spans_json(struct spans *s, size_t shown)
 {
 	struct gm_jw *w = &s->run->jw;
-	gm_jw_object(w);
-	gm_jw_member_string(w, "schema", "gomem/spans/v1");
+	gm_run_json_begin(s->run, "gomem/spans/v1");
 	gm_jw_member_uint(w, "page_bytes", s->page_size);
 	gm_jw_line(w);
 	json_by_state(w, "counts", s->count);
@@ -231,10 +227,7 @@ static void spans_json(struct spans *s, size_t shown)
 	for (size_t i = 0; i < shown; i++)
 		json_row(w, &s->rows[i], s->page_size);
 	gm_jw_end(w);
-	gm_jw_line(w);
-	gm_run_json_warnings(s->run);
-	gm_jw_end(w);
-	gm_strbuf_append(&s->run->out, "\n", 1);
+	gm_run_json_end(s->run);
 }
 
 static void text_row(struct gm_strbuf *b, const struct row *r, uint64_t page_size)

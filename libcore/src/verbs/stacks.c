@@ -123,8 +123,7 @@ static void stacks_json(struct gm_run *r, const struct gm_stacks *s,
 			const struct gm_goroutine *const *list, size_t nlist, size_t shown)
 {
 	struct gm_jw *w = &r->jw;
-	gm_jw_object(w);
-	gm_jw_member_string(w, "schema", "gomem/stacks/v1");
+	gm_run_json_begin(r, "gomem/stacks/v1");
 	gm_jw_line(w);
 	gm_jw_key(w, "goroutines");
 	gm_jw_array_lines(w);
@@ -156,10 +155,7 @@ static void stacks_json(struct gm_run *r, const struct gm_stacks *s,
 		gm_jw_end(w);
 	}
 	gm_jw_end(w);
-	gm_jw_line(w);
-	gm_run_json_warnings(r);
-	gm_jw_end(w);
-	gm_strbuf_append(&r->out, "\n", 1);
+	gm_run_json_end(r);
 }
 
 static void text_part(struct gm_strbuf *b, const char *name, uint64_t v, const char *what)

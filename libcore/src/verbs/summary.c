@@ -260,8 +260,7 @@ static void json_heap(struct gm_jw *w, const struct gm_heap_walk *h)
 static void summary_json(struct gm_run *r, const struct summary *s)
 {
 	struct gm_jw *w = &r->jw;
-	gm_jw_object(w);
-	gm_jw_member_string(w, "schema", "gomem/summary/v1");
+	gm_run_json_begin(r, "gomem/summary/v1");
 	gm_jw_line(w);
 	gm_jw_key(w, "target");
 	gm_json_target(w, s->t);
@@ -297,10 +296,7 @@ static void summary_json(struct gm_run *r, const struct summary *s)
 		gm_jw_end(w);
 	}
 	gm_jw_end(w);
-	gm_jw_line(w);
-	gm_run_json_warnings(r);
-	gm_jw_end(w);
-	gm_strbuf_append(&r->out, "\n", 1);
+	gm_run_json_end(r);
 }
 
 /* ---- text ---- */

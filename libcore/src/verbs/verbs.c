@@ -277,13 +277,22 @@ void gm_run_warn(struct gm_run *r, bool partial, const char *fmt, ...)
 	va_end(ap);
 }
 
-void gm_run_json_warnings(struct gm_run *r)
+void gm_run_json_begin(struct gm_run *r, const char *schema)
 {
+	gm_jw_object(&r->jw);
+	gm_jw_member_string(&r->jw, "schema", schema);
+}
+
+void gm_run_json_end(struct gm_run *r)
+{
+	gm_jw_line(&r->jw);
 	gm_jw_key(&r->jw, "warnings");
 	gm_jw_array(&r->jw);
 	for (size_t i = 0; i < r->nwarnings; i++)
 		gm_jw_string(&r->jw, r->warnings[i]);
 	gm_jw_end(&r->jw);
+	gm_jw_end(&r->jw);
+	gm_strbuf_append(&r->out, "\n", 1);
 }
 
 void gm_run_text_warnings(struct gm_run *r)

@@ -64,8 +64,10 @@ struct gomem_error *gm_run_uint_option(const struct gm_run *r, const char *name,
 				       uint64_t *ret);
 /* A warning for the output; partial marks the result incomplete. */
 void gm_run_warn(struct gm_run *r, bool partial, const char *fmt, ...) GM_PRINTF(3, 4);
-/* The member "warnings": [...] of the report's object. */
-void gm_run_json_warnings(struct gm_run *r);
+/* Opens the report's JSON object with its "schema" ("gomem/summary/v1"). */
+void gm_run_json_begin(struct gm_run *r, const char *schema);
+/* Its last member, "warnings": [...], on a line of its own; closes the object and the line. */
+void gm_run_json_end(struct gm_run *r);
 /* The warnings as text lines, after a blank line. */
 void gm_run_text_warnings(struct gm_run *r);
 /* Writes the "target" object of a JSON report. */

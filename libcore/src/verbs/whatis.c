@@ -64,20 +64,9 @@ static struct gomem_error *parse_addr(const struct gm_run *r, uint64_t *ret)
 static struct gomem_error *find_mapping(struct whatis *w)
 {
 	const struct gm_mapping *m;
-	size_t n, lo = 0, hi;
+	size_t n;
 	TRY(gm_target_mappings(w->t, &m, &n));
-	hi = n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (w->addr < m[mid].start)
-			hi = mid;
-		else if (w->addr >= m[mid].end)
-			lo = mid + 1;
-		else {
-			w->mapping = &m[mid];
-			break;
-		}
-	}
+	w->mapping = GM_FIND_RANGE(m, n, start, end, w->addr);
 	return NULL;
 }
 
@@ -197,25 +186,15 @@ static struct gomem_error *find_owner(struct whatis *w)
 	struct gm_addrspace *as;
 	w->owner = "unknown"; /* also when the address space cannot be built */
 	TRY(gm_addrspace_build(w->t, w->rt, &as));
-	size_t lo = 0, hi = as->nparts;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct gm_part *p = &as->parts[mid];
-		if (w->addr < p->start) {
-			hi = mid;
-		} else if (w->addr >= p->end) {
-			lo = mid + 1;
-		} else {
-			w->owner = gm_owner_name(p->owner);
-			if (p->detail && !(w->detail = strdup(p->detail))) {
-				gm_addrspace_destroy(as);
-				return &gm_error_no_memory;
-			}
-			break;
-		}
+	const struct gm_part *p = GM_FIND_RANGE(as->parts, as->nparts, start, end, w->addr);
+	struct gomem_error *err = NULL;
+	if (p) {
+		w->owner = gm_owner_name(p->owner);
+		if (p->detail && !(w->detail = strdup(p->detail)))
+			err = &gm_error_no_memory;
 	}
 	gm_addrspace_destroy(as);
-	return NULL;
+	return err;
 }
 
 static struct gomem_error *whatis_heap(struct whatis *w)
@@ -389,8 +368,7 @@ static void whatis_json(struct whatis *w)
 	struct gm_jw *jw = &w->run->jw;
 	char perms[4];
 	uint64_t page = gm_runtime_page_size(w->rt);
-	gm_jw_object(jw);
-	gm_jw_member_string(jw, "schema", "gomem/whatis/v1");
+	gm_run_json_begin(w->run, "gomem/whatis/v1");
 	gm_jw_member_uint(jw, "addr", w->addr);
 	gm_jw_member_string(jw, "owner", w->owner);
 	gm_jw_member_string(jw, "what", w->what);
@@ -445,10 +423,7 @@ static void whatis_json(struct whatis *w)
 	}
 	gm_jw_line(jw);
 	json_stack(jw, w);
-	gm_jw_line(jw);
-	gm_run_json_warnings(w->run);
-	gm_jw_end(jw);
-	gm_strbuf_append(&w->run->out, "\n", 1);
+	gm_run_json_end(w->run);
 }
 
 static void whatis_text(struct whatis *w)
