@@ -3,7 +3,7 @@
 
 BUILD      ?= build
 CC         ?= cc
-PKGS       := libdw libelf
+PKGS       := libdw libelf zlib
 DEPS_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 DEPS_LIBS  := $(shell pkg-config --libs $(PKGS))
 WARN       := -Wall -Wextra -Wformat-security -Wimplicit-fallthrough -Wmissing-prototypes \
