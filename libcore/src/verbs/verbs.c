@@ -34,6 +34,13 @@ static const struct gm_option_spec stacks_options[] = {
     {NULL, NULL, NULL},
 };
 
+static const struct gm_option_spec pprof_options[] = {
+    {"--profile", "KIND",
+     "runtime: the program's own heap profile, from the runtime's memory-profile buckets"},
+    {"-o", "FILE", "write the profile to FILE (default heap.pb.gz)"},
+    {NULL, NULL, NULL},
+};
+
 static const struct gm_verb verbs[] = {
     {
 	.name = "summary",
@@ -151,6 +158,23 @@ static const struct gm_verb verbs[] = {
 	.options = no_options,
 	.run = gm_verb_diff,
     },
+    {
+	.name = "pprof",
+	.usage = "pprof --profile=runtime [-o FILE] [--json]",
+	.summary = "the program's own heap profile, as a pprof file for go tool pprof",
+	.help = "With --profile=runtime, writes the heap profile that the program would "
+		"have served at /debug/pprof/heap at this moment (pprof.WriteHeapProfile), "
+		"read from the runtime's memory-profile buckets: the sampled allocation "
+		"stacks with their in-use and allocated objects and bytes as of the last "
+		"GC, scaled by runtime.MemProfileRate as runtime/pprof scales them, and "
+		"symbolized (function, file, line, inlined calls) from the executable's "
+		"function table. The file is a gzipped profile.proto (default heap.pb.gz) "
+		"for go tool pprof -top EXE FILE. A program with MemProfileRate 0, or "
+		"without samples, gets one line that says so, and no file. With --json, "
+		"prints one gomem/pprof/v1 object about the file.",
+	.options = pprof_options,
+	.run = gm_verb_pprof,
+    },
 };
 
 static const struct gm_verb *find_verb(const char *name)
@@ -192,6 +216,17 @@ static struct gomem_error *parse_args(struct gm_run *r, int argc, const char *co
 			return gm_error(GOMEM_ERROR_USAGE, "%s: missing argument", v->name);
 		if (strcmp(a, "--json") == 0) {
 			r->json = true;
+			continue;
+		}
+		int short_idx;
+		const struct gm_option_spec *so =
+		    a[0] == '-' && a[1] && a[1] != '-' ? find_option(v, a, &short_idx) : NULL;
+		if (so) {
+			/* A one-letter option of the verb ("-o FILE"). */
+			if (so->value && (i + 1 >= argc || !argv[i + 1]))
+				return gm_error(GOMEM_ERROR_USAGE, "%s: %s needs a value (%s)",
+						v->name, a, so->value);
+			r->option_values[short_idx] = so->value ? argv[++i] : "";
 			continue;
 		}
 		if (a[0] == '-' && a[1] == '-') {

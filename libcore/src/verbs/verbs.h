@@ -3,6 +3,8 @@
 #define GOMEM_VERBS_H
 
 #include "addrspace/addrspace.h"
+#include "base/pprof.h"
+#include "runtime/memprofile.h"
 
 /*
  * What the public API calls a target: the target itself (target/), the
@@ -87,6 +89,24 @@ struct gomem_error *gm_verb_classes(struct gm_run *r);
 struct gomem_error *gm_verb_stacks(struct gm_run *r);
 struct gomem_error *gm_verb_whatis(struct gm_run *r);
 struct gomem_error *gm_verb_diff(struct gm_run *r);
+struct gomem_error *gm_verb_pprof(struct gm_run *r);
+
+/* ---- the program's own heap profile (pprof_runtime.c) ---- */
+
+/* The sums of the profile's four sample values, scaled as in the profile. */
+struct gm_pprof_runtime_totals {
+	int64_t alloc_objects, alloc_space, inuse_objects, inuse_space;
+};
+
+/*
+ * Writes into out the heap profile that runtime/pprof would write from
+ * these records (WriteHeapProfile): sample types, period, samples with
+ * their locations, functions and the process's executable mappings. tab:
+ * the executable's function table (gm_runtime_pclntab).
+ */
+struct gomem_error *gm_pprof_runtime_profile(struct gm_run *r, const struct gm_memprofile *mp,
+					     struct gm_pclntab *tab, struct gm_pprof *out,
+					     struct gm_pprof_runtime_totals *totals);
 
 /* ---- the breakdown tree rendered (breakdown.c) ---- */
 
