@@ -387,6 +387,23 @@ class DiffCommand(VerbCommand):
                 for a in gdb.string_to_argv(arg)]
 
 
+class PprofCommand(VerbCommand):
+    """gomem pprof: -o FILE is a file name (~ expanded), written by libcore here."""
+
+    def complete(self, text, word):
+        tokens = text.split()
+        after_o = (tokens and tokens[-1] == "-o" and text[-1].isspace()) or (
+            len(tokens) > 1 and tokens[-2] == "-o" and not text[-1].isspace())
+        if after_o:
+            return gdb.COMPLETE_FILENAME
+        return VerbCommand.complete(self, text, word)
+
+    def arguments(self, arg):
+        args = gdb.string_to_argv(arg)
+        return [os.path.expanduser(a) if i > 0 and args[i - 1] == "-o" else a
+                for i, a in enumerate(args)]
+
+
 def _register():
     try:
         verbs = _SESSION.lib().verbs()
@@ -395,7 +412,8 @@ def _register():
         return
     GomemCommand(verbs)
     for verb in verbs:
-        kind = {"whatis": WhatisCommand, "diff": DiffCommand}.get(verb["name"], VerbCommand)
+        kind = {"whatis": WhatisCommand, "diff": DiffCommand,
+                "pprof": PprofCommand}.get(verb["name"], VerbCommand)
         kind(verb)
     for event in ("new_objfile", "clear_objfiles", "exited", "cont", "stop"):
         registry = getattr(gdb.events, event, None)

@@ -13,18 +13,28 @@
 
 #define DEFAULT_FILE "heap.pb.gz"
 
-/* Why there is no profile to write: rate 0, or no bucket with a count. */
+/*
+ * Why there is no profile to write: MemProfileRate 0 (the program does not
+ * sample; a bucket or two from the runtime's start may remain), or no
+ * bucket with a count.
+ */
 static struct gomem_error *no_samples(const struct gm_memprofile *mp)
 {
+	char left[96] = "";
+	if (mp->nrecords)
+		snprintf(left, sizeof(left), " (%zu sample%s from before it was set remain%s)",
+			 mp->nrecords, mp->nrecords == 1 ? "" : "s", mp->nrecords == 1 ? "s" : "");
 	if (mp->rate == 0 && mp->disabled)
 		return gm_error(GOMEM_ERROR_UNSUPPORTED,
-				"pprof: no heap profile: runtime.MemProfileRate is 0 because "
-				"nothing in the program reads the profile (the linker turned "
-				"memory profiling off); no file written");
-	if (mp->rate == 0 && mp->nrecords == 0)
+				"pprof: no heap profile: runtime.MemProfileRate is 0: nothing in "
+				"the program reads the profile, so the linker turned memory "
+				"profiling off%s; no file written",
+				left);
+	if (mp->rate == 0)
 		return gm_error(GOMEM_ERROR_UNSUPPORTED,
-				"pprof: no heap profile: the program set runtime.MemProfileRate "
-				"to 0 and the runtime holds no samples; no file written");
+				"pprof: no heap profile: the program set runtime.MemProfileRate to "
+				"0%s; no file written",
+				left);
 	if (mp->nrecords == 0)
 		return gm_error(GOMEM_ERROR_UNSUPPORTED,
 				"pprof: no heap profile: the runtime has sampled no allocation yet "
@@ -139,7 +149,7 @@ static struct gomem_error *runtime_profile(struct gm_run *r, const char *path)
 	struct gomem_error *err = NULL;
 	for (size_t i = 0; i < mp.nwarnings; i++)
 		gm_run_warn(r, true, "%s", mp.warnings[i]);
-	if (!has_counts(&mp))
+	if (mp.rate == 0 || !has_counts(&mp))
 		err = no_samples(&mp);
 	struct gm_pclntab *tab = NULL;
 	struct gm_pprof *out = NULL;

@@ -409,10 +409,9 @@ static void append_locs_for_stack(struct builder *b)
  * 1.27 from the record's bytes and their average size, from 1.27 from the
  * object size (protomem.go@1.27).
  */
-static void scale(int64_t count, int64_t size, int64_t rate, bool from_avg, int64_t *count_ret,
-		  int64_t *bytes_ret)
+void gm_pprof_scale_heap_sample(int64_t count, int64_t size, int64_t rate, bool from_avg,
+				int64_t *count_ret, int64_t *bytes_ret)
 {
-	/* size: the bytes (from_avg), else the size of one object. */
 	if (count == 0 || size == 0) {
 		*count_ret = *bytes_ret = 0;
 		return;
@@ -439,16 +438,16 @@ static void write_sample(struct builder *b, const struct gm_memprofile *mp,
 	size_t nlabels = 0;
 	if (mp->have_bytes) {
 		int64_t ab = (int64_t)r->alloc_bytes, fb = (int64_t)r->free_bytes;
-		scale(allocs, ab, mp->rate, true, &v[0], &v[1]);
-		scale(allocs - frees, ab - fb, mp->rate, true, &v[2], &v[3]);
+		gm_pprof_scale_heap_sample(allocs, ab, mp->rate, true, &v[0], &v[1]);
+		gm_pprof_scale_heap_sample(allocs - frees, ab - fb, mp->rate, true, &v[2], &v[3]);
 		/* The average size, when there is one (protomem.go@1.19-1.26). */
 		if (allocs > 0 && ab / allocs != 0) {
 			label.num = ab / allocs;
 			nlabels = 1;
 		}
 	} else {
-		scale(allocs, size, mp->rate, false, &v[0], &v[1]);
-		scale(allocs - frees, size, mp->rate, false, &v[2], &v[3]);
+		gm_pprof_scale_heap_sample(allocs, size, mp->rate, false, &v[0], &v[1]);
+		gm_pprof_scale_heap_sample(allocs - frees, size, mp->rate, false, &v[2], &v[3]);
 		label.num = size;
 		nlabels = 1;
 	}

@@ -99,6 +99,15 @@ struct gm_pprof_runtime_totals {
 };
 
 /*
+ * scaleHeapSample (protomem.go): count objects of size bytes in all
+ * (from_avg: the bytes of them all, before 1.27; else of one object, as
+ * from 1.27) sampled at rate, unsampled: divided by the probability
+ * 1 - exp(-avg/rate) that an object of the average size is sampled.
+ */
+void gm_pprof_scale_heap_sample(int64_t count, int64_t size, int64_t rate, bool from_avg,
+				int64_t *count_ret, int64_t *bytes_ret);
+
+/*
  * Writes into out the heap profile that runtime/pprof would write from
  * these records (WriteHeapProfile): sample types, period, samples with
  * their locations, functions and the process's executable mappings. tab:
