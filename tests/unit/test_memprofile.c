@@ -29,8 +29,8 @@
 struct corrupt {
 	char dir[256];
 	char exe[1024], core[1024], copy[512];
-	uint64_t head;		/* runtime.mbuckets */
-	uint64_t allnext_off;	/* of runtime.bucket's allnext */
+	uint64_t head;	      /* runtime.mbuckets */
+	uint64_t allnext_off; /* of runtime.bucket's allnext */
 	uint64_t nstk_off;
 };
 
@@ -239,7 +239,7 @@ static void test_u64map_finds_what_was_put(void **state)
 	assert_int_equal(gm_u64map_get(&m, 0x400000), 7);
 	assert_int_equal(m.n, 100000);
 	assert_false(gm_u64map_put(&m, 1, 0)); /* 0 marks an empty slot */
-	assert_true(gm_u64map_put(&m, 0, 5));	/* key 0 and the largest key are keys */
+	assert_true(gm_u64map_put(&m, 0, 5));  /* key 0 and the largest key are keys */
 	assert_true(gm_u64map_put(&m, UINT64_MAX, 6));
 	assert_int_equal(gm_u64map_get(&m, 0), 5);
 	assert_int_equal(gm_u64map_get(&m, UINT64_MAX), 6);
@@ -292,8 +292,8 @@ static void test_scaling_is_go_arithmetic(void **state)
 	fputs(scale_go, f);
 	fclose(f);
 	const char *go = getenv("GOMEM_GO");
-	snprintf(cmd, sizeof(cmd), "cd '%s' && GOTOOLCHAIN=local GOFLAGS= '%s' run scale.go", c->dir,
-		 go && *go ? go : "go");
+	snprintf(cmd, sizeof(cmd), "cd '%s' && GOTOOLCHAIN=local GOFLAGS= '%s' run scale.go",
+		 c->dir, go && *go ? go : "go");
 	FILE *p = popen(cmd, "r");
 	assert_non_null(p);
 	long long rate, count, size, a, b, cc, d;
@@ -332,8 +332,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_a_bucket_pointing_nowhere_ends_the_walk, setup,
 					    teardown),
-	    cmocka_unit_test_setup_teardown(test_the_verb_on_a_broken_list_answers_in_one_line, setup,
-					    teardown),
+	    cmocka_unit_test_setup_teardown(test_the_verb_on_a_broken_list_answers_in_one_line,
+					    setup, teardown),
 	    cmocka_unit_test(test_u64map_finds_what_was_put),
 	    cmocka_unit_test_setup_teardown(test_scaling_is_go_arithmetic, setup, teardown),
 	};

@@ -86,7 +86,7 @@ static struct gomem_error *resolve(struct gm_runtime *rt, struct mprof_layout *L
 	else
 		depth = GM_MEMPROFILE_MAX_STACK;
 	L->max_stack = depth > 0 && depth <= GM_MEMPROFILE_MAX_STACK ? (uint64_t)depth
-								      : GM_MEMPROFILE_MAX_STACK;
+								     : GM_MEMPROFILE_MAX_STACK;
 	return NULL;
 }
 
@@ -139,8 +139,9 @@ static struct gomem_error *read_bucket(struct gm_runtime *rt, const struct mprof
 	*ok = false;
 	struct gomem_error *err = gm_read(rt->mem, b, hdr, L->bucket_size);
 	if (err) {
-		warn(mp, "memory-profile bucket 0x%llx cannot be read (%s): the buckets after it "
-			 "are left out",
+		warn(mp,
+		     "memory-profile bucket 0x%llx cannot be read (%s): the buckets after it "
+		     "are left out",
 		     (unsigned long long)b, gomem_error_message(err));
 		gomem_error_destroy(err);
 		return NULL;
@@ -166,8 +167,9 @@ static struct gomem_error *read_bucket(struct gm_runtime *rt, const struct mprof
 		err = gm_read(rt->mem, stk_addr + nstk * 8, rec, L->record_size);
 	if (err) {
 		*npcs = first;
-		warn(mp, "memory-profile bucket 0x%llx cannot be read (%s): the buckets after it "
-			 "are left out",
+		warn(mp,
+		     "memory-profile bucket 0x%llx cannot be read (%s): the buckets after it "
+		     "are left out",
 		     (unsigned long long)b, gomem_error_message(err));
 		gomem_error_destroy(err);
 		return NULL;
@@ -194,16 +196,18 @@ static struct gomem_error *walk(struct gm_runtime *rt, const struct mprof_layout
 	TRY(gm_read_u64(rt->mem, L->mbuckets, &head));
 	TRY(gm_read_uint(rt->mem, L->buckhash_sys_addr, (unsigned)rt->L.ms_buckhash_sys.size,
 			 &buckhash_sys));
-	/* Every bucket is at least a header and a memRecord of BuckHashSys: that bounds the walk. */
+	/* Every bucket is at least a header and a memRecord of BuckHashSys: that bounds the walk.
+	 */
 	uint64_t max = buckhash_sys / (L->bucket_size + L->record_size) + 1;
 	if (max > GM_MEMPROFILE_MAX_BUCKETS)
 		max = GM_MEMPROFILE_MAX_BUCKETS;
 	for (uint64_t b = head; b;) {
 		if (*nraw == max) {
-			warn(mp,
-			     "runtime.mbuckets has more buckets than BuckHashSys can hold (%llu): a "
-			     "cycle? The rest is left out",
-			     (unsigned long long)max);
+			warn(
+			    mp,
+			    "runtime.mbuckets has more buckets than BuckHashSys can hold (%llu): a "
+			    "cycle? The rest is left out",
+			    (unsigned long long)max);
 			break;
 		}
 		struct raw_bucket *slot = grow_raw(raw, nraw, &cap);
@@ -288,8 +292,8 @@ struct gomem_error *gm_memprofile_read(struct gm_runtime *rt, struct gm_memprofi
 	if (L.disable_addr)
 		TRY(gm_read_uint(rt->mem, L.disable_addr, 1, &disabled));
 	mp.disabled = disabled != 0;
-	TRY(gm_read_uint(rt->mem, L.cycle_addr + L.cycle_value.offset,
-			 (unsigned)L.cycle_value.size, &cycle));
+	TRY(gm_read_uint(rt->mem, L.cycle_addr + L.cycle_value.offset, (unsigned)L.cycle_value.size,
+			 &cycle));
 	/* The cycle number is stored from bit 1; bit 0 says it was flushed (mProfCycleHolder). */
 	mp.cycle = (uint32_t)(cycle >> 1);
 	struct raw_bucket *raw = NULL;
@@ -318,8 +322,8 @@ void gm_memprofile_deinit(struct gm_memprofile *mp)
 /* ---- the function table of this process ---- */
 
 /* A uintptr member of runtime.firstmoduledata, as a link-time address. */
-static struct gomem_error *moduledata_word(struct gm_runtime *rt, const char *member,
-					   uint64_t *ret, bool *found)
+static struct gomem_error *moduledata_word(struct gm_runtime *rt, const char *member, uint64_t *ret,
+					   bool *found)
 {
 	struct gm_field f;
 	*found = false;

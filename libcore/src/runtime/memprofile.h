@@ -26,8 +26,8 @@ struct gm_memprofile_record {
 };
 
 struct gm_memprofile {
-	int64_t rate;  /* runtime.MemProfileRate */
-	bool disabled; /* runtime.disableMemoryProfiling: the linker saw no use of the profile */
+	int64_t rate;	 /* runtime.MemProfileRate */
+	bool disabled;	 /* runtime.disableMemoryProfiling: the linker saw no use of the profile */
 	bool have_bytes; /* memRecordCycle counts bytes (before 1.27); else count * size */
 	uint32_t cycle;	 /* mProfCycle: the heap profile cycle */
 	/*

@@ -261,7 +261,7 @@ static void arenas_text(struct arenas *a)
 	gm_run_text_warnings(a->run);
 }
 
-struct gomem_error *gm_verb_arenas(struct gm_run *r)
+static struct gomem_error *run(struct gm_run *r)
 {
 	struct arenas a;
 	memset(&a, 0, sizeof(a));
@@ -274,3 +274,21 @@ struct gomem_error *gm_verb_arenas(struct gm_run *r)
 	free(a.acc);
 	return err;
 }
+
+static const struct gm_option_spec options[] = {
+    {NULL, NULL, NULL},
+};
+
+const struct gm_verb gm_verb_arenas = {
+    .name = "arenas",
+    .usage = "arenas [--json]",
+    .summary = "each heap arena: pages by state and a compact page map",
+    .help = "Prints each Go heap arena (a 64 MiB reservation on linux/amd64) with its "
+	    "pages split into in-use spans (objects), manual spans (goroutine stacks, "
+	    "GC work buffers), free pages the runtime retains, free pages released to "
+	    "the OS, and pages reserved but never mapped; its resident bytes (kernel "
+	    "cores only); and a map with one character per group of pages showing the "
+	    "state of most of them. With --json, prints one gomem/arenas/v1 object.",
+    .options = options,
+    .run = run,
+};

@@ -198,7 +198,7 @@ static void classes_text(struct classes *c)
 	gm_run_text_warnings(c->run);
 }
 
-struct gomem_error *gm_verb_classes(struct gm_run *r)
+static struct gomem_error *run(struct gm_run *r)
 {
 	struct classes *c = calloc(1, sizeof(*c));
 	if (!c)
@@ -212,3 +212,20 @@ struct gomem_error *gm_verb_classes(struct gm_run *r)
 	free(c);
 	return err;
 }
+
+static const struct gm_option_spec options[] = {
+    {NULL, NULL, NULL},
+};
+
+const struct gm_verb gm_verb_classes = {
+    .name = "classes",
+    .usage = "classes [--json]",
+    .summary = "per size class: spans, objects, bytes used, free slots, waste",
+    .help = "Prints, for each size class with in-use spans, the spans, the objects and "
+	    "their bytes, the free slots and the tail waste (the end of each span too "
+	    "small for one more object), largest first, then large objects; and checks "
+	    "that the objects add up to HeapObjects and HeapAlloc. With --json, prints "
+	    "one gomem/classes/v1 object.",
+    .options = options,
+    .run = run,
+};

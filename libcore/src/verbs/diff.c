@@ -737,7 +737,7 @@ static struct gomem_error *other_summary(struct gm_run *r, const char *path, cha
 	return err;
 }
 
-struct gomem_error *gm_verb_diff(struct gm_run *r)
+static struct gomem_error *run(struct gm_run *r)
 {
 	char *a = NULL, *b = NULL;
 	int partial = 0;
@@ -796,3 +796,25 @@ struct gomem_error *gomem_diff_summary_files(const char *path_a, const char *pat
 	free(b);
 	return err;
 }
+
+static const struct gm_option_spec options[] = {
+    {NULL, NULL, NULL},
+};
+
+const struct gm_verb gm_verb_diff = {
+    .name = "diff",
+    .usage = "diff [--json] OTHER",
+    .summary = "what grew or shrank between this target and another core or summary",
+    .help = "Compares this target with OTHER: another core of the same executable, or "
+	    "a summary saved with gomem summary --json (of any executable). Lists what "
+	    "grew or shrank from this target (A) to OTHER (B), B - A: the nodes of the "
+	    "breakdown tree, by VSZ and RSS, and the size classes of the in-use spans, "
+	    "by objects and bytes, largest change first; then the MemStats that "
+	    "changed. From the shell, gomem diff EXE CORE_A CORE_B, or gomem diff "
+	    "A.json B.json for two saved summaries. With --json, prints one "
+	    "gomem/diff/v1 object.",
+    .min_operands = 1,
+    .max_operands = 1,
+    .options = options,
+    .run = run,
+};

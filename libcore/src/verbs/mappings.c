@@ -160,7 +160,7 @@ static void mappings_text(struct gm_run *r, const struct gm_addrspace *as)
 	gm_run_text_warnings(r);
 }
 
-struct gomem_error *gm_verb_mappings(struct gm_run *r)
+static struct gomem_error *run(struct gm_run *r)
 {
 	struct gm_addrspace *as = NULL;
 	struct gomem_error *err = gm_addrspace_build(r->t, r->rt, &as);
@@ -174,3 +174,24 @@ struct gomem_error *gm_verb_mappings(struct gm_run *r)
 	gm_addrspace_destroy(as);
 	return NULL;
 }
+
+static const struct gm_option_spec options[] = {
+    {NULL, NULL, NULL},
+};
+
+const struct gm_verb gm_verb_mappings = {
+    .name = "mappings",
+    .usage = "mappings [--json]",
+    .summary = "every mapping (or part of one): size, resident bytes, owner, what it is",
+    .help = "Lists every mapping of the address space, cut into parts where owners "
+	    "change, sorted by address: its size, its resident bytes (a kernel core's "
+	    "dumped anonymous pages; unknown for a gcore), its owner (go-heap, "
+	    "go-heap-reserved, go-runtime-metadata, go-runtime-reserved, thread-stack, "
+	    "main-stack, c-heap, binary, shared-library, kernel, unknown) and what it "
+	    "is, with where gomem found it: a pointer the runtime keeps, the ELF "
+	    "files, the threads' registers, or an inference it names. Then the totals "
+	    "by owner, which add up to VmSize. With --json, prints one "
+	    "gomem/mappings/v1 object.",
+    .options = options,
+    .run = run,
+};

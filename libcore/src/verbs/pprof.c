@@ -91,14 +91,15 @@ static void text_report(struct gm_run *r, const char *path, uint64_t bytes,
 	gm_strbuf_printf(o, "wrote %s (%s): the program's own heap profile (runtime.MemProfile)\n",
 			 path, gm_human_bytes(bytes, b1));
 	if (mp->all_cycles)
-		gm_strbuf_printf(o, "no GC has published it yet: every sampled allocation so far\n");
+		gm_strbuf_printf(o,
+				 "no GC has published it yet: every sampled allocation so far\n");
 	else
 		gm_strbuf_printf(o, "as of the last GC (GC %" PRIu64 ")\n", numgc);
 	gm_strbuf_printf(o,
 			 "runtime.MemProfileRate %" PRId64 "%s: %" PRIu64 " samples, %" PRIu64
 			 " locations, %" PRIu64 " functions\n",
 			 mp->rate,
-			 mp->rate == 1	 ? " (every allocation)"
+			 mp->rate == 1	? " (every allocation)"
 			 : mp->rate > 1 ? " (scaled as runtime/pprof scales)"
 					: "",
 			 c->samples, c->locations, c->functions);
@@ -181,7 +182,7 @@ static struct gomem_error *runtime_profile(struct gm_run *r, const char *path)
 	return err;
 }
 
-struct gomem_error *gm_verb_pprof(struct gm_run *r)
+static struct gomem_error *run(struct gm_run *r)
 {
 	const char *kind = gm_run_option(r, "--profile");
 	const char *path = gm_run_option(r, "-o");
@@ -198,3 +199,28 @@ struct gomem_error *gm_verb_pprof(struct gm_run *r)
 				kind ? kind : "", kind ? "\"" : "");
 	return runtime_profile(r, path);
 }
+
+static const struct gm_option_spec options[] = {
+    {"--profile", "KIND",
+     "runtime: the program's own heap profile, from the runtime's memory-profile buckets"},
+    {"-o", "FILE", "write the profile to FILE (default " DEFAULT_FILE ")"},
+    {NULL, NULL, NULL},
+};
+
+const struct gm_verb gm_verb_pprof = {
+    .name = "pprof",
+    .usage = "pprof --profile=runtime [-o FILE] [--json]",
+    .summary = "the program's own heap profile, as a pprof file for go tool pprof",
+    .help = "With --profile=runtime, writes the heap profile that the program would "
+	    "have served at /debug/pprof/heap at this moment (pprof.WriteHeapProfile), "
+	    "read from the runtime's memory-profile buckets: the sampled allocation "
+	    "stacks with their in-use and allocated objects and bytes as of the last "
+	    "GC, scaled by runtime.MemProfileRate as runtime/pprof scales them, and "
+	    "symbolized (function, file, line, inlined calls) from the executable's "
+	    "function table. The file is a gzipped profile.proto (default " DEFAULT_FILE
+	    ") for go tool pprof -top EXE FILE. A program with MemProfileRate 0, or "
+	    "without samples, gets one line that says so, and no file. With --json, "
+	    "prints one gomem/pprof/v1 object about the file.",
+    .options = options,
+    .run = run,
+};

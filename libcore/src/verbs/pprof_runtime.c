@@ -37,13 +37,13 @@ enum { LOOKUP_TRIED = 1, LOOKUP_FAILED = 2 };
 
 /* A runtime.Frame, as far as runtime/pprof looks at it. */
 struct rframe {
-	uint64_t pc;	   /* Frame.PC: the pc looked up (a return pc less 1) */
-	uint64_t entry;	   /* Frame.Entry: of the real function; 0 when unknown */
-	const char *name;  /* runtime_FrameSymbolName: the symbol name, "" when unknown */
-	const char *file;  /* "" when unknown */
-	int64_t line;	   /* 0 when unknown */
+	uint64_t pc;	  /* Frame.PC: the pc looked up (a return pc less 1) */
+	uint64_t entry;	  /* Frame.Entry: of the real function; 0 when unknown */
+	const char *name; /* runtime_FrameSymbolName: the symbol name, "" when unknown */
+	const char *file; /* "" when unknown */
+	int64_t line;	  /* 0 when unknown */
 	int64_t start_line;
-	bool func;	   /* Frame.Func != nil: a real (not inlined) Go function */
+	bool func; /* Frame.Func != nil: a real (not inlined) Go function */
 };
 
 /* A location already written: the pcs it stands for and its first pc's frame. */
@@ -329,8 +329,8 @@ static uint64_t emit_location(struct builder *b)
 	struct mapping *m = mapping_of(b, addr, &mapping_id);
 	if (m)
 		m->funcs |= b->deck_symbolize;
-	li->id = gm_pprof_location(b->out, mapping_id, b->deck_frames.v[0].pc, b->lines.v,
-				   b->lines.n);
+	li->id =
+	    gm_pprof_location(b->out, mapping_id, b->deck_frames.v[0].pc, b->lines.v, b->lines.n);
 	if (!gm_u64map_put(&b->locs, addr, b->locinfos.n))
 		b->oom = true;
 	deck_reset(b);

@@ -288,7 +288,7 @@ static void spans_text(struct spans *s, size_t shown)
 	gm_run_text_warnings(s->run);
 }
 
-struct gomem_error *gm_verb_spans(struct gm_run *r)
+static struct gomem_error *run(struct gm_run *r)
 {
 	struct spans s;
 	memset(&s, 0, sizeof(s));
@@ -320,3 +320,25 @@ struct gomem_error *gm_verb_spans(struct gm_run *r)
 	free(s.rows);
 	return err;
 }
+
+static const struct gm_option_spec options[] = {
+    {"--state", "S", "only spans in state S: in-use, manual or free"},
+    {"--class", "N", "only in-use spans of size class N (0: large objects)"},
+    {"--limit", "N", "list the N largest (0: all; default 50 in text, all in JSON)"},
+    {NULL, NULL, NULL},
+};
+
+const struct gm_verb gm_verb_spans = {
+    .name = "spans",
+    .usage = "spans [--state in-use|manual|free] [--class N] [--limit N] [--json]",
+    .summary = "spans with state, size class, objects and free slots, largest first",
+    .help = "Lists the heap's spans, largest first. in-use spans hold objects of one "
+	    "size class (0: one large object); manual spans hold goroutine stacks "
+	    "(stack-pool spans are cut into several stacks, a stack of 32 KiB or more "
+	    "has a span of its own) or GC work buffers. Free memory is not kept in "
+	    "spans since Go 1.12: free spans are the page allocator's runs of free "
+	    "pages, split into retained and released (returned to the OS) runs. With "
+	    "--json, prints one gomem/spans/v1 object.",
+    .options = options,
+    .run = run,
+};

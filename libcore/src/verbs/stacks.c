@@ -248,7 +248,7 @@ static void stacks_text(struct gm_run *r, const struct gm_stacks *s,
 	gm_run_text_warnings(r);
 }
 
-struct gomem_error *gm_verb_stacks(struct gm_run *r)
+static struct gomem_error *run(struct gm_run *r)
 {
 	uint64_t limit;
 	TRY(gm_run_uint_option(r, "--limit", r->json ? 0 : TEXT_DEFAULT_LIMIT, &limit));
@@ -279,3 +279,26 @@ struct gomem_error *gm_verb_stacks(struct gm_run *r)
 	gm_stacks_deinit(&s);
 	return NULL;
 }
+
+static const struct gm_option_spec options[] = {
+    {"--limit", "N",
+     "list the N largest goroutine stacks (0: all; default 50 in text, all in JSON)"},
+    {NULL, NULL, NULL},
+};
+
+const struct gm_verb gm_verb_stacks = {
+    .name = "stacks",
+    .usage = "stacks [--limit N] [--json]",
+    .summary = "goroutine stacks and OS thread stacks, sizes and use",
+    .help = "Lists the goroutines (runtime.allgs) with their status, stack size and the "
+	    "bytes in use (from the saved stack pointer: g.sched.sp, g.syscallsp in a "
+	    "system call, the thread's own SP from the core for a running goroutine), "
+	    "largest first; the threads (runtime.allm) with their g0 and signal "
+	    "stacks; and how the stack spans add up to StackInuse: live goroutine "
+	    "stacks, stacks kept by dead Gs, g0 and gsignal stacks, free stack-pool "
+	    "slots, per-P stack caches and cached large stack spans. Runtime "
+	    "goroutines are told apart as runtime.NumGoroutine does. With --json, "
+	    "prints one gomem/stacks/v1 object.",
+    .options = options,
+    .run = run,
+};

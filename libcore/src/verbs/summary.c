@@ -362,7 +362,7 @@ static void summary_text(struct gm_strbuf *b, const struct summary *s)
 	gm_run_text_warnings(s->run);
 }
 
-struct gomem_error *gm_verb_summary(struct gm_run *r)
+static struct gomem_error *run(struct gm_run *r)
 {
 	struct summary *s = calloc(1, sizeof(*s));
 	if (!s)
@@ -386,3 +386,21 @@ struct gomem_error *gm_verb_summary(struct gm_run *r)
 	free(s);
 	return err;
 }
+
+static const struct gm_option_spec options[] = {
+    {"--svg", "FILE", "also write the breakdown as a treemap picture (SVG) to FILE"},
+    {NULL, NULL, NULL},
+};
+
+const struct gm_verb gm_verb_summary = {
+    .name = "summary",
+    .usage = "summary [--json]",
+    .summary = "reserved versus used: the breakdown tree, MemStats, the checks",
+    .help = "Prints where the address space goes (Go heap arenas: in-use spans, "
+	    "stacks, free retained and released pages, reserved space), the "
+	    "runtime.MemStats values exactly as runtime.ReadMemStats would report "
+	    "them, and the checks between the runtime's counters and the walk of its "
+	    "structures. With --json, prints one gomem/summary/v1 object.",
+    .options = options,
+    .run = run,
+};

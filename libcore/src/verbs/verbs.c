@@ -1,7 +1,9 @@
 /*
- * The verbs and their options: one table for the CLI, the GDB plugin, the
- * help texts and tab completion. Each verb lives in a file of its own and
- * is reached through gomem_run().
+ * The dispatcher: gomem_run() finds a verb, parses its options the same
+ * way for the CLI and the GDB plugin, runs it and hands back its output;
+ * and the verbs' help texts and option lists, for help and tab
+ * completion. Each verb (struct gm_verb: its options, help, text and
+ * JSON) lives in a file of its own.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -11,177 +13,17 @@
 
 #include "verbs/verbs.h"
 
-static const struct gm_option_spec summary_options[] = {
-    {"--svg", "FILE", "also write the breakdown as a treemap picture (SVG) to FILE"},
-    {NULL, NULL, NULL},
-};
-
-/* The drill-down verbs (arenas.c, spans.c, classes.c, stacks.c, whatis.c). */
-static const struct gm_option_spec no_options[] = {
-    {NULL, NULL, NULL},
-};
-
-static const struct gm_option_spec spans_options[] = {
-    {"--state", "S", "only spans in state S: in-use, manual or free"},
-    {"--class", "N", "only in-use spans of size class N (0: large objects)"},
-    {"--limit", "N", "list the N largest (0: all; default 50 in text, all in JSON)"},
-    {NULL, NULL, NULL},
-};
-
-static const struct gm_option_spec stacks_options[] = {
-    {"--limit", "N",
-     "list the N largest goroutine stacks (0: all; default 50 in text, all in JSON)"},
-    {NULL, NULL, NULL},
-};
-
-static const struct gm_option_spec pprof_options[] = {
-    {"--profile", "KIND",
-     "runtime: the program's own heap profile, from the runtime's memory-profile buckets"},
-    {"-o", "FILE", "write the profile to FILE (default heap.pb.gz)"},
-    {NULL, NULL, NULL},
-};
-
-static const struct gm_verb verbs[] = {
-    {
-	.name = "summary",
-	.usage = "summary [--json]",
-	.summary = "reserved versus used: the breakdown tree, MemStats, the checks",
-	.help = "Prints where the address space goes (Go heap arenas: in-use spans, "
-		"stacks, free retained and released pages, reserved space), the "
-		"runtime.MemStats values exactly as runtime.ReadMemStats would report "
-		"them, and the checks between the runtime's counters and the walk of its "
-		"structures. With --json, prints one gomem/summary/v1 object.",
-	.options = summary_options,
-	.run = gm_verb_summary,
-    },
-    {
-	.name = "mappings",
-	.usage = "mappings [--json]",
-	.summary = "every mapping (or part of one): size, resident bytes, owner, what it is",
-	.help = "Lists every mapping of the address space, cut into parts where owners "
-		"change, sorted by address: its size, its resident bytes (a kernel core's "
-		"dumped anonymous pages; unknown for a gcore), its owner (go-heap, "
-		"go-heap-reserved, go-runtime-metadata, go-runtime-reserved, thread-stack, "
-		"main-stack, c-heap, binary, shared-library, kernel, unknown) and what it "
-		"is, with where gomem found it: a pointer the runtime keeps, the ELF "
-		"files, the threads' registers, or an inference it names. Then the totals "
-		"by owner, which add up to VmSize. With --json, prints one "
-		"gomem/mappings/v1 object.",
-	.options = no_options,
-	.run = gm_verb_mappings,
-    },
-    {
-	.name = "arenas",
-	.usage = "arenas [--json]",
-	.summary = "each heap arena: pages by state and a compact page map",
-	.help = "Prints each Go heap arena (a 64 MiB reservation on linux/amd64) with its "
-		"pages split into in-use spans (objects), manual spans (goroutine stacks, "
-		"GC work buffers), free pages the runtime retains, free pages released to "
-		"the OS, and pages reserved but never mapped; its resident bytes (kernel "
-		"cores only); and a map with one character per group of pages showing the "
-		"state of most of them. With --json, prints one gomem/arenas/v1 object.",
-	.options = no_options,
-	.run = gm_verb_arenas,
-    },
-    {
-	.name = "spans",
-	.usage = "spans [--state in-use|manual|free] [--class N] [--limit N] [--json]",
-	.summary = "spans with state, size class, objects and free slots, largest first",
-	.help = "Lists the heap's spans, largest first. in-use spans hold objects of one "
-		"size class (0: one large object); manual spans hold goroutine stacks "
-		"(stack-pool spans are cut into several stacks, a stack of 32 KiB or more "
-		"has a span of its own) or GC work buffers. Free memory is not kept in "
-		"spans since Go 1.12: free spans are the page allocator's runs of free "
-		"pages, split into retained and released (returned to the OS) runs. With "
-		"--json, prints one gomem/spans/v1 object.",
-	.options = spans_options,
-	.run = gm_verb_spans,
-    },
-    {
-	.name = "classes",
-	.usage = "classes [--json]",
-	.summary = "per size class: spans, objects, bytes used, free slots, waste",
-	.help = "Prints, for each size class with in-use spans, the spans, the objects and "
-		"their bytes, the free slots and the tail waste (the end of each span too "
-		"small for one more object), largest first, then large objects; and checks "
-		"that the objects add up to HeapObjects and HeapAlloc. With --json, prints "
-		"one gomem/classes/v1 object.",
-	.options = no_options,
-	.run = gm_verb_classes,
-    },
-    {
-	.name = "stacks",
-	.usage = "stacks [--limit N] [--json]",
-	.summary = "goroutine stacks and OS thread stacks, sizes and use",
-	.help = "Lists the goroutines (runtime.allgs) with their status, stack size and the "
-		"bytes in use (from the saved stack pointer: g.sched.sp, g.syscallsp in a "
-		"system call, the thread's own SP from the core for a running goroutine), "
-		"largest first; the threads (runtime.allm) with their g0 and signal "
-		"stacks; and how the stack spans add up to StackInuse: live goroutine "
-		"stacks, stacks kept by dead Gs, g0 and gsignal stacks, free stack-pool "
-		"slots, per-P stack caches and cached large stack spans. Runtime "
-		"goroutines are told apart as runtime.NumGoroutine does. With --json, "
-		"prints one gomem/stacks/v1 object.",
-	.options = stacks_options,
-	.run = gm_verb_stacks,
-    },
-    {
-	.name = "whatis",
-	.usage = "whatis [--json] ADDR",
-	.summary = "what an address is: mapping, owner, arena, span, object or stack",
-	.help = "Tells what the address ADDR (decimal or 0x hex; in GDB any expression, such "
-		"as &x or $rsp) is: its mapping and owner; in the Go heap, its arena and "
-		"span (in-use, manual or free pages) and, in an in-use span, the object "
-		"slot that holds it: its base, the offset of ADDR in it, and whether it is "
-		"allocated or free (scan objects of more than 512 bytes start with an "
-		"8-byte malloc header since Go 1.22); in a stack, whose stack it is. With "
-		"--json, prints one gomem/whatis/v1 object.",
-	.min_operands = 1,
-	.max_operands = 1,
-	.options = no_options,
-	.run = gm_verb_whatis,
-    },
-    {
-	.name = "diff",
-	.usage = "diff [--json] OTHER",
-	.summary = "what grew or shrank between this target and another core or summary",
-	.help = "Compares this target with OTHER: another core of the same executable, or "
-		"a summary saved with gomem summary --json (of any executable). Lists what "
-		"grew or shrank from this target (A) to OTHER (B), B - A: the nodes of the "
-		"breakdown tree, by VSZ and RSS, and the size classes of the in-use spans, "
-		"by objects and bytes, largest change first; then the MemStats that "
-		"changed. From the shell, gomem diff EXE CORE_A CORE_B, or gomem diff "
-		"A.json B.json for two saved summaries. With --json, prints one "
-		"gomem/diff/v1 object.",
-	.min_operands = 1,
-	.max_operands = 1,
-	.options = no_options,
-	.run = gm_verb_diff,
-    },
-    {
-	.name = "pprof",
-	.usage = "pprof --profile=runtime [-o FILE] [--json]",
-	.summary = "the program's own heap profile, as a pprof file for go tool pprof",
-	.help = "With --profile=runtime, writes the heap profile that the program would "
-		"have served at /debug/pprof/heap at this moment (pprof.WriteHeapProfile), "
-		"read from the runtime's memory-profile buckets: the sampled allocation "
-		"stacks with their in-use and allocated objects and bytes as of the last "
-		"GC, scaled by runtime.MemProfileRate as runtime/pprof scales them, and "
-		"symbolized (function, file, line, inlined calls) from the executable's "
-		"function table. The file is a gzipped profile.proto (default heap.pb.gz) "
-		"for go tool pprof -top EXE FILE. A program with MemProfileRate 0, or "
-		"without samples, gets one line that says so, and no file. With --json, "
-		"prints one gomem/pprof/v1 object about the file.",
-	.options = pprof_options,
-	.run = gm_verb_pprof,
-    },
+/* The verbs, in the order help lists them; each is defined in a file of its own. */
+static const struct gm_verb *const verbs[] = {
+    &gm_verb_summary, &gm_verb_mappings, &gm_verb_arenas, &gm_verb_spans, &gm_verb_classes,
+    &gm_verb_stacks,  &gm_verb_whatis,	 &gm_verb_diff,	  &gm_verb_pprof,
 };
 
 static const struct gm_verb *find_verb(const char *name)
 {
 	for (size_t i = 0; i < GM_ARRAY_SIZE(verbs); i++) {
-		if (strcmp(verbs[i].name, name) == 0)
-			return &verbs[i];
+		if (strcmp(verbs[i]->name, name) == 0)
+			return verbs[i];
 	}
 	return NULL;
 }
@@ -191,8 +33,8 @@ static void verb_names(char *buf, size_t size)
 	size_t used = 0;
 	buf[0] = '\0';
 	for (size_t i = 0; i < GM_ARRAY_SIZE(verbs) && used < size; i++)
-		used +=
-		    (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", verbs[i].name);
+		used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "",
+					 verbs[i]->name);
 }
 
 static const struct gm_option_spec *find_option(const struct gm_verb *v, const char *name,
@@ -456,7 +298,7 @@ char *gomem_verbs_json(void)
 	gm_jw_key(&w, "verbs");
 	gm_jw_array(&w);
 	for (size_t i = 0; i < GM_ARRAY_SIZE(verbs); i++) {
-		const struct gm_verb *v = &verbs[i];
+		const struct gm_verb *v = verbs[i];
 		gm_jw_object(&w);
 		gm_jw_member_string(&w, "name", v->name);
 		gm_jw_member_string(&w, "usage", v->usage);
@@ -493,7 +335,7 @@ char *gomem_help(const char *verb)
 	if (!verb) {
 		gm_strbuf_printf(&b, "verbs:\n");
 		for (size_t i = 0; i < GM_ARRAY_SIZE(verbs); i++)
-			gm_strbuf_printf(&b, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+			gm_strbuf_printf(&b, "  %-10s %s\n", verbs[i]->name, verbs[i]->summary);
 		return gm_strbuf_steal(&b);
 	}
 	const struct gm_verb *v = find_verb(verb);

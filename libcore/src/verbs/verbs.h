@@ -80,16 +80,9 @@ void gm_json_check_members(struct gm_jw *w, const char *name, bool ok, uint64_t 
 /* Hands the run's output to *ret (unless err) and releases the run; returns err. */
 struct gomem_error *gm_run_finish(struct gm_run *r, struct gomem_error *err, char **ret);
 
-/* The verbs. */
-struct gomem_error *gm_verb_summary(struct gm_run *r);
-struct gomem_error *gm_verb_mappings(struct gm_run *r);
-struct gomem_error *gm_verb_arenas(struct gm_run *r);
-struct gomem_error *gm_verb_spans(struct gm_run *r);
-struct gomem_error *gm_verb_classes(struct gm_run *r);
-struct gomem_error *gm_verb_stacks(struct gm_run *r);
-struct gomem_error *gm_verb_whatis(struct gm_run *r);
-struct gomem_error *gm_verb_diff(struct gm_run *r);
-struct gomem_error *gm_verb_pprof(struct gm_run *r);
+/* The verbs, one file each. */
+extern const struct gm_verb gm_verb_summary, gm_verb_mappings, gm_verb_arenas, gm_verb_spans,
+    gm_verb_classes, gm_verb_stacks, gm_verb_whatis, gm_verb_diff, gm_verb_pprof;
 
 /* ---- the program's own heap profile (pprof_runtime.c) ---- */
 

@@ -487,7 +487,7 @@ static void whatis_text(struct whatis *w)
 	gm_run_text_warnings(w->run);
 }
 
-struct gomem_error *gm_verb_whatis(struct gm_run *r)
+static struct gomem_error *run(struct gm_run *r)
 {
 	struct whatis w;
 	memset(&w, 0, sizeof(w));
@@ -502,3 +502,24 @@ struct gomem_error *gm_verb_whatis(struct gm_run *r)
 	free(w.detail);
 	return err;
 }
+
+static const struct gm_option_spec options[] = {
+    {NULL, NULL, NULL},
+};
+
+const struct gm_verb gm_verb_whatis = {
+    .name = "whatis",
+    .usage = "whatis [--json] ADDR",
+    .summary = "what an address is: mapping, owner, arena, span, object or stack",
+    .help = "Tells what the address ADDR (decimal or 0x hex; in GDB any expression, such "
+	    "as &x or $rsp) is: its mapping and owner; in the Go heap, its arena and "
+	    "span (in-use, manual or free pages) and, in an in-use span, the object "
+	    "slot that holds it: its base, the offset of ADDR in it, and whether it is "
+	    "allocated or free (scan objects of more than 512 bytes start with an "
+	    "8-byte malloc header since Go 1.22); in a stack, whose stack it is. With "
+	    "--json, prints one gomem/whatis/v1 object.",
+    .min_operands = 1,
+    .max_operands = 1,
+    .options = options,
+    .run = run,
+};
