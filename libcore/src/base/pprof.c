@@ -80,11 +80,12 @@ enum {
 
 enum { WIRE_VARINT = 0, WIRE_BYTES = 2 };
 
-/* A growable byte buffer; its failures go to the profile's flag. */
-struct buf {
-	uint8_t *b;
-	size_t len, cap;
-};
+/*
+ * The encoded bytes go into strbufs (binary-safe: they keep a length; the
+ * NUL they add after it is never written out). A failed one fails the
+ * profile.
+ */
+#define buf gm_strbuf
 
 struct gm_pprof {
 	bool failed;
@@ -107,36 +108,11 @@ struct gm_pprof {
 	bool have_period;
 };
 
-static bool buf_room(struct gm_pprof *p, struct buf *b, size_t n)
-{
-	if (p->failed)
-		return false;
-	if (b->cap - b->len >= n)
-		return true;
-	size_t cap = b->cap ? b->cap : 256;
-	while (cap - b->len < n) {
-		if (cap > SIZE_MAX / 2) {
-			p->failed = true;
-			return false;
-		}
-		cap *= 2;
-	}
-	uint8_t *v = realloc(b->b, cap);
-	if (!v) {
-		p->failed = true;
-		return false;
-	}
-	b->b = v;
-	b->cap = cap;
-	return true;
-}
-
 static void put_bytes(struct gm_pprof *p, struct buf *b, const void *data, size_t n)
 {
-	if (n && buf_room(p, b, n)) {
-		memcpy(b->b + b->len, data, n);
-		b->len += n;
-	}
+	(void)p;
+	if (n)
+		gm_strbuf_append(b, data, n);
 }
 
 static void put_varint(struct gm_pprof *p, struct buf *b, uint64_t v)
@@ -180,7 +156,7 @@ static void put_length_delimited(struct gm_pprof *p, struct buf *b, unsigned fie
 /* Appends the message encoded in m as field of b, and empties m. */
 static void put_message(struct gm_pprof *p, struct buf *b, unsigned field, struct buf *m)
 {
-	put_length_delimited(p, b, field, m->b, m->len);
+	put_length_delimited(p, b, field, m->s, m->len);
 	m->len = 0;
 }
 
@@ -301,7 +277,7 @@ void gm_pprof_destroy(struct gm_pprof *p)
 	struct buf *bufs[] = {&p->head,	     &p->samples, &p->mappings, &p->locations,
 			      &p->functions, &p->msg,	  &p->inner};
 	for (size_t i = 0; i < GM_ARRAY_SIZE(bufs); i++)
-		free(bufs[i]->b);
+		gm_strbuf_deinit(bufs[i]);
 	free(p->chars);
 	free(p->str_off);
 	free(p->slots);
@@ -486,6 +462,18 @@ static size_t parts(struct gm_pprof *p, struct buf *tail, const struct buf **out
 	return GM_ARRAY_SIZE(v);
 }
 
+/* Whether an allocation failed: the string table's, or a buffer's. */
+static bool failed(const struct gm_pprof *p, const struct buf *tail)
+{
+	const struct buf *v[] = {&p->head,	&p->samples, &p->mappings, &p->locations,
+				 &p->functions, &p->msg,     &p->inner,	   tail};
+	for (size_t i = 0; i < GM_ARRAY_SIZE(v); i++) {
+		if (v[i]->failed)
+			return true;
+	}
+	return p->failed;
+}
+
 struct gomem_error *gm_pprof_encode(struct gm_pprof *p, uint8_t **buf_ret, size_t *len_ret)
 {
 	struct buf tail = {0}, all = {0};
@@ -493,14 +481,15 @@ struct gomem_error *gm_pprof_encode(struct gm_pprof *p, uint8_t **buf_ret, size_
 	encode_tail(p, &tail);
 	size_t n = parts(p, &tail, v);
 	for (size_t i = 0; i < n; i++)
-		put_bytes(p, &all, v[i]->b, v[i]->len);
-	free(tail.b);
-	if (p->failed) {
-		free(all.b);
+		put_bytes(p, &all, v[i]->s, v[i]->len);
+	bool oom = failed(p, &tail) || all.failed;
+	gm_strbuf_deinit(&tail);
+	if (oom) {
+		gm_strbuf_deinit(&all);
 		return &gm_error_no_memory;
 	}
-	*buf_ret = all.b;
 	*len_ret = all.len;
+	*buf_ret = (uint8_t *)gm_strbuf_steal(&all);
 	return NULL;
 }
 
@@ -526,7 +515,7 @@ static struct gomem_error *deflate_parts(z_stream *z, const struct buf *const *v
 	uint8_t out[1 << 16];
 	for (size_t i = 0; i <= n; i++) {
 		bool last = i == n;
-		z->next_in = last ? NULL : v[i]->b;
+		z->next_in = last ? NULL : (Bytef *)v[i]->s;
 		z->avail_in = last ? 0 : (uInt)v[i]->len;
 		if (!last && v[i]->len > UINT32_MAX)
 			return gm_error(GOMEM_ERROR_UNSUPPORTED, "%s: a part of 4 GiB or more",
@@ -550,8 +539,8 @@ struct gomem_error *gm_pprof_write(struct gm_pprof *p, const char *path, uint64_
 {
 	struct buf tail = {0};
 	encode_tail(p, &tail);
-	if (p->failed) {
-		free(tail.b);
+	if (failed(p, &tail)) {
+		gm_strbuf_deinit(&tail);
 		return &gm_error_no_memory;
 	}
 	const struct buf *v[8];
@@ -560,7 +549,7 @@ struct gomem_error *gm_pprof_write(struct gm_pprof *p, const char *path, uint64_
 	memset(&z, 0, sizeof(z));
 	/* 15 + 16: a gzip header and trailer around the deflate stream, as pprof files have. */
 	if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-		free(tail.b);
+		gm_strbuf_deinit(&tail);
 		return &gm_error_no_memory;
 	}
 	struct gomem_error *err = NULL;
@@ -571,7 +560,7 @@ struct gomem_error *gm_pprof_write(struct gm_pprof *p, const char *path, uint64_
 	if (!err)
 		err = deflate_parts(&z, v, n, fd, path, &bytes);
 	deflateEnd(&z);
-	free(tail.b);
+	gm_strbuf_deinit(&tail);
 	/* A partial file is removed; a device or a pipe given as the path is left alone. */
 	struct stat st;
 	bool regular = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);

@@ -94,14 +94,21 @@ static void warn(struct gm_memprofile *mp, const char *fmt, ...) GM_PRINTF(2, 3)
 static void warn(struct gm_memprofile *mp, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg = NULL;
 	mp->partial = true;
-	if (mp->nwarnings == GM_ARRAY_SIZE(mp->warnings))
-		return;
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) >= 0)
-		mp->warnings[mp->nwarnings++] = msg;
+	struct gomem_error *err = gm_strlist_vadd(&mp->warnings, &mp->nwarnings, fmt, ap);
 	va_end(ap);
+	gomem_error_destroy(err); /* out of memory: the warning is lost, partial stays */
+}
+
+/* A bucket that cannot be read ends the walk. */
+static void unreadable(struct gm_memprofile *mp, uint64_t b, struct gomem_error *err)
+{
+	warn(mp,
+	     "memory-profile bucket 0x%llx cannot be read (%s): the buckets after it are left "
+	     "out",
+	     (unsigned long long)b, gomem_error_message(err));
+	gomem_error_destroy(err);
 }
 
 /* The counts of one memRecordCycle, copied into a record's buffer. */
@@ -139,11 +146,7 @@ static struct gomem_error *read_bucket(struct gm_runtime *rt, const struct mprof
 	*ok = false;
 	struct gomem_error *err = gm_read(rt->mem, b, hdr, L->bucket_size);
 	if (err) {
-		warn(mp,
-		     "memory-profile bucket 0x%llx cannot be read (%s): the buckets after it "
-		     "are left out",
-		     (unsigned long long)b, gomem_error_message(err));
-		gomem_error_destroy(err);
+		unreadable(mp, b, err);
 		return NULL;
 	}
 	uint64_t typ = gm_rt_field(hdr, &L->b_typ), nstk = gm_rt_field(hdr, &L->b_nstk);
@@ -167,11 +170,7 @@ static struct gomem_error *read_bucket(struct gm_runtime *rt, const struct mprof
 		err = gm_read(rt->mem, stk_addr + nstk * 8, rec, L->record_size);
 	if (err) {
 		*npcs = first;
-		warn(mp,
-		     "memory-profile bucket 0x%llx cannot be read (%s): the buckets after it "
-		     "are left out",
-		     (unsigned long long)b, gomem_error_message(err));
-		gomem_error_destroy(err);
+		unreadable(mp, b, err);
 		return NULL;
 	}
 	memset(out, 0, sizeof(*out));
@@ -316,6 +315,7 @@ void gm_memprofile_deinit(struct gm_memprofile *mp)
 	free(mp->pcs);
 	for (size_t i = 0; i < mp->nwarnings; i++)
 		free(mp->warnings[i]);
+	free(mp->warnings);
 	memset(mp, 0, sizeof(*mp));
 }
 

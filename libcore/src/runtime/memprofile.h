@@ -40,7 +40,7 @@ struct gm_memprofile {
 	uint64_t *pcs; /* the records' stacks */
 	size_t npcs;
 	/* Warnings (a bucket that could not be read ends the walk: what was read is kept). */
-	char *warnings[8];
+	char **warnings;
 	size_t nwarnings;
 	bool partial;
 };
