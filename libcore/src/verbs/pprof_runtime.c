@@ -358,19 +358,20 @@ static void append_locs_for_stack(struct builder *b)
 		uint64_t addr = stk[0];
 		uint64_t cached = gm_u64map_get(&b->locs, addr);
 		if (cached) {
-			const struct locinfo *l = &b->locinfos.v[cached - 1];
+			/* A copy: emit_location() below may move the array. */
+			const struct locinfo l = b->locinfos.v[cached - 1];
 			/* A "fake" pc of an inlined call may belong to the deck. */
-			if (b->deck_pcs.n > 0 && l->first_has_frame &&
-			    deck_try_add(b, addr, &l->first, 1, l->first_symbolize)) {
+			if (b->deck_pcs.n > 0 && l.first_has_frame &&
+			    deck_try_add(b, addr, &l.first, 1, l.first_symbolize)) {
 				stk++, n--;
 				continue;
 			}
 			add_loc(b, emit_location(b));
-			add_loc(b, l->id);
+			add_loc(b, l.id);
 			/* runtime/pprof panics here ("stack too short"); gomem stops the stack. */
-			if (l->npcs > n)
+			if (l.npcs > n)
 				break;
-			stk += l->npcs, n -= l->npcs;
+			stk += l.npcs, n -= l.npcs;
 			continue;
 		}
 		struct rframe f;
