@@ -23,8 +23,8 @@ import subprocess
 
 import pytest
 
-from conftest import (GOMEM, TOP, assert_one_line_error, built_fixtures, run_cli, run_gdb,
-                      start_until_truth, system_go_fixtures, thread_states)
+from conftest import (assert_one_line_error, built_fixtures, realserver, run_cli, run_gdb,
+                      server_fixtures, start_until_truth, system_go_fixtures, thread_states)
 
 GO = shutil.which("go") or "/usr/local/go/bin/go"
 MEMPROF = [f for f in built_fixtures() if f.name.startswith("memprof-")]
@@ -107,10 +107,12 @@ def assert_same_samples(exe, program_profile, gomem_file):
     return got
 
 
-def test_memprof_fixtures_are_built():
-    """The runtime profile's tests need the memprof fixture (./setup test builds it)."""
+def test_the_fixtures_are_built():
+    """The parametrized tests below need these (./setup test builds them all): without them
+    they would have no case at all."""
     assert MEMPROF, "no build/fixtures/memprof-* with a core: run ./setup fixtures"
     assert NO_PROFILE, "no build/fixtures/heapmix-*: run ./setup fixtures"
+    assert server_fixtures(), "no build/fixtures/etcd-*: ./setup test builds it"
 
 
 @pytest.mark.parametrize("fixture,kind", CASES, ids=IDS)
@@ -212,6 +214,58 @@ def test_live_process_serves_the_same_profile(tmp_path):
     finally:
         proc.kill()
         proc.wait(timeout=30)
+
+
+SERVER_CASES = [(f, kind) for f in server_fixtures() for kind in sorted(f.cores)]
+
+
+@pytest.mark.parametrize("fixture,kind", SERVER_CASES,
+                         ids=["%s-%s" % (f.name, k) for f, k in SERVER_CASES])
+def test_real_server_core_gives_a_whole_profile(fixture, kind, tmp_path):
+    """etcd's core (it links net/http/pprof, so it samples at the default rate): every bucket
+    read, every location symbolized (the executable's mapping says it has functions), the
+    in-use samples add up to what the JSON says."""
+    out, text = gomem_profile(tmp_path, fixture.exe, fixture.cores[kind], extra=("--json",))
+    doc = json.loads(text)
+    assert doc["warnings"] == [] and doc["memprofile_rate"] == 512 * 1024
+    raw = pprof("-raw", fixture.exe, out)
+    exe_mapping = [line for line in raw.splitlines() if line.startswith("1: ")]
+    assert exe_mapping and exe_mapping[0].endswith("[FN]"), exe_mapping
+    got = parse_raw(raw)
+    assert sum(got.values()) == doc["samples"] == doc["buckets"] > 100
+    assert sum(k[0][3] * n for k, n in got.items()) == doc["totals"]["inuse_space"] > 0
+
+
+def test_real_server_serves_the_profile_gomem_reads(tmp_path):
+    """etcd (fixtures/servers) with --enable-pprof, after some load: its own /debug/pprof/heap
+    and gomem pprof --pid hold the same samples. MemProfileRate is the default 512 KiB here, so
+    every value is scaled, by runtime/pprof's arithmetic on one side and gomem's on the other.
+    The profile changes when a GC publishes one (at its end, and when its sweep is done), so
+    the pair is taken between two reads of NumGC that agree, up to five times."""
+    servers = server_fixtures()
+    assert servers, "no build/fixtures/etcd-*: ./setup test builds the real-server fixture"
+    rs = realserver()
+    exe = servers[0].exe
+    etcd = rs.Etcd(exe, str(tmp_path / "etcd"), extra_args=["--enable-pprof"]).start()
+    try:
+        rs.fill(etcd, puts=2000, reads=200, seconds=60)
+        served = str(tmp_path / "served.pb.gz")
+        for _ in range(5):
+            _, before = gomem_profile(tmp_path, "--pid", str(etcd.pid), extra=("--json",))
+            with open(served, "wb") as f:
+                f.write(etcd.request("GET", "/debug/pprof/heap", timeout=30))
+            out, after = gomem_profile(tmp_path, "--pid", str(etcd.pid), extra=("--json",))
+            if json.loads(before)["num_gc"] == json.loads(after)["num_gc"]:
+                break
+        else:
+            pytest.fail("etcd ran a GC between every pair of reads")
+        doc = json.loads(after)
+        assert doc["memprofile_rate"] == 512 * 1024 and doc["warnings"] == []
+        got = assert_same_samples(exe, served, out)
+        assert len(nonzero(got)) > 10
+        assert etcd.alive()
+    finally:
+        etcd.kill()
 
 
 @pytest.mark.parametrize("fixture", NO_PROFILE, ids=[f.name for f in NO_PROFILE])
