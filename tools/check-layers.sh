@@ -86,15 +86,18 @@ done
 # 2. symbols: "LAYER SYMBOL" for each definition, then for each use.
 if [ -n "$obj" ]; then
 	[ -d "$obj" ] || { echo "check-layers: no folder $obj" >&2; exit 2; }
+	# The objects of sources that exist, not stale ones.
+	objs=()
+	for o in "$obj"/*/*.o; do
+		[ -e "$src/$(basename "$(dirname "$o")")/$(basename "$o" .o).c" ] && objs+=("$o")
+	done
+	[ ${#objs[@]} -gt 0 ] || { echo "check-layers: no object files in $obj" >&2; exit 2; }
 	syms() { # nm options; prints "LAYER FILE SYMBOL" lines
-		local o l
-		for o in "$obj"/*/*.o; do
-			# Only the objects of sources that exist, not stale ones.
-			[ -e "$src/$(basename "$(dirname "$o")")/$(basename "$o" .o).c" ] || continue
-			l=${o%/*}
-			l=${l##*/}
-			nm "$@" "$o" | awk -v l="$l" -v o="${o#"$obj"/}" '{ print l, o, $NF }'
-		done
+		nm -A "$@" "${objs[@]}" | awk -v obj="$obj/" '{
+			f = $1; sub(/:$/, "", f)
+			if (index(f, obj) == 1) f = substr(f, length(obj) + 1)
+			l = f; sub(/\/.*/, "", l)
+			print l, f, $NF }'
 	}
 	order="${layers[*]}"
 	while read -r line; do

@@ -117,6 +117,14 @@ void *gm_find_range(const void *v, size_t n, size_t size, size_t lo_offset, size
 
 /* ---- errors (error.c) ---- */
 
+/*
+ * Fault injection for the tests: whether the step site (with what it works
+ * on, or NULL) is to fail as if the system had refused. The library's own
+ * definition is weak and always says no; a unit test that links the static
+ * library defines its own to make one step fail.
+ */
+bool gm_fault_injected(const char *site, const char *what);
+
 struct gomem_error {
 	enum gomem_error_code code;
 	char *message;

@@ -10,6 +10,13 @@
 
 struct gomem_error gm_error_no_memory = {GOMEM_ERROR_NO_MEMORY, (char *)"out of memory"};
 
+__attribute__((weak)) bool gm_fault_injected(const char *site, const char *what)
+{
+	(void)site;
+	(void)what;
+	return false;
+}
+
 static struct gomem_error *error_vcreate(enum gomem_error_code code, const char *suffix,
 					 const char *fmt, va_list ap)
 {

@@ -287,7 +287,8 @@ struct gomem_error *gm_dwarf_constant(struct gm_dwarf *d, const char *name, int6
 	if (!lookup(d, name, KIND_CONSTANT, &die))
 		return gm_error(GOMEM_ERROR_UNSUPPORTED, "%s: no constant %s in the DWARF", d->path,
 				name);
-	if (!dwarf_attr(&die, DW_AT_const_value, &attr) || dwarf_formsdata(&attr, &v) != 0)
+	if (!dwarf_attr(&die, DW_AT_const_value, &attr) || dwarf_formsdata(&attr, &v) != 0 ||
+	    gm_fault_injected("dwarf constant", name))
 		return dwarf_err(d, name);
 	*ret = v;
 	return NULL;
@@ -409,7 +410,7 @@ struct gomem_error *gm_dwarf_field(struct gm_dwarf *d, const char *type, const c
 				   struct gm_field *ret)
 {
 	Dwarf_Die t;
-	memset(ret, 0, sizeof(*ret));
+	struct gm_field f = {0};
 	if (!lookup(d, type, KIND_TYPE, &t))
 		return gm_error(GOMEM_ERROR_UNSUPPORTED, "%s: no type %s in the DWARF", d->path,
 				type);
@@ -421,8 +422,10 @@ struct gomem_error *gm_dwarf_field(struct gm_dwarf *d, const char *type, const c
 		Dwarf_Die m;
 		if (!strip_typedefs(&t))
 			return dwarf_err(d, type);
-		if (dwarf_tag(&t) != DW_TAG_structure_type || !find_member(&t, p, n, &m))
-			return NULL; /* absent in this Go version */
+		if (dwarf_tag(&t) != DW_TAG_structure_type || !find_member(&t, p, n, &m)) {
+			*ret = f; /* absent in this Go version */
+			return NULL;
+		}
 		uint64_t off;
 		if (!member_offset(&m, &off) || !die_type(&m, &t))
 			return gm_error(GOMEM_ERROR_UNSUPPORTED, "%s: no layout for %s.%s", d->path,
@@ -438,19 +441,19 @@ struct gomem_error *gm_dwarf_field(struct gm_dwarf *d, const char *type, const c
 	if (!type_size(&t, &size, 0))
 		return gm_error(GOMEM_ERROR_UNSUPPORTED, "%s: no size for %s.%s", d->path, type,
 				path);
-	ret->present = true;
-	ret->offset = offset;
-	ret->size = size;
-	Dwarf_Die elem, sub, arr;
+	f.present = true;
+	f.offset = offset;
+	f.size = size;
+	Dwarf_Die elem, arr;
 	if (dwarf_tag(&t) == DW_TAG_array_type && die_type(&t, &elem)) {
-		type_size(&elem, &ret->elem_size, 0);
-		ret->count = ret->elem_size ? size / ret->elem_size : 0;
-		(void)sub;
+		type_size(&elem, &f.elem_size, 0);
+		f.count = f.elem_size ? size / f.elem_size : 0;
 	} else if (dwarf_tag(&t) == DW_TAG_structure_type && dwarf_diename(&t) &&
 		   strncmp(dwarf_diename(&t), "[]", 2) == 0 && find_member(&t, "array", 5, &arr) &&
 		   die_type(&arr, &arr) && die_type(&arr, &elem)) {
 		/* A slice: {array *T, len, cap}. */
-		type_size(&elem, &ret->elem_size, 0);
+		type_size(&elem, &f.elem_size, 0);
 	}
+	*ret = f;
 	return NULL;
 }

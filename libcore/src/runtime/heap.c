@@ -320,24 +320,26 @@ struct gomem_error *gm_heap_find_span(struct gm_runtime *rt, uint64_t addr, stru
 {
 	struct gm_layout *L = &rt->L;
 	struct walk_state w;
-	*found = false;
+	struct gm_span sp;
+	bool live = false;
 	struct gomem_error *err = walk_state_init(&w, rt);
 	const struct gm_arena *a = err ? NULL : find_arena(w.arenas, w.narenas, addr);
 	if (a) {
 		uint64_t desc = 0;
 		uint64_t page = (addr - a->base) / L->page_size;
 		err = gm_read_u64(rt->mem, a->meta + L->heaparena_spans.offset + 8 * page, &desc);
-		struct gm_span sp;
-		bool live = false, bad = false;
+		bool bad = false;
 		if (!err && desc)
 			err = decode_span(&w, desc, &sp, &live, &bad);
-		if (!err && live && addr >= sp.start && addr - sp.start < sp.bytes) {
-			*ret = sp;
-			*found = true;
-		}
+		live = !err && live && addr >= sp.start && addr - sp.start < sp.bytes;
 	}
 	free(w.arenas);
-	return err;
+	if (err)
+		return err;
+	if (live)
+		*ret = sp;
+	*found = live;
+	return NULL;
 }
 
 struct gomem_error *gm_span_slot_allocated(struct gm_runtime *rt, const struct gm_span *span,

@@ -259,10 +259,11 @@ static uint64_t heap_goal(struct gm_runtime *rt, const struct gm_memstats *ms, u
 	return goal;
 }
 
-struct gomem_error *gm_runtime_memstats(struct gm_runtime *rt, struct gm_memstats *ms)
+struct gomem_error *gm_runtime_memstats(struct gm_runtime *rt, struct gm_memstats *ret)
 {
 	struct gm_layout *L = &rt->L;
 	struct gm_heapstats hs;
+	struct gm_memstats out, *ms = &out;
 	memset(ms, 0, sizeof(*ms));
 	TRY(read_heap_stats(rt, &hs));
 	TRY(mcache_flush(rt, &hs, ms));
@@ -323,5 +324,6 @@ struct gomem_error *gm_runtime_memstats(struct gm_runtime *rt, struct gm_memstat
 	ms->work_bufs = hs.in_workbufs;
 	ms->ptr_scalar_bits = hs.in_ptrscalarbits;
 	ms->NextGC = heap_goal(rt, ms, heap_free, mapped_ready);
+	*ret = out;
 	return NULL;
 }

@@ -159,7 +159,7 @@ void gm_find_build_ids(const uint8_t *page, size_t len, char *go, size_t go_size
 	}
 }
 
-struct gomem_error *gm_exe_open(const char *path, struct gm_exe *exe)
+static struct gomem_error *exe_open(const char *path, struct gm_exe *exe)
 {
 	memset(exe, 0, sizeof(*exe));
 	exe->fd = -1;
@@ -205,6 +205,14 @@ struct gomem_error *gm_exe_open(const char *path, struct gm_exe *exe)
 		return err;
 	read_build_id(exe);
 	return NULL;
+}
+
+struct gomem_error *gm_exe_open(const char *path, struct gm_exe *exe)
+{
+	struct gomem_error *err = exe_open(path, exe);
+	if (err)
+		gm_exe_deinit(exe);
+	return err;
 }
 
 void gm_exe_deinit(struct gm_exe *exe)

@@ -162,7 +162,9 @@ static struct gomem_error *read_proc_file(int pid, const char *name, char **ret,
 {
 	char path[PROC_PATH_MAX];
 	proc_path(path, pid, name);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* The tests make a file vanish as it does when the process exits meanwhile. */
+	int fd = gm_fault_injected("proc file", name) ? (errno = ENOENT, -1)
+						      : open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return proc_error(pid, path, errno);
 	struct gm_strbuf b = {0};
@@ -581,8 +583,9 @@ struct gomem_error *gm_live_read(void *arg, uint64_t addr, void *buf, size_t len
 /* ---- mappings ---- */
 
 /* Parses "start-end perms offset dev inode [path]"; false when the line is not one. */
-static bool parse_maps_line(char *line, struct gm_mapping *m, const char **path_ret)
+static bool parse_maps_line(char *line, struct gm_mapping *ret, const char **path_ret)
 {
+	struct gm_mapping out = {0}, *m = &out;
 	char *p = line, *end;
 	errno = 0;
 	m->start = strtoull(p, &end, 16);
@@ -610,6 +613,7 @@ static bool parse_maps_line(char *line, struct gm_mapping *m, const char **path_
 	while (*p == ' ')
 		p++;
 	*path_ret = *p ? p : NULL;
+	*ret = out;
 	return true;
 }
 
@@ -722,18 +726,24 @@ struct gomem_error *gm_live_mappings(struct gm_live *l, struct gm_mapping **ret,
 	struct gomem_error *err = read_proc_file(l->pid, "maps", &text, NULL);
 	if (err)
 		return err;
-	err = parse_maps(what, text, ret, n_ret);
+	struct gm_mapping *maps;
+	size_t n;
+	err = parse_maps(what, text, &maps, &n);
 	free(text);
 	if (err)
 		return err;
 	/* smaps is read right after maps, so that both describe the same moment. */
 	free_rss(l);
+	l->have_rss = false;
 	err = read_smaps(l);
 	if (err) {
-		free_mappings(*ret, *n_ret);
+		free_rss(l);
+		free_mappings(maps, n);
 		return err;
 	}
 	l->have_rss = l->pagemap_fd >= 0;
+	*ret = maps;
+	*n_ret = n;
 	return NULL;
 }
 

@@ -46,22 +46,24 @@ struct gomem_error *gm_symtab_load(const struct gm_exe *exe, struct gm_symtab *r
 	const uint8_t *map = exe->map;
 	uint64_t size = exe->size;
 	Elf64_Ehdr eh;
-	memset(ret, 0, sizeof(*ret));
-	if (!map || size < sizeof(eh))
-		return NULL;
-	memcpy(&eh, map, sizeof(eh));
-	if (eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shoff > size ||
-	    (size - eh.e_shoff) / sizeof(Elf64_Shdr) < eh.e_shnum)
-		return NULL;
-	for (unsigned i = 0; i < eh.e_shnum; i++) {
-		Elf64_Shdr sh, strsh;
-		memcpy(&sh, map + eh.e_shoff + i * sizeof(sh), sizeof(sh));
-		if (sh.sh_type != SHT_SYMTAB || sh.sh_link >= eh.e_shnum)
-			continue;
-		memcpy(&strsh, map + eh.e_shoff + sh.sh_link * sizeof(sh), sizeof(sh));
-		return load_section(map, size, &sh, &strsh, ret);
+	struct gm_symtab st = {0}; /* stripped, or unreadable: no names */
+	if (map && size >= sizeof(eh)) {
+		memcpy(&eh, map, sizeof(eh));
+		if (eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shoff > size ||
+		    (size - eh.e_shoff) / sizeof(Elf64_Shdr) < eh.e_shnum)
+			eh.e_shnum = 0;
+		for (unsigned i = 0; i < eh.e_shnum; i++) {
+			Elf64_Shdr sh, strsh;
+			memcpy(&sh, map + eh.e_shoff + i * sizeof(sh), sizeof(sh));
+			if (sh.sh_type != SHT_SYMTAB || sh.sh_link >= eh.e_shnum)
+				continue;
+			memcpy(&strsh, map + eh.e_shoff + sh.sh_link * sizeof(sh), sizeof(sh));
+			TRY(load_section(map, size, &sh, &strsh, &st));
+			break;
+		}
 	}
-	return NULL; /* stripped: no names */
+	*ret = st;
+	return NULL;
 }
 
 void gm_symtab_deinit(struct gm_symtab *st)

@@ -307,6 +307,13 @@ struct gomem_error *gm_target_init_core(struct gm_target *t, const char *exe_pat
 	return err;
 }
 
+static void free_mappings(struct gm_mapping *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(m[i].path);
+	free(m);
+}
+
 void gm_target_deinit(struct gm_target *t)
 {
 	gm_live_destroy(t->live); /* resumes a process that was stopped */
@@ -314,9 +321,7 @@ void gm_target_deinit(struct gm_target *t)
 	for (size_t i = 0; i < t->nwarnings; i++)
 		free(t->warnings[i]);
 	free(t->warnings);
-	for (size_t i = 0; i < t->nmappings; i++)
-		free(t->mappings[i].path);
-	free(t->mappings);
+	free_mappings(t->mappings, t->nmappings);
 	gm_libs_destroy(t->libs);
 	if (t->have_core)
 		gm_core_deinit(&t->core);
@@ -357,14 +362,14 @@ static bool overlaps_load(const struct gm_core *c, uint64_t start, uint64_t end)
  * restore (text, read-only data), but lists them in NT_FILE: add them, as
  * readable (their permissions are not recorded) and not in the core.
  */
-static struct gomem_error *gcore_file_mappings(struct gm_target *t)
+static struct gomem_error *gcore_file_mappings(const struct gm_core *c, struct gm_mapping *maps,
+					       size_t *n)
 {
-	struct gm_core *c = &t->core;
 	for (size_t i = 0; i < c->nfiles; i++) {
 		const struct gm_core_file *f = &c->files[i];
 		if (f->end <= f->start || overlaps_load(c, f->start, f->end))
 			continue;
-		struct gm_mapping *m = &t->mappings[t->nmappings++];
+		struct gm_mapping *m = &maps[(*n)++];
 		m->start = f->start;
 		m->end = f->end;
 		m->flags = PF_R;
@@ -373,40 +378,51 @@ static struct gomem_error *gcore_file_mappings(struct gm_target *t)
 		if (!m->path)
 			return &gm_error_no_memory;
 	}
-	gm_sort(t->mappings, t->nmappings, sizeof(*t->mappings), cmp_mapping);
 	return NULL;
 }
 
-static struct gomem_error *core_mappings(struct gm_target *t)
+/* The mapping of a core's PT_LOAD segment s: its file and offset from NT_FILE. */
+static struct gomem_error *load_mapping(const struct gm_core *c, const struct gm_segment *s,
+					struct gm_mapping *m)
 {
-	struct gm_core *c = &t->core;
-	t->mappings = calloc(c->nloads + c->nfiles + 1, sizeof(*t->mappings));
-	if (!t->mappings)
-		return &gm_error_no_memory;
-	for (size_t i = 0; i < c->nloads; i++) {
-		const struct gm_segment *s = &c->loads[i];
-		if (s->end <= s->start)
-			continue;
-		struct gm_mapping *m = &t->mappings[t->nmappings++];
-		m->start = s->start;
-		m->end = s->end;
-		m->flags = s->flags;
-		m->in_core = s->data_len > 0;
-		const struct gm_core_file *f = core_file_for(c, s->start, s->end);
-		if (f) {
-			m->offset = f->offset + (s->start - f->start);
-			m->path = strndup(f->path, f->path_len);
-			if (!m->path)
-				return &gm_error_no_memory;
-		} else if (s->start == GM_VSYSCALL_ADDR) {
-			m->path = strdup("[vsyscall]");
-			if (!m->path)
-				return &gm_error_no_memory;
-		}
+	m->start = s->start;
+	m->end = s->end;
+	m->flags = s->flags;
+	m->in_core = s->data_len > 0;
+	const struct gm_core_file *f = core_file_for(c, s->start, s->end);
+	if (f) {
+		m->offset = f->offset + (s->start - f->start);
+		m->path = strndup(f->path, f->path_len);
+		if (!m->path || gm_fault_injected("core mapping path", m->path))
+			return &gm_error_no_memory;
+	} else if (s->start == GM_VSYSCALL_ADDR) {
+		m->path = strdup("[vsyscall]");
+		if (!m->path)
+			return &gm_error_no_memory;
 	}
-	if (!c->kernel_dump)
-		return gcore_file_mappings(t);
-	gm_sort(t->mappings, t->nmappings, sizeof(*t->mappings), cmp_mapping);
+	return NULL;
+}
+
+/* The mappings of a core: its PT_LOADs, and for a gcore the files it left out. */
+static struct gomem_error *core_mappings(const struct gm_core *c, struct gm_mapping **ret,
+					 size_t *n_ret)
+{
+	struct gm_mapping *maps = calloc(c->nloads + c->nfiles + 1, sizeof(*maps));
+	size_t n = 0;
+	struct gomem_error *err = maps ? NULL : &gm_error_no_memory;
+	for (size_t i = 0; !err && i < c->nloads; i++) {
+		if (c->loads[i].end > c->loads[i].start)
+			err = load_mapping(c, &c->loads[i], &maps[n++]);
+	}
+	if (!err && !c->kernel_dump)
+		err = gcore_file_mappings(c, maps, &n);
+	if (err) {
+		free_mappings(maps, maps ? n : 0);
+		return err;
+	}
+	gm_sort(maps, n, sizeof(*maps), cmp_mapping);
+	*ret = maps;
+	*n_ret = n;
 	return NULL;
 }
 
@@ -414,11 +430,15 @@ struct gomem_error *gm_target_mappings(struct gm_target *t, const struct gm_mapp
 				       size_t *n_ret)
 {
 	if (!t->mappings) {
-		struct gomem_error *err =
-		    t->live ? gm_live_mappings(t->live, &t->mappings, &t->nmappings)
-			    : core_mappings(t);
+		/* Built on first use, and kept only when whole. */
+		struct gm_mapping *maps;
+		size_t n;
+		struct gomem_error *err = t->live ? gm_live_mappings(t->live, &maps, &n)
+						  : core_mappings(&t->core, &maps, &n);
 		if (err)
 			return err;
+		t->mappings = maps;
+		t->nmappings = n;
 	}
 	*ret = t->mappings;
 	*n_ret = t->nmappings;

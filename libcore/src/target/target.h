@@ -156,6 +156,7 @@ struct gm_exe {
 	char go_build_id[128];
 };
 
+/* Opens into caller-owned storage; on failure it is left deinitialized, as gm_core_open does. */
 struct gomem_error *gm_exe_open(const char *path, struct gm_exe *exe);
 /*
  * The Go build ID (a string) and the GNU build ID (in hex) of the notes in
