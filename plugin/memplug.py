@@ -392,16 +392,36 @@ class PprofCommand(VerbCommand):
 
     def complete(self, text, word):
         tokens = text.split()
-        after_o = (tokens and tokens[-1] == "-o" and text[-1].isspace()) or (
-            len(tokens) > 1 and tokens[-2] == "-o" and not text[-1].isspace())
-        if after_o:
-            return gdb.COMPLETE_FILENAME
+        ends = bool(text) and text[-1].isspace()
+        if tokens and ((tokens[-1] == "-o" and ends) or
+                       (len(tokens) > 1 and tokens[-2] == "-o" and not ends)):
+            # GDB's own filename completer reads the whole argument text, not the
+            # word after -o: complete the path here, and hand back the part that
+            # replaces `word` (GDB breaks words at '/', '-' and '.').
+            last = "" if ends else tokens[-1]
+            return [p[len(last) - len(word or ""):] for p in _paths_starting(last)]
         return VerbCommand.complete(self, text, word)
 
     def arguments(self, arg):
         args = gdb.string_to_argv(arg)
         return [os.path.expanduser(a) if i > 0 and args[i - 1] == "-o" else a
                 for i, a in enumerate(args)]
+
+
+def _paths_starting(prefix):
+    """The files and directories (with a '/') whose path starts with prefix, as typed."""
+    head, tail = os.path.split(prefix)
+    folder = os.path.expanduser(head) or "."
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return []
+    out = []
+    for name in names:
+        if name.startswith(tail) and (tail.startswith(".") or not name.startswith(".")):
+            path = os.path.join(head, name)
+            out.append(path + "/" if os.path.isdir(os.path.join(folder, name)) else path)
+    return out
 
 
 def _register():

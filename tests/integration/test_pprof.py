@@ -195,6 +195,26 @@ def test_gdb_writes_the_profile_the_cli_writes(tmp_path):
         pprof("-raw", fixture.exe, cli))
 
 
+def test_gdb_help_completion_and_errors(tmp_path):
+    fixture = MEMPROF[0]
+    (tmp_path / "heap-a.pb.gz").write_bytes(b"")
+    (tmp_path / "heap-b.pb.gz").write_bytes(b"")
+    rc, out, err = run_gdb(fixture.exe, fixture.cores["kernel"], "help gomem pprof",
+                           "complete gomem pprof --pro",
+                           "complete gomem pprof --profile=runtime -o %s/heap-" % tmp_path,
+                           "gomem pprof", "gomem pprof --profile=runtime -o")
+    text = out + err
+    assert "Traceback" not in text
+    assert "Usage: gomem pprof --profile=runtime [-o FILE] [--json]" in text
+    assert "-o FILE" in text and "--profile KIND" in text
+    lines = out.splitlines()
+    assert "gomem pprof --profile" in lines
+    for name in ("heap-a.pb.gz", "heap-b.pb.gz"):
+        assert "gomem pprof --profile=runtime -o %s/%s" % (tmp_path, name) in lines, out
+    assert "gomem: pprof: no --profile given" in text
+    assert "gomem: pprof: -o needs a value (FILE)" in text
+
+
 def test_live_process_serves_the_same_profile(tmp_path):
     """gomem pprof --pid on the running memprof program: the same samples as its own heap.pprof,
     and the process goes on as before (not stopped, not traced)."""
