@@ -3,9 +3,9 @@
 
 BUILD      ?= build
 CC         ?= cc
-PKGS       := libdw libelf
+PKGS       := libdw libelf zlib
 DEPS_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-DEPS_LIBS  := $(shell pkg-config --libs $(PKGS))
+DEPS_LIBS  := $(shell pkg-config --libs $(PKGS)) -lm
 WARN       := -Wall -Wextra -Wformat-security -Wimplicit-fallthrough -Wmissing-prototypes \
               -Wpointer-arith -Wshadow -Wvla -Wno-unused-parameter
 ifeq ($(WERROR),1)

@@ -456,6 +456,43 @@ class DiffCommand(VerbCommand):
                 for a in gdb.string_to_argv(arg)]
 
 
+class PprofCommand(VerbCommand):
+    """gomem pprof: -o FILE is a file name (~ expanded), written by libcore here."""
+
+    def complete(self, text, word):
+        tokens = text.split()
+        ends = bool(text) and text[-1].isspace()
+        if tokens and ((tokens[-1] == "-o" and ends) or
+                       (len(tokens) > 1 and tokens[-2] == "-o" and not ends)):
+            # GDB's own filename completer reads the whole argument text, not the
+            # word after -o: complete the path here, and hand back the part that
+            # replaces `word` (GDB breaks words at '/', '-' and '.').
+            last = "" if ends else tokens[-1]
+            return [p[len(last) - len(word or ""):] for p in _paths_starting(last)]
+        return VerbCommand.complete(self, text, word)
+
+    def arguments(self, arg):
+        args = gdb.string_to_argv(arg)
+        return [os.path.expanduser(a) if i > 0 and args[i - 1] == "-o" else a
+                for i, a in enumerate(args)]
+
+
+def _paths_starting(prefix):
+    """The files and directories (with a '/') whose path starts with prefix, as typed."""
+    head, tail = os.path.split(prefix)
+    folder = os.path.expanduser(head) or "."
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return []
+    out = []
+    for name in names:
+        if name.startswith(tail) and (tail.startswith(".") or not name.startswith(".")):
+            path = os.path.join(head, name)
+            out.append(path + "/" if os.path.isdir(os.path.join(folder, name)) else path)
+    return out
+
+
 def _register():
     try:
         verbs = _SESSION.lib().verbs()
@@ -464,7 +501,8 @@ def _register():
         return
     GomemCommand(verbs)
     for verb in verbs:
-        kind = {"whatis": WhatisCommand, "diff": DiffCommand}.get(verb["name"], VerbCommand)
+        kind = {"whatis": WhatisCommand, "diff": DiffCommand,
+                "pprof": PprofCommand}.get(verb["name"], VerbCommand)
         kind(verb)
     for event in ("new_objfile", "clear_objfiles", "exited", "cont", "stop"):
         registry = getattr(gdb.events, event, None)

@@ -903,7 +903,7 @@ struct gomem_error *gm_pclntab_frames(const struct gm_pclntab *p, uint64_t pc,
 		if (n == GM_PCLNTAB_MAX_INLINE_DEPTH)
 			return corrupt("inline tree (a cycle, or too deep)");
 		int32_t ix = -1;
-		struct gm_frame fr = {.entry = f.entry};
+		struct gm_frame fr = {.entry = f.entry, .pc = pc};
 		if (tree)
 			TRY(gm_pclntab_pcdata(p, &f, GM_PCDATA_INL_TREE_INDEX, pc, &ix));
 		TRY(gm_pclntab_file_line(p, &f, pc, &fr.file, &fr.line));

@@ -98,6 +98,7 @@ struct gm_frame {
 	uint8_t funcid;	      /* of function */
 	bool inlined;	      /* inlined into the frame that follows */
 	uint64_t entry;	      /* entry of the real (outermost) function */
+	uint64_t pc; /* where this frame is: the pc asked for, then each call site's (parentPc) */
 };
 
 /* A stack map (runtime.stackmap): n bit vectors of nbit bits each. */

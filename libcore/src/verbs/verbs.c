@@ -15,8 +15,8 @@
 
 /* The verbs, in the order help lists them; each is defined in a file of its own. */
 static const struct gm_verb *const verbs[] = {
-    &gm_verb_summary, &gm_verb_mappings, &gm_verb_arenas, &gm_verb_spans,
-    &gm_verb_classes, &gm_verb_stacks,	 &gm_verb_whatis, &gm_verb_diff,
+    &gm_verb_summary, &gm_verb_mappings, &gm_verb_arenas, &gm_verb_spans, &gm_verb_classes,
+    &gm_verb_stacks,  &gm_verb_whatis,	 &gm_verb_diff,	  &gm_verb_pprof,
 };
 
 static const struct gm_verb *find_verb(const char *name)
@@ -58,6 +58,17 @@ static struct gomem_error *parse_args(struct gm_run *r, int argc, const char *co
 			return gm_error(GOMEM_ERROR_USAGE, "%s: missing argument", v->name);
 		if (strcmp(a, "--json") == 0) {
 			r->json = true;
+			continue;
+		}
+		int short_idx;
+		const struct gm_option_spec *so =
+		    a[0] == '-' && a[1] && a[1] != '-' ? find_option(v, a, &short_idx) : NULL;
+		if (so) {
+			/* A one-letter option of the verb ("-o FILE"). */
+			if (so->value && (i + 1 >= argc || !argv[i + 1]))
+				return gm_error(GOMEM_ERROR_USAGE, "%s: %s needs a value (%s)",
+						v->name, a, so->value);
+			r->option_values[short_idx] = so->value ? argv[++i] : "";
 			continue;
 		}
 		if (a[0] == '-' && a[1] == '-') {

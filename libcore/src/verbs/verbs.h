@@ -3,6 +3,8 @@
 #define GOMEM_VERBS_H
 
 #include "addrspace/addrspace.h"
+#include "base/pprof.h"
+#include "runtime/memprofile.h"
 
 /*
  * What the public API calls a target: the target itself (target/), the
@@ -81,7 +83,33 @@ struct gomem_error *gm_run_finish(struct gm_run *r, struct gomem_error *err, cha
 
 /* The verbs, one file each. */
 extern const struct gm_verb gm_verb_summary, gm_verb_mappings, gm_verb_arenas, gm_verb_spans,
-    gm_verb_classes, gm_verb_stacks, gm_verb_whatis, gm_verb_diff;
+    gm_verb_classes, gm_verb_stacks, gm_verb_whatis, gm_verb_diff, gm_verb_pprof;
+
+/* ---- the program's own heap profile (pprof_runtime.c) ---- */
+
+/* The sums of the profile's four sample values, scaled as in the profile. */
+struct gm_pprof_runtime_totals {
+	int64_t alloc_objects, alloc_space, inuse_objects, inuse_space;
+};
+
+/*
+ * scaleHeapSample (protomem.go): count objects of size bytes in all
+ * (from_avg: the bytes of them all, before 1.27; else of one object, as
+ * from 1.27) sampled at rate, unsampled: divided by the probability
+ * 1 - exp(-avg/rate) that an object of the average size is sampled.
+ */
+void gm_pprof_scale_heap_sample(int64_t count, int64_t size, int64_t rate, bool from_avg,
+				int64_t *count_ret, int64_t *bytes_ret);
+
+/*
+ * Writes into out the heap profile that runtime/pprof would write from
+ * these records (WriteHeapProfile): sample types, period, samples with
+ * their locations, functions and the process's executable mappings. tab:
+ * the executable's function table (gm_runtime_pclntab).
+ */
+struct gomem_error *gm_pprof_runtime_profile(struct gm_run *r, const struct gm_memprofile *mp,
+					     struct gm_pclntab *tab, struct gm_pprof *out,
+					     struct gm_pprof_runtime_totals *totals);
 
 /* ---- the breakdown tree rendered (breakdown.c) ---- */
 
