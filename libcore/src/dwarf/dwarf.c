@@ -28,6 +28,7 @@
 
 #include "dwarf/dwarf.h"
 #include "dwarf/globals.h"
+#include "dwarf/libdw.h"
 #include "dwarf/tables.h"
 #include "target/pclntab.h"
 
@@ -137,14 +138,16 @@ static struct gomem_error *index_add(struct gm_dwarf *d, const char *name, uint8
 static bool wanted_name(const char *name)
 {
 	return strncmp(name, "runtime.", 8) == 0 || strncmp(name, "internal/runtime/", 17) == 0 ||
-	       strncmp(name, "runtime/internal/", 17) == 0;
+	       strncmp(name, "runtime/internal/", 17) == 0 ||
+	       strncmp(name, "internal/abi.", 13) == 0;
 }
 
 static bool wanted_cu(const char *name)
 {
 	return name &&
 	       (strcmp(name, "runtime") == 0 || strncmp(name, "internal/runtime/", 17) == 0 ||
-		strncmp(name, "runtime/internal/", 17) == 0 || strncmp(name, "go:", 3) == 0);
+		strncmp(name, "runtime/internal/", 17) == 0 || strncmp(name, "go:", 3) == 0 ||
+		strcmp(name, "internal/abi") == 0);
 }
 
 static struct gomem_error *index_cu(struct gm_dwarf *d, Dwarf_Die *cu)
@@ -868,6 +871,11 @@ const char *gm_dwarf_file(const struct gm_dwarf *d)
 const char *gm_dwarf_description(const struct gm_dwarf *d)
 {
 	return d->description;
+}
+
+Dwarf *gm_dwarf_libdw(const struct gm_dwarf *d)
+{
+	return d->dw;
 }
 
 bool gm_dwarf_is_program(const struct gm_dwarf *d)
