@@ -153,4 +153,18 @@ struct gomem_error *gm_dwarf_find_type(struct gm_dwarf *d, const char *name, uin
 struct gomem_error *gm_dwarf_globals(struct gm_dwarf *d, struct gm_dwarf_global **ret,
 				     size_t *n_ret);
 
+/* A function whose DWARF gives its captured variables' offsets (Go 1.23+): a closure's code. */
+struct gm_dwarf_closure {
+	uint64_t pc; /* its entry, link-time */
+	uint64_t die;
+	const char *name;
+};
+
+/* Every closure function of the program, sorted by entry (free() the array). */
+struct gomem_error *gm_dwarf_closures(struct gm_dwarf *d, struct gm_dwarf_closure **ret,
+				      size_t *n_ret);
+/* Its captured variables: offset in the closure object (after fn), name, type. */
+struct gomem_error *gm_dwarf_closure_vars(struct gm_dwarf *d, uint64_t die,
+					  struct gm_dwarf_member **ret, size_t *n_ret);
+
 #endif /* GOMEM_DWARF_H */

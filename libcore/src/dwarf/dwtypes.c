@@ -307,3 +307,95 @@ struct gomem_error *gm_dwarf_globals(struct gm_dwarf *d, struct gm_dwarf_global 
 	*n_ret = c.a.n;
 	return NULL;
 }
+
+/* ---- closures (GO-OBJECTS.md §4.7) ---- */
+
+/* Calls fn for each DW_TAG_variable child of die with DW_AT_go_closure_offset. */
+static size_t closure_vars(Dwarf_Die *fn, struct gm_dwarf_member *out, size_t max)
+{
+	Dwarf_Die v;
+	size_t n = 0;
+	if (dwarf_child(fn, &v) != 0)
+		return 0;
+	do {
+		uint64_t off, type;
+		if (dwarf_tag(&v) != DW_TAG_variable ||
+		    !attr_udata(&v, GM_DW_AT_GO_CLOSURE_OFFSET, &off) ||
+		    !attr_ref(&v, DW_AT_type, &type))
+			continue;
+		if (out && n < max) {
+			const char *name = dwarf_diename(&v);
+			out[n] = (struct gm_dwarf_member){name ? name : "", off, type, false};
+		}
+		n++;
+	} while (dwarf_siblingof(&v, &v) == 0 && n < MAX_MEMBERS);
+	return n;
+}
+
+GM_DEFINE_ARRAY(closure_array, struct gm_dwarf_closure)
+
+struct collect_closures {
+	struct closure_array a;
+	bool oom;
+};
+
+static bool add_closure(void *arg, Dwarf_Die *die)
+{
+	struct collect_closures *c = arg;
+	Dwarf_Addr pc;
+	if (dwarf_tag(die) != DW_TAG_subprogram || dwarf_lowpc(die, &pc) != 0 ||
+	    closure_vars(die, NULL, 0) == 0)
+		return false;
+	if (c->a.n >= MAX_GLOBALS)
+		return true;
+	struct gm_dwarf_closure *x = closure_array_add(&c->a);
+	if (!x) {
+		c->oom = true;
+		return true;
+	}
+	const char *name = dwarf_diename(die);
+	*x = (struct gm_dwarf_closure){pc, dwarf_dieoffset(die), name ? name : ""};
+	return false;
+}
+
+static int cmp_closure(const void *a, const void *b)
+{
+	const struct gm_dwarf_closure *x = a, *y = b;
+	return x->pc < y->pc ? -1 : x->pc > y->pc;
+}
+
+struct gomem_error *gm_dwarf_closures(struct gm_dwarf *d, struct gm_dwarf_closure **ret,
+				      size_t *n_ret)
+{
+	Dwarf *dw = gm_dwarf_libdw(d);
+	if (!dw)
+		return no_program("the program's closures");
+	struct collect_closures c = {0};
+	foreach_top_die(dw, add_closure, &c);
+	if (c.oom) {
+		free(c.a.v);
+		return &gm_error_no_memory;
+	}
+	gm_sort(c.a.v, c.a.n, sizeof(*c.a.v), cmp_closure);
+	*ret = c.a.v;
+	*n_ret = c.a.n;
+	return NULL;
+}
+
+struct gomem_error *gm_dwarf_closure_vars(struct gm_dwarf *d, uint64_t die,
+					  struct gm_dwarf_member **ret, size_t *n_ret)
+{
+	Dwarf *dw = gm_dwarf_libdw(d);
+	Dwarf_Die fn;
+	if (!dw)
+		return no_program("a closure's variables");
+	if (!die_at(dw, die, &fn))
+		return bad_die(die, "no such DIE");
+	size_t n = closure_vars(&fn, NULL, 0);
+	struct gm_dwarf_member *v = n ? calloc(n, sizeof(*v)) : NULL;
+	if (n && !v)
+		return &gm_error_no_memory;
+	*n_ret = closure_vars(&fn, v, n);
+	*ret = v;
+	return NULL;
+}

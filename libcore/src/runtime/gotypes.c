@@ -564,3 +564,36 @@ struct gomem_error *gm_gotypes_ref(struct gm_gotypes *tt, struct gm_typeref ref,
 		return NULL;
 	}
 }
+
+/* ---- types made by the caller ---- */
+
+struct gomem_error *gm_gotypes_add_struct(struct gm_gotypes *tt, const char *name, uint64_t size,
+					  const struct gm_gofield *fields, size_t n,
+					  uint32_t *id_ret)
+{
+	struct gm_gotype t = {.kind = GM_KIND_STRUCT, .size = size, .ptrdata = size};
+	if (n > MAX_FIELDS || tt->nfields + n > MAX_ALL_FIELDS)
+		return gm_error(GOMEM_ERROR_FORMAT, "%s: %zu fields", name, n);
+	TRY(keep_name(tt, name, strlen(name), &t.name));
+	t.first_field = (uint32_t)tt->nfields;
+	t.nfields = (uint32_t)n;
+	for (size_t i = 0; i < n; i++) {
+		struct gm_gofield *slot = grow_field(&tt->fields, &tt->nfields, &tt->fields_cap);
+		if (!slot)
+			return &gm_error_no_memory;
+		*slot = fields[i];
+		TRY(keep_name(tt, fields[i].name, strlen(fields[i].name), &slot->name));
+	}
+	return add_type(tt, &t, id_ret);
+}
+
+struct gomem_error *gm_gotypes_named(struct gm_gotypes *tt, const char *name, uint32_t *id_ret)
+{
+	uint64_t die;
+	bool found = false;
+	*id_ret = GM_TYPE_UNKNOWN;
+	if (!gm_dwarf_is_program(tt->rt->dw))
+		return NULL;
+	TRY(gm_dwarf_find_type(tt->rt->dw, name, &die, &found));
+	return found ? gm_gotypes_dwarf(tt, die, id_ret) : NULL;
+}

@@ -118,6 +118,12 @@ const struct gm_maptype *gm_gotypes_map(const struct gm_gotypes *tt, uint32_t id
 struct gomem_error *gm_gotypes_itab_type(struct gm_gotypes *tt, uint64_t itab, uint64_t *ret);
 /* The address of the descriptor at DWARF's runtime-type offset (in the first module). */
 bool gm_gotypes_dwarf_addr(const struct gm_gotypes *tt, uint64_t offset, uint64_t *ret);
+/* A struct type the caller describes (a closure's captured variables): its fields are copied. */
+struct gomem_error *gm_gotypes_add_struct(struct gm_gotypes *tt, const char *name, uint64_t size,
+					  const struct gm_gofield *fields, size_t n,
+					  uint32_t *id_ret);
+/* The program's DWARF type of that name ("uint8", "runtime.hchan"); GM_TYPE_UNKNOWN when none. */
+struct gomem_error *gm_gotypes_named(struct gm_gotypes *tt, const char *name, uint32_t *id_ret);
 /* The kind's name ("struct", "ptr", ...), as reflect.Kind.String says it. */
 const char *gm_kind_name(unsigned kind);
 
