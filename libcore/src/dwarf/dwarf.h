@@ -166,5 +166,11 @@ struct gomem_error *gm_dwarf_closures(struct gm_dwarf *d, struct gm_dwarf_closur
 /* Its captured variables: offset in the closure object (after fn), name, type. */
 struct gomem_error *gm_dwarf_closure_vars(struct gm_dwarf *d, uint64_t die,
 					  struct gm_dwarf_member **ret, size_t *n_ret);
+/* Every function of the program with an entry, sorted by entry (free() the array). */
+struct gomem_error *gm_dwarf_functions(struct gm_dwarf *d, struct gm_dwarf_closure **ret,
+				       size_t *n_ret);
+/* The type of the i-th parameter (results not counted) of the function at die. */
+struct gomem_error *gm_dwarf_func_param(struct gm_dwarf *d, uint64_t die, unsigned i,
+					uint64_t *type_ret, bool *found);
 
 #endif /* GOMEM_DWARF_H */

@@ -399,3 +399,69 @@ struct gomem_error *gm_dwarf_closure_vars(struct gm_dwarf *d, uint64_t die,
 	*ret = v;
 	return NULL;
 }
+
+/* ---- functions ---- */
+
+static bool add_function(void *arg, Dwarf_Die *die)
+{
+	struct collect_closures *c = arg;
+	Dwarf_Addr pc;
+	if (dwarf_tag(die) != DW_TAG_subprogram || dwarf_lowpc(die, &pc) != 0)
+		return false;
+	if (c->a.n >= MAX_GLOBALS)
+		return true;
+	struct gm_dwarf_closure *x = closure_array_add(&c->a);
+	if (!x) {
+		c->oom = true;
+		return true;
+	}
+	const char *name = dwarf_diename(die);
+	*x = (struct gm_dwarf_closure){pc, dwarf_dieoffset(die), name ? name : ""};
+	return false;
+}
+
+struct gomem_error *gm_dwarf_functions(struct gm_dwarf *d, struct gm_dwarf_closure **ret,
+				       size_t *n_ret)
+{
+	Dwarf *dw = gm_dwarf_libdw(d);
+	if (!dw)
+		return no_program("the program's functions");
+	struct collect_closures c = {0};
+	foreach_top_die(dw, add_function, &c);
+	if (c.oom) {
+		free(c.a.v);
+		return &gm_error_no_memory;
+	}
+	gm_sort(c.a.v, c.a.n, sizeof(*c.a.v), cmp_closure);
+	*ret = c.a.v;
+	*n_ret = c.a.n;
+	return NULL;
+}
+
+struct gomem_error *gm_dwarf_func_param(struct gm_dwarf *d, uint64_t die, unsigned i,
+					uint64_t *type_ret, bool *found)
+{
+	Dwarf *dw = gm_dwarf_libdw(d);
+	Dwarf_Die fn, p;
+	unsigned k = 0;
+	*found = false;
+	if (!dw)
+		return no_program("a function's parameters");
+	if (!die_at(dw, die, &fn))
+		return bad_die(die, "no such DIE");
+	if (dwarf_child(&fn, &p) != 0)
+		return NULL;
+	do {
+		uint64_t out = 0;
+		if (dwarf_tag(&p) != DW_TAG_formal_parameter)
+			continue;
+		/* Results are formal parameters too, with DW_AT_variable_parameter set. */
+		if (attr_udata(&p, DW_AT_variable_parameter, &out) && out)
+			continue;
+		if (k++ == i) {
+			*found = attr_ref(&p, DW_AT_type, type_ret);
+			return NULL;
+		}
+	} while (dwarf_siblingof(&p, &p) == 0 && k <= i);
+	return NULL;
+}

@@ -754,6 +754,9 @@ static struct gomem_error *resolve_types(struct gm_runtime *rt, struct gm_types_
 	TRY(desc_field(rt, "runtime.hchan", "buf", NULL, false, &L->hchan_buf));
 	TRY(desc_field(rt, "runtime.hchan", "elemsize", NULL, false, &L->hchan_elemsize));
 	TRY(desc_field(rt, "runtime.hchan", "elemtype", NULL, false, &L->hchan_elemtype));
+	/* A cleanup's argument is boxed beside its function from 1.26 (mcleanup.go@1.26). */
+	TRY(optional_field(rt, "runtime.cleanupFn", "fn", &L->cleanupfn_fn));
+	TRY(optional_field(rt, "runtime.cleanupFn", "arg", &L->cleanupfn_arg));
 	TRY(desc_field(rt, "runtime.moduledata", "types", NULL, false, &L->md_types));
 	TRY(desc_field(rt, "runtime.moduledata", "etypes", NULL, false, &L->md_etypes));
 	TRY(desc_field(rt, "runtime.moduledata", "next", NULL, false, &L->md_next));

@@ -141,6 +141,8 @@ struct gm_types_layout {
 	struct gm_field smap_dir_ptr, smap_dir_len, table_groups_data, table_groups_mask;
 	/* hchan{qcount, dataqsiz, buf, elemsize, elemtype} */
 	struct gm_field hchan_qcount, hchan_dataqsiz, hchan_buf, hchan_elemsize, hchan_elemtype;
+	/* cleanupFn{call, fn, arg} of a cleanup (mcleanup.go@1.26); absent before 1.26 */
+	struct gm_field cleanupfn_fn, cleanupfn_arg;
 	struct gm_field md_types, md_etypes, md_next;
 	uint64_t firstmoduledata; /* runtime address; 0 when unknown */
 	/* TFlag and Kind_ bits (0: this Go has no such bit) */
