@@ -307,6 +307,53 @@ static void check_map(struct gomem_target *t, struct gm_gotypes *tt, const char 
 	}
 }
 
+/*
+ * A closure's captured variables (Go 1.23+: DW_AT_go_closure_offset) and a
+ * function's parameters: main.makeHook.func1 captures cv *main.closureVal
+ * at offset 8 (after fn); main.setFinalizer.func1's parameter is p
+ * *main.finalObj and it captures fv *main.finalFnVal.
+ */
+static void check_closures(struct gomem_target *t, struct gm_gotypes *tt, const char *go_version)
+{
+	struct gm_dwarf_closure *c, *fns;
+	size_t n, nfns, found = 0;
+	unsigned minor = 0;
+	sscanf(go_version, "go1.%u", &minor);
+	assert_gomem_ok(gm_dwarf_closures(t->dwarf, &c, &n));
+	assert_gomem_ok(gm_dwarf_functions(t->dwarf, &fns, &nfns));
+	assert_true(nfns > 1000);
+	for (size_t i = 0; i < n; i++) {
+		struct gm_dwarf_member *m;
+		size_t nm;
+		const char *want =
+		    strcmp(c[i].name, "main.makeHook.func1") == 0	? "*main.closureVal"
+		    : strcmp(c[i].name, "main.setFinalizer.func1") == 0 ? "*main.finalFnVal"
+									: NULL;
+		if (!want)
+			continue;
+		found++;
+		assert_gomem_ok(gm_dwarf_closure_vars(t->dwarf, c[i].die, &m, &nm));
+		assert_int_equal(nm, 1);
+		assert_int_equal(m[0].offset, 8);
+		uint32_t id;
+		assert_gomem_ok(gm_gotypes_dwarf(tt, m[0].type, &id));
+		assert_string_equal(gm_gotypes_get(tt, id)->name, want);
+		free(m);
+		if (strcmp(c[i].name, "main.setFinalizer.func1") == 0) {
+			uint64_t type;
+			bool ok;
+			assert_gomem_ok(gm_dwarf_func_param(t->dwarf, c[i].die, 0, &type, &ok));
+			assert_true(ok);
+			assert_gomem_ok(gm_gotypes_dwarf(tt, type, &id));
+			assert_string_equal(gm_gotypes_get(tt, id)->name, "*main.finalObj");
+		}
+	}
+	/* Before 1.23 DWARF gives the captured variables no offsets: no closure is listed. */
+	assert_int_equal(found, minor >= 23 ? 2 : 0);
+	free(c);
+	free(fns);
+}
+
 static void check_fixture(const char *dir)
 {
 	char exe[2048], core[2048];
@@ -331,6 +378,7 @@ static void check_fixture(const char *dir)
 	check_globals(t, &tt);
 	check_map(t, &tt, "main.intMap", "int", "*main.mapVal");
 	check_map(t, &tt, "main.strMap", "string", "*main.mapVal2");
+	check_closures(t, &tt, gm_json_get_string(truth, "go_version"));
 	/* Not a type: the unknown type, counted, no error. */
 	uint32_t id;
 	size_t bad = tt.bad;
