@@ -187,8 +187,14 @@ static struct gomem_error *index_alloc(struct gm_heap_index *idx, const struct g
 		TRY(gm_rt_read_field(rt, s->desc, &rt->L.mspan_allocbits, &ab));
 		/* allocated(i) = i < freeindex || allocBits[i] (mspan.isFree@1.26, §1.2). */
 		TRY(gm_read(rt->mem, ab, bits, n));
-		for (uint64_t i = 0; i < freeindex; i++)
+		for (uint64_t i = 0; i < freeindex; i++) {
+			if (s->sweep == GM_SWEPT && !(bits[i / 8] >> (i % 8) & 1)) {
+				gm_bit_set(idx->fresh, s->first_id + i);
+				idx->fresh_objects++;
+				idx->fresh_bytes += s->elemsize;
+			}
 			bits[i / 8] |= (uint8_t)(1u << (i % 8));
+		}
 		if (s->nelems % 8)
 			bits[n - 1] &= (uint8_t)((1u << (s->nelems % 8)) - 1);
 		uint64_t count = 0;
@@ -300,7 +306,8 @@ static struct gomem_error *build(struct gm_heap_index *idx)
 	size_t words = (size_t)(next + 63) / 64;
 	idx->alloc = calloc(words ? words : 1, 8);
 	idx->dead = calloc(words ? words : 1, 8);
-	if (!idx->alloc || !idx->dead)
+	idx->fresh = calloc(words ? words : 1, 8);
+	if (!idx->alloc || !idx->dead || !idx->fresh)
 		return &gm_error_no_memory;
 	TRY(index_pages(idx));
 	return index_alloc(idx, b.G);
@@ -332,6 +339,7 @@ void gm_heap_index_destroy(struct gm_heap_index *idx)
 	free(idx->arenas);
 	free(idx->alloc);
 	free(idx->dead);
+	free(idx->fresh);
 	free(idx->manual);
 	free(idx);
 }

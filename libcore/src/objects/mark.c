@@ -261,14 +261,19 @@ static void count_results(struct gm_graph *g)
 	const struct gm_heap_index *idx = g->idx;
 	for (size_t k = 0; k < idx->nspans; k++) {
 		const struct gm_index_span *s = &idx->spans[k];
-		uint64_t reach = 0, alloc = 0;
+		uint64_t reach = 0, alloc = 0, old = 0;
 		for (uint32_t i = 0; i < s->nelems; i++) {
 			uint32_t id = s->first_id + i;
 			if (!gm_bit(idx->alloc, id))
 				continue;
 			alloc++;
-			reach += gm_bit(g->reached, id);
+			if (gm_bit(g->reached, id))
+				reach++;
+			else if (!gm_bit(idx->fresh, id))
+				old++;
 		}
+		st->unreachable_old += old;
+		st->unreachable_old_bytes += old * s->elemsize;
 		uint64_t unreach = alloc - reach;
 		st->reachable += reach;
 		st->reachable_bytes += reach * s->elemsize;

@@ -70,6 +70,13 @@ struct gm_heap_index {
 	uint32_t nslots; /* ids are 0 .. nslots - 1 */
 	uint64_t *alloc; /* bit id: the slot holds an object */
 	uint64_t *dead;	 /* bit id: unswept garbage (allocated, unmarked at the last GC) */
+	/*
+	 * bit id: allocated since the last sweep of its span (i < freeindex with
+	 * its allocBits bit clear: sweep made allocBits the marks, mgcsweep.go),
+	 * i.e. since the last GC once every span is swept.
+	 */
+	uint64_t *fresh;
+	uint64_t fresh_objects, fresh_bytes;
 	uint64_t objects, object_bytes; /* allocated slots and their bytes */
 	uint64_t unswept_garbage, unswept_garbage_bytes;
 	uint64_t *manual; /* manual spans: base and end, pairs, for the page table */
@@ -222,6 +229,9 @@ struct gm_root_stats {
 
 struct gm_graph_stats {
 	uint64_t reachable, reachable_bytes, unreachable, unreachable_bytes;
+	/* Unreachable objects that the last GC saw allocated (not allocated since): after a
+	 * completed GC, a missing root or a pointer-map bug (GO-OBJECTS.md §5.7). */
+	uint64_t unreachable_old, unreachable_old_bytes;
 	uint64_t edges;		 /* pointer words of reached objects that land in an object */
 	uint64_t dangling_free;	 /* ... in a free slot of an in-use span */
 	uint64_t dangling_dead;	 /* ... in unswept garbage */

@@ -42,18 +42,24 @@ static void progress_done(void)
 		fprintf(stderr, "\r%-56s\r", "");
 }
 
-/* The graph of a run, with the warnings it gathered handed to the run. */
-static struct gomem_error *build_graph(struct gm_run *r, struct gm_graph **ret)
+struct gomem_error *gm_run_graph(struct gm_run *r, struct gm_graph **ret)
 {
-	struct gm_graph *g;
-	progress("indexing the heap and its roots");
-	TRY(gm_graph_create(r->rt, &g));
-	progress("marking from the roots");
-	struct gomem_error *err = gm_graph_mark(g);
-	progress_done();
-	if (err) {
+	struct gm_graph *g = r->target->graph;
+	if (!g || r->t->source == GM_SOURCE_LIVE) {
 		gm_graph_destroy(g);
-		return err;
+		r->target->graph = NULL;
+		progress("indexing the heap and its roots");
+		struct gomem_error *err = gm_graph_create(r->rt, &g);
+		if (!err) {
+			progress("marking from the roots");
+			err = gm_graph_mark(g);
+		}
+		progress_done();
+		if (err) {
+			gm_graph_destroy(g);
+			return err;
+		}
+		r->target->graph = g;
 	}
 	for (size_t i = 0; i < g->nwarnings; i++)
 		gm_run_warn(r, true, "%s", g->warnings[i]);
@@ -105,6 +111,8 @@ static void objects_json(struct objects *o)
 	json_pair(w, "reachable", st->reachable, st->reachable_bytes);
 	json_pair(w, "unreachable", st->unreachable, st->unreachable_bytes);
 	json_pair(w, "unswept_garbage", g->idx->unswept_garbage, g->idx->unswept_garbage_bytes);
+	json_pair(w, "allocated_since_gc", g->idx->fresh_objects, g->idx->fresh_bytes);
+	json_pair(w, "unreachable_before_gc", st->unreachable_old, st->unreachable_old_bytes);
 	gm_jw_line(w);
 	gm_jw_key(w, "roots");
 	gm_jw_array_lines(w);
@@ -192,6 +200,10 @@ static void objects_text(struct objects *o)
 	gm_strbuf_printf(b,
 			 "  unreachable  %10" PRIu64 " objects %12s (garbage the next GC frees)\n",
 			 st->unreachable, gm_human_bytes(st->unreachable_bytes, h2));
+	gm_strbuf_printf(b, "    of which allocated before the last GC %" PRIu64 " objects, %s\n",
+			 st->unreachable_old, gm_human_bytes(st->unreachable_old_bytes, h1));
+	gm_strbuf_printf(b, "  allocated since the last GC %" PRIu64 " objects, %s\n",
+			 g->idx->fresh_objects, gm_human_bytes(g->idx->fresh_bytes, h1));
 	if (g->idx->unswept_garbage)
 		gm_strbuf_printf(b, "    of which unswept garbage %" PRIu64 " objects, %s\n",
 				 g->idx->unswept_garbage,
@@ -236,13 +248,12 @@ static struct gomem_error *run(struct gm_run *r)
 	struct objects o = {.run = r};
 	double t0 = now();
 	TRY(gm_runtime_memstats(r->rt, &o.ms));
-	TRY(build_graph(r, &o.g));
+	TRY(gm_run_graph(r, &o.g));
 	o.seconds = now() - t0;
 	if (r->json)
 		objects_json(&o);
 	else
 		objects_text(&o);
-	gm_graph_destroy(o.g);
 	return NULL;
 }
 
