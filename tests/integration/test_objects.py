@@ -180,6 +180,22 @@ def test_text_output_has_the_checks(case):
     assert r.stdout.count("\n  ok   ") == 3, r.stdout
 
 
+def test_summary_objects_adds_the_reachable_bytes(case):
+    """summary --objects: heap.reachable_bytes and unreachable_bytes, the numbers of gomem
+    objects; the default summary reads metadata only and has neither."""
+    fixture, kind, doc = case
+    core = fixture.cores[kind]
+    r = run_cli("summary", "--objects", "--json", fixture.exe, core)
+    assert r.returncode == 0, r.stderr
+    heap = json.loads(r.stdout)["heap"]
+    assert heap["reachable_bytes"] == doc["reachable"]["bytes"]
+    assert heap["unreachable_bytes"] == doc["unreachable"]["bytes"]
+    assert heap["reachable_bytes"] + heap["unreachable_bytes"] == fixture.truth["HeapAlloc"]
+    assert "reachable_bytes" not in cli_json("summary", fixture.exe, core)["heap"]
+    text = run_cli("summary", "--objects", fixture.exe, core).stdout
+    assert "reachable from the roots" in text
+
+
 def test_gdb_objects_is_the_cli_s():
     """The GDB command prints the same report as the CLI (both rendered by libcore)."""
     f = OBJGRAPH[-1]
