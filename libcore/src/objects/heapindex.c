@@ -122,9 +122,16 @@ static int cmp_span(const void *a, const void *b)
 /* Copies nbits bits of src (LSB first) to dst from bit at. */
 static void copy_bits(uint64_t *dst, uint64_t at, const uint8_t *src, uint64_t nbits)
 {
-	for (uint64_t i = 0; i < nbits; i++) {
-		if (src[i / 8] >> (i % 8) & 1)
-			gm_bit_set(dst, at + i);
+	for (uint64_t j = 0; j < (nbits + 7) / 8; j++) {
+		uint64_t b = src[j];
+		if (8 * j + 8 > nbits)
+			b &= (1u << (nbits % 8)) - 1;
+		if (!b)
+			continue;
+		uint64_t pos = at + 8 * j;
+		dst[pos / 64] |= b << (pos % 64);
+		if (pos % 64 > 56)
+			dst[pos / 64 + 1] |= b >> (64 - pos % 64);
 	}
 }
 
@@ -187,13 +194,18 @@ static struct gomem_error *index_alloc(struct gm_heap_index *idx, const struct g
 		TRY(gm_rt_read_field(rt, s->desc, &rt->L.mspan_allocbits, &ab));
 		/* allocated(i) = i < freeindex || allocBits[i] (mspan.isFree@1.26, §1.2). */
 		TRY(gm_read(rt->mem, ab, bits, n));
-		for (uint64_t i = 0; i < freeindex; i++) {
-			if (s->sweep == GM_SWEPT && !(bits[i / 8] >> (i % 8) & 1)) {
-				gm_bit_set(idx->fresh, s->first_id + i);
-				idx->fresh_objects++;
-				idx->fresh_bytes += s->elemsize;
+		/* Slots below freeindex whose bit is clear were allocated since the sweep. */
+		for (uint64_t j = 0; j < (freeindex + 7) / 8; j++) {
+			uint8_t below =
+			    8 * j + 8 <= freeindex ? 0xff : (uint8_t)((1u << (freeindex % 8)) - 1);
+			uint8_t fresh = (uint8_t)(~bits[j] & below);
+			if (s->sweep == GM_SWEPT && fresh) {
+				copy_bits(idx->fresh, s->first_id + 8 * j, &fresh, 8);
+				idx->fresh_objects += (uint64_t)__builtin_popcount(fresh);
+				idx->fresh_bytes +=
+				    (uint64_t)__builtin_popcount(fresh) * s->elemsize;
 			}
-			bits[i / 8] |= (uint8_t)(1u << (i % 8));
+			bits[j] |= below;
 		}
 		if (s->nelems % 8)
 			bits[n - 1] &= (uint8_t)((1u << (s->nelems % 8)) - 1);
@@ -273,6 +285,23 @@ static struct gomem_error *index_pages(struct gm_heap_index *idx)
 	return NULL;
 }
 
+/* id_span: for each block of 1 << GM_ID_BLOCK_SHIFT ids, the span of its first id. */
+static struct gomem_error *index_ids(struct gm_heap_index *idx)
+{
+	size_t nblocks = ((size_t)idx->nslots >> GM_ID_BLOCK_SHIFT) + 1;
+	idx->id_span = calloc(nblocks, sizeof(*idx->id_span));
+	if (!idx->id_span)
+		return &gm_error_no_memory;
+	size_t k = 0;
+	for (size_t b = 0; b < nblocks; b++) {
+		uint64_t id = (uint64_t)b << GM_ID_BLOCK_SHIFT;
+		while (k + 1 < idx->nspans && idx->spans[k + 1].first_id <= id)
+			k++;
+		idx->id_span[b] = (uint32_t)k;
+	}
+	return NULL;
+}
+
 static struct gomem_error *build(struct gm_heap_index *idx)
 {
 	struct gm_runtime *rt = idx->rt;
@@ -310,6 +339,7 @@ static struct gomem_error *build(struct gm_heap_index *idx)
 	if (!idx->alloc || !idx->dead || !idx->fresh)
 		return &gm_error_no_memory;
 	TRY(index_pages(idx));
+	TRY(index_ids(idx));
 	return index_alloc(idx, b.G);
 }
 
@@ -341,21 +371,8 @@ void gm_heap_index_destroy(struct gm_heap_index *idx)
 	free(idx->dead);
 	free(idx->fresh);
 	free(idx->manual);
+	free(idx->id_span);
 	free(idx);
-}
-
-const struct gm_index_span *gm_heap_index_span(const struct gm_heap_index *idx, uint32_t id)
-{
-	/* The last span whose first id is <= id. */
-	size_t lo = 0, hi = idx->nspans;
-	while (hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (idx->spans[mid].first_id <= id)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return &idx->spans[lo];
 }
 
 void gm_heap_index_object(const struct gm_heap_index *idx, uint32_t id, uint64_t *base_ret,
@@ -374,6 +391,13 @@ bool gm_heap_index_in_arena(const struct gm_heap_index *idx, uint64_t addr)
 enum gm_heap_place gm_heap_index_where(const struct gm_heap_index *idx, uint64_t addr,
 				       uint32_t *id_ret)
 {
+	const struct gm_index_span *s;
+	return gm_heap_index_where_span(idx, addr, id_ret, &s);
+}
+
+enum gm_heap_place gm_heap_index_where_span(const struct gm_heap_index *idx, uint64_t addr,
+					    uint32_t *id_ret, const struct gm_index_span **span_ret)
+{
 	const struct gm_arena *ar = find_arena(idx, addr);
 	if (!ar)
 		return GM_PLACE_OUTSIDE;
@@ -391,6 +415,7 @@ enum gm_heap_place gm_heap_index_where(const struct gm_heap_index *idx, uint64_t
 	if (i >= s->nelems)
 		return GM_PLACE_PAST_SLOTS;
 	*id_ret = s->first_id + (uint32_t)i;
+	*span_ret = s;
 	return GM_PLACE_SLOT;
 }
 

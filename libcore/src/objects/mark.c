@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "objects/objects.h"
 
@@ -124,8 +125,25 @@ void gm_graph_destroy(struct gm_graph *g)
 
 /* ---- marking ---- */
 
+/*
+ * Pages of the core that the scan touched stay mapped (and count in the
+ * process's RSS, with the kernel's fault-around) until dropped: after this
+ * many bytes scanned, the core's mapping lets go of them (MADV_DONTNEED on a
+ * read-only private file mapping: the next read faults them in again from
+ * the page cache).
+ */
+#define RELEASE_EVERY_BYTES ((uint64_t)16 << 20)
+
+static void release_core_pages(struct gm_graph *g)
+{
+	const struct gm_target *t = g->rt->target;
+	if (t && t->have_core && t->core.map && t->core.size)
+		(void)madvise((void *)t->core.map, (size_t)t->core.size, MADV_DONTNEED);
+}
+
 struct marker {
 	struct gm_graph *g;
+	uint64_t scanned; /* bytes read since the core's pages were last released */
 	uint32_t *stack;
 	size_t n, cap;
 	uint64_t *grey; /* allocated on the first overflow */
@@ -135,13 +153,12 @@ struct marker {
 	uint8_t *scratch;	    /* a window's bytes */
 };
 
-static struct gomem_error *shade(struct marker *m, uint32_t id)
+static struct gomem_error *shade(struct marker *m, uint32_t id, const struct gm_index_span *s)
 {
 	struct gm_graph *g = m->g;
 	if (gm_bit(g->reached, id))
 		return NULL;
 	gm_bit_set(g->reached, id);
-	const struct gm_index_span *s = gm_heap_index_span(g->idx, id);
 	m->kind->objects++;
 	m->kind->bytes += s->elemsize;
 	if (s->layout == GM_LAYOUT_NOSCAN)
@@ -165,7 +182,8 @@ static struct gomem_error *shade(struct marker *m, uint32_t id)
  * The pointer words of object id: fn for each word whose value lands in
  * an object, the dangling ones counted (when count).
  */
-typedef struct gomem_error *(*word_fn)(void *arg, uint64_t addr, uint64_t value, uint32_t to);
+typedef struct gomem_error *(*word_fn)(void *arg, uint64_t addr, uint64_t value, uint32_t to,
+				       const struct gm_index_span *span);
 
 static struct gomem_error *scan_object(struct gm_graph *g, uint64_t *bits, uint8_t *scratch,
 				       uint32_t id, bool count, word_fn fn, void *arg)
@@ -194,7 +212,9 @@ static struct gomem_error *scan_object(struct gm_graph *g, uint64_t *bits, uint8
 				uint32_t to;
 				if (!v)
 					continue;
-				enum gm_heap_place where = gm_heap_index_where(g->idx, v, &to);
+				const struct gm_index_span *ts = NULL;
+				enum gm_heap_place where =
+				    gm_heap_index_where_span(g->idx, v, &to, &ts);
 				if (where != GM_PLACE_SLOT) {
 					/* Pointers into stacks (sudog.elem ...) are not to objects.
 					 */
@@ -212,28 +232,39 @@ static struct gomem_error *scan_object(struct gm_graph *g, uint64_t *bits, uint8
 					continue;
 				}
 				g->stats.edges += count;
-				TRY(fn(arg, base + 8 * (first + k), v, to));
+				TRY(fn(arg, base + 8 * (first + k), v, to, ts));
 			}
 		}
 	}
 	return NULL;
 }
 
-static struct gomem_error *mark_edge(void *arg, uint64_t addr, uint64_t value, uint32_t to)
+static struct gomem_error *mark_edge(void *arg, uint64_t addr, uint64_t value, uint32_t to,
+				     const struct gm_index_span *span)
 {
 	(void)addr;
 	(void)value;
-	return shade(arg, to);
+	return shade(arg, to, span);
+}
+
+/* Scans a grey object (its pointer words shade their targets). */
+static struct gomem_error *blacken(struct marker *m, uint32_t id)
+{
+	const struct gm_index_span *s = gm_heap_index_span(m->g->idx, id);
+	m->scanned += s->elemsize;
+	if (m->scanned >= RELEASE_EVERY_BYTES) {
+		release_core_pages(m->g);
+		m->scanned = 0;
+	}
+	return scan_object(m->g, m->bits, m->scratch, id, true, mark_edge, m);
 }
 
 static struct gomem_error *drain(struct marker *m)
 {
 	struct gm_graph *g = m->g;
 	for (;;) {
-		while (m->n) {
-			uint32_t id = m->stack[--m->n];
-			TRY(scan_object(g, m->bits, m->scratch, id, true, mark_edge, m));
-		}
+		while (m->n)
+			TRY(blacken(m, m->stack[--m->n]));
 		if (!m->any_grey)
 			return NULL;
 		/* The overflow: grey objects in address order, until none is left. */
@@ -244,12 +275,9 @@ static struct gomem_error *drain(struct marker *m)
 				uint64_t b = m->grey[w];
 				uint32_t id = (uint32_t)(64 * w + (uint64_t)__builtin_ctzll(b));
 				m->grey[w] &= b - 1;
-				TRY(scan_object(g, m->bits, m->scratch, id, true, mark_edge, m));
-				while (m->n) {
-					uint32_t id2 = m->stack[--m->n];
-					TRY(scan_object(g, m->bits, m->scratch, id2, true,
-							mark_edge, m));
-				}
+				TRY(blacken(m, id));
+				while (m->n)
+					TRY(blacken(m, m->stack[--m->n]));
 			}
 		}
 	}
@@ -262,15 +290,18 @@ static void count_results(struct gm_graph *g)
 	for (size_t k = 0; k < idx->nspans; k++) {
 		const struct gm_index_span *s = &idx->spans[k];
 		uint64_t reach = 0, alloc = 0, old = 0;
-		for (uint32_t i = 0; i < s->nelems; i++) {
-			uint32_t id = s->first_id + i;
-			if (!gm_bit(idx->alloc, id))
-				continue;
-			alloc++;
-			if (gm_bit(g->reached, id))
-				reach++;
-			else if (!gm_bit(idx->fresh, id))
-				old++;
+		/* 64 ids at a time, the span's first and last words masked. */
+		uint64_t lo = s->first_id, hi = lo + s->nelems;
+		for (uint64_t w = lo / 64; s->nelems && w <= (hi - 1) / 64; w++) {
+			uint64_t mask = ~0ULL;
+			if (w == lo / 64)
+				mask &= ~0ULL << (lo % 64);
+			if (w == (hi - 1) / 64 && hi % 64)
+				mask &= ~0ULL >> (64 - hi % 64);
+			uint64_t a = idx->alloc[w] & mask;
+			alloc += (uint64_t)__builtin_popcountll(a);
+			reach += (uint64_t)__builtin_popcountll(a & g->reached[w]);
+			old += (uint64_t)__builtin_popcountll(a & ~g->reached[w] & ~idx->fresh[w]);
 		}
 		st->unreachable_old += old;
 		st->unreachable_old_bytes += old * s->elemsize;
@@ -310,11 +341,13 @@ struct gomem_error *gm_graph_mark(struct gm_graph *g)
 		m.kind = &g->stats.kinds[kind];
 		for (size_t i = 0; !err && i < g->nroots; i++) {
 			if (g->roots[i].kind == kind)
-				err = shade(&m, g->roots[i].id);
+				err = shade(&m, g->roots[i].id,
+					    gm_heap_index_span(g->idx, g->roots[i].id));
 		}
 		if (!err)
 			err = drain(&m);
 	}
+	release_core_pages(g);
 	free(m.stack);
 	free(m.bits);
 	free(m.scratch);
@@ -336,8 +369,10 @@ struct edge_call {
 	void *arg;
 };
 
-static struct gomem_error *call_edge(void *arg, uint64_t addr, uint64_t value, uint32_t to)
+static struct gomem_error *call_edge(void *arg, uint64_t addr, uint64_t value, uint32_t to,
+				     const struct gm_index_span *span)
 {
+	(void)span;
 	struct edge_call *c = arg;
 	return c->fn(c->arg, addr, value, to);
 }

@@ -67,9 +67,10 @@ struct gm_heap_index {
 	uint32_t **page_span; /* per arena, per page: 1 + the span's index, 0 for none,
 			       * GM_PAGE_MANUAL for a manual span's page */
 	uint64_t pages_per_arena;
-	uint32_t nslots; /* ids are 0 .. nslots - 1 */
-	uint64_t *alloc; /* bit id: the slot holds an object */
-	uint64_t *dead;	 /* bit id: unswept garbage (allocated, unmarked at the last GC) */
+	uint32_t nslots;   /* ids are 0 .. nslots - 1 */
+	uint32_t *id_span; /* per block of 1 << GM_ID_BLOCK_SHIFT ids: the span of its first id */
+	uint64_t *alloc;   /* bit id: the slot holds an object */
+	uint64_t *dead;	   /* bit id: unswept garbage (allocated, unmarked at the last GC) */
 	/*
 	 * bit id: allocated since the last sweep of its span (i < freeindex with
 	 * its allocBits bit clear: sweep made allocBits the marks, mgcsweep.go),
@@ -107,8 +108,17 @@ static inline bool gm_heap_index_allocated(const struct gm_heap_index *idx, uint
 {
 	return id < idx->nslots && gm_bit(idx->alloc, id);
 }
-/* The span of an id (id < nslots). */
-const struct gm_index_span *gm_heap_index_span(const struct gm_heap_index *idx, uint32_t id);
+#define GM_ID_BLOCK_SHIFT 4
+
+/* The span of an id (id < nslots): a table lookup, then at most a block's spans forward. */
+static inline const struct gm_index_span *gm_heap_index_span(const struct gm_heap_index *idx,
+							     uint32_t id)
+{
+	size_t k = idx->id_span[id >> GM_ID_BLOCK_SHIFT];
+	while (k + 1 < idx->nspans && idx->spans[k + 1].first_id <= id)
+		k++;
+	return &idx->spans[k];
+}
 /* The slot address and size of an id (size is the slot's: elemsize). */
 void gm_heap_index_object(const struct gm_heap_index *idx, uint32_t id, uint64_t *base_ret,
 			  uint64_t *size_ret);
@@ -122,6 +132,10 @@ enum gm_heap_place {
 };
 enum gm_heap_place gm_heap_index_where(const struct gm_heap_index *idx, uint64_t addr,
 				       uint32_t *id_ret);
+/* gm_heap_index_where, with the span of a GM_PLACE_SLOT in *span_ret. */
+enum gm_heap_place gm_heap_index_where_span(const struct gm_heap_index *idx, uint64_t addr,
+					    uint32_t *id_ret,
+					    const struct gm_index_span **span_ret);
 /*
  * The slot that holds addr (an interior pointer counts) in an in-use
  * span, below the span's last slot's end: false when none. It says
