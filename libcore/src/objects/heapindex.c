@@ -285,6 +285,48 @@ static struct gomem_error *index_pages(struct gm_heap_index *idx)
 	return NULL;
 }
 
+#define MAX_ARENA_TABLE (1u << 22) /* arena numbers from the lowest to the highest arena */
+
+/* The packed spans and the arena table of gm_heap_index_where_span. */
+static struct gomem_error *index_hot(struct gm_heap_index *idx)
+{
+	const struct gm_layout *L = &idx->rt->L;
+	idx->hot = calloc(idx->nspans ? idx->nspans : 1, sizeof(*idx->hot));
+	if (!idx->hot)
+		return &gm_error_no_memory;
+	for (size_t k = 0; k < idx->nspans; k++) {
+		const struct gm_index_span *s = &idx->spans[k];
+		struct gm_span_hot *h = &idx->hot[k];
+		h->base = s->base;
+		h->elemsize = s->elemsize;
+		h->first_id = s->first_id;
+		h->nelems = s->nelems;
+		h->layout = s->layout;
+		/* Small spans: offsets fit 32 bits and ^0/size + 1 divides them exactly. */
+		if (s->sizeclass != 0 && s->elemsize <= UINT32_MAX && s->bytes <= UINT32_MAX)
+			h->divmul = (uint32_t)(UINT32_MAX / s->elemsize + 1);
+	}
+	if (!idx->narenas)
+		return NULL;
+	uint64_t lo = (idx->arenas[0].base - L->arena_base_offset) >> L->log_arena_bytes;
+	uint64_t hi =
+	    (idx->arenas[idx->narenas - 1].base - L->arena_base_offset) >> L->log_arena_bytes;
+	if (hi < lo || hi - lo >= MAX_ARENA_TABLE)
+		return gm_error(GOMEM_ERROR_UNSUPPORTED,
+				"heap arenas spread over %" PRIu64 " arena numbers", hi - lo + 1);
+	idx->arena_lo = lo;
+	idx->narena_of = hi - lo + 1;
+	idx->arena_of = calloc((size_t)idx->narena_of, sizeof(*idx->arena_of));
+	if (!idx->arena_of)
+		return &gm_error_no_memory;
+	for (size_t i = 0; i < idx->narenas; i++) {
+		uint64_t an =
+		    ((idx->arenas[i].base - L->arena_base_offset) >> L->log_arena_bytes) - lo;
+		idx->arena_of[an] = (uint32_t)i + 1;
+	}
+	return NULL;
+}
+
 /* id_span: for each block of 1 << GM_ID_BLOCK_SHIFT ids, the span of its first id. */
 static struct gomem_error *index_ids(struct gm_heap_index *idx)
 {
@@ -340,6 +382,7 @@ static struct gomem_error *build(struct gm_heap_index *idx)
 		return &gm_error_no_memory;
 	TRY(index_pages(idx));
 	TRY(index_ids(idx));
+	TRY(index_hot(idx));
 	return index_alloc(idx, b.G);
 }
 
@@ -372,6 +415,8 @@ void gm_heap_index_destroy(struct gm_heap_index *idx)
 	free(idx->fresh);
 	free(idx->manual);
 	free(idx->id_span);
+	free(idx->hot);
+	free(idx->arena_of);
 	free(idx);
 }
 
@@ -391,31 +436,35 @@ bool gm_heap_index_in_arena(const struct gm_heap_index *idx, uint64_t addr)
 enum gm_heap_place gm_heap_index_where(const struct gm_heap_index *idx, uint64_t addr,
 				       uint32_t *id_ret)
 {
-	const struct gm_index_span *s;
-	return gm_heap_index_where_span(idx, addr, id_ret, &s);
+	uint32_t k;
+	return gm_heap_index_where_span(idx, addr, id_ret, &k);
 }
 
 enum gm_heap_place gm_heap_index_where_span(const struct gm_heap_index *idx, uint64_t addr,
-					    uint32_t *id_ret, const struct gm_index_span **span_ret)
+					    uint32_t *id_ret, uint32_t *span_ret)
 {
-	const struct gm_arena *ar = find_arena(idx, addr);
-	if (!ar)
+	const struct gm_layout *L = &idx->rt->L;
+	uint64_t an = ((addr - L->arena_base_offset) >> L->log_arena_bytes) - idx->arena_lo;
+	if (an >= idx->narena_of || !idx->arena_of[an])
 		return GM_PLACE_OUTSIDE;
-	size_t ai = (size_t)(ar - idx->arenas);
+	size_t ai = idx->arena_of[an] - 1;
 	const uint32_t *pages = idx->page_span[ai];
 	if (!pages)
 		return GM_PLACE_NO_SPAN;
-	uint32_t k = pages[(addr - ar->base) >> idx->rt->L.page_shift];
+	uint32_t k = pages[(addr - idx->arenas[ai].base) >> L->page_shift];
 	if (!k)
 		return GM_PLACE_NO_SPAN;
 	if (k == GM_PAGE_MANUAL)
 		return GM_PLACE_MANUAL;
-	const struct gm_index_span *s = &idx->spans[k - 1];
-	uint64_t i = (addr - s->base) / s->elemsize;
-	if (i >= s->nelems)
+	const struct gm_span_hot *h = &idx->hot[k - 1];
+	uint64_t off = addr - h->base;
+	/* divideByElemSize (mbitmap.go): exact for the offsets of a small span. */
+	uint64_t i =
+	    h->divmul ? (off >> 32 ? UINT64_MAX : (off * h->divmul) >> 32) : off / h->elemsize;
+	if (i >= h->nelems)
 		return GM_PLACE_PAST_SLOTS;
-	*id_ret = s->first_id + (uint32_t)i;
-	*span_ret = s;
+	*id_ret = h->first_id + (uint32_t)i;
+	*span_ret = k - 1;
 	return GM_PLACE_SLOT;
 }
 

@@ -153,12 +153,13 @@ struct marker {
 	uint8_t *scratch;	    /* a window's bytes */
 };
 
-static struct gomem_error *shade(struct marker *m, uint32_t id, const struct gm_index_span *s)
+static struct gomem_error *shade(struct marker *m, uint32_t id, uint32_t span)
 {
 	struct gm_graph *g = m->g;
 	if (gm_bit(g->reached, id))
 		return NULL;
 	gm_bit_set(g->reached, id);
+	const struct gm_span_hot *s = &g->idx->hot[span];
 	m->kind->objects++;
 	m->kind->bytes += s->elemsize;
 	if (s->layout == GM_LAYOUT_NOSCAN)
@@ -183,7 +184,7 @@ static struct gomem_error *shade(struct marker *m, uint32_t id, const struct gm_
  * an object, the dangling ones counted (when count).
  */
 typedef struct gomem_error *(*word_fn)(void *arg, uint64_t addr, uint64_t value, uint32_t to,
-				       const struct gm_index_span *span);
+				       uint32_t span);
 
 static struct gomem_error *scan_object(struct gm_graph *g, uint64_t *bits, uint8_t *scratch,
 				       uint32_t id, bool count, word_fn fn, void *arg)
@@ -212,7 +213,7 @@ static struct gomem_error *scan_object(struct gm_graph *g, uint64_t *bits, uint8
 				uint32_t to;
 				if (!v)
 					continue;
-				const struct gm_index_span *ts = NULL;
+				uint32_t ts = 0;
 				enum gm_heap_place where =
 				    gm_heap_index_where_span(g->idx, v, &to, &ts);
 				if (where != GM_PLACE_SLOT) {
@@ -240,7 +241,7 @@ static struct gomem_error *scan_object(struct gm_graph *g, uint64_t *bits, uint8
 }
 
 static struct gomem_error *mark_edge(void *arg, uint64_t addr, uint64_t value, uint32_t to,
-				     const struct gm_index_span *span)
+				     uint32_t span)
 {
 	(void)addr;
 	(void)value;
@@ -342,7 +343,8 @@ struct gomem_error *gm_graph_mark(struct gm_graph *g)
 		for (size_t i = 0; !err && i < g->nroots; i++) {
 			if (g->roots[i].kind == kind)
 				err = shade(&m, g->roots[i].id,
-					    gm_heap_index_span(g->idx, g->roots[i].id));
+					    (uint32_t)(gm_heap_index_span(g->idx, g->roots[i].id) -
+						       g->idx->spans));
 		}
 		if (!err)
 			err = drain(&m);
@@ -370,7 +372,7 @@ struct edge_call {
 };
 
 static struct gomem_error *call_edge(void *arg, uint64_t addr, uint64_t value, uint32_t to,
-				     const struct gm_index_span *span)
+				     uint32_t span)
 {
 	(void)span;
 	struct edge_call *c = arg;

@@ -58,10 +58,22 @@ struct gm_index_span {
 	uint64_t header_bytes; /* bytes of malloc header at each slot's start */
 };
 
+/* What an address lookup and the marking need of a span, packed (gm_heap_index.hot). */
+struct gm_span_hot {
+	uint64_t base, elemsize;
+	uint32_t first_id, nelems;
+	uint32_t divmul; /* divideByElemSize's multiplier (mbitmap.go): 0 for a large span */
+	uint8_t layout;
+};
+
 struct gm_heap_index {
 	struct gm_runtime *rt;
 	struct gm_index_span *spans; /* sorted by base */
+	struct gm_span_hot *hot;     /* the same spans, the fields lookups use */
 	size_t nspans;
+	/* Arena number (address >> log arena bytes, from arena_lo) -> 1 + index in arenas. */
+	uint32_t *arena_of;
+	uint64_t arena_lo, narena_of;
 	struct gm_arena *arenas; /* sorted */
 	size_t narenas;
 	uint32_t **page_span; /* per arena, per page: 1 + the span's index, 0 for none,
@@ -132,10 +144,9 @@ enum gm_heap_place {
 };
 enum gm_heap_place gm_heap_index_where(const struct gm_heap_index *idx, uint64_t addr,
 				       uint32_t *id_ret);
-/* gm_heap_index_where, with the span of a GM_PLACE_SLOT in *span_ret. */
+/* gm_heap_index_where, with the index of the span of a GM_PLACE_SLOT in *span_ret. */
 enum gm_heap_place gm_heap_index_where_span(const struct gm_heap_index *idx, uint64_t addr,
-					    uint32_t *id_ret,
-					    const struct gm_index_span **span_ret);
+					    uint32_t *id_ret, uint32_t *span_ret);
 /*
  * The slot that holds addr (an interior pointer counts) in an in-use
  * span, below the span's last slot's end: false when none. It says
