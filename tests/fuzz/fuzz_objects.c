@@ -100,7 +100,8 @@ static void add_spans(struct gomem_target *t, const struct gm_graph *g,
 
 static void add_modules(struct gomem_target *t, const struct gm_graph_layout *G)
 {
-	uint64_t md = G->firstmoduledata;
+	uint64_t md = 0;
+	gomem_error_destroy(gm_runtime_first_module(t->runtime, &md));
 	add_addr(K_MODULES, t, md, 600);
 	uint64_t data = rd64(t, md + G->md_data.offset), edata = rd64(t, md + G->md_edata.offset);
 	uint64_t bss = rd64(t, md + G->md_bss.offset), ebss = rd64(t, md + G->md_ebss.offset);

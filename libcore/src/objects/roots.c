@@ -97,7 +97,8 @@ static struct gomem_error *module_section(struct gm_graph *g, enum gm_root_kind 
 static struct gomem_error *module_roots(struct gm_graph *g, const struct gm_graph_layout *G)
 {
 	struct gm_runtime *rt = g->rt;
-	uint64_t md = G->firstmoduledata;
+	uint64_t md;
+	TRY(gm_runtime_first_module(rt, &md));
 	for (unsigned n = 0; md; n++) {
 		uint64_t data, edata, bss, ebss, dn, db, bn, bb, next;
 		if (n == MAX_MODULES)
@@ -269,6 +270,13 @@ struct gomem_error *gm_roots_collect(struct gm_graph *g)
 		if (g->idx->spans[i].specials)
 			TRY(span_specials(g, G, &g->idx->spans[i]));
 	}
+	if (G->allfin_unknown)
+		gm_graph_warn(g, "without DWARF runtime.allfin cannot be found: queued finalizers "
+				 "are not roots (give --debug-file)");
+	if (G->gc_cleanups_unknown)
+		gm_graph_warn(g,
+			      "without DWARF runtime.gcCleanups cannot be found: queued cleanups "
+			      "are not roots (give --debug-file)");
 	if (G->allfin)
 		TRY(finalizer_queue(g, G));
 	if (G->gc_cleanups)

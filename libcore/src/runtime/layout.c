@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "runtime/runtime.h"
+#include "target/pclntab.h"
 
 #define MAX_STRUCT 65536 /* a runtime.g larger than this is a corrupt DWARF */
 
@@ -648,10 +649,45 @@ static struct gomem_error *resolve_graph_types(struct gm_runtime *rt, struct gm_
 	return NULL;
 }
 
+/*
+ * runtime.firstmoduledata: from DWARF, or in a binary without it found by
+ * its pointer to the pclntab (gm_pclntab_find_moduledata). Asked when the
+ * graph is built, not while its layout is resolved: a layout table records
+ * the same questions as DWARF.
+ */
+struct gomem_error *gm_runtime_first_module(struct gm_runtime *rt, uint64_t *ret)
+{
+	if (gm_dwarf_has_variable(rt->dw, "runtime.firstmoduledata") || !rt->target)
+		return variable(rt, "runtime.firstmoduledata", ret);
+	struct gm_pclntab *p = gm_target_pclntab(rt->target);
+	uint64_t md;
+	struct gomem_error *err = p ? gm_pclntab_find_moduledata(p, &md) : NULL;
+	if (!p || err) {
+		gomem_error_destroy(err);
+		return variable(rt, "runtime.firstmoduledata", ret); /* its error names the fix */
+	}
+	*ret = md + rt->bias;
+	return NULL;
+}
+
+/* A global whose layout is resolved when it exists; its address only where it can be had. */
+static struct gomem_error *queue_variable(struct gm_runtime *rt, const char *name, bool *exists,
+					  uint64_t *addr, bool *unknown)
+{
+	*exists = gm_dwarf_variable_exists(rt->dw, name);
+	*addr = 0;
+	*unknown = false;
+	if (!*exists)
+		return NULL;
+	if (gm_dwarf_has_variable(rt->dw, name))
+		return variable(rt, name, addr);
+	*unknown = true; /* no DWARF, no rule that finds it in code: said in a warning */
+	return NULL;
+}
+
 static struct gomem_error *resolve_graph_roots(struct gm_runtime *rt, struct gm_graph_layout *L)
 {
 	const char *md = "runtime.moduledata";
-	TRY(variable(rt, "runtime.firstmoduledata", &L->firstmoduledata));
 	TRY(need_scalar(rt, md, "data", &L->md_data));
 	TRY(need_scalar(rt, md, "edata", &L->md_edata));
 	TRY(need_scalar(rt, md, "bss", &L->md_bss));
@@ -681,8 +717,9 @@ static struct gomem_error *resolve_graph_roots(struct gm_runtime *rt, struct gm_
 	}
 	if (L->kind_weak >= 0)
 		TRY(need_scalar(rt, "runtime.specialWeakHandle", "handle", &L->specialweak_handle));
-	TRY(optional_variable(rt, "runtime.allfin", &L->allfin));
-	if (L->allfin) {
+	bool exists;
+	TRY(queue_variable(rt, "runtime.allfin", &exists, &L->allfin, &L->allfin_unknown));
+	if (exists) {
 		/* finblock became finBlock in 1.25 (mfinal.go@1.25). */
 		const char *fb = gm_dwarf_has_type(rt->dw, "runtime.finBlock") ? "runtime.finBlock"
 									       : "runtime.finblock";
@@ -696,8 +733,9 @@ static struct gomem_error *resolve_graph_roots(struct gm_runtime *rt, struct gm_
 			return gm_error(GOMEM_ERROR_UNSUPPORTED, "unsupported finBlock layout");
 	}
 	/* The cleanup queue (mcleanup.go@1.25): blocks of *funcval (1.25) or cleanupFn (1.26+). */
-	TRY(optional_variable(rt, "runtime.gcCleanups", &L->gc_cleanups));
-	if (L->gc_cleanups) {
+	TRY(queue_variable(rt, "runtime.gcCleanups", &exists, &L->gc_cleanups,
+			   &L->gc_cleanups_unknown));
+	if (exists) {
 		TRY(need_scalar(rt, "runtime.cleanupQueue", "all", &L->cleanupqueue_all));
 		TRY(field_of(rt, "runtime.cleanupBlock", "cleanupBlockHeader.alllink", "alllink",
 			     &L->cleanupblock_alllink));

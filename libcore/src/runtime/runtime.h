@@ -139,8 +139,7 @@ struct gm_graph_layout {
 	uint64_t tflag_on_demand;
 	uint64_t kind_gcprog; /* Kind_ bit of a GC program (<=1.23), 0 when none */
 	uint64_t kind_mask;   /* the kind's bits of Kind_ */
-	/* Modules. */
-	uint64_t firstmoduledata;
+	/* Modules (runtime.firstmoduledata: gm_runtime_first_module). */
 	struct gm_field md_data, md_edata, md_bss, md_ebss, md_next;
 	struct gm_field md_gcdatamask_n, md_gcdatamask_bytes, md_gcbssmask_n, md_gcbssmask_bytes;
 	/* Specials (kinds from DWARF: they were renumbered in 1.23, 1.24, 1.25). */
@@ -149,6 +148,7 @@ struct gm_graph_layout {
 	struct gm_field specialfinalizer_fn, specialcleanup_fn, specialweak_handle;
 	/* Queued finalizers (allfin) and cleanups (gcCleanups.all, 1.25+). */
 	uint64_t allfin, gc_cleanups;
+	bool allfin_unknown, gc_cleanups_unknown; /* they exist, but no DWARF gives them */
 	struct gm_field finblock_alllink, finblock_cnt, finblock_fin;
 	uint64_t finalizer_size;
 	struct gm_field finalizer_fn, finalizer_arg;
@@ -197,6 +197,8 @@ struct gomem_error *gm_runtime_regions_layout(struct gm_runtime *rt,
 const struct gm_object_layout *gm_runtime_object_layout(struct gm_runtime *rt);
 struct gomem_error *gm_runtime_graph_layout(struct gm_runtime *rt,
 					    const struct gm_graph_layout **ret);
+/* The address of runtime.firstmoduledata (from DWARF, or found through the pclntab). */
+struct gomem_error *gm_runtime_first_module(struct gm_runtime *rt, uint64_t *ret);
 /*
  * Every layout at once, with no target memory (rt->target may be NULL): what
  * tools/layouts/ records for the layout tables, so that they hold every
