@@ -290,10 +290,20 @@ struct gm_graph {
 struct gomem_error *gm_graph_create(struct gm_runtime *rt, struct gm_graph **ret);
 void gm_graph_destroy(struct gm_graph *g);
 /*
- * Adds one root word from any source (stack roots: gm_stack_roots' slots,
- * kind GM_ROOT_STACK, register slots GM_ROOT_REGISTER): value points into
- * an allocated slot (interior pointers count) or the word is ignored.
- * name must outlive the graph. Before gm_graph_mark().
+ * Adds one root word from any source: value points into an allocated slot
+ * (interior pointers count) or the word is ignored (counted in
+ * roots_outside when it lands in the heap's arenas but in no object, unless
+ * conservative). name must outlive the graph. Before gm_graph_mark().
+ *
+ * Stack roots (objects/stackroots.c) are one callback away: in
+ * gm_roots_collect, gm_stack_roots(g->rt, stack_slot, g, &stats) with
+ *
+ *	static struct gomem_error *stack_slot(void *arg, const struct gm_stack_slot *s)
+ *	{
+ *		return gm_graph_add_root(arg, s->kind == GM_STACK_SLOT_REGISTER ?
+ *					 GM_ROOT_REGISTER : GM_ROOT_STACK, s->addr, s->value,
+ *					 s->conservative, s->func, 0, s->goid);
+ *	}
  */
 struct gomem_error *gm_graph_add_root(struct gm_graph *g, enum gm_root_kind kind, uint64_t addr,
 				      uint64_t value, bool conservative, const char *name,
