@@ -130,7 +130,8 @@ static void copy_bits(uint64_t *dst, uint64_t at, const uint8_t *src, uint64_t n
 			continue;
 		uint64_t pos = at + 8 * j;
 		dst[pos / 64] |= b << (pos % 64);
-		if (pos % 64 > 56)
+		/* Only bits that spill touch the next word (it may be past the bitset's end). */
+		if (pos % 64 > 56 && b >> (64 - pos % 64))
 			dst[pos / 64 + 1] |= b >> (64 - pos % 64);
 	}
 }
