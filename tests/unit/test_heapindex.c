@@ -428,6 +428,15 @@ static void test_pointer_windows_of_each_layout(void **state)
 	/* the header object: word 0 is the header, data words 0 and 2 of each 3 */
 	assert_gomem_ok(gm_ptrmap_window(g->pm, id_of(g, HP(5)), 0, 8, bits));
 	assert_int_equal(bits[0], 0xda); /* slot words 1, 3, 4, 6, 7 */
+	uint64_t type, data;
+	assert_gomem_ok(gm_ptrmap_self_type(g->pm, id_of(g, HP(5)), &type, &data));
+	assert_int_equal(type, T_HEADER);
+	assert_int_equal(data, HP(5) + 8);
+	assert_gomem_ok(gm_ptrmap_self_type(g->pm, id_of(g, HP(2)), &type, &data));
+	assert_int_equal(type, T_LARGE);
+	assert_int_equal(data, HP(2));
+	assert_gomem_ok(gm_ptrmap_self_type(g->pm, id_of(g, A(1)), &type, &data));
+	assert_int_equal(type, 0);
 	gm_graph_destroy(g);
 }
 

@@ -206,6 +206,15 @@ struct gomem_error *gm_ptrmap_window(struct gm_ptrmap *pm, uint32_t id, uint64_t
 /* The mask of a type descriptor: *mask_ret has ptr_bytes / 8 bits; valid until pm is destroyed. */
 struct gomem_error *gm_ptrmap_type(struct gm_ptrmap *pm, uint64_t type, uint64_t *size_ret,
 				   uint64_t *ptr_bytes_ret, const uint8_t **mask_ret);
+/*
+ * The type descriptor an object carries itself (GO-OBJECTS.md §4.9): a 1.22+
+ * malloc header (small scan objects over 512 bytes) or its span's largeType;
+ * the element type, tiled from the object's data start (*data_ret: slot + 8
+ * after a header, else the slot). *type_ret 0 when the object has none (or
+ * not yet: an allocation in progress).
+ */
+struct gomem_error *gm_ptrmap_self_type(struct gm_ptrmap *pm, uint32_t id, uint64_t *type_ret,
+					uint64_t *data_ret);
 /* Types whose mask could not be read, objects whose pointer words are unknown. */
 uint64_t gm_ptrmap_problems(const struct gm_ptrmap *pm);
 

@@ -432,6 +432,20 @@ struct gomem_error *gm_ptrmap_type(struct gm_ptrmap *pm, uint64_t type, uint64_t
 	return NULL;
 }
 
+struct gomem_error *gm_ptrmap_self_type(struct gm_ptrmap *pm, uint32_t id, uint64_t *type_ret,
+					uint64_t *data_ret)
+{
+	const struct gm_index_span *s = gm_heap_index_span(pm->idx, id);
+	uint64_t obj = s->base + (uint64_t)(id - s->first_id) * s->elemsize, type = 0;
+	if (s->layout == GM_LAYOUT_HEADER)
+		TRY(gm_read_u64(pm->rt->mem, obj, &type));
+	else if (s->layout == GM_LAYOUT_LARGE)
+		type = s->large_type;
+	*type_ret = type;
+	*data_ret = obj + s->header_bytes;
+	return NULL;
+}
+
 uint64_t gm_ptrmap_problems(const struct gm_ptrmap *pm)
 {
 	return pm->problems;
