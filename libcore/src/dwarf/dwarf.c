@@ -134,7 +134,10 @@ static struct gomem_error *index_add(struct gm_dwarf *d, const char *name, uint8
 	return NULL;
 }
 
-/* The runtime's own packages, and the sync/atomic wrappers it uses. */
+/*
+ * The runtime's own packages, and the sync/atomic wrappers it uses; and
+ * internal/abi, the type descriptors' layout and flags (the object graph).
+ */
 static bool wanted_name(const char *name)
 {
 	return strncmp(name, "runtime.", 8) == 0 || strncmp(name, "internal/runtime/", 17) == 0 ||

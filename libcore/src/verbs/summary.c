@@ -41,7 +41,8 @@ struct summary {
 	struct gm_breakdown bd;
 	struct check checks[MAX_CHECKS];
 	int nchecks;
-	struct gm_run *run; /* for warnings */
+	struct gm_run *run;	/* for warnings */
+	struct gm_graph *graph; /* --objects: the object graph (the target's), else NULL */
 };
 
 static void add_check_within(struct summary *s, const char *name, uint64_t runtime, uint64_t recon,
@@ -234,7 +235,7 @@ static void json_classes(struct gm_jw *w, const struct gm_heap_walk *walk)
 	gm_jw_end(w);
 }
 
-static void json_heap(struct gm_jw *w, const struct gm_heap_walk *h)
+static void json_heap(struct gm_jw *w, const struct gm_heap_walk *h, const struct gm_graph *g)
 {
 	gm_jw_key(w, "heap");
 	gm_jw_object(w);
@@ -260,6 +261,11 @@ static void json_heap(struct gm_jw *w, const struct gm_heap_walk *h)
 	gm_jw_member_uint(w, "in_flight_bytes", in_flight_bytes(h));
 	gm_jw_member_uint(w, "user_arenas", h->user_arenas);
 	gm_jw_member_uint(w, "user_chunk_bytes", h->user_chunk_bytes);
+	if (g) {
+		/* Only with --objects: the default summary reads metadata only. */
+		gm_jw_member_uint(w, "reachable_bytes", g->stats.reachable_bytes);
+		gm_jw_member_uint(w, "unreachable_bytes", g->stats.unreachable_bytes);
+	}
 	gm_jw_end(w);
 }
 
@@ -282,7 +288,7 @@ static void summary_json(struct gm_run *r, const struct summary *s)
 #undef X
 	gm_jw_end(w);
 	gm_jw_line(w);
-	json_heap(w, &s->walk);
+	json_heap(w, &s->walk, s->graph);
 	gm_jw_line(w);
 	json_classes(w, &s->walk);
 	gm_jw_line(w);
@@ -354,6 +360,16 @@ static void summary_text(struct gm_strbuf *b, const struct summary *s)
 			 "  %-13s %15" PRIu64 "  objects; Mallocs %" PRIu64 ", Frees %" PRIu64
 			 "; NumGC %" PRIu64 "\n",
 			 "HeapObjects", ms->HeapObjects, ms->Mallocs, ms->Frees, ms->NumGC);
+	if (s->graph) {
+		const struct gm_graph_stats *gs = &s->graph->stats;
+		char h3[32];
+		gm_strbuf_printf(
+		    b,
+		    "  %-13s %15" PRIu64 "  %10s  reachable from the roots; unreachable %s "
+		    "(gomem objects)\n",
+		    "objects", gs->reachable_bytes, gm_human_bytes(gs->reachable_bytes, h1),
+		    gm_human_bytes(gs->unreachable_bytes, h3));
+	}
 
 	gm_strbuf_printf(b, "\nchecks (runtime counters against the walk of spans and pages):\n");
 	for (int i = 0; i < s->nchecks; i++) {
@@ -375,6 +391,8 @@ static struct gomem_error *run(struct gm_run *r)
 	if (!s)
 		return &gm_error_no_memory;
 	struct gomem_error *err = summary_build(r, s);
+	if (!err && gm_run_option(r, "--objects"))
+		err = gm_run_graph(r, &s->graph);
 	const char *svg = gm_run_option(r, "--svg");
 	if (!err && svg) {
 		char title[256];
@@ -396,18 +414,23 @@ static struct gomem_error *run(struct gm_run *r)
 
 static const struct gm_option_spec options[] = {
     {"--svg", "FILE", "also write the breakdown as a treemap picture (SVG) to FILE"},
+    {"--objects", NULL,
+     "also mark the heap from its roots (gomem objects): reachable and unreachable bytes"},
     {NULL, NULL, NULL},
 };
 
 const struct gm_verb gm_verb_summary = {
     .name = "summary",
-    .usage = "summary [--json]",
+    .usage = "summary [--objects] [--json]",
     .summary = "reserved versus used: the breakdown tree, MemStats, the checks",
     .help = "Prints where the address space goes (Go heap arenas: in-use spans, "
 	    "stacks, free retained and released pages, reserved space), the "
 	    "runtime.MemStats values exactly as runtime.ReadMemStats would report "
 	    "them, and the checks between the runtime's counters and the walk of its "
-	    "structures. With --json, prints one gomem/summary/v1 object.",
+	    "structures. With --objects, also the reachable and unreachable bytes of "
+	    "the heap's objects (the object graph: it reads every object, where the "
+	    "default reads metadata only). With --json, prints one gomem/summary/v1 "
+	    "object.",
     .options = options,
     .run = run,
 };
