@@ -35,7 +35,7 @@
 #define MAX_LEAVES     (1u << 20) /* pointer words of one type; more: the type is not walked */
 #define STACK_ENTRIES  (1u << 16) /* typed objects waiting to be walked, then the bitset */
 #define MAX_DIRECTORY  (1u << 16) /* entries of a swiss map's directory */
-#define SCRATCH_BYTES  (64u << 10)
+#define SCRATCH_BYTES  (1u << 20) /* objects up to this size are read whole for their walk */
 #define MAX_ELEMS_WALK (1ULL << 32)
 /*
  * The core's pages that the walk touched stay mapped, and count in RSS,
@@ -79,7 +79,9 @@ struct state {
 	uint64_t *pending; /* bit id: typed, not walked yet */
 	uint64_t npending;
 	size_t pending_words;
-	uint8_t *scratch;
+	uint8_t *scratch;    /* SCRATCH_BYTES, on first use */
+	const uint8_t *view; /* the bytes of the object being walked, [view_base, +view_len) */
+	uint64_t view_base, view_len;
 	uint64_t window[GM_PTRMAP_WINDOW / 64];
 	/* Types the walk needs by name (GM_TYPE_UNKNOWN when the DWARF has none). */
 	uint32_t t_uint8, t_hchan, t_hmap, t_smap, t_table, t_dir;
@@ -547,6 +549,11 @@ static struct gomem_error *value(struct state *s, uint64_t addr, uint32_t tid);
 static uint64_t word(struct state *s, uint64_t addr)
 {
 	uint64_t v = 0;
+	if (s->view && addr - s->view_base < s->view_len &&
+	    s->view_len - (addr - s->view_base) >= 8) {
+		memcpy(&v, s->view + (addr - s->view_base), 8);
+		return v;
+	}
 	if (!gm_read_ok(s->mem, addr, &v, 8))
 		return 0;
 	return v;
@@ -829,7 +836,17 @@ static struct gomem_error *walk_object(struct state *s, struct item it)
 	s->walked += count * tsize;
 	if (s->walked >= RELEASE_EVERY_BYTES)
 		release_core_pages(s);
-	return values(s, base + sp->header_bytes, tid, count);
+	/* The object read at once (a pointer into the core when it holds it whole). */
+	if (size <= SCRATCH_BYTES && !s->scratch && !(s->scratch = malloc(SCRATCH_BYTES)))
+		return &gm_error_no_memory;
+	if (size <= SCRATCH_BYTES) {
+		s->view = gm_scan_bytes(s->mem, base, (size_t)size, s->scratch, NULL);
+		s->view_base = base;
+		s->view_len = size;
+	}
+	struct gomem_error *err = values(s, base + sp->header_bytes, tid, count);
+	s->view = NULL;
+	return err;
 }
 
 /* Walks the typed objects until none waits: the stack, then the bitset it spilled into. */
