@@ -532,6 +532,26 @@ static void resolve_objects(struct gm_runtime *rt, struct gm_object_layout *L)
 	L->header_bytes = header < 0 ? 8 : (uint64_t)header;
 }
 
+/* g.sched, g.syscallpc, _defer: the same members in 1.19-1.27 (runtime2.go). */
+static struct gomem_error *resolve_frames(struct gm_runtime *rt, struct gm_frames_layout *L)
+{
+	const char *g = "runtime.g", *d = "runtime._defer";
+	memset(L, 0, sizeof(*L));
+	TRY(need_scalar(rt, g, "sched.pc", &L->g_sched_pc));
+	TRY(need_scalar(rt, g, "sched.sp", &L->g_sched_sp));
+	TRY(need_scalar(rt, g, "sched.lr", &L->g_sched_lr));
+	TRY(need_scalar(rt, g, "sched.ctxt", &L->g_sched_ctxt));
+	TRY(need_scalar(rt, g, "syscallpc", &L->g_syscallpc));
+	TRY(need_scalar(rt, g, "syscallsp", &L->g_syscallsp));
+	TRY(need_scalar(rt, g, "_defer", &L->g_defer));
+	TRY(need_scalar(rt, g, "_panic", &L->g_panic));
+	TRY(need_scalar(rt, d, "fn", &L->defer_fn));
+	TRY(need_scalar(rt, d, "link", &L->defer_link));
+	TRY(need_scalar(rt, d, "heap", &L->defer_heap));
+	TRY(need_scalar(rt, "runtime.moduledata", "rodata", &L->md_rodata));
+	return variable(rt, "runtime.firstmoduledata", &L->firstmoduledata);
+}
+
 struct gomem_error *gm_runtime_sched_layout(struct gm_runtime *rt,
 					    const struct gm_sched_layout **ret)
 {
@@ -580,6 +600,19 @@ const struct gm_object_layout *gm_runtime_object_layout(struct gm_runtime *rt)
 	return &rt->objects;
 }
 
+struct gomem_error *gm_runtime_frames_layout(struct gm_runtime *rt,
+					     const struct gm_frames_layout **ret)
+{
+	if (!rt->have_frames) {
+		struct gm_frames_layout L;
+		TRY(resolve_frames(rt, &L));
+		rt->frames = L;
+		rt->have_frames = true;
+	}
+	*ret = &rt->frames;
+	return NULL;
+}
+
 struct gomem_error *gm_runtime_resolve_every_layout(struct gm_runtime *rt)
 {
 	const struct gm_sched_layout *sched;
@@ -590,5 +623,7 @@ struct gomem_error *gm_runtime_resolve_every_layout(struct gm_runtime *rt)
 	TRY(gm_runtime_stack_layout(rt, &stack));
 	TRY(gm_runtime_regions_layout(rt, &regions));
 	gm_runtime_object_layout(rt);
+	const struct gm_frames_layout *frames;
+	TRY(gm_runtime_frames_layout(rt, &frames));
 	return NULL;
 }

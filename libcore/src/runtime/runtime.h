@@ -114,6 +114,15 @@ struct gm_object_layout {
 	uint64_t min_size_for_header, header_bytes;
 };
 
+/* What the unwinder and the stack roots read of Gs, defers and modules (frames.c). */
+struct gm_frames_layout {
+	struct gm_field g_sched_pc, g_sched_sp, g_sched_lr, g_sched_ctxt;
+	struct gm_field g_syscallpc, g_syscallsp, g_defer, g_panic;
+	struct gm_field defer_fn, defer_link, defer_heap; /* runtime._defer */
+	struct gm_field md_rodata; /* moduledata.rodata: the base of stack objects' gcdata */
+	uint64_t firstmoduledata;
+};
+
 struct gm_runtime {
 	struct gm_dwarf *dw;
 	struct gm_target *target; /* NULL for a runtime made by hand (the unit tests) */
@@ -132,6 +141,8 @@ struct gm_runtime {
 	struct gm_regions_layout regions;
 	struct gm_object_layout objects;
 	bool have_sched, have_stack, have_regions, have_objects;
+	struct gm_frames_layout frames;
+	bool have_frames;
 	/*
 	 * The user arenas found in the arena index (L.scan_user_arenas): the scan
 	 * reads the whole index, so it is done once per target, like its mappings.
@@ -151,6 +162,8 @@ struct gomem_error *gm_runtime_stack_layout(struct gm_runtime *rt,
 struct gomem_error *gm_runtime_regions_layout(struct gm_runtime *rt,
 					      const struct gm_regions_layout **ret);
 const struct gm_object_layout *gm_runtime_object_layout(struct gm_runtime *rt);
+struct gomem_error *gm_runtime_frames_layout(struct gm_runtime *rt,
+					     const struct gm_frames_layout **ret);
 /*
  * Every layout at once, with no target memory (rt->target may be NULL): what
  * tools/layouts/ records for the layout tables, so that they hold every

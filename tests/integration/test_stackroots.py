@@ -1,0 +1,227 @@
+"""The goroutine stacks as roots (objects/stackroots.c) and their unwinder (runtime/frames.c),
+checked against the runtime itself on every fixture of the matrix.
+
+Each fixture program runs with GOTRACEBACK=crash and is killed with SIGABRT for its kernel core:
+the runtime then prints every goroutine's traceback to stderr.log (fixtures/mkcore.sh), with
+runtime frames, inlined calls and each physical frame's pc, sp and fp. The unwinder must give
+the same frames (names, innermost first, inlined ones included) at the same pc/sp/fp, for every
+goroutine, on every Go version, PIE and arm64 line built. The gcore (taken before the SIGABRT)
+must agree for the goroutines the truth lists (they are blocked for good).
+
+The driver is the unit test binary build/tests/test_stackroots in its driver mode (see the top
+of tests/unit/test_stackroots.c).
+"""
+
+import os
+import re
+import subprocess
+
+import pytest
+
+from conftest import ARM64_FIXTURES, BUILD, built_fixtures
+
+DRIVER = os.path.join(BUILD, "tests", "test_stackroots")
+HEADER = re.compile(r"^goroutine (\d+)(?: gp=\S+)?(?: m=\S+)?(?: mp=\S+)? \[(.*)\]:$")
+PHYSICAL = re.compile(r"\bfp=(0x[0-9a-f]+) sp=(0x[0-9a-f]+) pc=(0x[0-9a-f]+)")
+ELIDED = re.compile(r"^\.\.\.(\d+ frames elided|additional frames elided)\.\.\.$")
+
+
+def all_fixtures():
+    return built_fixtures() + built_fixtures(ARM64_FIXTURES, ("kernel", "qemu"))
+
+
+def dumped(fixture):
+    path = os.path.join(os.path.dirname(fixture.exe), "stderr.log")
+    return os.path.isfile(path) and "kernel" in fixture.cores and any(
+        HEADER.match(line) for line in open(path, errors="replace"))
+
+
+def strip_args(line):
+    """`runtime.(*scavengerState).park(0x5f9600)` -> `runtime.(*scavengerState).park`."""
+    assert line.endswith(")"), line
+    depth = 0
+    for i in range(len(line) - 1, -1, -1):
+        depth += {")": 1, "(": -1}.get(line[i], 0)
+        if depth == 0:
+            return line[:i]
+    raise AssertionError("unbalanced: " + line)
+
+
+def parse_dump(path):
+    """{goid: {"status", "frames": [[name, (fp, sp, pc) or None], ...], "elided": bool}}, the
+    first traceback of each goroutine in the runtime's crash output (goroutine 0, the Ms' g0
+    stacks, left out)."""
+    gs, cur = {}, None
+    for raw in open(path, errors="replace"):
+        line = raw.rstrip("\n")
+        m = HEADER.match(line)
+        if m:
+            goid = int(m.group(1))
+            cur = None
+            if goid and goid not in gs:
+                cur = gs[goid] = {"status": m.group(2), "frames": [], "elided": False}
+            continue
+        if cur is None:
+            continue
+        if not line or line.startswith("created by"):
+            cur = None
+            continue
+        if ELIDED.match(line):
+            cur["elided"] = True
+            cur["frames"].append(["...", None])
+        elif line.startswith("\t"):
+            p = PHYSICAL.search(line)
+            if p and cur["frames"]:
+                cur["frames"][-1][1] = tuple(int(x, 16) for x in p.groups())
+        elif line.endswith(")"):
+            cur["frames"].append([strip_args(line), None])
+        else:
+            cur = None  # registers or anything else: the traceback ended
+    return gs
+
+
+def run_driver(mode, fixture, kind, *extra):
+    assert os.access(DRIVER, os.X_OK), "%s is not built (make unit)" % DRIVER
+    r = subprocess.run([DRIVER, mode, fixture.exe, fixture.cores[kind], *extra],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, "%s %s failed: %s" % (DRIVER, mode, r.stderr)
+    return r.stdout
+
+
+def unwound(fixture, kind):
+    """{goid: {"status", "source", "end", "frames": [(names, fp, sp, pc, conservative)]}}"""
+    gs, cur = {}, None
+    for line in run_driver("--frames", fixture, kind).splitlines():
+        w = line.split(" ")
+        if w[0] == "g":
+            cur = gs[int(w[1])] = {"status": w[2], "source": w[3], "frames": []}
+        elif w[0] == "f":
+            cur["frames"].append((" ".join(w[5:]).split(";"), int(w[3], 16), int(w[2], 16),
+                                  int(w[1], 16), w[4] == "1"))
+        elif w[0] == "end":
+            cur["end"] = w[1]
+    return gs
+
+
+def flatten(frames):
+    """The names, innermost first, and the (fp, sp, pc) of each physical frame at its last name,
+    as the runtime prints them."""
+    out = []
+    for names, fp, sp, pc, _ in frames:
+        for name in names[:-1]:
+            out.append([name, None])
+        out.append([names[-1], (fp, sp, pc)])
+    return out
+
+
+def compare(want, got):
+    """Whether the runtime's frames (possibly with an elided middle) equal the unwinder's."""
+    if "..." not in [n for n, _ in want]:
+        return want == got
+    i = [n for n, _ in want].index("...")
+    head, tail = want[:i], want[i + 1:]
+    return got[:len(head)] == head and (not tail or got[-len(tail):] == tail)
+
+
+STACK_FIXTURES = [f for f in all_fixtures() if dumped(f)]
+
+
+def test_fixtures_with_tracebacks_exist():
+    names = [f.name for f in STACK_FIXTURES]
+    assert any(n.startswith("goroutines-") for n in names), \
+        "no goroutines fixture with its crash traceback in build/fixtures (./setup fixtures)"
+    assert any(n.startswith("objgraph-") for n in names), \
+        "no objgraph fixture with its crash traceback in build/fixtures (./setup fixtures)"
+
+
+@pytest.mark.parametrize("fixture", STACK_FIXTURES, ids=lambda f: f.name)
+def test_frames_equal_the_runtimes_traceback(fixture):
+    want = parse_dump(os.path.join(os.path.dirname(fixture.exe), "stderr.log"))
+    got = unwound(fixture, "kernel")
+    assert want, "no goroutine in the traceback"
+    bad = []
+    for goid, w in sorted(want.items()):
+        if goid not in got:
+            bad.append("goroutine %d: not unwound (status %s)" % (goid, w["status"]))
+            continue
+        if w["status"].startswith("running"):
+            continue  # its frames are the signal context's, not a saved state's
+        g = got[goid]
+        if g["end"] != "top" or not compare(w["frames"], flatten(g["frames"])):
+            bad.append("goroutine %d (%s): runtime %s\n  gomem (%s) %s" % (
+                goid, w["status"], w["frames"], g["end"], flatten(g["frames"])))
+    assert not bad, "\n".join(bad[:5])
+    # Every goroutine gomem scans is in the runtime's traceback, or a runtime one it hides.
+    conservative = [(goid, f[0]) for goid, g in got.items() for f in g["frames"]
+                    if f[4] and g["source"] != "thread"]
+    assert not conservative, "conservative frames of parked goroutines: %s" % conservative[:5]
+
+
+GOROUTINES = [f for f in STACK_FIXTURES if f.name.startswith("goroutines-") and "gcore" in f.cores]
+
+
+@pytest.mark.parametrize("fixture", GOROUTINES, ids=lambda f: f.name)
+def test_gcore_frames_equal_the_runtimes_traceback(fixture):
+    """The gcore, taken before the SIGABRT: the truth's goroutines, blocked for good, unwind to
+    the same frames."""
+    want = parse_dump(os.path.join(os.path.dirname(fixture.exe), "stderr.log"))
+    got = unwound(fixture, "gcore")
+    goids = [goid for grp in fixture.truth["goroutines"]["groups"] for goid in grp["goids"]]
+    assert len(goids) == 139 + 1
+    for goid in goids:
+        assert goid in got, "goroutine %d not unwound" % goid
+        g = got[goid]
+        assert g["end"] == "top"
+        assert compare(want[goid]["frames"], flatten(g["frames"])), \
+            "goroutine %d: runtime %s, gomem %s" % (goid, want[goid]["frames"], g["frames"])
+        assert not any(f[4] for f in g["frames"])
+
+
+def slots(fixture, kind):
+    rows, stats = [], None
+    for line in run_driver("--slots", fixture, kind).splitlines():
+        w = line.split(" ")
+        if w[0] == "s":
+            rows.append({"kind": w[1], "goid": int(w[2]), "frame_pc": int(w[3], 16),
+                         "frame_sp": int(w[4], 16), "func": w[5], "addr": int(w[6], 16),
+                         "value": int(w[7], 16), "conservative": w[8] == "1"})
+        elif w[0] == "stats":
+            stats = dict(zip(("goroutines", "frames", "frames_conservative", "slots",
+                              "words_conservative"), map(int, w[1:])))
+    return rows, stats
+
+
+def words(fixture, kind, addrs):
+    out = run_driver("--words", fixture, kind, *["0x%x" % a for a in addrs]).split()
+    return [None if w == "fault" else int(w, 16) for w in out]
+
+
+OBJGRAPH = [(f, k) for f in all_fixtures() if f.name.startswith("objgraph-")
+            for k in sorted(f.cores)]
+
+
+def test_objgraph_fixtures_exist():
+    assert OBJGRAPH, "no objgraph fixture in build/fixtures (./setup fixtures)"
+
+
+@pytest.mark.parametrize("fixture,kind", OBJGRAPH, ids=lambda x: getattr(x, "name", x))
+def test_holders_local_is_a_precise_root_of_its_tree(fixture, kind):
+    """main.holder's local x holds a tree of 127 main.stackOnly; the truth's probe is
+    x.left.right (left at offset 0, right at 8: fixtures/objgraph/main.go). Exactly the precise
+    local slots of main.holder's frame whose value v has *(*(v+0)+8) == the probe hold it."""
+    probe = [p for p in fixture.truth["objgraph"]["probes"] if p["type"] == "main.stackOnly"]
+    assert len(probe) == 1 and probe[0]["expr"] == "x.left.right"
+    probe, goid = probe[0], probe[0]["root"]["goroutine"]
+    rows, stats = slots(fixture, kind)
+    assert stats["slots"] == len(rows)
+    assert stats["goroutines"] >= 2
+    holder = [r for r in rows if r["goid"] == goid and r["func"] == "main.holder"]
+    assert holder, "no slot in goroutine %d's main.holder frame" % goid
+    locals_ = [r for r in holder if r["kind"] == "local" and not r["conservative"]]
+    lefts = words(fixture, kind, [r["value"] for r in locals_])
+    rights = words(fixture, kind, [(v or 0) + 8 for v in lefts])
+    roots = [r for r, right in zip(locals_, rights) if right == probe["addr"]]
+    assert len(roots) == 1, "precise locals of main.holder: %s" % locals_
+    # Parked goroutines only: nothing conservative in this quiescent core.
+    assert stats["frames_conservative"] == 0, stats
+    assert not any(r["conservative"] for r in rows)
