@@ -26,6 +26,9 @@
 
 /* runtime.maxstacksize is 1 GB on 64-bit: a larger used stack is corrupt. */
 #define MAX_STACK_BYTES (1ULL << 30)
+/* Used stacks up to this size are copied whole; larger ones are read a page at a time. */
+#define MAX_COPY_BYTES (4ULL << 20)
+#define CHUNK_WORDS    512
 /* More stack object records than this in one function is a corrupt funcdata. */
 #define MAX_FRAME_OBJECTS (1u << 16)
 /* More defer records than this on one G is a cycle. */
@@ -83,6 +86,34 @@ static struct gomem_error *word(struct scan *s, uint64_t addr, uint64_t *v)
 	return err;
 }
 
+/*
+ * n words at addr (8-aligned, inside one 4 KiB page run of the stack) into
+ * buf: from the copy when there is one, else from the target, pages that
+ * cannot be read as zeros.
+ */
+static struct gomem_error *read_words(struct scan *s, uint64_t addr, uint64_t *buf, size_t n)
+{
+	if (s->stack && addr >= s->base && addr + 8 * n <= s->hi) {
+		memcpy(buf, s->stack + (addr - s->base), 8 * n);
+		return NULL;
+	}
+	for (size_t i = 0; i < n;) {
+		uint64_t a = addr + 8 * i;
+		size_t k = (size_t)((((a | 4095) + 1) - a) / 8);
+		if (k > n - i)
+			k = n - i;
+		struct gomem_error *err = gm_read(s->rt->mem, a, buf + i, 8 * k);
+		if (err && gomem_error_code(err) != GOMEM_ERROR_FAULT)
+			return err;
+		if (err) {
+			gomem_error_destroy(err);
+			memset(buf + i, 0, 8 * k);
+		}
+		i += k;
+	}
+	return NULL;
+}
+
 /* Remembers a pointer into the stack (bounded by the stack's words). */
 static struct gomem_error *note_stack_ptr(struct scan *s, uint64_t v, bool conservative)
 {
@@ -128,21 +159,21 @@ static struct gomem_error *emit_frame(struct scan *s, const struct gm_stkframe *
 	return emit(s, kind, fr->pc, fr->sp, fr->fn.name, addr, v, conservative);
 }
 
-/* Every word of [lo, hi) of a frame, conservatively. */
+/* Every word of [lo, hi) of a frame (or of an undecoded rest: fr NULL), conservatively. */
 static struct gomem_error *scan_conservative(struct scan *s, const struct gm_stkframe *fr,
 					     uint64_t lo, uint64_t hi)
 {
+	uint64_t buf[CHUNK_WORDS];
 	lo = (lo + 7) & ~7ULL;
 	if (hi > s->hi)
 		hi = s->hi;
-	for (uint64_t a = lo; a + 8 <= hi; a += 8) {
-		s->stats->words_conservative++;
-		if (fr)
-			TRY(emit_frame(s, fr, GM_STACK_SLOT_CONSERVATIVE, a, true));
-		else {
-			uint64_t v;
-			TRY(word(s, a, &v));
-			TRY(emit(s, GM_STACK_SLOT_CONSERVATIVE, 0, 0, NULL, a, v, true));
+	for (uint64_t a = lo; a < hi && hi - a >= 8;) {
+		size_t n = (size_t)((hi - a) / 8 < CHUNK_WORDS ? (hi - a) / 8 : CHUNK_WORDS);
+		TRY(read_words(s, a, buf, n));
+		for (size_t i = 0; i < n; i++, a += 8) {
+			s->stats->words_conservative++;
+			TRY(emit(s, GM_STACK_SLOT_CONSERVATIVE, fr ? fr->pc : 0, fr ? fr->sp : 0,
+				 fr ? fr->fn.name : NULL, a, buf[i], true));
 		}
 	}
 	return NULL;
@@ -372,30 +403,23 @@ static struct gomem_error *scan_objects(struct scan *s)
 	}
 }
 
-/* A copy of [sp, hi) of the stack; pages that cannot be read are zeros. */
+/* A copy of [sp, hi) of the stack, when it is small enough; pages that cannot be read are zeros. */
 static struct gomem_error *copy_stack(struct scan *s, uint64_t sp, uint64_t hi)
 {
 	s->base = sp & ~7ULL;
 	s->hi = hi;
 	uint64_t len = hi - s->base;
-	s->stack = malloc(len ? len : 1);
-	if (!s->stack)
+	if (len > MAX_COPY_BYTES || len % 8)
+		return NULL; /* read as it is scanned */
+	uint8_t *copy = malloc(len ? len : 1);
+	if (!copy)
 		return &gm_error_no_memory;
-	if (!gm_read(s->rt->mem, s->base, s->stack, len))
-		return NULL; /* (an error other than a fault recurs below) */
-	for (uint64_t a = s->base; a < hi;) {
-		uint64_t n = ((a | 4095) + 1) - a;
-		if (n > hi - a)
-			n = hi - a;
-		struct gomem_error *err = gm_read(s->rt->mem, a, s->stack + (a - s->base), n);
-		if (err && gomem_error_code(err) != GOMEM_ERROR_FAULT)
-			return err;
-		if (err) {
-			gomem_error_destroy(err);
-			memset(s->stack + (a - s->base), 0, n);
-		}
-		a += n;
+	struct gomem_error *err = read_words(s, s->base, (uint64_t *)copy, len / 8);
+	if (err) {
+		free(copy);
+		return err;
 	}
+	s->stack = copy;
 	return NULL;
 }
 
