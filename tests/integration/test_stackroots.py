@@ -144,17 +144,26 @@ def test_frames_equal_the_runtimes_traceback(fixture):
         if goid not in got:
             bad.append("goroutine %d: not unwound (status %s)" % (goid, w["status"]))
             continue
-        if w["status"].startswith("running"):
-            continue  # its frames are the signal context's, not a saved state's
         g = got[goid]
         if g["end"] != "top" or not compare(w["frames"], flatten(g["frames"])):
             bad.append("goroutine %d (%s): runtime %s\n  gomem (%s) %s" % (
                 goid, w["status"], w["frames"], g["end"], flatten(g["frames"])))
     assert not bad, "\n".join(bad[:5])
-    # Every goroutine gomem scans is in the runtime's traceback, or a runtime one it hides.
-    conservative = [(goid, f[0]) for goid, g in got.items() for f in g["frames"]
-                    if f[4] and g["source"] != "thread"]
-    assert not conservative, "conservative frames of parked goroutines: %s" % conservative[:5]
+    wrong = [(goid, g["frames"][i][0]) for goid, g in got.items()
+             for i in range(len(g["frames"]))
+             if g["frames"][i][4] != should_be_conservative(g, i)]
+    assert not wrong, "frames conservative or not against the runtime's rule: %s" % wrong[:5]
+
+
+PREEMPT = ("runtime.asyncPreempt", "runtime.debugCallV2")
+
+
+def should_be_conservative(g, i):
+    """scanframeworker: asyncPreempt and debugCallV2 and the frame each interrupted; and (the
+    tool's rule, GO-OBJECTS.md §3.4) the innermost frame of a thread caught running."""
+    frames = g["frames"]
+    return (frames[i][0][-1] in PREEMPT or (i > 0 and frames[i - 1][0][-1] in PREEMPT)
+            or (i == 0 and g["source"] == "thread"))
 
 
 GOROUTINES = [f for f in STACK_FIXTURES if f.name.startswith("goroutines-") and "gcore" in f.cores]
@@ -225,3 +234,56 @@ def test_holders_local_is_a_precise_root_of_its_tree(fixture, kind):
     # Parked goroutines only: nothing conservative in this quiescent core.
     assert stats["frames_conservative"] == 0, stats
     assert not any(r["conservative"] for r in rows)
+
+
+SPINNERS = [f for f in all_fixtures() if f.name.startswith("spinners-")]
+
+
+def test_spinners_fixtures_exist():
+    assert SPINNERS, "no spinners fixture in build/fixtures (./setup fixtures; matrix.txt)"
+
+
+@pytest.mark.parametrize("fixture", SPINNERS, ids=lambda f: f.name)
+def test_preempted_goroutines_are_scanned_conservatively_below_async_preempt(fixture):
+    """In the kernel core the crash stopped every spinner: each waits with runtime.asyncPreempt
+    on its stack, which is scanned conservatively, with main.spin, the frame it interrupted;
+    the frames above them are precise; every other goroutine is precise."""
+    got = unwound(fixture, "kernel")
+    spinners = [g for g in got.values() if any("main.spin" in f[0] for f in g["frames"])]
+    assert len(spinners) >= 2
+    preempted = [g for g in spinners if g["source"] == "sched"]
+    assert preempted, "no spinner was preempted"
+    for g in preempted:
+        names = [f[0][-1] for f in g["frames"]]
+        i = names.index("runtime.asyncPreempt")
+        assert names[i + 1] == "main.spin"
+        assert [f[4] for f in g["frames"]] == [j in (i, i + 1) for j in range(len(names))]
+    rows, stats = slots(fixture, "kernel")
+    expected = sum(f[4] for g in got.values() for f in g["frames"])
+    assert stats["frames_conservative"] == expected
+    assert stats["words_conservative"] > 0
+    assert all(r["conservative"] == (r["kind"] in ("conservative", "register")) or
+               r["kind"] == "object" for r in rows)
+
+
+@pytest.mark.parametrize("fixture", [f for f in SPINNERS if "gcore" in f.cores],
+                         ids=lambda f: f.name)
+def test_running_goroutines_start_at_their_threads_registers(fixture):
+    """The gcore froze GOMAXPROCS spinners on their threads, in main.spin: each is unwound from
+    its thread's registers, its innermost frame and its registers scanned conservatively."""
+    got = unwound(fixture, "gcore")
+    running = [(goid, g) for goid, g in got.items() if g["status"] == "running"]
+    assert len(running) >= 1, "no goroutine was running"
+    for goid, g in running:
+        assert g["source"] == "thread" and g["end"] == "top"
+        assert g["frames"][0][0][-1] == "main.spin" and g["frames"][0][4]
+        assert not any(f[4] for f in g["frames"][1:])
+    rows, stats = slots(fixture, "gcore")
+    for goid, _ in running:
+        regs = [r for r in rows if r["goid"] == goid and r["kind"] == "register"]
+        assert regs and all(r["conservative"] and r["addr"] == 0 for r in regs)
+        # main.spin has no locals ([sp, varp) is empty): only its argument's spill slot, when
+        # not nil.
+        inner = [r for r in rows if r["goid"] == goid and r["kind"] == "conservative"]
+        assert all(r["func"] == "main.spin" for r in inner)
+    assert stats["frames_conservative"] == sum(f[4] for g in got.values() for f in g["frames"])

@@ -87,7 +87,7 @@ static struct gomem_error *dump_frames(struct gm_runtime *rt)
 		struct gm_unwind_start st;
 		struct gm_unwind_result res;
 		bool ok;
-		err = gm_unwind_start_of(rt, g, &sched, threads, nthreads, &st, &ok);
+		err = gm_unwind_start_of(rt, d.tab, g, &sched, threads, nthreads, &st, &ok);
 		if (err || !ok)
 			continue;
 		printf("g %" PRIu64 " %s %s\n", g->goid, gm_goroutine_status_name(g->status),
@@ -240,7 +240,7 @@ static void test_every_goroutine_unwinds_to_its_top_frame(void **state)
 		struct gm_unwind_result res;
 		bool ok;
 		assert_gomem_ok(
-		    gm_unwind_start_of(rt, &sched.gs[i], &sched, threads, nthreads, &st, &ok));
+		    gm_unwind_start_of(rt, tab, &sched.gs[i], &sched, threads, nthreads, &st, &ok));
 		if (!ok)
 			continue;
 		struct walk_check w = {.rt = rt};

@@ -478,8 +478,8 @@ static struct gomem_error *scan_goroutine(struct scan *s, const struct gm_unwind
 	s->max_ptrs = (st->hi - s->base) / 8 + GM_MAX_REGS + 64;
 	TRY(word(s, s->g->g + L->g_sched_ctxt.offset, &v));
 	TRY(emit(s, GM_STACK_SLOT_CTXT, 0, 0, NULL, s->g->g + L->g_sched_ctxt.offset, v, false));
-	if (st->source == GM_SP_THREAD && st->regs)
-		TRY(scan_registers(s, st->regs));
+	if (st->source == GM_SP_THREAD)
+		TRY(scan_registers(s, &st->regs));
 	struct gm_unwind_result res;
 	TRY(gm_unwind(s->rt, s->tab, st, on_frame, s, &res));
 	if (res.end != GM_UNWIND_TOP) {
@@ -513,7 +513,7 @@ static struct gomem_error *scan_all(struct scan *s, const struct gm_sched *sched
 		struct gm_unwind_start st;
 		bool ok;
 		s->g = &sched->gs[i];
-		TRY(gm_unwind_start_of(s->rt, s->g, sched, threads, nthreads, &st, &ok));
+		TRY(gm_unwind_start_of(s->rt, s->tab, s->g, sched, threads, nthreads, &st, &ok));
 		if (!ok)
 			continue;
 		struct gomem_error *err = scan_goroutine(s, &st);

@@ -39,6 +39,12 @@ static bool injected_call(const struct gm_func *f)
 	       has_name(f, "runtime.debugCallV2");
 }
 
+/* A frame the runtime injected to stop code anywhere: its caller is at no safe point. */
+static bool preempt_frame(const struct gm_func *f)
+{
+	return has_name(f, "runtime.asyncPreempt") || has_name(f, "runtime.debugCallV2");
+}
+
 /* The function at runtime address pc; *found false when none. */
 static struct gomem_error *find_func(struct gm_runtime *rt, const struct gm_pclntab *tab,
 				     uint64_t pc, struct gm_func *f, bool *found)
@@ -104,7 +110,12 @@ static struct gomem_error *resolve(struct walk *w, bool innermost, bool is_sysca
 		return NULL;
 	}
 	fr->fp = fr->sp + (uint64_t)delta + (uses_lr(rt) ? 0 : 8);
-	if (fr->fp < fr->sp || fr->fp > w->st->hi || (!innermost && fr->fp == fr->sp)) {
+	/*
+	 * Each frame but the innermost takes stack, so that the walk moves up;
+	 * a top frame may be empty (arm64's goexit: NOFRAME, and the walk ends).
+	 */
+	bool empty_ok = innermost || (flag & GM_FUNCFLAG_TOPFRAME);
+	if (fr->fp < fr->sp || fr->fp > w->st->hi || (fr->fp == fr->sp && !empty_ok)) {
 		stop(w, GM_UNWIND_BAD_SP, fr->sp);
 		return NULL;
 	}
@@ -164,8 +175,7 @@ static struct gomem_error *next(struct walk *w, bool *ok)
 	bool injected = injected_call(&fr->fn);
 	w->callee_sigpanic = has_name(&fr->fn, "runtime.sigpanic");
 	/* scanframeworker: these frames hold the registers of the frame they interrupted. */
-	w->conservative =
-	    has_name(&fr->fn, "runtime.asyncPreempt") || has_name(&fr->fn, "runtime.debugCallV2");
+	w->conservative = preempt_frame(&fr->fn);
 	fr->fn = caller;
 	fr->pc = fr->lr;
 	fr->lr = 0;
@@ -247,7 +257,14 @@ struct gomem_error *gm_unwind(struct gm_runtime *rt, const struct gm_pclntab *ta
 		TRY(resolve(&w, innermost, innermost && is_syscall, &ok));
 		if (!ok)
 			break;
-		w.fr.conservative = w.conservative || (innermost && start->source == GM_SP_THREAD);
+		/*
+		 * scanframeworker: asyncPreempt's and debugCallV2's frames hold the
+		 * spilled registers of the frame they interrupted, which is not at a
+		 * safe point: both are scanned conservatively. So is the innermost
+		 * frame of a thread caught running.
+		 */
+		w.fr.conservative = w.conservative || preempt_frame(&w.fr.fn) ||
+				    (innermost && start->source == GM_SP_THREAD);
 		w.res.frames++;
 		TRY(fn(arg, &w.fr));
 		TRY(next(&w, &ok));
@@ -266,34 +283,136 @@ static const struct gm_regs *thread_regs(const struct gm_core_thread *threads, s
 	return NULL;
 }
 
-/* The registers of the thread running g, when its stack pointer is in g's stack. */
-static bool running_on_thread(const struct gm_goroutine *g, const struct gm_sched *sched,
-			      const struct gm_core_thread *threads, size_t nthreads,
-			      struct gm_unwind_start *st)
+/* The walk of a signal handler's stack: finds runtime.sigtramp's frame. */
+struct sigtramp_find {
+	uint64_t fp;
+	bool found;
+};
+
+static struct gomem_error *find_sigtramp(void *arg, const struct gm_stkframe *fr)
 {
+	struct sigtramp_find *f = arg;
+	if (!f->found && has_name(&fr->fn, "runtime.sigtramp")) {
+		f->fp = fr->fp;
+		f->found = true;
+	}
+	return NULL;
+}
+
+/*
+ * The registers a signal interrupted, from the ucontext the kernel put
+ * on the signal stack. Where it is: amd64, rt_sigframe is {pretcode;
+ * ucontext; siginfo} and sigtramp is entered with sp at pretcode, so the
+ * ucontext is at sigtramp's fp; uc_mcontext at +40 holds r8-r15, rdi,
+ * rsi, rbp, rbx, rdx, rax, rcx, rsp, rip (sys/ucontext.h). arm64,
+ * rt_sigframe is {siginfo (128); ucontext} at sigtramp's entry sp (its
+ * fp); uc_mcontext at +176 is {fault_address; x0-x30, sp, pc, pstate},
+ * pr_reg's own order (asm/sigcontext.h).
+ */
+static struct gomem_error *signal_regs(struct gm_runtime *rt, uint64_t fp, struct gm_regs *ret,
+				       bool *ok)
+{
+	uint64_t w[GM_MAX_REGS] = {0}, pr[GM_MAX_REGS] = {0};
+	*ok = false;
+	if (rt->arch->id == GM_ARCH_ARM64) {
+		struct gomem_error *err = gm_read(rt->mem, fp + 128 + 176 + 8, pr, 34 * 8);
+		if (err && gomem_error_code(err) == GOMEM_ERROR_FAULT) {
+			gomem_error_destroy(err);
+			return NULL;
+		}
+		TRY(err);
+	} else {
+		struct gomem_error *err = gm_read(rt->mem, fp + 40, w, 18 * 8);
+		if (err && gomem_error_code(err) == GOMEM_ERROR_FAULT) {
+			gomem_error_destroy(err);
+			return NULL;
+		}
+		TRY(err);
+		/* gregs -> user_regs_struct: r15 r14 r13 r12 rbp rbx r11 r10 r9 r8 rax rcx rdx
+		 * rsi rdi orig_rax rip cs eflags rsp */
+		static const int from[] = {7, 6, 5, 4, 10, 11, 3, 2, 1, 0, 13, 14, 12, 9, 8};
+		for (size_t i = 0; i < GM_ARRAY_SIZE(from); i++)
+			pr[i] = w[from[i]];
+		pr[16] = w[16]; /* rip */
+		pr[18] = w[17]; /* eflags */
+		pr[19] = w[15]; /* rsp */
+	}
+	struct gm_regs regs = {0};
+	gm_regs_decode(rt->arch, (const uint8_t *)pr, sizeof(pr), &regs);
+	*ret = regs;
+	*ok = regs.n != 0;
+	return NULL;
+}
+
+/* A thread in a signal handler on its gsignal stack: the registers the signal interrupted. */
+static struct gomem_error *interrupted_regs(struct gm_runtime *rt, const struct gm_pclntab *tab,
+					    const struct gm_thread *th, const struct gm_regs *regs,
+					    struct gm_regs *ret, bool *ok)
+{
+	struct gm_unwind_start st = {.lo = th->gsignal_lo, .hi = th->gsignal_hi};
+	struct gm_unwind_result res;
+	struct sigtramp_find find = {0};
+	*ok = false;
+	if (!gm_regs_pc(regs, &st.pc) || !gm_regs_sp(regs, &st.sp))
+		return NULL;
+	gm_regs_lr(regs, &st.lr);
+	if (st.sp < st.lo || st.sp >= st.hi || !rt->arch)
+		return NULL;
+	TRY(gm_unwind(rt, tab, &st, find_sigtramp, &find, &res));
+	if (!find.found)
+		return NULL;
+	return signal_regs(rt, find.fp, ret, ok);
+}
+
+/* Starts st at the registers regs when their sp is in g's stack. */
+static bool start_at(const struct gm_goroutine *g, const struct gm_regs *regs, bool from_signal,
+		     struct gm_unwind_start *st)
+{
+	uint64_t pc, sp, lr = 0;
+	if (!gm_regs_pc(regs, &pc) || !gm_regs_sp(regs, &sp) || sp < g->lo || sp > g->hi)
+		return false; /* on g0 (systemstack): g.sched tells */
+	gm_regs_lr(regs, &lr);
+	st->pc = pc;
+	st->sp = sp;
+	st->lr = lr;
+	st->regs = *regs;
+	st->from_signal = from_signal;
+	st->source = GM_SP_THREAD;
+	return true;
+}
+
+/* The registers of the thread running g, when they are in g's stack. */
+static struct gomem_error *running_on_thread(struct gm_runtime *rt, const struct gm_pclntab *tab,
+					     const struct gm_goroutine *g,
+					     const struct gm_sched *sched,
+					     const struct gm_core_thread *threads, size_t nthreads,
+					     struct gm_unwind_start *st, bool *ok)
+{
+	*ok = false;
 	for (size_t i = 0; i < sched->nthreads; i++) {
 		const struct gm_thread *th = &sched->threads[i];
 		if (!th->has_curg || th->curg != g->g)
 			continue;
 		const struct gm_regs *regs = thread_regs(threads, nthreads, th->procid);
-		uint64_t pc, sp, lr = 0;
-		if (!regs || !gm_regs_pc(regs, &pc) || !gm_regs_sp(regs, &sp))
-			return false;
-		if (sp < g->lo || sp > g->hi) /* on g0 or gsignal: g.sched tells */
-			return false;
-		gm_regs_lr(regs, &lr);
-		st->pc = pc;
-		st->sp = sp;
-		st->lr = lr;
-		st->regs = regs;
-		st->source = GM_SP_THREAD;
-		return true;
+		uint64_t sp;
+		if (!regs || !gm_regs_sp(regs, &sp))
+			return NULL;
+		if (th->gsignal_lo < th->gsignal_hi && sp >= th->gsignal_lo &&
+		    sp < th->gsignal_hi) {
+			struct gm_regs sig;
+			bool found;
+			TRY(interrupted_regs(rt, tab, th, regs, &sig, &found));
+			*ok = found && start_at(g, &sig, true, st);
+			return NULL;
+		}
+		*ok = start_at(g, regs, false, st);
+		return NULL;
 	}
-	return false;
+	return NULL;
 }
 
-struct gomem_error *gm_unwind_start_of(struct gm_runtime *rt, const struct gm_goroutine *g,
-				       const struct gm_sched *sched,
+struct gomem_error *gm_unwind_start_of(struct gm_runtime *rt, const struct gm_pclntab *tab,
+				       const struct gm_goroutine *g, const struct gm_sched *sched,
 				       const struct gm_core_thread *threads, size_t nthreads,
 				       struct gm_unwind_start *ret, bool *ok)
 {
@@ -303,7 +422,10 @@ struct gomem_error *gm_unwind_start_of(struct gm_runtime *rt, const struct gm_go
 		return NULL;
 	TRY(gm_runtime_frames_layout(rt, &L));
 	struct gm_unwind_start st = {.lo = g->lo, .hi = g->hi};
-	if (g->status == G_RUNNING && running_on_thread(g, sched, threads, nthreads, &st)) {
+	bool on_thread = false;
+	if (g->status == G_RUNNING)
+		TRY(running_on_thread(rt, tab, g, sched, threads, nthreads, &st, &on_thread));
+	if (on_thread) {
 		*ret = st;
 		*ok = true;
 		return NULL;

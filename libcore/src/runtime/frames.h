@@ -54,8 +54,12 @@ struct gm_unwind_start {
 	uint64_t pc, sp, lr; /* lr only where the architecture has one (arm64) */
 	uint64_t lo, hi;     /* the goroutine's stack */
 	enum gm_sp_source source;
-	/* The thread that runs it (source GM_SP_THREAD): its registers. */
-	const struct gm_regs *regs;
+	/*
+	 * Source GM_SP_THREAD: the registers of the code the thread runs (its
+	 * own, or those a signal interrupted, from the signal's ucontext).
+	 */
+	struct gm_regs regs;
+	bool from_signal; /* the thread was in a signal handler on its gsignal stack */
 };
 
 struct gm_unwind_result {
@@ -69,14 +73,17 @@ struct gm_unwind_result {
 typedef struct gomem_error *(*gm_stkframe_fn)(void *arg, const struct gm_stkframe *frame);
 
 /*
- * Where the walk of g starts: g.syscallsp/pc when set (as the runtime's
- * initAt), else g.sched; for a running G (_Grunning) whose thread's stack
- * pointer (threads: a core's NT_PRSTATUS, or a stopped process's
- * registers) lies in its stack, that thread's pc, sp and lr. *ok false
- * when there is nothing to walk (a dead G, no stack, no saved sp in it).
+ * Where the walk of g starts (GO-OBJECTS.md §3.4): g.syscallsp/pc when set
+ * (as the runtime's initAt), else g.sched; for a running G (_Grunning),
+ * from its thread's registers (threads: a core's NT_PRSTATUS, or a stopped
+ * process's registers) when they are in its stack, or from the ucontext of
+ * the signal its thread is handling on the gsignal stack (a crash: the
+ * runtime.sigtramp frame holds it) when that one interrupted it; else
+ * g.sched, which systemstack saved. *ok false when there is nothing to
+ * walk (a dead G, no stack, no saved sp).
  */
-struct gomem_error *gm_unwind_start_of(struct gm_runtime *rt, const struct gm_goroutine *g,
-				       const struct gm_sched *sched,
+struct gomem_error *gm_unwind_start_of(struct gm_runtime *rt, const struct gm_pclntab *tab,
+				       const struct gm_goroutine *g, const struct gm_sched *sched,
 				       const struct gm_core_thread *threads, size_t nthreads,
 				       struct gm_unwind_start *ret, bool *ok);
 
