@@ -32,7 +32,8 @@
 /* More stack object records than this in one function is a corrupt funcdata. */
 #define MAX_FRAME_OBJECTS (1u << 16)
 /* More defer records than this on one G is a cycle. */
-#define MAX_DEFERS (1u << 20)
+#define MAX_DEFERS  (1u << 20)
+#define G_COPYSTACK 8 /* _Gcopystack (runtime2.go, 1.19-1.27) */
 
 struct stkobj {
 	uint64_t addr, size;
@@ -467,8 +468,12 @@ static struct gomem_error *scan_goroutine(struct scan *s, const struct gm_unwind
 	const struct gm_frames_layout *L = s->L;
 	uint64_t v;
 	s->stats->goroutines++;
-	/* A saved sp outside the stack: all of the stack is unknown (GO-OBJECTS.md §3.4, 4). */
-	uint64_t from = st->sp >= st->lo && st->sp <= st->hi ? st->sp : st->lo;
+	/*
+	 * A saved sp outside the stack, or a stack being copied (_Gcopystack):
+	 * all of the stack is unknown (GO-OBJECTS.md §3.4, 4).
+	 */
+	bool unknown = st->sp < st->lo || st->sp > st->hi || s->g->status == G_COPYSTACK;
+	uint64_t from = unknown ? st->lo : st->sp;
 	if (st->hi - from > MAX_STACK_BYTES) { /* corrupt bounds: nothing can be scanned */
 		s->stats->frames++;
 		s->stats->frames_conservative++;
@@ -480,8 +485,9 @@ static struct gomem_error *scan_goroutine(struct scan *s, const struct gm_unwind
 	TRY(emit(s, GM_STACK_SLOT_CTXT, 0, 0, NULL, s->g->g + L->g_sched_ctxt.offset, v, false));
 	if (st->source == GM_SP_THREAD)
 		TRY(scan_registers(s, &st->regs));
-	struct gm_unwind_result res;
-	TRY(gm_unwind(s->rt, s->tab, st, on_frame, s, &res));
+	struct gm_unwind_result res = {.end = GM_UNWIND_BAD_SP, .stop_sp = from};
+	if (!unknown)
+		TRY(gm_unwind(s->rt, s->tab, st, on_frame, s, &res));
 	if (res.end != GM_UNWIND_TOP) {
 		/* What the unwinder could not decode: the rest of the stack, every word. */
 		uint64_t stop = res.stop_sp >= from && res.stop_sp <= st->hi ? res.stop_sp : from;
