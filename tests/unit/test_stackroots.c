@@ -93,7 +93,9 @@ static struct gomem_error *dump_frames(struct gm_runtime *rt)
 		if (err || !ok)
 			continue;
 		printf("g %" PRIu64 " %s %s\n", g->goid, gm_goroutine_status_name(g->status),
-		       source_names[st.source]);
+		       st.unknown ? "unknown" : source_names[st.source]);
+		if (st.unknown)
+			continue; /* nothing to walk: gm_stack_roots scans it all conservatively */
 		err = gm_unwind(rt, d.tab, &st, print_frame, &d, &res);
 		if (!err)
 			printf("end %s %" PRIu64 " 0x%" PRIx64 "\n", gm_unwind_end_name(res.end),

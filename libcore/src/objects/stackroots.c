@@ -469,10 +469,12 @@ static struct gomem_error *scan_goroutine(struct scan *s, const struct gm_unwind
 	uint64_t v;
 	s->stats->goroutines++;
 	/*
-	 * A saved sp outside the stack, or a stack being copied (_Gcopystack):
-	 * all of the stack is unknown (GO-OBJECTS.md §3.4, 4).
+	 * A running G whose thread tells nothing, a saved sp outside the stack,
+	 * or a stack being copied (_Gcopystack): all of the stack is unknown
+	 * (GO-OBJECTS.md §3.4, 4).
 	 */
-	bool unknown = st->sp < st->lo || st->sp > st->hi || s->g->status == G_COPYSTACK;
+	bool unknown =
+	    st->unknown || st->sp < st->lo || st->sp > st->hi || s->g->status == G_COPYSTACK;
 	uint64_t from = unknown ? st->lo : st->sp;
 	if (st->hi - from > MAX_STACK_BYTES) { /* corrupt bounds: nothing can be scanned */
 		s->stats->frames++;

@@ -381,31 +381,50 @@ static bool start_at(const struct gm_goroutine *g, const struct gm_regs *regs, b
 	return true;
 }
 
-/* The registers of the thread running g, when they are in g's stack. */
+static bool inside(uint64_t sp, uint64_t lo, uint64_t hi)
+{
+	return lo < hi && sp >= lo && sp < hi;
+}
+
+/*
+ * Where a running G's walk starts, from its thread (GO-OBJECTS.md §3.4):
+ * its registers when they are in g's stack (*at true); g.sched when the
+ * thread is on its g0 stack, where systemstack and mcall saved it (*at and
+ * *unknown false); else (no registers, a signal handler that is not Go's,
+ * C code) nothing tells where g's stack ends: *unknown true.
+ */
 static struct gomem_error *running_on_thread(struct gm_runtime *rt, const struct gm_pclntab *tab,
 					     const struct gm_goroutine *g,
 					     const struct gm_sched *sched,
 					     const struct gm_core_thread *threads, size_t nthreads,
-					     struct gm_unwind_start *st, bool *ok)
+					     struct gm_unwind_start *st, bool *at, bool *unknown)
 {
-	*ok = false;
+	*at = false;
+	*unknown = true;
 	for (size_t i = 0; i < sched->nthreads; i++) {
 		const struct gm_thread *th = &sched->threads[i];
 		if (!th->has_curg || th->curg != g->g)
 			continue;
 		const struct gm_regs *regs = thread_regs(threads, nthreads, th->procid);
+		struct gm_regs sig;
+		bool from_signal = false;
 		uint64_t sp;
 		if (!regs || !gm_regs_sp(regs, &sp))
 			return NULL;
-		if (th->gsignal_lo < th->gsignal_hi && sp >= th->gsignal_lo &&
-		    sp < th->gsignal_hi) {
-			struct gm_regs sig;
+		if (inside(sp, th->gsignal_lo, th->gsignal_hi)) {
 			bool found;
 			TRY(interrupted_regs(rt, tab, th, regs, &sig, &found));
-			*ok = found && start_at(g, &sig, true, st);
+			if (!found || !gm_regs_sp(&sig, &sp))
+				return NULL;
+			regs = &sig;
+			from_signal = true;
+		}
+		if (inside(sp, th->g0_lo, th->g0_hi)) {
+			*unknown = false;
 			return NULL;
 		}
-		*ok = start_at(g, regs, false, st);
+		*at = start_at(g, regs, from_signal, st);
+		*unknown = !*at;
 		return NULL;
 	}
 	return NULL;
@@ -422,10 +441,15 @@ struct gomem_error *gm_unwind_start_of(struct gm_runtime *rt, const struct gm_pc
 		return NULL;
 	TRY(gm_runtime_frames_layout(rt, &L));
 	struct gm_unwind_start st = {.lo = g->lo, .hi = g->hi};
-	bool on_thread = false;
+	bool on_thread = false, unknown = false;
 	if (g->status == G_RUNNING)
-		TRY(running_on_thread(rt, tab, g, sched, threads, nthreads, &st, &on_thread));
-	if (on_thread) {
+		TRY(running_on_thread(rt, tab, g, sched, threads, nthreads, &st, &on_thread,
+				      &unknown));
+	if (on_thread || unknown) {
+		if (unknown) {
+			st.sp = st.lo;
+			st.unknown = true;
+		}
 		*ret = st;
 		*ok = true;
 		return NULL;

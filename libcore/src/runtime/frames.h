@@ -60,6 +60,12 @@ struct gm_unwind_start {
 	 */
 	struct gm_regs regs;
 	bool from_signal; /* the thread was in a signal handler on its gsignal stack */
+	/*
+	 * A running G whose thread tells nothing usable (no registers, or
+	 * code that is neither Go's on its stack nor on g0): where its stack
+	 * ends is unknown, and all of [lo, hi) is to be scanned conservatively.
+	 */
+	bool unknown;
 };
 
 struct gm_unwind_result {
@@ -78,9 +84,10 @@ typedef struct gomem_error *(*gm_stkframe_fn)(void *arg, const struct gm_stkfram
  * from its thread's registers (threads: a core's NT_PRSTATUS, or a stopped
  * process's registers) when they are in its stack, or from the ucontext of
  * the signal its thread is handling on the gsignal stack (a crash: the
- * runtime.sigtramp frame holds it) when that one interrupted it; else
- * g.sched, which systemstack saved. *ok false when there is nothing to
- * walk (a dead G, no stack, no saved sp).
+ * runtime.sigtramp frame holds it) when that one interrupted it; g.sched
+ * when its thread is on g0, where systemstack saved it; else (no
+ * registers, a thread elsewhere) start->unknown. *ok false when there is
+ * nothing to walk (a dead G, no stack, no saved sp).
  */
 struct gomem_error *gm_unwind_start_of(struct gm_runtime *rt, const struct gm_pclntab *tab,
 				       const struct gm_goroutine *g, const struct gm_sched *sched,
