@@ -49,8 +49,8 @@ def strip_args(line):
 
 def parse_dump(path):
     """{goid: {"status", "frames": [[name, (fp, sp, pc) or None], ...], "elided": bool}}, the
-    first traceback of each goroutine in the runtime's crash output (goroutine 0, the Ms' g0
-    stacks, left out)."""
+    first traceback with frames of each goroutine in the runtime's crash output (goroutine 0,
+    the Ms' g0 stacks, left out)."""
     gs, cur = {}, None
     for raw in open(path, errors="replace"):
         line = raw.rstrip("\n")
@@ -58,7 +58,9 @@ def parse_dump(path):
         if m:
             goid = int(m.group(1))
             cur = None
-            if goid and goid not in gs:
+            # A running goroutine is first listed as "running on other thread; stack
+            # unavailable"; its thread prints its frames later.
+            if goid and (goid not in gs or not gs[goid]["frames"]):
                 cur = gs[goid] = {"status": m.group(2), "frames": [], "elided": False}
             continue
         if cur is None:
@@ -163,7 +165,7 @@ def should_be_conservative(g, i):
     tool's rule, GO-OBJECTS.md §3.4) the innermost frame of a thread caught running."""
     frames = g["frames"]
     return (frames[i][0][-1] in PREEMPT or (i > 0 and frames[i - 1][0][-1] in PREEMPT)
-            or (i == 0 and g["source"] == "thread"))
+            or (i == 0 and g["source"] in ("thread", "signal")))
 
 
 GOROUTINES = [f for f in STACK_FIXTURES if f.name.startswith("goroutines-") and "gcore" in f.cores]
@@ -266,6 +268,21 @@ def test_preempted_goroutines_are_scanned_conservatively_below_async_preempt(fix
                r["kind"] == "object" for r in rows)
 
 
+@pytest.mark.parametrize("fixture", SPINNERS, ids=lambda f: f.name)
+def test_a_goroutine_running_at_the_crash_starts_at_its_signals_context(fixture):
+    """main.spinAsm's loop (assembly) cannot be preempted: at the crash its thread is in the
+    signal handler on its gsignal stack, and the walk starts at the registers the signal's
+    ucontext saved (runtime.sigtramp's frame): the same frames as the runtime's traceback
+    (test_frames_equal_the_runtimes_traceback compares them), the innermost conservative."""
+    got = unwound(fixture, "kernel")
+    asm = [g for g in got.values() if any(f[0][-1] == "main.spinForever" for f in g["frames"])]
+    assert len(asm) == 1
+    g = asm[0]
+    assert g["status"] == "running" and g["source"] == "signal" and g["end"] == "top"
+    assert [f[0][-1] for f in g["frames"]][:2] == ["main.spinForever", "main.spinAsm"]
+    assert [f[4] for f in g["frames"]] == [True] + [False] * (len(g["frames"]) - 1)
+
+
 @pytest.mark.parametrize("fixture", [f for f in SPINNERS if "gcore" in f.cores],
                          ids=lambda f: f.name)
 def test_running_goroutines_start_at_their_threads_registers(fixture):
@@ -276,7 +293,7 @@ def test_running_goroutines_start_at_their_threads_registers(fixture):
     assert len(running) >= 1, "no goroutine was running"
     for goid, g in running:
         assert g["source"] == "thread" and g["end"] == "top"
-        assert g["frames"][0][0][-1] == "main.spin" and g["frames"][0][4]
+        assert g["frames"][0][0][-1] in ("main.spin", "main.spinForever") and g["frames"][0][4]
         assert not any(f[4] for f in g["frames"][1:])
     rows, stats = slots(fixture, "gcore")
     for goid, _ in running:
@@ -285,5 +302,5 @@ def test_running_goroutines_start_at_their_threads_registers(fixture):
         # main.spin has no locals ([sp, varp) is empty): only its argument's spill slot, when
         # not nil.
         inner = [r for r in rows if r["goid"] == goid and r["kind"] == "conservative"]
-        assert all(r["func"] == "main.spin" for r in inner)
+        assert all(r["func"] in ("main.spin", "main.spinForever") for r in inner)
     assert stats["frames_conservative"] == sum(f[4] for g in got.values() for f in g["frames"])

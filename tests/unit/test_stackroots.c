@@ -10,9 +10,11 @@
  *
  * With arguments it is the driver of tests/integration/test_stackroots.py,
  * which checks it against each fixture's truth on the whole matrix:
- *   --frames EXE CORE   per goroutine "g GOID STATUS SOURCE END NFRAMES", then
+ *   --frames EXE CORE   per goroutine "g GOID STATUS SOURCE" (sched, syscall, thread,
+ *                       signal: a thread's registers from a signal's ucontext, unknown), then
  *                       per frame "f PC SP FP CONSERVATIVE NAME[;INLINED...]"
- *                       (names as the runtime prints them, innermost first)
+ *                       (names as the runtime prints them, innermost first), then
+ *                       "end END NFRAMES STOP_SP"
  *   --slots EXE CORE    "seconds S" (one call of gm_stack_roots that counts, timed), per
  *                       slot "s KIND GOID FRAME_PC FRAME_SP FUNC ADDR VALUE CONS", then
  *                       "stats GOROUTINES FRAMES CONSERVATIVE SLOTS WORDS"
@@ -93,7 +95,9 @@ static struct gomem_error *dump_frames(struct gm_runtime *rt)
 		if (err || !ok)
 			continue;
 		printf("g %" PRIu64 " %s %s\n", g->goid, gm_goroutine_status_name(g->status),
-		       st.unknown ? "unknown" : source_names[st.source]);
+		       st.unknown	? "unknown"
+		       : st.from_signal ? "signal"
+					: source_names[st.source]);
 		if (st.unknown)
 			continue; /* nothing to walk: gm_stack_roots scans it all conservatively */
 		err = gm_unwind(rt, d.tab, &st, print_frame, &d, &res);

@@ -344,24 +344,44 @@ static struct gomem_error *signal_regs(struct gm_runtime *rt, uint64_t fp, struc
 	return NULL;
 }
 
-/* A thread in a signal handler on its gsignal stack: the registers the signal interrupted. */
+/* Signal handlers nested deeper than this on one gsignal stack are not followed. */
+#define MAX_NESTED_SIGNALS 8
+
+/*
+ * A thread in a signal handler on its gsignal stack: the registers the
+ * signal interrupted. A handler may itself have been interrupted (a crash
+ * re-raising its signal): then the walk goes on from the inner ucontext.
+ */
 static struct gomem_error *interrupted_regs(struct gm_runtime *rt, const struct gm_pclntab *tab,
 					    const struct gm_thread *th, const struct gm_regs *regs,
 					    struct gm_regs *ret, bool *ok)
 {
-	struct gm_unwind_start st = {.lo = th->gsignal_lo, .hi = th->gsignal_hi};
-	struct gm_unwind_result res;
-	struct sigtramp_find find = {0};
+	struct gm_regs cur = *regs;
 	*ok = false;
-	if (!gm_regs_pc(regs, &st.pc) || !gm_regs_sp(regs, &st.sp))
-		return NULL;
-	gm_regs_lr(regs, &st.lr);
-	if (st.sp < st.lo || st.sp >= st.hi || !rt->arch)
-		return NULL;
-	TRY(gm_unwind(rt, tab, &st, find_sigtramp, &find, &res));
-	if (!find.found)
-		return NULL;
-	return signal_regs(rt, find.fp, ret, ok);
+	for (int depth = 0; depth < MAX_NESTED_SIGNALS; depth++) {
+		struct gm_unwind_start st = {.lo = th->gsignal_lo, .hi = th->gsignal_hi};
+		struct gm_unwind_result res;
+		struct sigtramp_find find = {0};
+		if (!gm_regs_pc(&cur, &st.pc) || !gm_regs_sp(&cur, &st.sp))
+			return NULL;
+		gm_regs_lr(&cur, &st.lr);
+		if (st.sp < st.lo || st.sp >= st.hi || !rt->arch)
+			return NULL;
+		TRY(gm_unwind(rt, tab, &st, find_sigtramp, &find, &res));
+		if (!find.found)
+			return NULL;
+		bool found;
+		TRY(signal_regs(rt, find.fp, &cur, &found));
+		uint64_t sp;
+		if (!found || !gm_regs_sp(&cur, &sp))
+			return NULL;
+		if (sp < th->gsignal_lo || sp >= th->gsignal_hi) {
+			*ret = cur;
+			*ok = true;
+			return NULL;
+		}
+	}
+	return NULL;
 }
 
 /* Starts st at the registers regs when their sp is in g's stack. */
