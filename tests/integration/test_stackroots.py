@@ -261,8 +261,7 @@ def test_preempted_goroutines_are_scanned_conservatively_below_async_preempt(fix
         assert names[i + 1] == "main.spin"
         assert [f[4] for f in g["frames"]] == [j in (i, i + 1) for j in range(len(names))]
     rows, stats = slots(fixture, "kernel")
-    expected = sum(f[4] for g in got.values() for f in g["frames"])
-    assert stats["frames_conservative"] == expected
+    assert stats["frames_conservative"] == conservative_frames(got)
     assert stats["words_conservative"] > 0
     assert all(r["conservative"] == (r["kind"] in ("conservative", "register")) or
                r["kind"] == "object" for r in rows)
@@ -303,4 +302,28 @@ def test_running_goroutines_start_at_their_threads_registers(fixture):
         # not nil.
         inner = [r for r in rows if r["goid"] == goid and r["kind"] == "conservative"]
         assert all(r["func"] in ("main.spin", "main.spinForever") for r in inner)
-    assert stats["frames_conservative"] == sum(f[4] for g in got.values() for f in g["frames"])
+    assert stats["frames_conservative"] == conservative_frames(got)
+
+
+REFLECT_STUBS = ("reflect.makeFuncStub", "reflect.methodValueCall")
+
+
+def conservative_frames(got):
+    """The frames gm_stack_roots counts as conservative: those the unwinder flags, and the
+    reflect stubs' (their locals, an abi.RegArgs, are scanned conservatively)."""
+    return sum(f[4] or f[0][-1] in REFLECT_STUBS for g in got.values() for f in g["frames"])
+
+
+@pytest.mark.parametrize("fixture,kind", [(f, k) for f in SPINNERS for k in sorted(f.cores)],
+                         ids=lambda x: getattr(x, "name", x))
+def test_reflect_stubs_arguments_are_precise_roots(fixture, kind):
+    """Two goroutines block under reflect.makeFuncStub and reflect.methodValueCall, each passed
+    20 *node: the last ones go on the stack, mapped only by the method value's bitvector
+    (argMapInternal). The last argument, logged as a live object, is a precise argument slot
+    of the stub's frame."""
+    live = {o["kind"]: o["addr"] for o in fixture.truth["live_objects"]}
+    rows, _ = slots(fixture, kind)
+    for what, stub in (("reflect-makefunc-arg", "reflect.makeFuncStub"),
+                       ("reflect-method-arg", "reflect.methodValueCall")):
+        held = [r for r in rows if r["value"] == live[what] and r["func"] == stub]
+        assert [(r["kind"], r["conservative"]) for r in held] == [("arg", False)], held

@@ -270,6 +270,64 @@ static struct gomem_error *add_stack_objects(struct scan *s, const struct gm_stk
 }
 
 /*
+ * argMapInternal (stkframe.go@1.21-1.27, getStackMap@1.19):
+ * reflect.makeFuncStub and reflect.methodValueCall keep their *methodValue
+ * (makeFuncCtxt: fn, stack *bitVector, argLen, ...) at sp+MinFrameSize, and
+ * its bitvector maps their arguments; the results count only once reflect
+ * says they are valid (the bool at arg0+32). Their locals hold an
+ * abi.RegArgs, which the runtime scans as a stack object: scanned here
+ * conservatively, so the frame counts as conservative. *ok false when the
+ * method value does not match the frame.
+ */
+static struct gomem_error *reflect_frame(struct scan *s, const struct gm_stkframe *fr, bool *ok)
+{
+	struct gm_runtime *rt = s->rt;
+	bool lr = rt->arch && rt->arch->lr >= 0;
+	uint64_t entry = fr->fn.entry + rt->bias, arg0 = fr->sp + (lr ? 8 : 0);
+	uint64_t mv, fnv, stack, arg_len, n, bytedata, ret_valid;
+	*ok = false;
+	if (!fr->fn.name || (strcmp(fr->fn.name, "reflect.makeFuncStub") != 0 &&
+			     strcmp(fr->fn.name, "reflect.methodValueCall") != 0))
+		return NULL;
+	if (arg0 >= fr->fp - (lr ? 0 : 8)) { /* not started: no arguments, no locals */
+		*ok = fr->pc == entry;
+		return NULL;
+	}
+	TRY(word(s, arg0, &mv));
+	TRY(word(s, mv, &fnv));
+	if (!mv || fnv != entry)
+		return NULL;
+	TRY(word(s, mv + 8, &stack));
+	TRY(word(s, mv + 16, &arg_len));
+	TRY(word(s, stack, &n));
+	TRY(word(s, stack + 8, &bytedata));
+	TRY(word(s, arg0 + 32, &ret_valid));
+	n = (uint32_t)n;
+	if (!(ret_valid & 0xff) && arg_len / 8 < n)
+		n = arg_len / 8; /* the results are not written yet */
+	if (!stack || n > (s->hi - fr->argp) / 8)
+		return NULL;
+	s->stats->frames_conservative++;
+	TRY(scan_conservative(s, fr, fr->sp, fr->varp));
+	for (uint64_t j = 0; j < n; j += 8) {
+		uint8_t b;
+		struct gomem_error *err = gm_read(rt->mem, bytedata + j / 8, &b, 1);
+		if (err && gomem_error_code(err) == GOMEM_ERROR_FAULT) {
+			gomem_error_destroy(err);
+			*ok = true; /* the map cannot be read: the rest conservatively */
+			return scan_conservative(s, fr, fr->argp + 8 * j, fr->argp + 8 * n);
+		}
+		TRY(err);
+		for (uint64_t k = j; k < n && k < j + 8; k++) {
+			if (b >> (k - j) & 1)
+				TRY(emit_frame(s, fr, GM_STACK_SLOT_ARG, fr->argp + 8 * k, false));
+		}
+	}
+	*ok = true;
+	return NULL;
+}
+
+/*
  * getStackMap and the precise half of scanframeworker. *ok false when the
  * frame has no usable map (the runtime would throw): scan it conservatively.
  */
@@ -304,11 +362,8 @@ static struct gomem_error *precise_frame(struct scan *s, const struct gm_stkfram
 			TRY(scan_bits(s, fr, GM_STACK_SLOT_LOCAL, fr->varp - 8 * (uint64_t)sm.nbit,
 				      sm.nbit, bits));
 	}
-	if (fr->fn.args == GM_ARGS_SIZE_UNKNOWN) {
-		/* reflect.makeFuncStub, methodValueCall: their args map lives in reflect's data. */
-		*ok = false;
-		return NULL;
-	}
+	if (fr->fn.args == GM_ARGS_SIZE_UNKNOWN)
+		return reflect_frame(s, fr, ok);
 	if (fr->fn.args >= 8) {
 		TRY(stackmap_bits(s, fr, GM_FUNCDATA_ARGS_POINTER_MAPS, idx, &sm, &bits, ok));
 		if (!*ok)
