@@ -105,14 +105,19 @@ def unwound(fixture, kind):
     return gs
 
 
+def printed(name):
+    """A function's name as a traceback prints it (printFuncName, traceback.go)."""
+    return "panic" if name == "runtime.gopanic" else name
+
+
 def flatten(frames):
     """The names, innermost first, and the (fp, sp, pc) of each physical frame at its last name,
     as the runtime prints them."""
     out = []
     for names, fp, sp, pc, _ in frames:
         for name in names[:-1]:
-            out.append([name, None])
-        out.append([names[-1], (fp, sp, pc)])
+            out.append([printed(name), None])
+        out.append([printed(names[-1]), (fp, sp, pc)])
     return out
 
 
@@ -327,3 +332,35 @@ def test_reflect_stubs_arguments_are_precise_roots(fixture, kind):
                        ("reflect-method-arg", "reflect.methodValueCall")):
         held = [r for r in rows if r["value"] == live[what] and r["func"] == stub]
         assert [(r["kind"], r["conservative"]) for r in held] == [("arg", False)], held
+
+
+@pytest.mark.parametrize("fixture,kind", [(f, k) for f in SPINNERS for k in sorted(f.cores)],
+                         ids=lambda x: getattr(x, "name", x))
+def test_defer_and_panic_records_are_roots(fixture, kind):
+    """main.deferWaiter blocks with two defer records (defers in a loop): their fn words and
+    the link between them are defer slots. main.panicWaiter blocks in the deferred call of a
+    panic: g._panic is a panic slot pointing into its own stack (at gopanic's frame), and the
+    panic's value (logged "panic-value") is held by precise slots only."""
+    frames = unwound(fixture, kind)
+    rows, _ = slots(fixture, kind)
+
+    def goroutine_of(func):
+        found = [goid for goid, g in frames.items() if any(func in f[0] for f in g["frames"])]
+        assert len(found) == 1, func
+        return found[0], frames[found[0]]
+
+    goid, _ = goroutine_of("main.deferWaiter")
+    defers = [r for r in rows if r["goid"] == goid and r["kind"] == "defer"]
+    assert len(defers) >= 3, defers  # two fn, one link (and heap records themselves)
+    assert not any(r["conservative"] for r in defers)
+
+    goid, g = goroutine_of("main.panicWaiter")
+    panics = [r for r in rows if r["goid"] == goid and r["kind"] == "panic"]
+    assert len(panics) == 1
+    gopanic = [f for f in g["frames"] if f[0][-1] == "runtime.gopanic"]
+    assert len(gopanic) == 1
+    fp, sp = gopanic[0][1], gopanic[0][2]
+    assert sp <= panics[0]["value"] < fp
+    value = {o["kind"]: o["addr"] for o in fixture.truth["live_objects"]}["panic-value"]
+    held = [r for r in rows if r["value"] == value]
+    assert held and all(r["goid"] == goid and not r["conservative"] for r in held), held

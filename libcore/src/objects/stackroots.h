@@ -49,8 +49,9 @@ struct gm_stack_roots_stats {
  * scans so (asyncPreempt, debugCallV2 and the frames they interrupted),
  * the innermost frame and the registers of a thread that was running Go
  * code, and what could not be decoded (a frame without its stack map, the
- * rest of a stack the unwinder could not walk), counted in stats. An
- * error from fn stops the scan and is returned.
+ * rest of a stack the unwinder could not walk), counted in stats. A word
+ * may be given twice (a live local inside a stack object, as the runtime
+ * scans it twice too). An error from fn stops the scan and is returned.
  */
 struct gomem_error *gm_stack_roots(struct gm_runtime *rt, gm_stack_slot_fn fn, void *arg,
 				   struct gm_stack_roots_stats *stats);
