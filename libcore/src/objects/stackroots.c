@@ -160,7 +160,31 @@ static struct gomem_error *emit_frame(struct scan *s, const struct gm_stkframe *
 	return emit(s, kind, fr->pc, fr->sp, fr->fn.name, addr, v, conservative);
 }
 
-/* Every word of [lo, hi) of a frame (or of an undecoded rest: fr NULL), conservatively. */
+/*
+ * n words at addr, all in one 4 KiB page, into buf: from the copy of the
+ * stack, else from the target; *readable false when the page cannot be read.
+ */
+static struct gomem_error *read_page_words(struct scan *s, uint64_t addr, uint64_t *buf, size_t n,
+					   bool *readable)
+{
+	*readable = true;
+	if (s->stack && addr >= s->base && addr + 8 * n <= s->hi) {
+		memcpy(buf, s->stack + (addr - s->base), 8 * n);
+		return NULL;
+	}
+	struct gomem_error *err = gm_read(s->rt->mem, addr, buf, 8 * n);
+	if (err && gomem_error_code(err) == GOMEM_ERROR_FAULT) {
+		gomem_error_destroy(err);
+		*readable = false; /* a hole: nothing to scan there */
+		return NULL;
+	}
+	return err;
+}
+
+/*
+ * Every word of [lo, hi) of a frame (or of an undecoded rest: fr NULL),
+ * conservatively, a page at a time; pages that cannot be read are skipped.
+ */
 static struct gomem_error *scan_conservative(struct scan *s, const struct gm_stkframe *fr,
 					     uint64_t lo, uint64_t hi)
 {
@@ -169,13 +193,16 @@ static struct gomem_error *scan_conservative(struct scan *s, const struct gm_stk
 	if (hi > s->hi)
 		hi = s->hi;
 	for (uint64_t a = lo; a < hi && hi - a >= 8;) {
-		size_t n = (size_t)((hi - a) / 8 < CHUNK_WORDS ? (hi - a) / 8 : CHUNK_WORDS);
-		TRY(read_words(s, a, buf, n));
-		for (size_t i = 0; i < n; i++, a += 8) {
+		uint64_t page_end = (a | 4095) + 1;
+		size_t n = (size_t)(((page_end < hi ? page_end : hi) - a) / 8);
+		bool readable;
+		TRY(read_page_words(s, a, buf, n, &readable));
+		for (size_t i = 0; readable && i < n; i++) {
 			s->stats->words_conservative++;
 			TRY(emit(s, GM_STACK_SLOT_CONSERVATIVE, fr ? fr->pc : 0, fr ? fr->sp : 0,
-				 fr ? fr->fn.name : NULL, a, buf[i], true));
+				 fr ? fr->fn.name : NULL, a + 8 * i, buf[i], true));
 		}
+		a += 8 * (uint64_t)n;
 	}
 	return NULL;
 }
@@ -252,8 +279,9 @@ static struct gomem_error *add_stack_objects(struct scan *s, const struct gm_stk
 		memcpy(&ptrdata, p + 8, 4);
 		memcpy(&gcdataoff, p + 12, 4);
 		uint64_t addr = (off < 0 ? fr->varp : fr->argp) + (uint64_t)(int64_t)off;
-		if (addr < fr->sp || size <= 0 ||
-		    addr >= s->hi) /* not allocated in the frame yet */
+		/* Below sp: not allocated in the frame yet; past hi: not a stack object (corrupt).
+		 */
+		if (addr < fr->sp || size <= 0 || addr >= s->hi || s->hi - addr < (uint64_t)size)
 			continue;
 		struct stkobj *o = grow_objs(&s->objs, &s->nobjs, &s->cap_objs);
 		if (!o)
