@@ -182,8 +182,30 @@ static struct gomem_error *read_page_words(struct scan *s, uint64_t addr, uint64
 }
 
 /*
+ * Where reading may succeed again after a fault at addr: a core's next
+ * segment with data (a corrupt stack's bounds may span gigabytes of
+ * nothing); a live target's next page.
+ */
+static uint64_t next_readable(struct scan *s, uint64_t addr)
+{
+	const struct gm_memory *mem = s->rt->mem;
+	uint64_t next_page = (addr | 4095) + 1;
+	if (mem->read_fn || !mem->nsegs)
+		return next_page;
+	size_t i = gm_memory_first_segment_after(mem, addr);
+	if (i == mem->nsegs)
+		return UINT64_MAX;
+	const struct gm_segment *seg = &mem->segs[i];
+	if (addr < seg->start)
+		return seg->start & ~7ULL;
+	if (addr < seg->start + seg->data_len)
+		return next_page; /* (a fault inside the data: a file range's edge) */
+	return seg->end > next_page ? seg->end : next_page; /* no data past data_len */
+}
+
+/*
  * Every word of [lo, hi) of a frame (or of an undecoded rest: fr NULL),
- * conservatively, a page at a time; pages that cannot be read are skipped.
+ * conservatively, a page at a time; what cannot be read is skipped.
  */
 static struct gomem_error *scan_conservative(struct scan *s, const struct gm_stkframe *fr,
 					     uint64_t lo, uint64_t hi)
@@ -197,7 +219,11 @@ static struct gomem_error *scan_conservative(struct scan *s, const struct gm_stk
 		size_t n = (size_t)(((page_end < hi ? page_end : hi) - a) / 8);
 		bool readable;
 		TRY(read_page_words(s, a, buf, n, &readable));
-		for (size_t i = 0; readable && i < n; i++) {
+		if (!readable) {
+			a = next_readable(s, a);
+			continue;
+		}
+		for (size_t i = 0; i < n; i++) {
 			s->stats->words_conservative++;
 			TRY(emit(s, GM_STACK_SLOT_CONSERVATIVE, fr ? fr->pc : 0, fr ? fr->sp : 0,
 				 fr ? fr->fn.name : NULL, a + 8 * i, buf[i], true));
