@@ -191,6 +191,15 @@ def test_gcore_frames_equal_the_runtimes_traceback(fixture):
         assert compare(want[goid]["frames"], flatten(g["frames"])), \
             "goroutine %d: runtime %s, gomem %s" % (goid, want[goid]["frames"], g["frames"])
         assert not any(f[4] for f in g["frames"])
+    # And what the truth logged from runtime.Stack: each group's innermost shown frame, user
+    # frame and start function are among the goroutine's frames, the start function outermost
+    # under runtime.goexit (or a wrapper of it: F.gowrapN from 1.22).
+    for grp in fixture.truth["goroutines"]["groups"]:
+        for goid in grp["goids"]:
+            names = [n for n, _ in flatten(got[goid]["frames"])]
+            assert grp["function"] in names and grp["user_function"] in names, (grp, names)
+            assert names[-1] == "runtime.goexit"
+            assert grp["start_function"] in names[-3:-1], (grp, names)
 
 
 def slots(fixture, kind):
