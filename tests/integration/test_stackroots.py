@@ -209,7 +209,7 @@ def slots(fixture, kind):
         if w[0] == "s":
             rows.append({"kind": w[1], "goid": int(w[2]), "frame_pc": int(w[3], 16),
                          "frame_sp": int(w[4], 16), "func": w[5], "addr": int(w[6], 16),
-                         "value": int(w[7], 16), "conservative": w[8] == "1"})
+                         "value": int(w[7], 16), "conservative": w[8] == "1", "heap": w[9]})
         elif w[0] == "stats":
             stats = dict(zip(("goroutines", "frames", "frames_conservative", "slots",
                               "words_conservative"), map(int, w[1:])))
@@ -373,3 +373,15 @@ def test_defer_and_panic_records_are_roots(fixture, kind):
     value = {o["kind"]: o["addr"] for o in fixture.truth["live_objects"]}["panic-value"]
     held = [r for r in rows if r["value"] == value]
     assert held and all(r["goid"] == goid and not r["conservative"] for r in held), held
+
+
+@pytest.mark.parametrize("fixture", STACK_FIXTURES, ids=lambda f: f.name)
+def test_precise_slots_never_point_to_free_heap_slots(fixture):
+    """A word the stack maps call a live pointer points to an allocated object, outside the
+    heap, or nil; never into a free slot or a span's tail (a dead slot's stale pointer would:
+    that is what the maps at pc-1 and the stack objects' reachability keep out)."""
+    rows, stats = slots(fixture, "kernel")
+    assert stats["slots"] == len(rows)
+    bad = [r for r in rows if not r["conservative"] and r["heap"] in ("free", "tail")]
+    assert not bad, bad[:5]
+    assert any(r["heap"] == "alloc" for r in rows)

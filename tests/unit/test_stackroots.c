@@ -16,7 +16,8 @@
  *                       (names as the runtime prints them, innermost first), then
  *                       "end END NFRAMES STOP_SP"
  *   --slots EXE CORE    "seconds S" (one call of gm_stack_roots that counts, timed), per
- *                       slot "s KIND GOID FRAME_PC FRAME_SP FUNC ADDR VALUE CONS", then
+ *                       slot "s KIND GOID FRAME_PC FRAME_SP FUNC ADDR VALUE CONS HEAP"
+ *                       (HEAP: what VALUE points to: alloc, free, tail, manual or -), then
  *                       "stats GOROUTINES FRAMES CONSERVATIVE SLOTS WORDS"
  *   --words EXE CORE ADDR...  the 8-byte word at each address, or "fault"
  */
@@ -110,15 +111,41 @@ static struct gomem_error *dump_frames(struct gm_runtime *rt)
 	return err;
 }
 
+/* What value points to in the heap: "alloc", "free" (a free slot), "tail", "manual", or "-". */
+static struct gomem_error *heap_state(struct gm_runtime *rt, uint64_t value, const char **ret)
+{
+	struct gm_span span;
+	bool found, allocated;
+	*ret = "-";
+	TRY(gm_heap_find_span(rt, value, &span, &found));
+	if (!found)
+		return NULL;
+	if (span.state != GM_SPAN_IN_USE || !span.elemsize) {
+		*ret = "manual";
+		return NULL;
+	}
+	uint64_t i = (value - span.start) / span.elemsize;
+	if (i >= span.nelems) {
+		*ret = "tail";
+		return NULL;
+	}
+	TRY(gm_span_slot_allocated(rt, &span, i, &allocated));
+	*ret = allocated ? "alloc" : "free";
+	return NULL;
+}
+
 static struct gomem_error *print_slot(void *arg, const struct gm_stack_slot *s)
 {
-	(void)arg;
+	struct gm_runtime *rt = arg;
 	char name[1024] = "-";
+	const char *heap;
 	if (s->func)
 		gm_go_func_name_for_print(s->func, name, sizeof(name));
-	printf("s %s %" PRIu64 " 0x%" PRIx64 " 0x%" PRIx64 " %s 0x%" PRIx64 " 0x%" PRIx64 " %d\n",
+	TRY(heap_state(rt, s->value, &heap));
+	printf("s %s %" PRIu64 " 0x%" PRIx64 " 0x%" PRIx64 " %s 0x%" PRIx64 " 0x%" PRIx64
+	       " %d %s\n",
 	       kind_names[s->kind], s->goid, s->frame_pc, s->frame_sp, name, s->addr, s->value,
-	       s->conservative);
+	       s->conservative, heap);
 	return NULL;
 }
 
@@ -144,7 +171,7 @@ static struct gomem_error *dump_slots(struct gm_runtime *rt)
 	double t0 = seconds();
 	TRY(gm_stack_roots(rt, count_only, &n, &st));
 	printf("seconds %.6f\n", seconds() - t0);
-	TRY(gm_stack_roots(rt, print_slot, NULL, &st));
+	TRY(gm_stack_roots(rt, print_slot, rt, &st));
 	printf("stats %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", st.goroutines,
 	       st.frames, st.frames_conservative, st.slots, st.words_conservative);
 	return NULL;
