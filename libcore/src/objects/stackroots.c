@@ -640,6 +640,20 @@ static struct gomem_error *scan_all(struct scan *s, const struct gm_sched *sched
 	return NULL;
 }
 
+/* moduledata.rodata (link-time), where stack objects' pointer masks are. */
+static struct gomem_error *module_rodata(struct gm_runtime *rt, const struct gm_pclntab *tab,
+					 const struct gm_frames_layout *L, uint64_t *ret)
+{
+	uint64_t md = L->firstmoduledata, rodata;
+	if (!md) {
+		TRY(gm_pclntab_find_moduledata(tab, &md));
+		md += rt->bias;
+	}
+	TRY(gm_rt_read_field(rt, md, &L->md_rodata, &rodata));
+	*ret = rodata - rt->bias;
+	return NULL;
+}
+
 struct gomem_error *gm_stack_roots(struct gm_runtime *rt, gm_stack_slot_fn fn, void *arg,
 				   struct gm_stack_roots_stats *stats)
 {
@@ -647,13 +661,12 @@ struct gomem_error *gm_stack_roots(struct gm_runtime *rt, gm_stack_slot_fn fn, v
 	struct scan s = {.rt = rt, .fn = fn, .arg = arg, .stats = &st};
 	struct gm_pclntab *tab = NULL;
 	struct gm_sched sched = {0};
-	uint64_t rodata;
 	TRY(gm_runtime_frames_layout(rt, &s.L));
-	TRY(gm_rt_read_field(rt, s.L->firstmoduledata, &s.L->md_rodata, &rodata));
-	s.rodata = rodata - rt->bias;
 	TRY(gm_runtime_pclntab(rt, &tab));
 	s.tab = tab;
-	struct gomem_error *err = gm_sched_read(rt, GM_SCHED_THREADS | GM_SCHED_GOROUTINES, &sched);
+	struct gomem_error *err = module_rodata(rt, tab, s.L, &s.rodata);
+	if (!err)
+		err = gm_sched_read(rt, GM_SCHED_THREADS | GM_SCHED_GOROUTINES, &sched);
 	if (!err)
 		err = scan_all(&s, &sched);
 	reset_goroutine(&s);

@@ -549,7 +549,8 @@ static struct gomem_error *resolve_frames(struct gm_runtime *rt, struct gm_frame
 	TRY(need_scalar(rt, d, "link", &L->defer_link));
 	TRY(need_scalar(rt, d, "heap", &L->defer_heap));
 	TRY(need_scalar(rt, "runtime.moduledata", "rodata", &L->md_rodata));
-	return variable(rt, "runtime.firstmoduledata", &L->firstmoduledata);
+	/* Without DWARF no code pattern finds it: the pclntab's search does (0 here). */
+	return optional_variable(rt, "runtime.firstmoduledata", &L->firstmoduledata);
 }
 
 struct gomem_error *gm_runtime_sched_layout(struct gm_runtime *rt,
