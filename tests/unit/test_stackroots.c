@@ -80,7 +80,7 @@ static struct gomem_error *dump_frames(struct gm_runtime *rt)
 	struct gm_sched sched;
 	const struct gm_core_thread *threads = NULL;
 	size_t nthreads = 0;
-	TRY(gm_runtime_pclntab(rt, &d.tab));
+	TRY(gm_frames_pclntab(rt, &d.tab, NULL));
 	struct gomem_error *err = gm_sched_read(rt, GM_SCHED_THREADS | GM_SCHED_GOROUTINES, &sched);
 	if (err) {
 		gm_pclntab_destroy(d.tab);
@@ -286,7 +286,7 @@ static void test_every_goroutine_unwinds_to_its_top_frame(void **state)
 	struct gm_sched sched;
 	const struct gm_core_thread *threads;
 	size_t nthreads, walked = 0;
-	assert_gomem_ok(gm_runtime_pclntab(rt, &tab));
+	assert_gomem_ok(gm_frames_pclntab(rt, &tab, NULL));
 	assert_gomem_ok(gm_sched_read(rt, GM_SCHED_THREADS | GM_SCHED_GOROUTINES, &sched));
 	gm_target_threads(rt->target, &threads, &nthreads);
 	for (size_t i = 0; i < sched.ngs; i++) {

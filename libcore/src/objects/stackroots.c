@@ -22,7 +22,6 @@
 #include <string.h>
 
 #include "objects/stackroots.h"
-#include "runtime/memprofile.h"
 
 /* runtime.maxstacksize is 1 GB on 64-bit: a larger used stack is corrupt. */
 #define MAX_STACK_BYTES (1ULL << 30)
@@ -640,20 +639,6 @@ static struct gomem_error *scan_all(struct scan *s, const struct gm_sched *sched
 	return NULL;
 }
 
-/* moduledata.rodata (link-time), where stack objects' pointer masks are. */
-static struct gomem_error *module_rodata(struct gm_runtime *rt, const struct gm_pclntab *tab,
-					 const struct gm_frames_layout *L, uint64_t *ret)
-{
-	uint64_t md = L->firstmoduledata, rodata;
-	if (!md) {
-		TRY(gm_pclntab_find_moduledata(tab, &md));
-		md += rt->bias;
-	}
-	TRY(gm_rt_read_field(rt, md, &L->md_rodata, &rodata));
-	*ret = rodata - rt->bias;
-	return NULL;
-}
-
 struct gomem_error *gm_stack_roots(struct gm_runtime *rt, gm_stack_slot_fn fn, void *arg,
 				   struct gm_stack_roots_stats *stats)
 {
@@ -662,11 +647,9 @@ struct gomem_error *gm_stack_roots(struct gm_runtime *rt, gm_stack_slot_fn fn, v
 	struct gm_pclntab *tab = NULL;
 	struct gm_sched sched = {0};
 	TRY(gm_runtime_frames_layout(rt, &s.L));
-	TRY(gm_runtime_pclntab(rt, &tab));
+	TRY(gm_frames_pclntab(rt, &tab, &s.rodata));
 	s.tab = tab;
-	struct gomem_error *err = module_rodata(rt, tab, s.L, &s.rodata);
-	if (!err)
-		err = gm_sched_read(rt, GM_SCHED_THREADS | GM_SCHED_GOROUTINES, &sched);
+	struct gomem_error *err = gm_sched_read(rt, GM_SCHED_THREADS | GM_SCHED_GOROUTINES, &sched);
 	if (!err)
 		err = scan_all(&s, &sched);
 	reset_goroutine(&s);

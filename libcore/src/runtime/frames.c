@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "runtime/frames.h"
+#include "runtime/memprofile.h"
 
 /* G status values, the same 1.19-1.27 (runtime2.go). */
 #define G_RUNNING 2
@@ -500,4 +501,46 @@ const char *gm_unwind_end_name(enum gm_unwind_end end)
 	    "top",   "bad pc",	"bad sp", "SP-writing function", "no return address",
 	    "fault", "too deep"};
 	return (unsigned)end < GM_ARRAY_SIZE(names) ? names[end] : "?";
+}
+
+/* runtime.firstmoduledata: from DWARF, else the pclntab's search (no code pattern finds it). */
+static struct gomem_error *first_moduledata(struct gm_runtime *rt, const struct gm_pclntab *tab,
+					    const struct gm_frames_layout *L, uint64_t *ret)
+{
+	uint64_t md = L->firstmoduledata;
+	if (!md) {
+		TRY(gm_pclntab_find_moduledata(tab, &md));
+		md += rt->bias;
+	}
+	*ret = md;
+	return NULL;
+}
+
+static struct gomem_error *frames_pclntab(struct gm_runtime *rt, struct gm_pclntab *tab,
+					  uint64_t *rodata_ret)
+{
+	const struct gm_frames_layout *L;
+	uint64_t md, gofunc, rodata;
+	TRY(gm_runtime_frames_layout(rt, &L));
+	TRY(first_moduledata(rt, tab, L, &md));
+	TRY(gm_rt_read_field(rt, md, &L->md_gofunc, &gofunc));
+	TRY(gm_rt_read_field(rt, md, &L->md_rodata, &rodata));
+	gm_pclntab_set_gofunc(tab, gofunc - rt->bias);
+	if (rodata_ret)
+		*rodata_ret = rodata - rt->bias;
+	return NULL;
+}
+
+struct gomem_error *gm_frames_pclntab(struct gm_runtime *rt, struct gm_pclntab **ret,
+				      uint64_t *rodata_ret)
+{
+	struct gm_pclntab *tab;
+	TRY(gm_runtime_pclntab(rt, &tab));
+	struct gomem_error *err = frames_pclntab(rt, tab, rodata_ret);
+	if (err) {
+		gm_pclntab_destroy(tab);
+		return err;
+	}
+	*ret = tab;
+	return NULL;
 }

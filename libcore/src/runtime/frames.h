@@ -106,4 +106,14 @@ struct gomem_error *gm_unwind(struct gm_runtime *rt, const struct gm_pclntab *ta
 
 const char *gm_unwind_end_name(enum gm_unwind_end end);
 
+/*
+ * The executable's function table for the unwinder and the stack maps
+ * (gm_runtime_pclntab), with moduledata.gofunc set also without DWARF
+ * (the moduledata found by the pclntab's own search, its members' offsets
+ * from the layout), and moduledata.rodata (link-time), the base of stack
+ * objects' pointer masks. gm_pclntab_destroy() it.
+ */
+struct gomem_error *gm_frames_pclntab(struct gm_runtime *rt, struct gm_pclntab **ret,
+				      uint64_t *rodata_ret);
+
 #endif /* GOMEM_RUNTIME_FRAMES_H */

@@ -549,6 +549,7 @@ static struct gomem_error *resolve_frames(struct gm_runtime *rt, struct gm_frame
 	TRY(need_scalar(rt, d, "link", &L->defer_link));
 	TRY(need_scalar(rt, d, "heap", &L->defer_heap));
 	TRY(need_scalar(rt, "runtime.moduledata", "rodata", &L->md_rodata));
+	TRY(need_scalar(rt, "runtime.moduledata", "gofunc", &L->md_gofunc));
 	/* Without DWARF no code pattern finds it: the pclntab's search does (0 here). */
 	return optional_variable(rt, "runtime.firstmoduledata", &L->firstmoduledata);
 }

@@ -120,6 +120,7 @@ struct gm_frames_layout {
 	struct gm_field g_syscallpc, g_syscallsp, g_defer, g_panic;
 	struct gm_field defer_fn, defer_link, defer_heap; /* runtime._defer */
 	struct gm_field md_rodata; /* moduledata.rodata: the base of stack objects' gcdata */
+	struct gm_field md_gofunc; /* moduledata.gofunc: the base of funcdata (stack maps) */
 	uint64_t firstmoduledata;  /* 0 when DWARF does not say (gm_pclntab_find_moduledata) */
 };
 
