@@ -27,7 +27,10 @@ ELIDED = re.compile(r"^\.\.\.(\d+ frames elided|additional frames elided)\.\.\.$
 
 
 def all_fixtures():
-    return built_fixtures() + built_fixtures(ARM64_FIXTURES, ("kernel", "qemu"))
+    """Every built fixture: the matrix, arm64 (qemu-user) and stripped ones (no DWARF: the
+    layout tables answer, and the moduledata comes from the pclntab's own search)."""
+    return (built_fixtures() + built_fixtures(ARM64_FIXTURES, ("kernel", "qemu")) +
+            built_fixtures(os.path.join(BUILD, "fixtures-stripped"), ("kernel",)))
 
 
 def dumped(fixture):
