@@ -116,8 +116,16 @@ static void build_checks(struct summary *s)
 	add_check(s, "HeapObjects = objects in in-use spans", ms->HeapObjects, w->objects);
 	add_check(s, "HeapAlloc = bytes of objects in in-use spans", ms->HeapAlloc,
 		  w->object_bytes);
+	/*
+	 * The runtime's manual spans outside HeapSys and StackInuse: GC work
+	 * buffers, and up to 1.23 the pointer bitmaps that GC programs are
+	 * unrolled into (heapStats.inPtrScalarBits): from 1.22 a large object
+	 * of such a type keeps one as its largeType for its lifetime
+	 * (heapSetType, mbitmap_allocheaders.go@1.22), before only a scan does.
+	 */
 	add_check(s, "HeapSys + StackInuse + work buffers = mapped heap pages",
-		  ms->HeapSys + ms->StackInuse + ms->work_bufs, w->mapped_bytes);
+		  ms->HeapSys + ms->StackInuse + ms->work_bufs + ms->ptr_scalar_bits,
+		  w->mapped_bytes);
 	/* sysUnused drops mappedReady before the scavenger counts the pages released. */
 	add_check_within(s, "Sys = mappedReady + released", ms->Sys,
 			 ms->mapped_ready + ms->released_consistent, flight);
@@ -310,7 +318,7 @@ static void summary_text(struct gm_strbuf *b, const struct summary *s)
 {
 	const struct gm_target *t = s->t;
 	const struct gm_memstats *ms = &s->ms;
-	char h1[32], h3[32];
+	char h1[32];
 	gm_strbuf_printf(b, "%s (%s%s%s, linux/%s), ", t->exe.path, t->exe.go_version,
 			 t->exe.experiments[0] ? ", X:" : "", t->exe.experiments, t->arch->goarch);
 	if (t->have_core)
@@ -319,8 +327,8 @@ static void summary_text(struct gm_strbuf *b, const struct summary *s)
 	else
 		gm_strbuf_printf(b, "live process %d\n", t->pid);
 	gm_strbuf_printf(b, "VSZ %s, ", gm_human_bytes(s->vsz, h1));
-	gm_rss_text(b, s->as);
-	gm_strbuf_printf(b, ", OS page %s\n\n", gm_human_bytes(t->page_size, h3));
+	gm_rss_line(b, s->as, t->page_size);
+	gm_strbuf_printf(b, "\n");
 	gm_breakdown_text(b, &s->bd);
 	gm_breakdown_explain(b, s->as, &s->bd);
 

@@ -114,10 +114,11 @@ struct gomem_error *gm_pprof_runtime_profile(struct gm_run *r, const struct gm_m
 /* ---- the breakdown tree rendered (breakdown.c) ---- */
 
 /*
- * "RSS 52.7 MiB resident (anonymous): file-backed pages are not in a kernel
- * core", "RSS 151.8 MiB: 52.7 MiB anonymous + 99.1 MiB file-backed (smaps)".
+ * The rest of the VSZ line, "RSS 151.8 MiB: 52.7 MiB anonymous + 99.1 MiB
+ * file-backed (smaps), OS page 4.0 KiB", and for a kernel core "RSS 52.7 MiB
+ * resident (anonymous), OS page 4.0 KiB" with a line that says why.
  */
-void gm_rss_text(struct gm_strbuf *b, const struct gm_addrspace *as);
+void gm_rss_line(struct gm_strbuf *b, const struct gm_addrspace *as, uint64_t os_page);
 /* "rss_bytes", "rss_anon_bytes", "rss_file_bytes": null where unknown. */
 void gm_rss_json(struct gm_jw *w, const struct gm_addrspace *as);
 
