@@ -154,6 +154,14 @@ struct gm_graph_layout {
 	struct gm_field finalizer_fn, finalizer_arg;
 	struct gm_field cleanupqueue_all, cleanupblock_alllink, cleanupblock_n,
 	    cleanupblock_cleanups;
+/* What the unwinder and the stack roots read of Gs, defers and modules (frames.c). */
+struct gm_frames_layout {
+	struct gm_field g_sched_pc, g_sched_sp, g_sched_lr, g_sched_ctxt;
+	struct gm_field g_syscallpc, g_syscallsp, g_defer, g_panic;
+	struct gm_field defer_fn, defer_link, defer_heap; /* runtime._defer */
+	struct gm_field md_rodata; /* moduledata.rodata: the base of stack objects' gcdata */
+	struct gm_field md_gofunc; /* moduledata.gofunc: the base of funcdata (stack maps) */
+	uint64_t firstmoduledata;  /* 0 when DWARF does not say (gm_pclntab_find_moduledata) */
 };
 
 struct gm_runtime {
@@ -176,6 +184,8 @@ struct gm_runtime {
 	bool have_sched, have_stack, have_regions, have_objects;
 	struct gm_graph_layout graph;
 	bool have_graph;
+	struct gm_frames_layout frames;
+	bool have_frames;
 	/*
 	 * The user arenas found in the arena index (L.scan_user_arenas): the scan
 	 * reads the whole index, so it is done once per target, like its mappings.
@@ -199,6 +209,8 @@ struct gomem_error *gm_runtime_graph_layout(struct gm_runtime *rt,
 					    const struct gm_graph_layout **ret);
 /* The address of runtime.firstmoduledata (from DWARF, or found through the pclntab). */
 struct gomem_error *gm_runtime_first_module(struct gm_runtime *rt, uint64_t *ret);
+struct gomem_error *gm_runtime_frames_layout(struct gm_runtime *rt,
+					     const struct gm_frames_layout **ret);
 /*
  * Every layout at once, with no target memory (rt->target may be NULL): what
  * tools/layouts/ records for the layout tables, so that they hold every
