@@ -154,6 +154,8 @@ struct gm_graph_layout {
 	struct gm_field finalizer_fn, finalizer_arg;
 	struct gm_field cleanupqueue_all, cleanupblock_alllink, cleanupblock_n,
 	    cleanupblock_cleanups;
+};
+
 /* What the unwinder and the stack roots read of Gs, defers and modules (frames.c). */
 struct gm_frames_layout {
 	struct gm_field g_sched_pc, g_sched_sp, g_sched_lr, g_sched_ctxt;
