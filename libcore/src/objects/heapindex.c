@@ -74,7 +74,8 @@ static struct gomem_error *add_span(void *arg, const struct gm_span *sp)
 		*m = sp->start + sp->bytes;
 		return NULL;
 	}
-	if (sp->nelems > UINT32_MAX || sp->elemsize == 0)
+	/* Go's smallest slot is 8 bytes: so the slots never outnumber the heap's words. */
+	if (sp->nelems > UINT32_MAX || sp->elemsize < 8)
 		return gm_error(GOMEM_ERROR_INCONSISTENT, "span 0x%" PRIx64 ": %" PRIu64 " slots",
 				sp->start, sp->nelems);
 	uint8_t buf[GM_MSPAN_MAX];
@@ -375,13 +376,14 @@ static struct gomem_error *build(struct gm_heap_index *idx)
 					"the heap has more than %u object slots", GM_MAX_SLOTS);
 	}
 	idx->nslots = (uint32_t)next;
+	/* Every span inside the arenas first: then the bitsets are as large as the heap says. */
+	TRY(index_pages(idx));
 	size_t words = (size_t)(next + 63) / 64;
 	idx->alloc = calloc(words ? words : 1, 8);
 	idx->dead = calloc(words ? words : 1, 8);
 	idx->fresh = calloc(words ? words : 1, 8);
 	if (!idx->alloc || !idx->dead || !idx->fresh)
 		return &gm_error_no_memory;
-	TRY(index_pages(idx));
 	TRY(index_ids(idx));
 	TRY(index_hot(idx));
 	return index_alloc(idx, b.G);
