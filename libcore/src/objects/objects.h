@@ -22,6 +22,7 @@
 #ifndef GOMEM_OBJECTS_H
 #define GOMEM_OBJECTS_H
 
+#include "objects/stackroots.h"
 #include "runtime/runtime.h"
 
 /* ---- the heap index (heapindex.c) ---- */
@@ -51,7 +52,8 @@ struct gm_index_span {
 	uint64_t heap_bits;  /* GM_LAYOUT_SPAN_BITS: address of the span's heap bits */
 	uint64_t large_type; /* GM_LAYOUT_LARGE: mspan.largeType (0: not published yet) */
 	uint64_t specials;   /* mspan.specials: first special record, 0 when none */
-	uint32_t first_id;   /* id of slot 0 */
+	uint64_t freeindex, alloc_count, alloc_bits; /* as the mspan says (heap.c read them) */
+	uint32_t first_id;			     /* id of slot 0 */
 	uint32_t nelems;
 	uint8_t sizeclass, layout, sweep;
 	bool noscan, user_chunk;
@@ -275,6 +277,7 @@ struct gm_graph_stats {
 	uint64_t missing_bytes;	 /* object bytes the core does not hold (read as zeros) */
 	uint64_t overflows;	 /* times the work stack overflowed into the grey bitset */
 	struct gm_root_stats kinds[GM_ROOT_KINDS];
+	struct gm_stack_roots_stats stacks; /* goroutines and frames scanned (stackroots.c) */
 	uint64_t class_reachable[GM_MAX_SIZE_CLASSES], class_unreachable[GM_MAX_SIZE_CLASSES];
 	uint64_t large_reachable, large_unreachable;
 	uint64_t large_reachable_bytes, large_unreachable_bytes;
@@ -304,15 +307,8 @@ void gm_graph_destroy(struct gm_graph *g);
  * roots_outside when it lands in the heap's arenas but in no object, unless
  * conservative). name must outlive the graph. Before gm_graph_mark().
  *
- * Stack roots (objects/stackroots.c) are one callback away: in
- * gm_roots_collect, gm_stack_roots(g->rt, stack_slot, g, &stats) with
- *
- *	static struct gomem_error *stack_slot(void *arg, const struct gm_stack_slot *s)
- *	{
- *		return gm_graph_add_root(arg, s->kind == GM_STACK_SLOT_REGISTER ?
- *					 GM_ROOT_REGISTER : GM_ROOT_STACK, s->addr, s->value,
- *					 s->conservative, s->func, 0, s->goid);
- *	}
+ * gm_roots_collect() adds the runtime's roots, the goroutine stacks'
+ * (objects/stackroots.c) among them.
  */
 struct gomem_error *gm_graph_add_root(struct gm_graph *g, enum gm_root_kind kind, uint64_t addr,
 				      uint64_t value, bool conservative, const char *name,

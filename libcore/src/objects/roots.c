@@ -261,6 +261,16 @@ static struct gomem_error *cleanup_queue(struct gm_graph *g, const struct gm_gra
 	return NULL;
 }
 
+/* A stack root word (objects/stackroots.c), named by its frame's function. */
+static struct gomem_error *stack_slot(void *arg, const struct gm_stack_slot *s)
+{
+	/* s->func points into the executable's function table, which the runtime keeps. */
+	return gm_graph_add_root(arg,
+				 s->kind == GM_STACK_SLOT_REGISTER ? GM_ROOT_REGISTER : GM_ROOT_STACK,
+				 s->addr, s->value, s->conservative, s->func ? s->func : "stack", 0,
+				 s->goid);
+}
+
 struct gomem_error *gm_roots_collect(struct gm_graph *g)
 {
 	const struct gm_graph_layout *G;
@@ -281,5 +291,5 @@ struct gomem_error *gm_roots_collect(struct gm_graph *g)
 		TRY(finalizer_queue(g, G));
 	if (G->gc_cleanups)
 		TRY(cleanup_queue(g, G));
-	return NULL;
+	return gm_stack_roots(g->rt, stack_slot, g, &g->stats.stacks);
 }

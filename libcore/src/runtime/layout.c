@@ -791,6 +791,28 @@ struct gomem_error *gm_runtime_graph_layout(struct gm_runtime *rt,
 	return NULL;
 }
 
+/* g.sched, g.syscallpc, _defer: the same members in 1.19-1.27 (runtime2.go). */
+static struct gomem_error *resolve_frames(struct gm_runtime *rt, struct gm_frames_layout *L)
+{
+	const char *g = "runtime.g", *d = "runtime._defer";
+	memset(L, 0, sizeof(*L));
+	TRY(need_scalar(rt, g, "sched.pc", &L->g_sched_pc));
+	TRY(need_scalar(rt, g, "sched.sp", &L->g_sched_sp));
+	TRY(need_scalar(rt, g, "sched.lr", &L->g_sched_lr));
+	TRY(need_scalar(rt, g, "sched.ctxt", &L->g_sched_ctxt));
+	TRY(need_scalar(rt, g, "syscallpc", &L->g_syscallpc));
+	TRY(need_scalar(rt, g, "syscallsp", &L->g_syscallsp));
+	TRY(need_scalar(rt, g, "_defer", &L->g_defer));
+	TRY(need_scalar(rt, g, "_panic", &L->g_panic));
+	TRY(need_scalar(rt, d, "fn", &L->defer_fn));
+	TRY(need_scalar(rt, d, "link", &L->defer_link));
+	TRY(need_scalar(rt, d, "heap", &L->defer_heap));
+	TRY(need_scalar(rt, "runtime.moduledata", "rodata", &L->md_rodata));
+	TRY(need_scalar(rt, "runtime.moduledata", "gofunc", &L->md_gofunc));
+	/* Without DWARF no code pattern finds it: the pclntab's search does (0 here). */
+	return optional_variable(rt, "runtime.firstmoduledata", &L->firstmoduledata);
+}
+
 /* ---- the type descriptors (GO-OBJECTS.md §4) ---- */
 
 /* The first of the names that the DWARF has as a type; NULL when none. */
@@ -1085,6 +1107,19 @@ const struct gm_object_layout *gm_runtime_object_layout(struct gm_runtime *rt)
 	return &rt->objects;
 }
 
+struct gomem_error *gm_runtime_frames_layout(struct gm_runtime *rt,
+					     const struct gm_frames_layout **ret)
+{
+	if (!rt->have_frames) {
+		struct gm_frames_layout L;
+		TRY(resolve_frames(rt, &L));
+		rt->frames = L;
+		rt->have_frames = true;
+	}
+	*ret = &rt->frames;
+	return NULL;
+}
+
 struct gomem_error *gm_runtime_resolve_every_layout(struct gm_runtime *rt)
 {
 	const struct gm_types_layout *types;
@@ -1100,6 +1135,8 @@ struct gomem_error *gm_runtime_resolve_every_layout(struct gm_runtime *rt)
 	const struct gm_graph_layout *graph;
 	struct gomem_error *err = gm_runtime_graph_layout(rt, &graph);
 	gomem_error_destroy(err);
+	const struct gm_frames_layout *frames;
+	TRY(gm_runtime_frames_layout(rt, &frames));
 	TRY(gm_runtime_types_layout(rt, &types));
 	return NULL;
 }

@@ -156,6 +156,16 @@ struct gm_graph_layout {
 	    cleanupblock_cleanups;
 };
 
+/* What the unwinder and the stack roots read of Gs, defers and modules (frames.c). */
+struct gm_frames_layout {
+	struct gm_field g_sched_pc, g_sched_sp, g_sched_lr, g_sched_ctxt;
+	struct gm_field g_syscallpc, g_syscallsp, g_defer, g_panic;
+	struct gm_field defer_fn, defer_link, defer_heap; /* runtime._defer */
+	struct gm_field md_rodata; /* moduledata.rodata: the base of stack objects' gcdata */
+	struct gm_field md_gofunc; /* moduledata.gofunc: the base of funcdata (stack maps) */
+	uint64_t firstmoduledata;  /* 0 when DWARF does not say (gm_pclntab_find_moduledata) */
+};
+
 /* How a map keeps its entries (GO-OBJECTS.md §4.4). */
 enum gm_map_impl {
 	GM_MAP_OLD = 1,	  /* hmap and buckets (1.19-1.23, noswissmap in 1.24-1.25) */
@@ -191,7 +201,6 @@ struct gm_types_layout {
 	uint64_t tflag_uncommon, tflag_extra_star, tflag_named, tflag_on_demand, tflag_unrolled;
 	uint64_t tflag_direct_iface, kind_mask, kind_direct_iface, kind_gcprog;
 };
-
 struct gm_runtime {
 	struct gm_dwarf *dw;
 	struct gm_target *target; /* NULL for a runtime made by hand (the unit tests) */
@@ -214,6 +223,8 @@ struct gm_runtime {
 	bool have_sched, have_stack, have_regions, have_objects;
 	struct gm_graph_layout graph;
 	bool have_graph;
+	struct gm_frames_layout frames;
+	bool have_frames;
 	/*
 	 * The user arenas found in the arena index (L.scan_user_arenas): the scan
 	 * reads the whole index, so it is done once per target, like its mappings.
@@ -240,6 +251,8 @@ struct gomem_error *gm_runtime_graph_layout(struct gm_runtime *rt,
 					    const struct gm_graph_layout **ret);
 /* The address of runtime.firstmoduledata (from DWARF, or found through the pclntab). */
 struct gomem_error *gm_runtime_first_module(struct gm_runtime *rt, uint64_t *ret);
+struct gomem_error *gm_runtime_frames_layout(struct gm_runtime *rt,
+					     const struct gm_frames_layout **ret);
 /*
  * Every layout at once, with no target memory (rt->target may be NULL): what
  * tools/layouts/ records for the layout tables, so that they hold every

@@ -324,7 +324,7 @@ static void summary_text(struct gm_strbuf *b, const struct summary *s)
 {
 	const struct gm_target *t = s->t;
 	const struct gm_memstats *ms = &s->ms;
-	char h1[32];
+	char h1[32], h3[32];
 	gm_strbuf_printf(b, "%s (%s%s%s, linux/%s), ", t->exe.path, t->exe.go_version,
 			 t->exe.experiments[0] ? ", X:" : "", t->exe.experiments, t->arch->goarch);
 	if (t->have_core)
@@ -362,7 +362,6 @@ static void summary_text(struct gm_strbuf *b, const struct summary *s)
 			 "HeapObjects", ms->HeapObjects, ms->Mallocs, ms->Frees, ms->NumGC);
 	if (s->graph) {
 		const struct gm_graph_stats *gs = &s->graph->stats;
-		char h3[32];
 		gm_strbuf_printf(
 		    b,
 		    "  %-13s %15" PRIu64 "  %10s  reachable from the roots; unreachable %s "

@@ -536,13 +536,14 @@ static void whatis_text(struct whatis *w)
 		if (w->header_bytes)
 			gm_strbuf_printf(b, " (the first %" PRIu64 " bytes are the malloc header)",
 					 w->header_bytes);
-		if (w->has_reachable)
-			gm_strbuf_printf(b, ", %s",
-					 w->reachable ? "reachable from the roots"
-						      : "unreachable (garbage the next GC frees)");
-		if (w->has_reachable)
-			gm_strbuf_printf(b, ", type %s", w->type[0] ? w->type : "unknown");
 		gm_strbuf_printf(b, "\n");
+		if (w->has_reachable)
+			gm_strbuf_printf(b, "  %-8s %s\n", "graph",
+					 w->reachable ? "reachable from the roots"
+						      : "unreachable: garbage the next GC frees");
+		if (w->has_reachable)
+			gm_strbuf_printf(b, "  %-8s %s\n", "type",
+					 w->type[0] ? w->type : "unknown");
 	}
 	if (w->has_stack)
 		gm_strbuf_printf(
