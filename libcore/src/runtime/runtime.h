@@ -169,6 +169,9 @@ struct gm_memstats {
 	uint64_t mapped_ready, committed, released_consistent, in_heap_consistent;
 	uint64_t work_bufs, ptr_scalar_bits;
 	uint64_t flush_objects, flush_bytes, flush_tiny; /* the mcache correction */
+	/* gcController.heapMarked: the heap the last GC marked live (0 before the first). */
+	uint64_t heap_marked;
+	bool has_heap_marked;
 };
 
 /* One size class's share of the in-use heap. */

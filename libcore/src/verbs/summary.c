@@ -11,7 +11,8 @@
 
 #include "verbs/verbs.h"
 
-#define MAX_CHECKS 16
+#define MAX_CHECKS     16
+#define SENTENCE_BYTES 1024
 
 /*
  * A check holds when the two views agree exactly, or, for the checks on free
@@ -172,6 +173,47 @@ static struct gomem_error *summary_build(struct gm_run *r, struct summary *s)
 	return NULL;
 }
 
+/* ---- the heap since the last GC ---- */
+
+/*
+ * GOGC=off leaves the heap goal at ^uint64(0)>>1 less the memory limit's
+ * headroom (mgcpacer.go: gcPercentHeapGoal is maxInt64 with gcPercent < 0,
+ * and memoryLimitHeapGoal subtracts its headroom): about 2^63, where no heap
+ * can get. Any goal above 2^62 is that.
+ */
+static bool gc_off(const struct gm_memstats *ms)
+{
+	return ms->NextGC > (1ULL << 62);
+}
+
+/* HeapAlloc - heapMarked: what was allocated since the last GC marked the heap. */
+static uint64_t allocated_since_gc(const struct gm_memstats *ms)
+{
+	return ms->HeapAlloc > ms->heap_marked ? ms->HeapAlloc - ms->heap_marked : 0;
+}
+
+/* The sentence that stops users chasing garbage: the heap against the last GC and the next. */
+static void gc_sentence(const struct gm_memstats *ms, char *out, size_t size)
+{
+	char h[3][32];
+	if (!ms->has_heap_marked) {
+		out[0] = 0;
+		return;
+	}
+	const char *next =
+	    gc_off(ms) ? "GC off (GOGC=off and no memory limit): no GC is due, the heap grows "
+			 "until the program calls runtime.GC"
+		       : "the next GC is due when the heap reaches ";
+	snprintf(out, size,
+		 "%s %s of the heap live (gcController.heapMarked); %s was allocated since "
+		 "(HeapAlloc - heapMarked: objects allocated after that GC, live ones and "
+		 "garbage alike, which only the next GC tells apart); %s%s%s.",
+		 ms->NumGC ? "The last GC marked" : "No GC has run yet: the runtime starts from",
+		 gm_human_bytes(ms->heap_marked, h[0]),
+		 gm_human_bytes(allocated_since_gc(ms), h[1]), next,
+		 gc_off(ms) ? "" : gm_human_bytes(ms->NextGC, h[2]), gc_off(ms) ? "" : " (NextGC)");
+}
+
 /* ---- JSON ---- */
 
 #define MS_FIELDS(X)                                                                               \
@@ -226,7 +268,7 @@ static void json_classes(struct gm_jw *w, const struct gm_heap_walk *walk)
 	gm_jw_end(w);
 }
 
-static void json_heap(struct gm_jw *w, const struct gm_heap_walk *h)
+static void json_heap(struct gm_jw *w, const struct gm_heap_walk *h, const struct gm_memstats *ms)
 {
 	gm_jw_key(w, "heap");
 	gm_jw_object(w);
@@ -252,6 +294,10 @@ static void json_heap(struct gm_jw *w, const struct gm_heap_walk *h)
 	gm_jw_member_uint(w, "in_flight_bytes", in_flight_bytes(h));
 	gm_jw_member_uint(w, "user_arenas", h->user_arenas);
 	gm_jw_member_uint(w, "user_chunk_bytes", h->user_chunk_bytes);
+	gm_jw_member_uint_or_null(w, "live_at_last_gc_bytes", ms->has_heap_marked, ms->heap_marked);
+	gm_jw_member_uint_or_null(w, "allocated_since_gc_bytes", ms->has_heap_marked,
+				  allocated_since_gc(ms));
+	gm_jw_member_bool(w, "gc_off", gc_off(ms));
 	gm_jw_end(w);
 }
 
@@ -274,7 +320,7 @@ static void summary_json(struct gm_run *r, const struct summary *s)
 #undef X
 	gm_jw_end(w);
 	gm_jw_line(w);
-	json_heap(w, &s->walk);
+	json_heap(w, &s->walk, &s->ms);
 	gm_jw_line(w);
 	json_classes(w, &s->walk);
 	gm_jw_line(w);
@@ -282,7 +328,9 @@ static void summary_json(struct gm_run *r, const struct summary *s)
 	gm_breakdown_json(w, &s->bd);
 	gm_jw_line(w);
 	gm_jw_key(w, "explanation");
-	gm_breakdown_explain_json(w, s->as, &s->bd);
+	char gc[SENTENCE_BYTES];
+	gc_sentence(&s->ms, gc, sizeof(gc));
+	gm_breakdown_explain_json(w, s->as, &s->bd, gc[0] ? gc : NULL);
 	gm_jw_line(w);
 	gm_jw_key(w, "checks");
 	gm_jw_array_lines(w);
@@ -322,7 +370,9 @@ static void summary_text(struct gm_strbuf *b, const struct summary *s)
 	gm_rss_text(b, s->as);
 	gm_strbuf_printf(b, ", OS page %s\n\n", gm_human_bytes(t->page_size, h3));
 	gm_breakdown_text(b, &s->bd);
-	gm_breakdown_explain(b, s->as, &s->bd);
+	char gc[SENTENCE_BYTES];
+	gc_sentence(ms, gc, sizeof(gc));
+	gm_breakdown_explain(b, s->as, &s->bd, gc[0] ? gc : NULL);
 
 	gm_strbuf_printf(b, "\nruntime.MemStats, as ReadMemStats would report them:\n");
 	text_bytes_row(b, "HeapAlloc", ms->HeapAlloc, "bytes of allocated heap objects");
@@ -340,7 +390,11 @@ static void summary_text(struct gm_strbuf *b, const struct summary *s)
 	text_bytes_row(b, "GCSys", ms->GCSys, "garbage collector metadata");
 	text_bytes_row(b, "OtherSys", ms->OtherSys, "other runtime allocations");
 	text_bytes_row(b, "Sys", ms->Sys, "total obtained from the OS");
-	text_bytes_row(b, "NextGC", ms->NextGC, "heap goal of the next GC");
+	if (gc_off(ms))
+		gm_strbuf_printf(b, "  %-13s %15" PRIu64 "  %10s  %s\n", "NextGC", ms->NextGC,
+				 "GC off", "heap goal of the next GC: none (GOGC=off)");
+	else
+		text_bytes_row(b, "NextGC", ms->NextGC, "heap goal of the next GC");
 	text_bytes_row(b, "TotalAlloc", ms->TotalAlloc, "cumulative bytes allocated");
 	gm_strbuf_printf(b,
 			 "  %-13s %15" PRIu64 "  objects; Mallocs %" PRIu64 ", Frees %" PRIu64

@@ -125,12 +125,12 @@ void gm_rss_json(struct gm_jw *w, const struct gm_addrspace *as);
 void gm_breakdown_json(struct gm_jw *w, const struct gm_breakdown *bd);
 /* The tree, one line per node. */
 void gm_breakdown_text(struct gm_strbuf *b, const struct gm_breakdown *bd);
-/* Three to five sentences: why VSZ is so much larger than RSS. */
+/* Three to five sentences: why VSZ is so much larger than RSS; then extra, unless NULL. */
 void gm_breakdown_explain(struct gm_strbuf *b, const struct gm_addrspace *as,
-			  const struct gm_breakdown *bd);
+			  const struct gm_breakdown *bd, const char *extra);
 /* The sentences as one JSON array of strings. */
 void gm_breakdown_explain_json(struct gm_jw *w, const struct gm_addrspace *as,
-			       const struct gm_breakdown *bd);
+			       const struct gm_breakdown *bd, const char *extra);
 
 /* ---- the picture (svg.c) ---- */
 
