@@ -89,6 +89,11 @@ static struct gomem_error *read_thread(struct reader *r, uint64_t m, struct gm_t
 	TRY(read_g_stack(r, gsignal, &th.gsignal_lo, &th.gsignal_hi));
 	if (L->m_vgetrandom_state.present)
 		TRY(gm_rt_read_field(r->rt, m, &L->m_vgetrandom_state, &th.vgetrandom_state));
+	if (L->m_mallocing.present) {
+		uint64_t mallocing;
+		TRY(gm_rt_read_field(r->rt, m, &L->m_mallocing, &mallocing));
+		th.mallocing = mallocing != 0;
+	}
 	if (curg) {
 		th.curg = curg;
 		TRY(gm_rt_read_field(r->rt, curg, &r->L->g_goid, &th.curg_goid));

@@ -437,6 +437,8 @@ static struct gomem_error *resolve_sched(struct gm_runtime *rt, struct gm_sched_
 	TRY(need_scalar(rt, m, "alllink", &L->m_alllink));
 	/* The M's vDSO getrandom state (vgetrandom_linux.go@1.24). */
 	TRY(gm_dwarf_field(rt->dw, m, "vgetrandomState", &L->m_vgetrandom_state));
+	/* Set by mallocgc while it allocates (malloc.go, every supported version). */
+	TRY(described_field(rt, m, "mallocing", &L->m_mallocing));
 	TRY(variable(rt, "runtime.allgs", &L->allgs));
 	TRY(variable(rt, "runtime.allglen", &L->allglen));
 	TRY(variable(rt, "runtime.allm", &L->allm));

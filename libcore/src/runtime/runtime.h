@@ -75,6 +75,7 @@ struct gm_sched_layout {
 	uint64_t wait_reason_strings; /* runtime.waitReasonStrings; 0 where unknown */
 	struct gm_field m_g0, m_gsignal, m_curg, m_id, m_procid, m_alllink;
 	struct gm_field m_vgetrandom_state; /* 1.24+ */
+	struct gm_field m_mallocing;	    /* absent where a layout table has no answer */
 	uint64_t allgs, allglen, allm, m0;
 	struct gm_field sched_ngsys;
 	uint64_t sched;
@@ -382,6 +383,7 @@ struct gm_thread {
 	uint64_t vgetrandom_state; /* m.vgetrandomState (1.24+), 0 if none */
 	bool has_curg;
 	bool g0_in_span, gsignal_in_span; /* stacks.c */
+	bool mallocing;			  /* m.mallocing: inside mallocgc */
 	bool has_sp;			  /* the thread's stack pointer was found in the core */
 	uint64_t sp, pc;		  /* pc: with sp */
 	enum gm_thread_kind kind;	  /* stacks.c */

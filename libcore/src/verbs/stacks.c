@@ -254,8 +254,9 @@ static void stacks_json(struct gm_run *r, const struct gm_stacks *s,
 	gm_jw_array(w);
 	for (size_t i = 0; i < nchecks; i++) {
 		gm_jw_object(w);
-		gm_json_check_members(w, checks[i].name, checks[i].runtime == checks[i].recon,
-				      checks[i].runtime, checks[i].recon);
+		gm_json_check_state_members(
+		    w, checks[i].name, gm_run_check_state(r, checks[i].runtime == checks[i].recon),
+		    checks[i].runtime, checks[i].recon);
 		gm_jw_end(w);
 	}
 	gm_jw_end(w);
@@ -401,12 +402,14 @@ static void stacks_text(struct gm_run *r, const struct gm_stacks *s,
 	gm_strbuf_printf(b, "\nchecks:\n");
 	for (size_t i = 0; i < nchecks; i++) {
 		bool ok = checks[i].runtime == checks[i].recon;
-		gm_strbuf_printf(b, "  %-4s %-78s %" PRIu64, ok ? "ok" : "FAIL", checks[i].name,
+		gm_strbuf_printf(b, "  %-4s %-78s %" PRIu64,
+				 gm_check_word(gm_run_check_state(r, ok)), checks[i].name,
 				 checks[i].runtime);
 		if (!ok)
 			gm_strbuf_printf(b, " != %" PRIu64, checks[i].recon);
 		gm_strbuf_printf(b, "\n");
 	}
+	gm_run_text_skew(r);
 	gm_run_text_warnings(r);
 }
 
@@ -416,6 +419,7 @@ static struct gomem_error *run(struct gm_run *r)
 	TRY(gm_run_uint_option(r, "--limit", r->json ? 0 : TEXT_DEFAULT_LIMIT, &limit));
 	struct gm_stacks s;
 	TRY(gm_stacks_read(r->rt, &s));
+	gm_target_resume(r->t); /* everything is read: a live process goes on */
 	const struct gm_goroutine **list = calloc(s.sched.ngs ? s.sched.ngs : 1, sizeof(*list));
 	if (!list) {
 		gm_stacks_deinit(&s);

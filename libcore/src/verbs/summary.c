@@ -43,6 +43,7 @@ struct summary {
 	struct check checks[MAX_CHECKS];
 	int nchecks;
 	struct gm_run *run; /* for warnings */
+	char skew_why[512];
 };
 
 static void add_check_within(struct summary *s, const char *name, uint64_t runtime, uint64_t recon,
@@ -128,6 +129,35 @@ static void build_checks(struct summary *s)
 			  s->as->meta_memstats_bytes, s->as->meta_located_bytes);
 }
 
+/*
+ * A process stopped while a thread was inside the allocator (m.mallocing,
+ * or heap pages in flight) is between two consistent states: a check that
+ * differs then is skew, said with the reason, not a FAIL. Read while the
+ * process is still stopped.
+ */
+static void note_stopped_mid_allocation(struct summary *s, uint64_t flight)
+{
+	struct gm_sched sched;
+	size_t mallocing = 0;
+	struct gomem_error *err = gm_sched_read(s->run->rt, GM_SCHED_THREADS, &sched);
+	if (!err) {
+		for (size_t i = 0; i < sched.nthreads; i++)
+			mallocing += sched.threads[i].mallocing;
+		gm_sched_deinit(&sched);
+	}
+	gomem_error_destroy(err);
+	if (!mallocing && !flight)
+		return;
+	snprintf(s->skew_why, sizeof(s->skew_why),
+		 "gomem stopped the process while %zu thread%s %s inside the allocator "
+		 "(m.mallocing)%s%s: the runtime's counters and its spans were caught between "
+		 "two consistent states, so a check that differs by that allocation says "
+		 "nothing about gomem or the process; read it again",
+		 mallocing, mallocing == 1 ? "" : "s", mallocing == 1 ? "was" : "were",
+		 flight ? " with heap pages in flight" : "", "");
+	s->run->skew_why = s->skew_why;
+}
+
 static struct gomem_error *summary_build(struct gm_run *r, struct summary *s)
 {
 	struct gm_target *t = r->t;
@@ -170,6 +200,8 @@ static struct gomem_error *summary_build(struct gm_run *r, struct summary *s)
 	if (err)
 		return err;
 	build_checks(s);
+	if (gm_target_stopped(t))
+		note_stopped_mid_allocation(s, flight);
 	return NULL;
 }
 
@@ -337,7 +369,8 @@ static void summary_json(struct gm_run *r, const struct summary *s)
 	for (int i = 0; i < s->nchecks; i++) {
 		const struct check *c = &s->checks[i];
 		gm_jw_object(w);
-		gm_json_check_members(w, c->name, check_ok(c), c->runtime, c->reconstructed);
+		gm_json_check_state_members(w, c->name, gm_run_check_state(r, check_ok(c)),
+					    c->runtime, c->reconstructed);
 		gm_jw_member_uint(w, "tolerance_bytes", c->tolerance);
 		gm_jw_end(w);
 	}
@@ -354,9 +387,23 @@ static void text_bytes_row(struct gm_strbuf *b, const char *name, uint64_t v, co
 			 what);
 }
 
-static void summary_text(struct gm_strbuf *b, const struct summary *s)
+/* ", stopped 12.3 ms while gomem read it", or how it was read without a stop. */
+static const char *pause_text(const struct gm_target *t, char *buf)
+{
+	uint64_t ns;
+	unsigned stops;
+	if (t->read_running)
+		return ", read while it ran (--no-stop)";
+	if (!gm_target_pause(t, &ns, &stops))
+		return ", stopped by the debugger";
+	snprintf(buf, 96, ", stopped %.1f ms while gomem read it", (double)ns / 1e6);
+	return buf;
+}
+
+static void summary_text(struct gm_run *r, struct gm_strbuf *b, const struct summary *s)
 {
 	const struct gm_target *t = s->t;
+	char pause[96];
 	const struct gm_memstats *ms = &s->ms;
 	char h1[32], h3[32];
 	gm_strbuf_printf(b, "%s (%s%s%s, linux/%s), ", t->exe.path, t->exe.go_version,
@@ -365,7 +412,7 @@ static void summary_text(struct gm_strbuf *b, const struct summary *s)
 		gm_strbuf_printf(b, "%s core %s, pid %d\n", gm_target_core_kind(t), t->core.path,
 				 t->pid);
 	else
-		gm_strbuf_printf(b, "live process %d\n", t->pid);
+		gm_strbuf_printf(b, "live process %d%s\n", t->pid, pause_text(t, pause));
 	gm_strbuf_printf(b, "VSZ %s, ", gm_human_bytes(s->vsz, h1));
 	gm_rss_text(b, s->as);
 	gm_strbuf_printf(b, ", OS page %s\n\n", gm_human_bytes(t->page_size, h3));
@@ -405,13 +452,15 @@ static void summary_text(struct gm_strbuf *b, const struct summary *s)
 	for (int i = 0; i < s->nchecks; i++) {
 		const struct check *c = &s->checks[i];
 		bool ok = check_ok(c);
-		gm_strbuf_printf(b, "  %-4s %-56s %" PRIu64, ok ? "ok" : "FAIL", c->name,
+		enum gm_check_state st = gm_run_check_state(r, ok);
+		gm_strbuf_printf(b, "  %-4s %-56s %" PRIu64, gm_check_word(st), c->name,
 				 c->runtime);
 		if (c->runtime != c->reconstructed)
 			gm_strbuf_printf(b, " %s %" PRIu64 "%s", ok ? "vs" : "!=", c->reconstructed,
 					 ok ? " (in flight)" : "");
 		gm_strbuf_printf(b, "\n");
 	}
+	gm_run_text_skew(r);
 	gm_run_text_warnings(s->run);
 }
 
@@ -421,6 +470,8 @@ static struct gomem_error *run(struct gm_run *r)
 	if (!s)
 		return &gm_error_no_memory;
 	struct gomem_error *err = summary_build(r, s);
+	/* Everything is read: a live process goes on while the report is made. */
+	gm_target_resume(r->t);
 	const char *svg = gm_run_option(r, "--svg");
 	if (!err && svg) {
 		char title[256];
@@ -431,7 +482,7 @@ static struct gomem_error *run(struct gm_run *r)
 	if (!err && r->json)
 		summary_json(r, s);
 	else if (!err)
-		summary_text(&r->out, s);
+		summary_text(r, &r->out, s);
 	if (!err && svg && !r->json)
 		gm_strbuf_printf(&r->out, "\ntreemap of the breakdown written to %s\n", svg);
 	gm_breakdown_deinit(&s->bd);
