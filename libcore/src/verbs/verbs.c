@@ -281,8 +281,24 @@ const char *gm_check_word(enum gm_check_state s)
 
 void gm_run_text_skew(struct gm_run *r)
 {
-	if (r->skewed && r->skew_why)
-		gm_strbuf_printf(&r->out, "skew: %s\n", r->skew_why);
+	if (!r->skewed || !r->skew_why)
+		return;
+	/* "skew: " and the reason, wrapped at 100 columns. */
+	const char *p = r->skew_why;
+	gm_strbuf_printf(&r->out, "skew: ");
+	for (size_t col = 6; *p;) {
+		size_t n = strcspn(p, " ");
+		if (col > 6 && col + 1 + n > 100) {
+			gm_strbuf_printf(&r->out, "\n     ");
+			col = 5;
+		}
+		gm_strbuf_printf(&r->out, "%s%.*s", col > 6 ? " " : "", (int)n, p);
+		col += (col > 6) + n;
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	gm_strbuf_printf(&r->out, "\n");
 }
 
 struct gomem_error *gomem_run(struct gomem_target *t, const char *verb, int argc,
