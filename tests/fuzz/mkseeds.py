@@ -127,6 +127,17 @@ def overlay_seeds():
     return seeds
 
 
+def objects_seeds():
+    """fuzz_objects: a verb byte (even: objects, odd: whatis), then records over its region
+    kinds (0..7): spans, allocation bits, heap bytes, arenas, modules, specials, types."""
+    seeds = {"objects": bytes([0]), "whatis": bytes([1])}
+    for kind in range(8):
+        seeds["kind%d-ones" % kind] = bytes([kind % 2]) + record(kind, 0, 0, b"\xff" * 8)
+        seeds["kind%d-zero" % kind] = bytes([0]) + record(kind, 1, 8, b"\0" * 8)
+        seeds["kind%d-self" % kind] = bytes([0]) + record(kind, 3, 0, struct.pack("<Q", 0xc000000000))
+    return seeds
+
+
 def exe_seeds():
     """fuzz_exe: records over the executable's regions (see fuzz_exe.c)."""
     seeds = {"none": b""}
@@ -237,6 +248,7 @@ def main(argv):
         return
     write(corpus, "fuzz_core", core_seeds())
     write(corpus, "fuzz_overlay", overlay_seeds())
+    write(corpus, "fuzz_objects", objects_seeds())
     write(corpus, "fuzz_exe", exe_seeds())
     write(corpus, "fuzz_pclntab", pclntab_seeds())
 

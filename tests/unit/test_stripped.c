@@ -221,6 +221,7 @@ static char *record_table(const char *path, struct gm_dwarf *d, const struct gm_
 	struct gm_runtime *rt = calloc(1, sizeof(*rt));
 	assert_non_null(rt);
 	rt->dw = d;
+	rt->arch = exe->arch; /* the layouts' per-GOARCH fallbacks */
 	snprintf(rt->go_version, sizeof(rt->go_version), "%s", exe->go_version);
 	assert_gomem_ok(gm_runtime_resolve_every_layout(rt));
 	struct gm_strbuf report = {0};

@@ -58,7 +58,7 @@ configs() {
 	1.24) echo "default staticlockranking nospinbitmutex noswissmap arenas race" ;;
 	1.25) echo "default staticlockranking greenteagc noswissmap arenas race" ;;
 	1.26) echo "default staticlockranking nogreenteagc norandomizedheapbase64 arenas race" ;;
-	1.27) echo "default staticlockranking nogreenteagc nosizespecializedmalloc arenas race" ;;
+	1.27) echo "default staticlockranking nogreenteagc nosizespecializedmalloc mapsplitgroup arenas race" ;;
 	*) return 1 ;;
 	esac
 }

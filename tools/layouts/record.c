@@ -76,6 +76,7 @@ int main(int argc, char **argv)
 		err = &gm_error_no_memory;
 	if (!err) {
 		rt->dw = d;
+		rt->arch = exe.arch; /* the layouts' per-GOARCH fallbacks */
 		snprintf(rt->go_version, sizeof(rt->go_version), "%s", exe.go_version);
 		err = gm_runtime_resolve_every_layout(rt);
 	}

@@ -133,18 +133,23 @@ static struct gomem_error *index_add(struct gm_dwarf *d, const char *name, uint8
 	return NULL;
 }
 
-/* The runtime's own packages, and the sync/atomic wrappers it uses. */
+/*
+ * The runtime's own packages, and the sync/atomic wrappers it uses; and
+ * internal/abi, the type descriptors' layout and flags (the object graph).
+ */
 static bool wanted_name(const char *name)
 {
 	return strncmp(name, "runtime.", 8) == 0 || strncmp(name, "internal/runtime/", 17) == 0 ||
-	       strncmp(name, "runtime/internal/", 17) == 0;
+	       strncmp(name, "runtime/internal/", 17) == 0 ||
+	       strncmp(name, "internal/abi.", 13) == 0;
 }
 
 static bool wanted_cu(const char *name)
 {
 	return name &&
 	       (strcmp(name, "runtime") == 0 || strncmp(name, "internal/runtime/", 17) == 0 ||
-		strncmp(name, "runtime/internal/", 17) == 0 || strncmp(name, "go:", 3) == 0);
+		strncmp(name, "runtime/internal/", 17) == 0 || strncmp(name, "go:", 3) == 0 ||
+		strcmp(name, "internal/abi") == 0);
 }
 
 static struct gomem_error *index_cu(struct gm_dwarf *d, Dwarf_Die *cu)

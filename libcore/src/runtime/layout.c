@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "runtime/runtime.h"
+#include "target/pclntab.h"
 
 #define MAX_STRUCT 65536 /* a runtime.g larger than this is a corrupt DWARF */
 
@@ -560,6 +561,286 @@ static void resolve_objects(struct gm_runtime *rt, struct gm_object_layout *L)
 	L->header_bytes = header < 0 ? 8 : (uint64_t)header;
 }
 
+/* A field of the first of two type names that exists (1.19's runtime._type, then abi.Type). */
+static struct gomem_error *field_of(struct gm_runtime *rt, const char *type, const char *path,
+				    const char *path119, struct gm_field *f)
+{
+	TRY(optional_field(rt, type, path, f));
+	if (!f->present && path119)
+		TRY(optional_field(rt, type, path119, f));
+	return NULL;
+}
+
+/* Every field of fs present, and inside a struct of at most max bytes (0: unchecked). */
+static struct gomem_error *check_fields(struct gm_runtime *rt, const char *what,
+					const struct gm_field *const *fs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!fs[i]->present || fs[i]->size > 8 || fs[i]->offset > MAX_STRUCT)
+			return gm_error(GOMEM_ERROR_UNSUPPORTED,
+					"unsupported Go runtime layout (%s): %s (field %zu)",
+					rt->go_version, what, i);
+	}
+	return NULL;
+}
+
+/*
+ * The heap's pointer bitmaps, by presence (GO-OBJECTS.md §0): heapArena.bitmap
+ * of bytes and no noMorePtrs is 1.19's 2-bit bitmap; with noMorePtrs
+ * (directly, or in 1.22 noallocheaders' heapArenaPtrScalar) the 1-bit one
+ * of CL 422634 (1.20); neither, span heap bits and headers (1.22+).
+ */
+static struct gomem_error *resolve_graph_bitmaps(struct gm_runtime *rt, struct gm_graph_layout *L)
+{
+	struct gm_field nomore;
+	TRY(optional_field(rt, "runtime.heapArena", "bitmap", &L->arena_bitmap));
+	TRY(optional_field(rt, "runtime.heapArena", "noMorePtrs", &nomore));
+	if (!L->arena_bitmap.present) {
+		struct gm_field ps;
+		TRY(optional_field(rt, "runtime.heapArena", "heapArenaPtrScalar", &ps));
+		if (ps.present && ps.size > 0) {
+			TRY(optional_field(rt, "runtime.heapArena", "heapArenaPtrScalar.bitmap",
+					   &L->arena_bitmap));
+			TRY(optional_field(rt, "runtime.heapArena", "heapArenaPtrScalar.noMorePtrs",
+					   &nomore));
+		}
+	}
+	if (L->arena_bitmap.present) {
+		uint64_t words = rt->L.arena_bytes / 8;
+		L->arena_bitmap1 = nomore.present;
+		L->arena_bitmap2 = !nomore.present;
+		uint64_t want = L->arena_bitmap2 ? words / 4 : words / 8;
+		if (L->arena_bitmap.size != want)
+			return gm_error(GOMEM_ERROR_UNSUPPORTED,
+					"unsupported heap bitmap in %s (%llu bytes an arena)",
+					rt->go_version, (unsigned long long)L->arena_bitmap.size);
+	}
+	/* Green Tea's inline mark bits: an empty struct in nogreenteagc builds
+	 * (mgcmark_nogreenteagc.go@1.25). */
+	if (gm_dwarf_has_type(rt->dw, "runtime.spanInlineMarkBits")) {
+		struct gm_field marks;
+		TRY(gm_dwarf_sizeof(rt->dw, "runtime.spanInlineMarkBits", &L->inline_mark_bytes));
+		TRY(optional_field(rt, "runtime.spanInlineMarkBits", "marks", &marks));
+		if (L->inline_mark_bytes && (!marks.present || L->inline_mark_bytes > 1024))
+			return gm_error(GOMEM_ERROR_UNSUPPORTED, "unsupported spanInlineMarkBits");
+		L->inline_marks_offset = marks.offset;
+	}
+	return NULL;
+}
+
+static struct gomem_error *resolve_graph_types(struct gm_runtime *rt, struct gm_graph_layout *L)
+{
+	/* type _type = abi.Type from 1.21 (runtime/type.go@1.21); lower-case fields in 1.19. */
+	const char *t =
+	    gm_dwarf_has_type(rt->dw, "internal/abi.Type") ? "internal/abi.Type" : "runtime._type";
+	TRY(gm_dwarf_sizeof(rt->dw, t, &L->type_size));
+	TRY(field_of(rt, t, "Size_", "size", &L->type_size_));
+	TRY(field_of(rt, t, "PtrBytes", "ptrdata", &L->type_ptrbytes));
+	TRY(field_of(rt, t, "TFlag", "tflag", &L->type_tflag));
+	TRY(field_of(rt, t, "Kind_", "kind", &L->type_kind));
+	TRY(field_of(rt, t, "GCData", "gcdata", &L->type_gcdata));
+	const struct gm_field *tf[] = {&L->type_size_, &L->type_ptrbytes, &L->type_tflag,
+				       &L->type_kind, &L->type_gcdata};
+	TRY(check_fields(rt, "type descriptors", tf, GM_ARRAY_SIZE(tf)));
+	bool abi = !strcmp(t, "internal/abi.Type");
+	const char *st = abi ? "internal/abi.StructType" : "runtime.structtype";
+	const char *sf = abi ? "internal/abi.StructField" : "runtime.structfield";
+	const char *at = abi ? "internal/abi.ArrayType" : "runtime.arraytype";
+	TRY(field_of(rt, st, "Fields", "fields", &L->structtype_fields));
+	TRY(field_of(rt, sf, "Typ", "typ", &L->structfield_typ));
+	TRY(field_of(rt, sf, "Offset", "offset", &L->structfield_offset));
+	TRY(field_of(rt, at, "Elem", "elem", &L->arraytype_elem));
+	TRY(field_of(rt, at, "Len", "len", &L->arraytype_len));
+	L->structfield_size = L->structtype_fields.elem_size;
+	/* TFlag bit 4 means GCMaskOnDemand from 1.24 (abi/type.go@1.24), UnrolledBitmap before. */
+	int64_t v = constant_or(rt, "internal/abi.TFlagGCMaskOnDemand", -1);
+	L->gcmask_on_demand = v > 0;
+	L->tflag_on_demand = v > 0 ? (uint64_t)v : 0;
+	if (L->gcmask_on_demand) {
+		const struct gm_field *bf[] = {&L->structtype_fields, &L->structfield_typ,
+					       &L->structfield_offset, &L->arraytype_elem,
+					       &L->arraytype_len};
+		TRY(check_fields(rt, "struct and array descriptors", bf + 1,
+				 GM_ARRAY_SIZE(bf) - 1));
+		if (!L->structtype_fields.present || L->structfield_size < 24)
+			return gm_error(GOMEM_ERROR_UNSUPPORTED, "unsupported StructType layout");
+	}
+	/* GC programs: KindGCProg until 1.23 (abi/type.go@1.23; runtime.kindGCProg in 1.19). */
+	v = constant_or(rt, "internal/abi.KindGCProg", -1);
+	if (v < 0)
+		v = constant_or(rt, "runtime.kindGCProg", -1);
+	L->kind_gcprog = v > 0 ? (uint64_t)v : 0;
+	v = constant_or(rt, "internal/abi.KindMask", -1);
+	if (v < 0)
+		v = constant_or(rt, "runtime.kindMask", 0x1f);
+	L->kind_mask = (uint64_t)v;
+	return NULL;
+}
+
+/*
+ * runtime.firstmoduledata: from DWARF, or in a binary without it found by
+ * its pointer to the pclntab (gm_pclntab_find_moduledata). Asked when the
+ * graph is built, not while its layout is resolved: a layout table records
+ * the same questions as DWARF.
+ */
+struct gomem_error *gm_runtime_first_module(struct gm_runtime *rt, uint64_t *ret)
+{
+	if (gm_dwarf_has_variable(rt->dw, "runtime.firstmoduledata") || !rt->target)
+		return variable(rt, "runtime.firstmoduledata", ret);
+	struct gm_pclntab *p = gm_target_pclntab(rt->target);
+	uint64_t md;
+	struct gomem_error *err = p ? gm_pclntab_find_moduledata(p, &md) : NULL;
+	if (!p || err) {
+		gomem_error_destroy(err);
+		return variable(rt, "runtime.firstmoduledata", ret); /* its error names the fix */
+	}
+	*ret = md + rt->bias;
+	return NULL;
+}
+
+/* A global whose layout is resolved when it exists; its address only where it can be had. */
+static struct gomem_error *queue_variable(struct gm_runtime *rt, const char *name, bool *exists,
+					  uint64_t *addr, bool *unknown)
+{
+	*exists = gm_dwarf_variable_exists(rt->dw, name);
+	*addr = 0;
+	*unknown = false;
+	if (!*exists)
+		return NULL;
+	if (gm_dwarf_has_variable(rt->dw, name))
+		return variable(rt, name, addr);
+	*unknown = true; /* no DWARF, no rule that finds it in code: said in a warning */
+	return NULL;
+}
+
+static struct gomem_error *resolve_graph_roots(struct gm_runtime *rt, struct gm_graph_layout *L)
+{
+	const char *md = "runtime.moduledata";
+	TRY(need_scalar(rt, md, "data", &L->md_data));
+	TRY(need_scalar(rt, md, "edata", &L->md_edata));
+	TRY(need_scalar(rt, md, "bss", &L->md_bss));
+	TRY(need_scalar(rt, md, "ebss", &L->md_ebss));
+	TRY(need_scalar(rt, md, "next", &L->md_next));
+	TRY(need_scalar(rt, md, "gcdatamask.n", &L->md_gcdatamask_n));
+	TRY(need_scalar(rt, md, "gcdatamask.bytedata", &L->md_gcdatamask_bytes));
+	TRY(need_scalar(rt, md, "gcbssmask.n", &L->md_gcbssmask_n));
+	TRY(need_scalar(rt, md, "gcbssmask.bytedata", &L->md_gcbssmask_bytes));
+	TRY(need_scalar(rt, "runtime.special", "next", &L->special_next));
+	/* special.offset: uint16 until 1.23, uintptr from 1.24 (mheap.go@1.24). */
+	TRY(need_scalar(rt, "runtime.special", "offset", &L->special_offset));
+	TRY(need_scalar(rt, "runtime.special", "kind", &L->special_kind));
+	L->kind_finalizer = constant_or(rt, "runtime._KindSpecialFinalizer", -1);
+	L->kind_cleanup = constant_or(rt, "runtime._KindSpecialCleanup", -1);
+	L->kind_weak = constant_or(rt, "runtime._KindSpecialWeakHandle", -1);
+	if (L->kind_finalizer < 0)
+		return gm_error(GOMEM_ERROR_UNSUPPORTED, "no _KindSpecialFinalizer in %s",
+				rt->go_version);
+	TRY(need_scalar(rt, "runtime.specialfinalizer", "fn", &L->specialfinalizer_fn));
+	if (L->kind_cleanup >= 0) {
+		/* fn *funcval in 1.24-1.25; cleanup cleanupFn{call, fn, arg} from 1.26
+		 * (mheap.go@1.26). */
+		TRY(optional_field(rt, "runtime.specialCleanup", "cleanup", &L->specialcleanup_fn));
+		if (!L->specialcleanup_fn.present)
+			TRY(need_scalar(rt, "runtime.specialCleanup", "fn", &L->specialcleanup_fn));
+	}
+	if (L->kind_weak >= 0)
+		TRY(need_scalar(rt, "runtime.specialWeakHandle", "handle", &L->specialweak_handle));
+	bool exists;
+	TRY(queue_variable(rt, "runtime.allfin", &exists, &L->allfin, &L->allfin_unknown));
+	if (exists) {
+		/* finblock became finBlock in 1.25 (mfinal.go@1.25). */
+		const char *fb = gm_dwarf_has_type(rt->dw, "runtime.finBlock") ? "runtime.finBlock"
+									       : "runtime.finblock";
+		TRY(need_scalar(rt, fb, "alllink", &L->finblock_alllink));
+		TRY(need_scalar(rt, fb, "cnt", &L->finblock_cnt));
+		TRY(gm_dwarf_field(rt->dw, fb, "fin", &L->finblock_fin));
+		TRY(gm_dwarf_sizeof(rt->dw, "runtime.finalizer", &L->finalizer_size));
+		TRY(need_scalar(rt, "runtime.finalizer", "fn", &L->finalizer_fn));
+		TRY(need_scalar(rt, "runtime.finalizer", "arg", &L->finalizer_arg));
+		if (!L->finblock_fin.present || L->finalizer_size < 16 || L->finalizer_size > 256)
+			return gm_error(GOMEM_ERROR_UNSUPPORTED, "unsupported finBlock layout");
+	}
+	/* The cleanup queue (mcleanup.go@1.25): blocks of *funcval (1.25) or cleanupFn (1.26+). */
+	TRY(queue_variable(rt, "runtime.gcCleanups", &exists, &L->gc_cleanups,
+			   &L->gc_cleanups_unknown));
+	if (exists) {
+		TRY(need_scalar(rt, "runtime.cleanupQueue", "all", &L->cleanupqueue_all));
+		TRY(field_of(rt, "runtime.cleanupBlock", "cleanupBlockHeader.alllink", "alllink",
+			     &L->cleanupblock_alllink));
+		TRY(field_of(rt, "runtime.cleanupBlock", "cleanupBlockHeader.n", "n",
+			     &L->cleanupblock_n));
+		TRY(gm_dwarf_field(rt->dw, "runtime.cleanupBlock", "cleanups",
+				   &L->cleanupblock_cleanups));
+		const struct gm_field *cf[] = {&L->cleanupblock_alllink, &L->cleanupblock_n};
+		TRY(check_fields(rt, "cleanup blocks", cf, GM_ARRAY_SIZE(cf)));
+		if (!L->cleanupblock_cleanups.present || !L->cleanupblock_cleanups.elem_size ||
+		    L->cleanupblock_cleanups.elem_size % 8 || L->cleanupblock_cleanups.size > 65536)
+			return gm_error(GOMEM_ERROR_UNSUPPORTED, "unsupported cleanupBlock layout");
+	}
+	return NULL;
+}
+
+static struct gomem_error *resolve_graph(struct gm_runtime *rt, struct gm_graph_layout *L)
+{
+	memset(L, 0, sizeof(*L));
+	TRY(need_scalar(rt, "runtime.mspan", "sweepgen", &L->mspan_sweepgen));
+	TRY(need_scalar(rt, "runtime.mspan", "gcmarkBits", &L->mspan_gcmarkbits));
+	TRY(need_scalar(rt, "runtime.mspan", "specials", &L->mspan_specials));
+	/* largeType: the type of a large object, with allocation headers (mheap.go@1.22). */
+	TRY(gm_dwarf_field(rt->dw, "runtime.mspan", "largeType", &L->mspan_largetype));
+	TRY(need_scalar(rt, "runtime.mheap", "sweepgen", &L->mheap_sweepgen));
+	const struct gm_field *sf[] = {&L->mspan_sweepgen, &L->mspan_gcmarkbits, &L->mspan_specials,
+				       &L->mspan_largetype};
+	for (size_t i = 0; i < GM_ARRAY_SIZE(sf); i++) {
+		if (sf[i]->present && sf[i]->offset + sf[i]->size > rt->L.mspan_size)
+			return gm_error(GOMEM_ERROR_UNSUPPORTED, "unsupported mspan layout");
+	}
+	TRY(resolve_graph_bitmaps(rt, L));
+	TRY(resolve_graph_types(rt, L));
+	return resolve_graph_roots(rt, L);
+}
+
+struct gomem_error *gm_runtime_graph_layout(struct gm_runtime *rt,
+					    const struct gm_graph_layout **ret)
+{
+	if (!rt->have_graph) {
+		struct gm_graph_layout *L = malloc(sizeof(*L));
+		if (!L)
+			return &gm_error_no_memory;
+		struct gomem_error *err = resolve_graph(rt, L);
+		if (!err)
+			rt->graph = *L;
+		free(L);
+		if (err)
+			return err;
+		rt->have_graph = true;
+	}
+	*ret = &rt->graph;
+	return NULL;
+}
+
+/* g.sched, g.syscallpc, _defer: the same members in 1.19-1.27 (runtime2.go). */
+static struct gomem_error *resolve_frames(struct gm_runtime *rt, struct gm_frames_layout *L)
+{
+	const char *g = "runtime.g", *d = "runtime._defer";
+	memset(L, 0, sizeof(*L));
+	TRY(need_scalar(rt, g, "sched.pc", &L->g_sched_pc));
+	TRY(need_scalar(rt, g, "sched.sp", &L->g_sched_sp));
+	TRY(need_scalar(rt, g, "sched.lr", &L->g_sched_lr));
+	TRY(need_scalar(rt, g, "sched.ctxt", &L->g_sched_ctxt));
+	TRY(need_scalar(rt, g, "syscallpc", &L->g_syscallpc));
+	TRY(need_scalar(rt, g, "syscallsp", &L->g_syscallsp));
+	TRY(need_scalar(rt, g, "_defer", &L->g_defer));
+	TRY(need_scalar(rt, g, "_panic", &L->g_panic));
+	TRY(need_scalar(rt, d, "fn", &L->defer_fn));
+	TRY(need_scalar(rt, d, "link", &L->defer_link));
+	TRY(need_scalar(rt, d, "heap", &L->defer_heap));
+	TRY(need_scalar(rt, "runtime.moduledata", "rodata", &L->md_rodata));
+	TRY(need_scalar(rt, "runtime.moduledata", "gofunc", &L->md_gofunc));
+	/* Without DWARF no code pattern finds it: the pclntab's search does (0 here). */
+	return optional_variable(rt, "runtime.firstmoduledata", &L->firstmoduledata);
+}
+
 struct gomem_error *gm_runtime_sched_layout(struct gm_runtime *rt,
 					    const struct gm_sched_layout **ret)
 {
@@ -608,6 +889,19 @@ const struct gm_object_layout *gm_runtime_object_layout(struct gm_runtime *rt)
 	return &rt->objects;
 }
 
+struct gomem_error *gm_runtime_frames_layout(struct gm_runtime *rt,
+					     const struct gm_frames_layout **ret)
+{
+	if (!rt->have_frames) {
+		struct gm_frames_layout L;
+		TRY(resolve_frames(rt, &L));
+		rt->frames = L;
+		rt->have_frames = true;
+	}
+	*ret = &rt->frames;
+	return NULL;
+}
+
 struct gomem_error *gm_runtime_resolve_every_layout(struct gm_runtime *rt)
 {
 	const struct gm_sched_layout *sched;
@@ -618,5 +912,11 @@ struct gomem_error *gm_runtime_resolve_every_layout(struct gm_runtime *rt)
 	TRY(gm_runtime_stack_layout(rt, &stack));
 	TRY(gm_runtime_regions_layout(rt, &regions));
 	gm_runtime_object_layout(rt);
+	/* The object graph's layout: a binary without it still opens for the other verbs. */
+	const struct gm_graph_layout *graph;
+	struct gomem_error *err = gm_runtime_graph_layout(rt, &graph);
+	gomem_error_destroy(err);
+	const struct gm_frames_layout *frames;
+	TRY(gm_runtime_frames_layout(rt, &frames));
 	return NULL;
 }

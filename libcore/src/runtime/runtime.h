@@ -118,6 +118,58 @@ struct gm_object_layout {
 	uint64_t min_size_for_header, header_bytes;
 };
 
+/*
+ * What the object graph (objects/) reads beyond the heap walk: the spans'
+ * sweep state, marks and specials, the heap bitmaps of each layout, type
+ * descriptors, the modules' data and bss masks, the finalizer and cleanup
+ * queues. Resolved on first use (gm_runtime_graph_layout).
+ */
+struct gm_graph_layout {
+	struct gm_field mspan_sweepgen, mspan_gcmarkbits, mspan_specials, mspan_largetype;
+	struct gm_field mheap_sweepgen;
+	/* The arena heap bitmap: 2 bits a word (1.19), 1 bit a word + noMorePtrs (1.20-1.21,
+	 * 1.22 noallocheaders); absent from 1.22 (span heap bits, headers, largeType). */
+	struct gm_field arena_bitmap;
+	bool arena_bitmap2, arena_bitmap1;
+	/* Green Tea: spanInlineMarkBits at the end of small spans (1.25+); 0 when absent. */
+	uint64_t inline_mark_bytes, inline_marks_offset;
+	/* internal/abi.Type (runtime._type in 1.19) and the descriptors buildGCMask reads. */
+	uint64_t type_size;
+	struct gm_field type_size_, type_ptrbytes, type_tflag, type_kind, type_gcdata;
+	struct gm_field structtype_fields, structfield_typ, structfield_offset;
+	struct gm_field arraytype_elem, arraytype_len;
+	uint64_t structfield_size;
+	bool gcmask_on_demand; /* TFlagGCMaskOnDemand (1.24+) */
+	uint64_t tflag_on_demand;
+	uint64_t kind_gcprog; /* Kind_ bit of a GC program (<=1.23), 0 when none */
+	uint64_t kind_mask;   /* the kind's bits of Kind_ */
+	/* Modules (runtime.firstmoduledata: gm_runtime_first_module). */
+	struct gm_field md_data, md_edata, md_bss, md_ebss, md_next;
+	struct gm_field md_gcdatamask_n, md_gcdatamask_bytes, md_gcbssmask_n, md_gcbssmask_bytes;
+	/* Specials (kinds from DWARF: they were renumbered in 1.23, 1.24, 1.25). */
+	struct gm_field special_next, special_offset, special_kind;
+	int64_t kind_finalizer, kind_cleanup, kind_weak; /* -1 when absent */
+	struct gm_field specialfinalizer_fn, specialcleanup_fn, specialweak_handle;
+	/* Queued finalizers (allfin) and cleanups (gcCleanups.all, 1.25+). */
+	uint64_t allfin, gc_cleanups;
+	bool allfin_unknown, gc_cleanups_unknown; /* they exist, but no DWARF gives them */
+	struct gm_field finblock_alllink, finblock_cnt, finblock_fin;
+	uint64_t finalizer_size;
+	struct gm_field finalizer_fn, finalizer_arg;
+	struct gm_field cleanupqueue_all, cleanupblock_alllink, cleanupblock_n,
+	    cleanupblock_cleanups;
+};
+
+/* What the unwinder and the stack roots read of Gs, defers and modules (frames.c). */
+struct gm_frames_layout {
+	struct gm_field g_sched_pc, g_sched_sp, g_sched_lr, g_sched_ctxt;
+	struct gm_field g_syscallpc, g_syscallsp, g_defer, g_panic;
+	struct gm_field defer_fn, defer_link, defer_heap; /* runtime._defer */
+	struct gm_field md_rodata; /* moduledata.rodata: the base of stack objects' gcdata */
+	struct gm_field md_gofunc; /* moduledata.gofunc: the base of funcdata (stack maps) */
+	uint64_t firstmoduledata;  /* 0 when DWARF does not say (gm_pclntab_find_moduledata) */
+};
+
 struct gm_runtime {
 	struct gm_dwarf *dw;
 	struct gm_target *target; /* NULL for a runtime made by hand (the unit tests) */
@@ -136,6 +188,10 @@ struct gm_runtime {
 	struct gm_regions_layout regions;
 	struct gm_object_layout objects;
 	bool have_sched, have_stack, have_regions, have_objects;
+	struct gm_graph_layout graph;
+	bool have_graph;
+	struct gm_frames_layout frames;
+	bool have_frames;
 	/*
 	 * The user arenas found in the arena index (L.scan_user_arenas): the scan
 	 * reads the whole index, so it is done once per target, like its mappings.
@@ -155,6 +211,12 @@ struct gomem_error *gm_runtime_stack_layout(struct gm_runtime *rt,
 struct gomem_error *gm_runtime_regions_layout(struct gm_runtime *rt,
 					      const struct gm_regions_layout **ret);
 const struct gm_object_layout *gm_runtime_object_layout(struct gm_runtime *rt);
+struct gomem_error *gm_runtime_graph_layout(struct gm_runtime *rt,
+					    const struct gm_graph_layout **ret);
+/* The address of runtime.firstmoduledata (from DWARF, or found through the pclntab). */
+struct gomem_error *gm_runtime_first_module(struct gm_runtime *rt, uint64_t *ret);
+struct gomem_error *gm_runtime_frames_layout(struct gm_runtime *rt,
+					     const struct gm_frames_layout **ret);
 /*
  * Every layout at once, with no target memory (rt->target may be NULL): what
  * tools/layouts/ records for the layout tables, so that they hold every

@@ -190,6 +190,7 @@ void gomem_target_destroy(struct gomem_target *t)
 {
 	if (!t)
 		return;
+	gm_graph_destroy(t->graph);
 	gm_runtime_destroy(t->runtime);
 	if (!t->dwarf_borrowed)
 		gm_dwarf_destroy(t->dwarf);

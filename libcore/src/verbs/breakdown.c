@@ -97,22 +97,25 @@ void gm_breakdown_text(struct gm_strbuf *b, const struct gm_breakdown *bd)
 
 /* ---- RSS, and what it counts ---- */
 
-void gm_rss_text(struct gm_strbuf *b, const struct gm_addrspace *as)
+void gm_rss_line(struct gm_strbuf *b, const struct gm_addrspace *as, uint64_t os_page)
 {
-	char h[3][32];
+	char h[4][32];
+	bool kernel_core = false;
 	if (!as->has_rss)
 		gm_strbuf_printf(b, "RSS unknown");
 	else if (as->has_rss_file)
 		gm_strbuf_printf(b, "RSS %s: %s anonymous + %s file-backed (smaps)",
 				 gm_human_bytes(as->rss, h[0]), gm_human_bytes(as->rss_anon, h[1]),
 				 gm_human_bytes(as->rss_file, h[2]));
-	else if (as->has_rss_anon)
-		gm_strbuf_printf(b,
-				 "RSS %s resident (anonymous): file-backed pages are not in a "
-				 "kernel core",
-				 gm_human_bytes(as->rss, h[0]));
+	else if ((kernel_core = as->has_rss_anon))
+		gm_strbuf_printf(b, "RSS %s resident (anonymous)", gm_human_bytes(as->rss, h[0]));
 	else
 		gm_strbuf_printf(b, "RSS %s", gm_human_bytes(as->rss, h[0]));
+	gm_strbuf_printf(b, ", OS page %s\n", gm_human_bytes(os_page, h[3]));
+	if (kernel_core)
+		gm_strbuf_printf(b,
+				 "file-backed pages are not in a kernel core: it holds anonymous "
+				 "and written private pages\n");
 }
 
 void gm_rss_json(struct gm_jw *w, const struct gm_addrspace *as)

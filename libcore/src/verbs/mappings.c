@@ -118,7 +118,7 @@ static void mappings_text(struct gm_run *r, const struct gm_addrspace *as)
 {
 	struct gm_strbuf *b = &r->out;
 	const struct gm_target *t = r->t;
-	char h1[32], h2[32], h3[32];
+	char h1[32], h2[32];
 	gm_strbuf_printf(b, "executable %s (%s, linux/%s)\n", t->exe.path, t->exe.go_version,
 			 t->arch->goarch);
 	if (t->have_core)
@@ -127,8 +127,8 @@ static void mappings_text(struct gm_run *r, const struct gm_addrspace *as)
 	else
 		gm_strbuf_printf(b, "live process %d\n", t->pid);
 	gm_strbuf_printf(b, "VSZ %s (%" PRIu64 " bytes), ", gm_human_bytes(as->vsz, h1), as->vsz);
-	gm_rss_text(b, as);
-	gm_strbuf_printf(b, ", OS page %s\n\n", gm_human_bytes(t->page_size, h3));
+	gm_rss_line(b, as, t->page_size);
+	gm_strbuf_printf(b, "\n");
 	gm_strbuf_printf(b, "%-25s %-4s %10s %10s  %s\n", "address", "perm", "VSZ", "RSS",
 			 "owner, then what it is [where gomem found it]");
 	for (size_t i = 0; i < as->nparts; i++) {

@@ -42,7 +42,8 @@ struct summary {
 	struct gm_breakdown bd;
 	struct check checks[MAX_CHECKS];
 	int nchecks;
-	struct gm_run *run; /* for warnings */
+	struct gm_run *run;	/* for warnings */
+	struct gm_graph *graph; /* --objects: the object graph (the target's), else NULL */
 	char skew_why[512];
 };
 
@@ -118,8 +119,16 @@ static void build_checks(struct summary *s)
 	add_check(s, "HeapObjects = objects in in-use spans", ms->HeapObjects, w->objects);
 	add_check(s, "HeapAlloc = bytes of objects in in-use spans", ms->HeapAlloc,
 		  w->object_bytes);
+	/*
+	 * The runtime's manual spans outside HeapSys and StackInuse: GC work
+	 * buffers, and up to 1.23 the pointer bitmaps that GC programs are
+	 * unrolled into (heapStats.inPtrScalarBits): from 1.22 a large object
+	 * of such a type keeps one as its largeType for its lifetime
+	 * (heapSetType, mbitmap_allocheaders.go@1.22), before only a scan does.
+	 */
 	add_check(s, "HeapSys + StackInuse + work buffers = mapped heap pages",
-		  ms->HeapSys + ms->StackInuse + ms->work_bufs, w->mapped_bytes);
+		  ms->HeapSys + ms->StackInuse + ms->work_bufs + ms->ptr_scalar_bits,
+		  w->mapped_bytes);
 	/* sysUnused drops mappedReady before the scavenger counts the pages released. */
 	add_check_within(s, "Sys = mappedReady + released", ms->Sys,
 			 ms->mapped_ready + ms->released_consistent, flight);
@@ -300,7 +309,8 @@ static void json_classes(struct gm_jw *w, const struct gm_heap_walk *walk)
 	gm_jw_end(w);
 }
 
-static void json_heap(struct gm_jw *w, const struct gm_heap_walk *h, const struct gm_memstats *ms)
+static void json_heap(struct gm_jw *w, const struct gm_heap_walk *h, const struct gm_memstats *ms,
+		      const struct gm_graph *g)
 {
 	gm_jw_key(w, "heap");
 	gm_jw_object(w);
@@ -330,6 +340,11 @@ static void json_heap(struct gm_jw *w, const struct gm_heap_walk *h, const struc
 	gm_jw_member_uint_or_null(w, "allocated_since_gc_bytes", ms->has_heap_marked,
 				  allocated_since_gc(ms));
 	gm_jw_member_bool(w, "gc_off", gc_off(ms));
+	if (g) {
+		/* Only with --objects: the default summary reads metadata only. */
+		gm_jw_member_uint(w, "reachable_bytes", g->stats.reachable_bytes);
+		gm_jw_member_uint(w, "unreachable_bytes", g->stats.unreachable_bytes);
+	}
 	gm_jw_end(w);
 }
 
@@ -352,7 +367,7 @@ static void summary_json(struct gm_run *r, const struct summary *s)
 #undef X
 	gm_jw_end(w);
 	gm_jw_line(w);
-	json_heap(w, &s->walk, &s->ms);
+	json_heap(w, &s->walk, &s->ms, s->graph);
 	gm_jw_line(w);
 	json_classes(w, &s->walk);
 	gm_jw_line(w);
@@ -414,8 +429,8 @@ static void summary_text(struct gm_run *r, struct gm_strbuf *b, const struct sum
 	else
 		gm_strbuf_printf(b, "live process %d%s\n", t->pid, pause_text(t, pause));
 	gm_strbuf_printf(b, "VSZ %s, ", gm_human_bytes(s->vsz, h1));
-	gm_rss_text(b, s->as);
-	gm_strbuf_printf(b, ", OS page %s\n\n", gm_human_bytes(t->page_size, h3));
+	gm_rss_line(b, s->as, t->page_size);
+	gm_strbuf_printf(b, "\n");
 	gm_breakdown_text(b, &s->bd);
 	char gc[SENTENCE_BYTES];
 	gc_sentence(ms, gc, sizeof(gc));
@@ -447,6 +462,15 @@ static void summary_text(struct gm_run *r, struct gm_strbuf *b, const struct sum
 			 "  %-13s %15" PRIu64 "  objects; Mallocs %" PRIu64 ", Frees %" PRIu64
 			 "; NumGC %" PRIu64 "\n",
 			 "HeapObjects", ms->HeapObjects, ms->Mallocs, ms->Frees, ms->NumGC);
+	if (s->graph) {
+		const struct gm_graph_stats *gs = &s->graph->stats;
+		gm_strbuf_printf(
+		    b,
+		    "  %-13s %15" PRIu64 "  %10s  reachable from the roots; unreachable %s "
+		    "(gomem objects)\n",
+		    "objects", gs->reachable_bytes, gm_human_bytes(gs->reachable_bytes, h1),
+		    gm_human_bytes(gs->unreachable_bytes, h3));
+	}
 
 	gm_strbuf_printf(b, "\nchecks (runtime counters against the walk of spans and pages):\n");
 	for (int i = 0; i < s->nchecks; i++) {
@@ -470,7 +494,10 @@ static struct gomem_error *run(struct gm_run *r)
 	if (!s)
 		return &gm_error_no_memory;
 	struct gomem_error *err = summary_build(r, s);
-	/* Everything is read: a live process goes on while the report is made. */
+	if (!err && gm_run_option(r, "--objects"))
+		err = gm_run_graph(r, &s->graph);
+	/* Everything is read (the object graph too): a live process goes on while the report is
+	 * made. */
 	gm_target_resume(r->t);
 	const char *svg = gm_run_option(r, "--svg");
 	if (!err && svg) {
@@ -493,18 +520,23 @@ static struct gomem_error *run(struct gm_run *r)
 
 static const struct gm_option_spec options[] = {
     {"--svg", "FILE", "also write the breakdown as a treemap picture (SVG) to FILE"},
+    {"--objects", NULL,
+     "also mark the heap from its roots (gomem objects): reachable and unreachable bytes"},
     {NULL, NULL, NULL},
 };
 
 const struct gm_verb gm_verb_summary = {
     .name = "summary",
-    .usage = "summary [--json]",
+    .usage = "summary [--objects] [--json]",
     .summary = "reserved versus used: the breakdown tree, MemStats, the checks",
     .help = "Prints where the address space goes (Go heap arenas: in-use spans, "
 	    "stacks, free retained and released pages, reserved space), the "
 	    "runtime.MemStats values exactly as runtime.ReadMemStats would report "
 	    "them, and the checks between the runtime's counters and the walk of its "
-	    "structures. With --json, prints one gomem/summary/v1 object.",
+	    "structures. With --objects, also the reachable and unreachable bytes of "
+	    "the heap's objects (the object graph: it reads every object, where the "
+	    "default reads metadata only). With --json, prints one gomem/summary/v1 "
+	    "object.",
     .options = options,
     .run = run,
 };

@@ -3,6 +3,7 @@
 #define GOMEM_VERBS_H
 
 #include "addrspace/addrspace.h"
+#include "objects/objects.h"
 #include "base/pprof.h"
 #include "runtime/memprofile.h"
 
@@ -16,6 +17,7 @@ struct gomem_target {
 	bool dwarf_borrowed; /* gm_target_open_core_dwarf's: not destroyed with the target */
 	struct gm_runtime *runtime;
 	char *debug_file, *layout_from; /* as opened (NULL: not given) */
+	struct gm_graph *graph;		/* the object graph, kept for a core (gm_run_graph) */
 };
 
 /*
@@ -99,9 +101,16 @@ void gm_run_text_skew(struct gm_run *r);
 /* Hands the run's output to *ret (unless err) and releases the run; returns err. */
 struct gomem_error *gm_run_finish(struct gm_run *r, struct gomem_error *err, char **ret);
 
+/*
+ * The target's object graph, marked (objects.c): built once for a core and
+ * kept with the target; for a live process built anew by each call. The
+ * graph's warnings go to the run. Owned by the target.
+ */
+struct gomem_error *gm_run_graph(struct gm_run *r, struct gm_graph **ret);
+
 /* The verbs, one file each. */
 extern const struct gm_verb gm_verb_summary, gm_verb_mappings, gm_verb_arenas, gm_verb_spans,
-    gm_verb_classes, gm_verb_stacks, gm_verb_whatis, gm_verb_diff, gm_verb_pprof;
+    gm_verb_classes, gm_verb_stacks, gm_verb_whatis, gm_verb_diff, gm_verb_pprof, gm_verb_objects;
 
 /* ---- the program's own heap profile (pprof_runtime.c) ---- */
 
@@ -132,10 +141,11 @@ struct gomem_error *gm_pprof_runtime_profile(struct gm_run *r, const struct gm_m
 /* ---- the breakdown tree rendered (breakdown.c) ---- */
 
 /*
- * "RSS 52.7 MiB resident (anonymous): file-backed pages are not in a kernel
- * core", "RSS 151.8 MiB: 52.7 MiB anonymous + 99.1 MiB file-backed (smaps)".
+ * The rest of the VSZ line, "RSS 151.8 MiB: 52.7 MiB anonymous + 99.1 MiB
+ * file-backed (smaps), OS page 4.0 KiB", and for a kernel core "RSS 52.7 MiB
+ * resident (anonymous), OS page 4.0 KiB" with a line that says why.
  */
-void gm_rss_text(struct gm_strbuf *b, const struct gm_addrspace *as);
+void gm_rss_line(struct gm_strbuf *b, const struct gm_addrspace *as, uint64_t os_page);
 /* "rss_bytes", "rss_anon_bytes", "rss_file_bytes": null where unknown. */
 void gm_rss_json(struct gm_jw *w, const struct gm_addrspace *as);
 

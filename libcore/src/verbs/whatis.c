@@ -29,6 +29,7 @@ struct whatis {
 	uint64_t free_start, free_end;
 	bool free_released;
 	bool has_object, allocated;
+	bool has_reachable, reachable; /* the object graph's answer (allocated objects) */
 	uint64_t obj_base, header_bytes;
 	/* A stack that holds addr. */
 	bool has_stack;
@@ -99,6 +100,23 @@ static void free_run_at(void *arg, uint64_t start, uint64_t end, bool released)
 	}
 }
 
+/* Whether the object at obj_base is reachable: a warning (and no answer) when the graph fails. */
+static void object_reachable(struct whatis *w)
+{
+	struct gm_graph *g;
+	uint32_t id;
+	struct gomem_error *err = gm_run_graph(w->run, &g);
+	if (err) {
+		gm_run_warn(w->run, true, "no object graph: %s", gomem_error_message(err));
+		gomem_error_destroy(err);
+		return;
+	}
+	if (gm_heap_index_lookup(g->idx, w->obj_base, &id) && gm_heap_index_allocated(g->idx, id)) {
+		w->has_reachable = true;
+		w->reachable = gm_graph_reached(g, id);
+	}
+}
+
 static struct gomem_error *find_object(struct whatis *w)
 {
 	const struct gm_span *sp = &w->span;
@@ -113,6 +131,8 @@ static struct gomem_error *find_object(struct whatis *w)
 	w->obj_base = sp->start + i * sp->elemsize;
 	w->header_bytes = gm_runtime_header_bytes(w->rt, sp);
 	TRY(gm_span_slot_allocated(w->rt, sp, i, &w->allocated));
+	if (w->allocated && !sp->user_chunk)
+		object_reachable(w);
 	char h[32];
 	if (sp->user_chunk)
 		snprintf(w->what, sizeof(w->what),
@@ -420,6 +440,11 @@ static void whatis_json(struct whatis *w)
 		gm_jw_member_bool(jw, "allocated", w->allocated);
 		gm_jw_member_uint(jw, "size", w->span.elemsize);
 		gm_jw_member_uint(jw, "header_bytes", w->header_bytes);
+		gm_jw_key(jw, "reachable");
+		if (w->has_reachable)
+			gm_jw_bool(jw, w->reachable);
+		else
+			gm_jw_null(jw);
 		gm_jw_end(jw);
 	} else {
 		gm_jw_null(jw);
@@ -491,6 +516,10 @@ static void whatis_text(struct whatis *w)
 		if (w->header_bytes)
 			gm_strbuf_printf(b, " (the first %" PRIu64 " bytes are the malloc header)",
 					 w->header_bytes);
+		if (w->has_reachable)
+			gm_strbuf_printf(b, ", %s",
+					 w->reachable ? "reachable from the roots"
+						      : "unreachable (garbage the next GC frees)");
 		gm_strbuf_printf(b, "\n");
 	}
 	if (w->has_stack)
