@@ -372,6 +372,26 @@ static struct gomem_error *optional_field(struct gm_runtime *rt, const char *typ
 	return gm_dwarf_field(rt->dw, type, path, f);
 }
 
+/*
+ * A field that only describes (what a goroutine waits for, where it
+ * stopped): absent, not an error, where a layout table older than the
+ * question has no answer for it.
+ */
+static struct gomem_error *described_field(struct gm_runtime *rt, const char *type,
+					   const char *path, struct gm_field *f)
+{
+	struct gomem_error *err = gm_dwarf_field(rt->dw, type, path, f);
+	if (err && gm_dwarf_source(rt->dw) == GM_DWARF_TABLE &&
+	    gomem_error_code(err) == GOMEM_ERROR_UNSUPPORTED) {
+		gomem_error_destroy(err);
+		memset(f, 0, sizeof(*f));
+		return NULL;
+	}
+	if (!err && f->present && f->size > 8)
+		memset(f, 0, sizeof(*f));
+	return err;
+}
+
 static struct gomem_error *resolve_g(struct gm_runtime *rt, struct gm_sched_layout *L)
 {
 	const char *g = "runtime.g";
@@ -391,9 +411,13 @@ static struct gomem_error *resolve_g(struct gm_runtime *rt, struct gm_sched_layo
 	TRY(need_scalar(rt, g, "m", &L->g_m));
 	/* runningCleanups came with the cleanup goroutine (mcleanup.go@1.24). */
 	TRY(gm_dwarf_field(rt->dw, g, "runningCleanups", &L->g_running_cleanups));
-	const struct gm_field *gf[] = {&L->g_lo,	&L->g_hi,     &L->g_sched_sp,
-				       &L->g_syscallsp, &L->g_status, &L->g_goid,
-				       &L->g_startpc,	&L->g_m,      &L->g_running_cleanups};
+	TRY(described_field(rt, g, "waitreason", &L->g_waitreason));
+	TRY(described_field(rt, g, "sched.pc", &L->g_sched_pc));
+	TRY(described_field(rt, g, "syscallpc", &L->g_syscallpc));
+	const struct gm_field *gf[] = {&L->g_lo,	 &L->g_hi,	 &L->g_sched_sp,
+				       &L->g_syscallsp,	 &L->g_status,	 &L->g_goid,
+				       &L->g_startpc,	 &L->g_m,	 &L->g_running_cleanups,
+				       &L->g_waitreason, &L->g_sched_pc, &L->g_syscallpc};
 	for (size_t i = 0; i < GM_ARRAY_SIZE(gf); i++) {
 		if (gf[i]->present && gf[i]->offset + gf[i]->size > L->g_size)
 			return gm_error(GOMEM_ERROR_UNSUPPORTED, "unsupported runtime.g layout");
@@ -414,10 +438,14 @@ static struct gomem_error *resolve_sched(struct gm_runtime *rt, struct gm_sched_
 	TRY(need_scalar(rt, m, "alllink", &L->m_alllink));
 	/* The M's vDSO getrandom state (vgetrandom_linux.go@1.24). */
 	TRY(gm_dwarf_field(rt->dw, m, "vgetrandomState", &L->m_vgetrandom_state));
+	/* Set by mallocgc while it allocates (malloc.go, every supported version). */
+	TRY(described_field(rt, m, "mallocing", &L->m_mallocing));
 	TRY(variable(rt, "runtime.allgs", &L->allgs));
 	TRY(variable(rt, "runtime.allglen", &L->allglen));
 	TRY(variable(rt, "runtime.allm", &L->allm));
 	TRY(variable(rt, "runtime.m0", &L->m0));
+	/* [...]string indexed by waitReason (runtime2.go, every supported version). */
+	TRY(optional_variable(rt, "runtime.waitReasonStrings", &L->wait_reason_strings));
 	/* sched.ngsys: uint32 until 1.20, atomic.Int32 from 1.21; unwrapped alike. */
 	TRY(gm_dwarf_field(rt->dw, "runtime.schedt", "ngsys", &L->sched_ngsys));
 	if (L->sched_ngsys.present && gm_dwarf_has_variable(rt->dw, "runtime.sched")) {

@@ -70,8 +70,12 @@ struct gm_sched_layout {
 	uint64_t g_size;
 	struct gm_field g_lo, g_hi, g_sched_sp, g_syscallsp, g_status, g_goid, g_startpc, g_m;
 	struct gm_field g_running_cleanups; /* 1.24+ */
+	/* For what a goroutine is doing; absent where a layout table has no answer. */
+	struct gm_field g_waitreason, g_sched_pc, g_syscallpc;
+	uint64_t wait_reason_strings; /* runtime.waitReasonStrings; 0 where unknown */
 	struct gm_field m_g0, m_gsignal, m_curg, m_id, m_procid, m_alllink;
 	struct gm_field m_vgetrandom_state; /* 1.24+ */
+	struct gm_field m_mallocing;	    /* absent where a layout table has no answer */
 	uint64_t allgs, allglen, allm, m0;
 	struct gm_field sched_ngsys;
 	uint64_t sched;
@@ -271,6 +275,9 @@ struct gm_memstats {
 	uint64_t mapped_ready, committed, released_consistent, in_heap_consistent;
 	uint64_t work_bufs, ptr_scalar_bits;
 	uint64_t flush_objects, flush_bytes, flush_tiny; /* the mcache correction */
+	/* gcController.heapMarked: the heap the last GC marked live (0 before the first). */
+	uint64_t heap_marked;
+	bool has_heap_marked;
 };
 
 /* One size class's share of the in-use heap. */
@@ -449,6 +456,17 @@ struct gm_goroutine {
 	const char *start_func; /* NUL-terminated, in the executable's symbol table; or NULL */
 	bool system;		/* a runtime goroutine, as runtime.isSystemGoroutine decides */
 	bool in_span;		/* the stack lies in a Go heap stack span (stacks.c) */
+	/*
+	 * g.waitreason and its name, the runtime's own (waitReasonStrings):
+	 * only for a waiting G, as the runtime's traceback prints it; NULL when
+	 * not waiting or when the name cannot be read.
+	 */
+	uint8_t waitreason;
+	const char *wait_reason;
+	/* The top frame: the PC it stopped at, and the function holding it (NULL unknown). */
+	uint64_t pc;
+	enum gm_sp_source pc_source; /* GM_SP_NONE: unknown */
+	const char *func;
 };
 
 enum gm_thread_kind {
@@ -467,9 +485,10 @@ struct gm_thread {
 	uint64_t vgetrandom_state; /* m.vgetrandomState (1.24+), 0 if none */
 	bool has_curg;
 	bool g0_in_span, gsignal_in_span; /* stacks.c */
+	bool mallocing;			  /* m.mallocing: inside mallocgc */
 	bool has_sp;			  /* the thread's stack pointer was found in the core */
-	uint64_t sp;
-	enum gm_thread_kind kind; /* stacks.c */
+	uint64_t sp, pc;		  /* pc: with sp */
+	enum gm_thread_kind kind;	  /* stacks.c */
 };
 
 #define GM_SCHED_MAX_WARNINGS 8
@@ -480,6 +499,8 @@ struct gm_sched {
 	size_t nthreads;
 	struct gm_goroutine *gs; /* in allgs order; nil entries and unreadable Gs left out */
 	size_t ngs;
+	char *wait_reasons[256]; /* the names of g.waitreason values, read as Gs need them */
+	bool have_wait_reasons;	 /* runtime.waitReasonStrings was found */
 	bool have_ngsys, have_symbols;
 	uint64_t ngsys; /* sched.ngsys */
 	/*

@@ -64,6 +64,13 @@ struct gm_run {
 	char *warnings[GM_MAX_WARNINGS];
 	size_t nwarnings;
 	bool partial; /* something could not be read: the CLI exits with 1 */
+	/*
+	 * Why a check that differs here is skew, not FAIL: the two views were
+	 * read at different moments of a running process. NULL: a differing
+	 * check is a FAIL. skewed: some check was printed as skew.
+	 */
+	const char *skew_why;
+	bool skewed;
 };
 
 /* The value of an option, "" for a flag, NULL when not given. */
@@ -83,6 +90,17 @@ void gm_json_target(struct gm_jw *w, const struct gomem_target *target);
 /* "name", "ok", "runtime", "reconstructed": the members of a check of a report. */
 void gm_json_check_members(struct gm_jw *w, const char *name, bool ok, uint64_t runtime,
 			   uint64_t reconstructed);
+/*
+ * A check's outcome: ok; FAIL, gomem or the target is wrong; or skew, it
+ * differs where it cannot hold (r->skew_why): "ok": null, "skew": true.
+ */
+enum gm_check_state { GM_CHECK_OK, GM_CHECK_FAIL, GM_CHECK_SKEW };
+enum gm_check_state gm_run_check_state(struct gm_run *r, bool ok);
+const char *gm_check_word(enum gm_check_state s);
+void gm_json_check_state_members(struct gm_jw *w, const char *name, enum gm_check_state s,
+				 uint64_t runtime, uint64_t reconstructed);
+/* After the checks in text: why some were skew, once (nothing when none was). */
+void gm_run_text_skew(struct gm_run *r);
 /* Hands the run's output to *ret (unless err) and releases the run; returns err. */
 struct gomem_error *gm_run_finish(struct gm_run *r, struct gomem_error *err, char **ret);
 
@@ -144,12 +162,12 @@ void gm_rss_json(struct gm_jw *w, const struct gm_addrspace *as);
 void gm_breakdown_json(struct gm_jw *w, const struct gm_breakdown *bd);
 /* The tree, one line per node. */
 void gm_breakdown_text(struct gm_strbuf *b, const struct gm_breakdown *bd);
-/* Three to five sentences: why VSZ is so much larger than RSS. */
+/* Three to five sentences: why VSZ is so much larger than RSS; then extra, unless NULL. */
 void gm_breakdown_explain(struct gm_strbuf *b, const struct gm_addrspace *as,
-			  const struct gm_breakdown *bd);
+			  const struct gm_breakdown *bd, const char *extra);
 /* The sentences as one JSON array of strings. */
 void gm_breakdown_explain_json(struct gm_jw *w, const struct gm_addrspace *as,
-			       const struct gm_breakdown *bd);
+			       const struct gm_breakdown *bd, const char *extra);
 
 /* ---- the picture (svg.c) ---- */
 
