@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <string.h>
 
+#include "objects/typing.h"
 #include "verbs/verbs.h"
 
 /*
@@ -190,6 +191,7 @@ void gomem_target_destroy(struct gomem_target *t)
 {
 	if (!t)
 		return;
+	gm_typing_destroy(t->typing);
 	gm_graph_destroy(t->graph);
 	gm_runtime_destroy(t->runtime);
 	if (!t->dwarf_borrowed)

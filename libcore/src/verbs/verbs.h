@@ -11,6 +11,8 @@
  * What the public API calls a target: the target itself (target/), the
  * DWARF of its executable and its Go runtime. Opened and destroyed in api.c.
  */
+struct gm_typing;
+
 struct gomem_target {
 	struct gm_target target;
 	struct gm_dwarf *dwarf;
@@ -18,6 +20,7 @@ struct gomem_target {
 	struct gm_runtime *runtime;
 	char *debug_file, *layout_from; /* as opened (NULL: not given) */
 	struct gm_graph *graph;		/* the object graph, kept for a core (gm_run_graph) */
+	struct gm_typing *typing;	/* its objects' types, kept with it (gm_run_typing) */
 };
 
 /*
@@ -107,10 +110,16 @@ struct gomem_error *gm_run_finish(struct gm_run *r, struct gomem_error *err, cha
  * graph's warnings go to the run. Owned by the target.
  */
 struct gomem_error *gm_run_graph(struct gm_run *r, struct gm_graph **ret);
+/*
+ * The types of the graph's objects (types.c), kept with the graph: built
+ * with it, once for a core, anew for a live process. Owned by the target.
+ */
+struct gomem_error *gm_run_typing(struct gm_run *r, struct gm_typing **ret);
 
 /* The verbs, one file each. */
 extern const struct gm_verb gm_verb_summary, gm_verb_mappings, gm_verb_arenas, gm_verb_spans,
-    gm_verb_classes, gm_verb_stacks, gm_verb_whatis, gm_verb_diff, gm_verb_pprof, gm_verb_objects;
+    gm_verb_classes, gm_verb_stacks, gm_verb_whatis, gm_verb_diff, gm_verb_pprof, gm_verb_objects,
+    gm_verb_types;
 
 /* ---- the program's own heap profile (pprof_runtime.c) ---- */
 
