@@ -139,7 +139,28 @@ def test_every_verb_equals_the_run_with_dwarf(fx, verb):
     want = normalized(reference(fx, verb), verb)
     for way in ("tables", "layout-from"):
         got = normalized(gomem_json(verb, fx, *WAYS[way](fx)), verb)
-        assert got == want, (fx, verb, way)
+        if verb == "stacks":
+            got, want_here = without_unknown_wait_reasons(got, want)
+        else:
+            want_here = want
+        assert got == want_here, (fx, verb, way)
+
+
+def without_unknown_wait_reasons(got, want):
+    """runtime.waitReasonStrings is found by its symbol: a binary without DWARF and .symtab
+    has no wait reasons, and says so in a warning. Then the goroutines are compared without
+    them (and without the groups, whose key they are part of); otherwise exactly."""
+    said = [w for w in got["warnings"] if w.startswith("wait reasons unknown")]
+    if not said:
+        return got, want
+    assert all(g["wait_reason"] is None for g in got["goroutines"]), got["goroutines"]
+    got, want = json.loads(json.dumps(got)), json.loads(json.dumps(want))
+    for doc in (got, want):
+        doc["warnings"] = [w for w in doc["warnings"] if w not in said]
+        doc.pop("groups", None)
+        for g in doc["goroutines"]:
+            g.pop("wait_reason", None)
+    return got, want
 
 
 @pytest.mark.parametrize("fx", FIXTURES, ids=str)
@@ -147,6 +168,11 @@ def test_whatis_and_diff_equal_the_run_with_dwarf(fx):
     for addr in addresses(fx):
         want = normalized(reference(fx, "whatis", addr), "whatis")
         got = normalized(gomem_json("whatis", fx, operands=[addr]), "whatis")
+        # An object's type: without DWARF only what the runtime's own descriptors say (a
+        # malloc header, largeType, interface words); the types propagated from DWARF-typed
+        # globals are unknown there. Never another type than the run with DWARF gives.
+        types = [x.get("object", {}).pop("type", None) for x in (want, got)]
+        assert types[1] in (None, types[0]), (fx, addr, types)
         assert got == want, (fx, addr)
     want = normalized(reference(fx, "diff", fx.core), "diff")
     got = normalized(gomem_json("diff", fx, operands=[fx.core]), "diff")
