@@ -381,12 +381,18 @@ static struct gomem_error *call_edge(void *arg, uint64_t addr, uint64_t value, u
 
 struct gomem_error *gm_graph_foreach_edge(struct gm_graph *g, uint32_t id, gm_edge_fn fn, void *arg)
 {
-	if (!gm_heap_index_allocated(g->idx, id))
-		return gm_error(GOMEM_ERROR_USAGE, "object %u is not allocated", id);
 	_cleanup_free_ uint64_t *bits = malloc(GM_PTRMAP_WINDOW / 8);
 	_cleanup_free_ uint8_t *scratch = malloc(GM_PTRMAP_WINDOW * 8);
 	if (!bits || !scratch)
 		return &gm_error_no_memory;
+	return gm_graph_foreach_edge_buf(g, id, bits, scratch, fn, arg);
+}
+
+struct gomem_error *gm_graph_foreach_edge_buf(struct gm_graph *g, uint32_t id, uint64_t *bits,
+					      uint8_t *scratch, gm_edge_fn fn, void *arg)
+{
+	if (!gm_heap_index_allocated(g->idx, id))
+		return gm_error(GOMEM_ERROR_USAGE, "object %u is not allocated", id);
 	struct edge_call c = {fn, arg};
 	return scan_object(g, bits, scratch, id, false, call_edge, &c);
 }
