@@ -22,10 +22,12 @@
 #include "objects/objects.h"
 
 #define NONE GM_DOM_NONE
+/* As marking does (mark.c): the core's pages a scan touched are let go every 16 MiB read. */
+#define RELEASE_EVERY_BYTES ((uint64_t)16 << 20)
 
 /* What the depth-first walk gives: preorder numbers and the tree, and the vertices in preorder. */
 struct dfs {
-	uint32_t nreach;
+	uint32_t n, nreach;
 	uint32_t *pre;	  /* vertex -> preorder number, NONE when unreached */
 	uint32_t *vertex; /* preorder number -> vertex */
 	uint32_t *parent; /* preorder number -> the parent's preorder number (root: NONE) */
@@ -86,6 +88,7 @@ static struct gomem_error *dfs(uint32_t n, const uint32_t *off, const uint32_t *
 		*f = (struct frame){w, off[w]};
 	}
 	free(stack);
+	d->n = n;
 	d->nreach = count;
 	return NULL;
 nomem:
@@ -96,11 +99,12 @@ nomem:
 
 /*
  * The predecessors of the reached vertices, in preorder numbers (CSR:
- * poff[nreach + 1], pred), without self-loops and edges from unreached
- * vertices.
+ * poff[nreach + 2], the predecessors of w at poff[w] .. poff[w + 1] - 1),
+ * without self-loops and edges from unreached vertices. pre maps succ's
+ * vertices to preorder numbers; NULL when succ holds them already.
  */
-static struct gomem_error *transpose(uint32_t n, const uint32_t *off, const uint32_t *succ,
-				     const struct dfs *d, uint32_t **poff_ret, uint32_t **pred_ret)
+static struct gomem_error *transpose(const uint32_t *off, const uint32_t *succ, const struct dfs *d,
+				     const uint32_t *pre, uint32_t **poff_ret, uint32_t **pred_ret)
 {
 	uint32_t nr = d->nreach;
 	uint32_t *poff = calloc((size_t)nr + 2, sizeof(uint32_t));
@@ -110,14 +114,13 @@ static struct gomem_error *transpose(uint32_t n, const uint32_t *off, const uint
 	for (uint32_t i = 0; i < nr; i++) {
 		uint32_t v = d->vertex[i];
 		for (uint32_t e = off[v]; e < off[v + 1]; e++) {
-			uint32_t w = d->pre[succ[e]];
+			uint32_t w = pre ? pre[succ[e]] : succ[e];
 			if (w != i) {
 				poff[w + 2]++; /* shifted twice: counts, then starts, then ends */
 				total++;
 			}
 		}
 	}
-	(void)n;
 	for (uint32_t i = 2; i < nr + 2; i++)
 		poff[i] += poff[i - 1];
 	uint32_t *pred = malloc((size_t)(total ? total : 1) * sizeof(uint32_t));
@@ -128,12 +131,12 @@ static struct gomem_error *transpose(uint32_t n, const uint32_t *off, const uint
 	for (uint32_t i = 0; i < nr; i++) {
 		uint32_t v = d->vertex[i];
 		for (uint32_t e = off[v]; e < off[v + 1]; e++) {
-			uint32_t w = d->pre[succ[e]];
+			uint32_t w = pre ? pre[succ[e]] : succ[e];
 			if (w != i)
 				pred[poff[w + 1]++] = i;
 		}
 	}
-	*poff_ret = poff; /* poff[w] .. poff[w + 1]: w's predecessors */
+	*poff_ret = poff;
 	*pred_ret = pred;
 	return NULL;
 }
@@ -142,27 +145,36 @@ GM_DEFINE_GROW(grow_u32, uint32_t)
 
 /*
  * Semi-NCA over preorder numbers 0 .. nr - 1 (0 the root): idom_ret[w]
- * for every w (idom_ret[0] = 0). parent is the depth-first tree.
+ * for every w (idom_ret[0] = 0). parent is the depth-first tree, poff and
+ * pred the predecessors (transpose()); poff is overwritten.
+ *
+ * Vertices are processed from nr - 1 down; once w's predecessors are read,
+ * poff[w + 1] is read no more and holds semi(w) (saving an array of 4
+ * bytes a vertex: GO-OBJECTS.md §5.6's memory). A vertex not processed yet
+ * is its own semidominator.
  */
-static struct gomem_error *snca(uint32_t nr, const uint32_t *poff, const uint32_t *pred,
+static struct gomem_error *snca(uint32_t nr, uint32_t *poff, const uint32_t *pred,
 				const uint32_t *parent, uint32_t *idom_ret)
 {
-	_cleanup_free_ uint32_t *semi = malloc((size_t)nr * sizeof(uint32_t));
 	_cleanup_free_ uint32_t *label = malloc((size_t)nr * sizeof(uint32_t));
 	uint32_t *ancestor = idom_ret; /* the forest's links, then idom (§5.6) */
 	_cleanup_free_ uint32_t *stack = NULL;
 	size_t depth = 0, cap = 0;
-	if (!semi || !label)
+	if (!label)
 		return &gm_error_no_memory;
 	for (uint32_t v = 0; v < nr; v++) {
-		semi[v] = label[v] = v;
+		label[v] = v;
 		ancestor[v] = NONE;
 	}
+#define SEMI(x) ((x) > w ? poff[(x) + 1] : (x))
 	for (uint32_t w = nr - 1; w >= 1; w--) {
-		uint32_t s = semi[w];
+		uint32_t s = w;
 		for (uint32_t e = poff[w]; e < poff[w + 1]; e++) {
 			uint32_t v = pred[e];
-			/* eval(v): the vertex of least semi on v's forest path, compressing it. */
+			/*
+			 * eval(v): the vertex of least semi on v's forest path,
+			 * compressing the path (only processed vertices are linked).
+			 */
 			if (ancestor[v] != NONE) {
 				uint32_t x = v;
 				depth = 0;
@@ -176,22 +188,23 @@ static struct gomem_error *snca(uint32_t nr, const uint32_t *poff, const uint32_
 				while (depth) {
 					x = stack[--depth];
 					uint32_t a = ancestor[x];
-					if (semi[label[a]] < semi[label[x]])
+					if (SEMI(label[a]) < SEMI(label[x]))
 						label[x] = label[a];
 					ancestor[x] = ancestor[a];
 				}
 				v = label[v];
 			}
-			if (semi[v] < s)
-				s = semi[v];
+			if (SEMI(v) < s)
+				s = SEMI(v);
 		}
-		semi[w] = s;
+		poff[w + 1] = s;	 /* semi(w) */
 		ancestor[w] = parent[w]; /* link */
 	}
+#undef SEMI
 	idom_ret[0] = 0;
 	for (uint32_t w = 1; w < nr; w++) {
 		uint32_t i = parent[w];
-		while (i > semi[w])
+		while (i > poff[w + 1])
 			i = idom_ret[i]; /* idom_ret[i] < i: ends */
 		idom_ret[w] = i;
 	}
@@ -214,13 +227,33 @@ static struct gomem_error *check_csr(uint32_t n, const uint32_t *off, const uint
 	return NULL;
 }
 
-/* The dominator tree in preorder numbers: d and idom[d->nreach]. */
-static struct gomem_error *dominators_pre(uint32_t n, const uint32_t *off, const uint32_t *succ,
-					  uint32_t root, struct dfs *d, uint32_t **idom_ret)
+/*
+ * The dominator tree in preorder numbers, d and *idom_ret[d->nreach], of
+ * a walk dfs() made. With own, succ and off are the caller's to free
+ * early: succ is renumbered in place, and both go before the semi-NCA's
+ * arrays come (the peak memory).
+ */
+static struct gomem_error *dominators_pre(uint32_t **off, uint32_t **succ, bool own, struct dfs *d,
+					  uint32_t **idom_ret)
 {
-	TRY(dfs(n, off, succ, root, d));
+	const uint32_t *pre = d->pre;
 	uint32_t *poff = NULL, *pred = NULL;
-	struct gomem_error *err = transpose(n, off, succ, d, &poff, &pred);
+	struct gomem_error *err = NULL;
+	if (own) {
+		/* Every vertex with successors is reached (unreached ones have none). */
+		uint32_t nedges = (*off)[d->n];
+		for (uint32_t e = 0; e < nedges; e++)
+			(*succ)[e] = pre[(*succ)[e]];
+		free(d->pre);
+		d->pre = NULL;
+		pre = NULL;
+	}
+	err = transpose(*off, *succ, d, pre, &poff, &pred);
+	if (own) {
+		free(*off);
+		free(*succ);
+		*off = *succ = NULL;
+	}
 	uint32_t *idom = NULL;
 	if (!err) {
 		idom = malloc((size_t)d->nreach * sizeof(uint32_t));
@@ -233,7 +266,6 @@ static struct gomem_error *dominators_pre(uint32_t n, const uint32_t *off, const
 	free(pred);
 	if (err) {
 		free(idom);
-		dfs_free(d);
 		return err;
 	}
 	*idom_ret = idom;
@@ -248,7 +280,14 @@ struct gomem_error *gm_dominators_csr(uint32_t n, const uint32_t *off, const uin
 	TRY(check_csr(n, off, succ));
 	struct dfs d;
 	uint32_t *idom;
-	TRY(dominators_pre(n, off, succ, root, &d, &idom));
+	TRY(dfs(n, off, succ, root, &d));
+	/* Not owned: dominators_pre() neither changes nor frees them. */
+	uint32_t *o = (uint32_t *)off, *su = (uint32_t *)succ;
+	struct gomem_error *err = dominators_pre(&o, &su, false, &d, &idom);
+	if (err) {
+		dfs_free(&d);
+		return err;
+	}
 	for (uint32_t v = 0; v < n; v++)
 		idom_ret[v] = NONE;
 	for (uint32_t i = 0; i < d.nreach; i++)
@@ -406,11 +445,27 @@ static struct gomem_error *build_csr(struct gm_graph *g, struct gm_dominators *d
 			err = add_succ(&b, b.base + g->roots[by_root[i]].id);
 		off[2 + r] = (uint32_t)b.n;
 	}
+	uint64_t scanned = 0;
 	for (uint32_t id = 0; !err && id < g->idx->nslots; id++) {
 		b.start = b.n;
-		if (gm_graph_reached(g, id))
+		if (gm_graph_reached(g, id)) {
+			const struct gm_index_span *s = gm_heap_index_span(g->idx, id);
+			if (!s->noscan && (scanned += s->elemsize) >= RELEASE_EVERY_BYTES) {
+				gm_graph_release_core_pages(g);
+				scanned = 0;
+			}
 			err = gm_graph_foreach_edge_buf(g, id, bits, scratch, object_edge, &b);
+		}
 		off[b.base + id + 1] = (uint32_t)b.n;
+	}
+	gm_graph_release_core_pages(g);
+	if (!err && b.cap > b.n + b.n / 8) {
+		/* The doubling's spare room, given back before the other arrays come. */
+		uint32_t *shrunk = realloc(b.succ, (b.n ? b.n : 1) * sizeof(uint32_t));
+		if (shrunk) {
+			b.succ = shrunk;
+			b.cap = b.n;
+		}
 	}
 out:
 	if (err) {
@@ -424,16 +479,19 @@ out:
 	return NULL;
 }
 
-/* Retained bytes and objects, bottom up (idom[v] < v), and each vertex's first root. */
-static struct gomem_error *retained(struct gm_graph *g, struct gm_dominators *d,
-				    const uint32_t *parent)
+/*
+ * Retained bytes and objects, bottom up (idom[v] < v), and each vertex's
+ * first root, in place over the depth-first tree's parents (which it takes).
+ */
+static struct gomem_error *retained(struct gm_graph *g, struct gm_dominators *d, uint32_t *parent)
 {
 	uint32_t n = d->nvertices;
+	d->first_root = parent;
 	d->retained_bytes = calloc(n, sizeof(uint64_t));
 	d->retained_objects = calloc(n, sizeof(uint32_t));
-	d->first_root = malloc((size_t)n * sizeof(uint32_t));
-	if (!d->retained_bytes || !d->retained_objects || !d->first_root)
+	if (!d->retained_bytes || !d->retained_objects)
 		return &gm_error_no_memory;
+	uint32_t *first = d->first_root;
 	for (uint32_t v = 0; v < n; v++) {
 		uint32_t id;
 		if (gm_dom_is_object(d, v, &id)) {
@@ -442,10 +500,14 @@ static struct gomem_error *retained(struct gm_graph *g, struct gm_dominators *d,
 			d->retained_bytes[v] = size;
 			d->retained_objects[v] = 1;
 		}
-		/* parent[v] < v: its first root is known. */
-		d->first_root[v] = v == 0		     ? NONE
-				   : d->what[v] <= d->nroots ? d->what[v] - 1
-							     : d->first_root[parent[v]];
+		/* parent[v] < v: its first root is known (and first[v] its parent until now). */
+		first[v] = v == 0		     ? NONE
+			   : d->what[v] <= d->nroots ? d->what[v] - 1
+						     : first[first[v]];
+		if (d->retained_objects[v] && first[v] < d->nroots) {
+			d->roots[first[v]].first_objects++;
+			d->roots[first[v]].first_bytes += d->retained_bytes[v];
+		}
 	}
 	for (uint32_t v = n - 1; v >= 1; v--) {
 		d->retained_bytes[d->idom[v]] += d->retained_bytes[v];
@@ -472,7 +534,9 @@ struct gomem_error *gm_dominators_build(struct gm_graph *g, struct gm_dominators
 		err = build_csr(g, d, root_of, (uint32_t)n, &off, &succ);
 	free(root_of);
 	if (!err)
-		err = dominators_pre((uint32_t)n, off, succ, 0, &t, &idom);
+		err = dfs((uint32_t)n, off, succ, 0, &t);
+	if (!err)
+		err = dominators_pre(&off, &succ, true, &t, &idom);
 	free(off);
 	free(succ);
 	if (!err) {
@@ -483,6 +547,7 @@ struct gomem_error *gm_dominators_build(struct gm_graph *g, struct gm_dominators
 		t.vertex = NULL;
 		d->idom = idom;
 		err = retained(g, d, t.parent);
+		t.parent = NULL;
 	}
 	dfs_free(&t);
 	if (err) {

@@ -328,6 +328,12 @@ typedef struct gomem_error *(*gm_edge_fn)(void *arg, uint64_t addr, uint64_t val
 struct gomem_error *gm_graph_foreach_edge(struct gm_graph *g, uint32_t id, gm_edge_fn fn,
 					  void *arg);
 /*
+ * Lets go of the core's pages that a scan touched (they count in the
+ * process's RSS until then; the page cache keeps them): a walk over many
+ * objects calls it every few MiB read.
+ */
+void gm_graph_release_core_pages(struct gm_graph *g);
+/*
  * gm_graph_foreach_edge with the caller's buffers, for a walk over many
  * objects: bits of GM_PTRMAP_WINDOW / 8 bytes, scratch of GM_PTRMAP_WINDOW * 8.
  */
@@ -365,6 +371,8 @@ struct gm_dom_root {
 	uint64_t goid;		/* stack and register roots */
 	uint64_t object;	/* finalizer, cleanup, weak handle: the object it is on */
 	uint32_t words;		/* root words */
+	/* The objects (and their bytes) the depth-first walk reached first from this root. */
+	uint64_t first_objects, first_bytes;
 };
 
 /*

@@ -265,10 +265,9 @@ static struct gomem_error *cleanup_queue(struct gm_graph *g, const struct gm_gra
 static struct gomem_error *stack_slot(void *arg, const struct gm_stack_slot *s)
 {
 	/* s->func points into the executable's function table, which the runtime keeps. */
-	return gm_graph_add_root(arg,
-				 s->kind == GM_STACK_SLOT_REGISTER ? GM_ROOT_REGISTER : GM_ROOT_STACK,
-				 s->addr, s->value, s->conservative, s->func ? s->func : "stack", 0,
-				 s->goid);
+	return gm_graph_add_root(
+	    arg, s->kind == GM_STACK_SLOT_REGISTER ? GM_ROOT_REGISTER : GM_ROOT_STACK, s->addr,
+	    s->value, s->conservative, s->func ? s->func : "stack", 0, s->goid);
 }
 
 struct gomem_error *gm_roots_collect(struct gm_graph *g)

@@ -25,8 +25,6 @@ struct top {
 	uint64_t limit;
 	uint32_t *rows; /* vertices, largest retained first */
 	size_t nrows;
-	/* Per root: the objects and bytes the depth-first walk reached first from it. */
-	uint64_t *first_objects, *first_bytes;
 	uint64_t shared_objects, shared_bytes; /* dominated by the pseudo-root only */
 	char name[256];
 };
@@ -143,30 +141,16 @@ static struct gomem_error *select_rows(struct top *t)
 	return NULL;
 }
 
-/* What each root reaches first, and what no single root retains. */
-static struct gomem_error *count_roots(struct top *t)
+/* What no single root retains: the subtrees of the objects only the pseudo-root dominates. */
+static void count_shared(struct top *t)
 {
 	const struct gm_dominators *d = t->d;
-	t->first_objects = calloc(d->nroots ? d->nroots : 1, sizeof(uint64_t));
-	t->first_bytes = calloc(d->nroots ? d->nroots : 1, sizeof(uint64_t));
-	if (!t->first_objects || !t->first_bytes)
-		return &gm_error_no_memory;
 	for (uint32_t v = 1; v < d->nvertices; v++) {
-		uint32_t id;
-		if (!gm_dom_is_object(d, v, &id))
-			continue;
-		uint64_t base, size;
-		gm_heap_index_object(t->g->idx, id, &base, &size);
-		if (d->first_root[v] < d->nroots) {
-			t->first_objects[d->first_root[v]]++;
-			t->first_bytes[d->first_root[v]] += size;
-		}
-		if (d->idom[v] == 0) {
+		if (d->idom[v] == 0 && d->what[v] > d->nroots) {
 			t->shared_objects += d->retained_objects[v];
 			t->shared_bytes += d->retained_bytes[v];
 		}
 	}
-	return NULL;
 }
 
 static void json_root_ref(struct top *t, const char *key, uint32_t r)
@@ -218,8 +202,8 @@ static void json_row(struct top *t, uint32_t v)
 		const struct gm_dom_root *dr = &d->roots[r];
 		gm_jw_member_string(w, "name", root_name(t, dr));
 		gm_jw_member_string(w, "kind", root_kind(dr));
-		gm_jw_member_uint(w, "objects", t->first_objects[r]);
-		gm_jw_member_uint(w, "bytes", t->first_bytes[r]);
+		gm_jw_member_uint(w, "objects", dr->first_objects);
+		gm_jw_member_uint(w, "bytes", dr->first_bytes);
 		gm_jw_member_uint(w, "retained_objects", d->retained_objects[v]);
 		gm_jw_member_uint(w, "retained_bytes", d->retained_bytes[v]);
 		gm_jw_member_uint(w, "words", dr->words);
@@ -349,7 +333,7 @@ static struct gomem_error *run_top(struct top *t)
 		return gm_error(GOMEM_ERROR_USAGE, "top: --limit is at most %u", MAX_LIMIT);
 	TRY(gm_run_graph(r, &t->g));
 	TRY(gm_dominators_build(t->g, &t->d));
-	TRY(count_roots(t));
+	count_shared(t);
 	TRY(select_rows(t));
 	if (r->json)
 		top_json(t);
@@ -364,8 +348,6 @@ static struct gomem_error *run(struct gm_run *r)
 	struct gomem_error *err = run_top(&t);
 	gm_dominators_destroy(t.d);
 	free(t.rows);
-	free(t.first_objects);
-	free(t.first_bytes);
 	return err;
 }
 
