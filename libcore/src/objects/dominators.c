@@ -18,12 +18,33 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "objects/objects.h"
 
 #define NONE GM_DOM_NONE
 /* As marking does (mark.c): the core's pages a scan touched are let go every 16 MiB read. */
 #define RELEASE_EVERY_BYTES ((uint64_t)16 << 20)
+
+/*
+ * An array of bytes bytes (zeroed when zero) that free() releases: a big one
+ * on transparent huge pages where the kernel gives them on request, so that
+ * touching a few hundred MiB of arrays takes hundreds of page faults instead
+ * of a hundred thousand (a third of the time on the bench core).
+ */
+static void *big_alloc(size_t bytes, bool zero)
+{
+	const size_t huge = (size_t)2 << 20;
+	void *p = NULL;
+	if (bytes < 2 * huge)
+		return zero ? calloc(1, bytes ? bytes : 1) : malloc(bytes ? bytes : 1);
+	if (posix_memalign(&p, huge, bytes))
+		return NULL;
+	(void)madvise(p, bytes & ~(huge - 1), MADV_HUGEPAGE);
+	if (zero)
+		memset(p, 0, bytes);
+	return p;
+}
 
 /* What the depth-first walk gives: preorder numbers and the tree, and the vertices in preorder. */
 struct dfs {
@@ -52,9 +73,9 @@ static struct gomem_error *dfs(uint32_t n, const uint32_t *off, const uint32_t *
 			       struct dfs *d)
 {
 	memset(d, 0, sizeof(*d));
-	d->pre = malloc((size_t)n * sizeof(uint32_t));
-	d->vertex = malloc((size_t)n * sizeof(uint32_t));
-	d->parent = malloc((size_t)n * sizeof(uint32_t));
+	d->pre = big_alloc((size_t)n * sizeof(uint32_t), false);
+	d->vertex = big_alloc((size_t)n * sizeof(uint32_t), false);
+	d->parent = big_alloc((size_t)n * sizeof(uint32_t), false);
 	struct frame *stack = NULL;
 	size_t depth = 0, cap = 0;
 	if (!d->pre || !d->vertex || !d->parent)
@@ -107,7 +128,7 @@ static struct gomem_error *transpose(const uint32_t *off, const uint32_t *succ, 
 				     const uint32_t *pre, uint32_t **poff_ret, uint32_t **pred_ret)
 {
 	uint32_t nr = d->nreach;
-	uint32_t *poff = calloc((size_t)nr + 2, sizeof(uint32_t));
+	uint32_t *poff = big_alloc(((size_t)nr + 2) * sizeof(uint32_t), true);
 	if (!poff)
 		return &gm_error_no_memory;
 	uint64_t total = 0;
@@ -123,7 +144,7 @@ static struct gomem_error *transpose(const uint32_t *off, const uint32_t *succ, 
 	}
 	for (uint32_t i = 2; i < nr + 2; i++)
 		poff[i] += poff[i - 1];
-	uint32_t *pred = malloc((size_t)(total ? total : 1) * sizeof(uint32_t));
+	uint32_t *pred = big_alloc((size_t)total * sizeof(uint32_t), false);
 	if (!pred) {
 		free(poff);
 		return &gm_error_no_memory;
@@ -156,7 +177,7 @@ GM_DEFINE_GROW(grow_u32, uint32_t)
 static struct gomem_error *snca(uint32_t nr, uint32_t *poff, const uint32_t *pred,
 				const uint32_t *parent, uint32_t *idom_ret)
 {
-	_cleanup_free_ uint32_t *label = malloc((size_t)nr * sizeof(uint32_t));
+	_cleanup_free_ uint32_t *label = big_alloc((size_t)nr * sizeof(uint32_t), false);
 	uint32_t *ancestor = idom_ret; /* the forest's links, then idom (§5.6) */
 	_cleanup_free_ uint32_t *stack = NULL;
 	size_t depth = 0, cap = 0;
@@ -256,7 +277,7 @@ static struct gomem_error *dominators_pre(uint32_t **off, uint32_t **succ, bool 
 	}
 	uint32_t *idom = NULL;
 	if (!err) {
-		idom = malloc((size_t)d->nreach * sizeof(uint32_t));
+		idom = big_alloc((size_t)d->nreach * sizeof(uint32_t), false);
 		if (!idom)
 			err = &gm_error_no_memory;
 	}
@@ -417,7 +438,7 @@ static struct gomem_error *build_csr(struct gm_graph *g, struct gm_dominators *d
 				     const uint32_t *root_of, uint32_t n, uint32_t **off_ret,
 				     uint32_t **succ_ret)
 {
-	uint32_t *off = malloc(((size_t)n + 1) * sizeof(uint32_t));
+	uint32_t *off = big_alloc(((size_t)n + 1) * sizeof(uint32_t), false);
 	_cleanup_free_ uint64_t *bits = malloc(GM_PTRMAP_WINDOW / 8);
 	_cleanup_free_ uint8_t *scratch = malloc(GM_PTRMAP_WINDOW * 8);
 	_cleanup_free_ uint32_t *by_root = malloc((g->nroots ? g->nroots : 1) * sizeof(uint32_t));
@@ -487,8 +508,8 @@ static struct gomem_error *retained(struct gm_graph *g, struct gm_dominators *d,
 {
 	uint32_t n = d->nvertices;
 	d->first_root = parent;
-	d->retained_bytes = calloc(n, sizeof(uint64_t));
-	d->retained_objects = calloc(n, sizeof(uint32_t));
+	d->retained_bytes = big_alloc((size_t)n * sizeof(uint64_t), true);
+	d->retained_objects = big_alloc((size_t)n * sizeof(uint32_t), true);
 	if (!d->retained_bytes || !d->retained_objects)
 		return &gm_error_no_memory;
 	uint32_t *first = d->first_root;
