@@ -466,18 +466,32 @@ static struct gomem_error *build_csr(struct gm_graph *g, struct gm_dominators *d
 			err = add_succ(&b, b.base + g->roots[by_root[i]].id);
 		off[2 + r] = (uint32_t)b.n;
 	}
+	/* Span by span (first ids ascending): a span without pointers has no edges to look for. */
 	uint64_t scanned = 0;
-	for (uint32_t id = 0; !err && id < g->idx->nslots; id++) {
-		b.start = b.n;
-		if (gm_graph_reached(g, id)) {
-			const struct gm_index_span *s = gm_heap_index_span(g->idx, id);
-			if (!s->noscan && (scanned += s->elemsize) >= RELEASE_EVERY_BYTES) {
-				gm_graph_release_core_pages(g);
-				scanned = 0;
-			}
-			err = gm_graph_foreach_edge_buf(g, id, bits, scratch, object_edge, &b);
+	uint32_t id = 0;
+	for (size_t k = 0; !err && k <= g->idx->nspans; k++) {
+		const struct gm_index_span *s = k < g->idx->nspans ? &g->idx->spans[k] : NULL;
+		uint32_t lo = s ? s->first_id : g->idx->nslots;
+		uint32_t hi = s ? s->first_id + s->nelems : g->idx->nslots;
+		if (lo < id || hi < lo || hi > g->idx->nslots) {
+			err = gm_error(GOMEM_ERROR_INCONSISTENT, "dominators: span %zu's ids", k);
+			break;
 		}
-		off[b.base + id + 1] = (uint32_t)b.n;
+		for (; id < lo; id++)
+			off[b.base + id + 1] = (uint32_t)b.n;
+		bool scan = s && s->layout != GM_LAYOUT_NOSCAN;
+		for (; !err && id < hi; id++) {
+			b.start = b.n;
+			if (scan && gm_graph_reached(g, id)) {
+				if ((scanned += s->elemsize) >= RELEASE_EVERY_BYTES) {
+					gm_graph_release_core_pages(g);
+					scanned = 0;
+				}
+				err = gm_graph_foreach_edge_buf(g, id, bits, scratch, object_edge,
+								&b);
+			}
+			off[b.base + id + 1] = (uint32_t)b.n;
+		}
 	}
 	gm_graph_release_core_pages(g);
 	if (!err && b.cap > b.n + b.n / 8) {
@@ -513,12 +527,14 @@ static struct gomem_error *retained(struct gm_graph *g, struct gm_dominators *d,
 	if (!d->retained_bytes || !d->retained_objects)
 		return &gm_error_no_memory;
 	uint32_t *first = d->first_root;
+	const struct gm_index_span *s = NULL;
 	for (uint32_t v = 0; v < n; v++) {
 		uint32_t id;
 		if (gm_dom_is_object(d, v, &id)) {
-			uint64_t base, size;
-			gm_heap_index_object(g->idx, id, &base, &size);
-			d->retained_bytes[v] = size;
+			/* The walk meets a span's objects together: its last span first. */
+			if (!s || id - s->first_id >= s->nelems)
+				s = gm_heap_index_span(g->idx, id);
+			d->retained_bytes[v] = s->elemsize;
 			d->retained_objects[v] = 1;
 		}
 		/* parent[v] < v: its first root is known (and first[v] its parent until now). */
