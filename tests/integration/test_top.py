@@ -19,7 +19,7 @@ import json
 
 import pytest
 
-from conftest import built_fixtures, cli_json, run_cli
+from conftest import built_fixtures, cli_json, json_from_gdb, run_cli, run_gdb
 
 ALL = built_fixtures()
 OBJGRAPH = [f for f in ALL if f.truth.get("program") == "objgraph"]
@@ -173,3 +173,17 @@ def test_bad_options_are_usage_errors():
     assert r.returncode == 2 and "--by wants root or object" in r.stderr
     r = run_cli("top", "--limit", "-1", f.exe, f.cores["kernel"])
     assert r.returncode == 2 and "--limit" in r.stderr
+
+
+def test_gdb_prints_what_the_cli_prints():
+    """The GDB command is the same verb through the plugin: the same JSON, bytes for bytes
+    apart from the paths GDB resolves."""
+    f = OBJGRAPH[0]
+    core = f.cores["kernel"]
+    _, out, err = run_gdb(f.exe, core, "gomem top --by object --limit 5 --json")
+    assert "Traceback" not in err
+    doc = json_from_gdb(out)
+    want = top(["--by", "object", "--limit", "5"], f, "kernel")
+    assert doc["entries"] == want["entries"] and doc["checks"] == want["checks"]
+    _, out, err = run_gdb(f.exe, core, "gomem top --by colour")
+    assert "--by wants root or object" in err and "Traceback" not in err
