@@ -25,6 +25,7 @@
 #define NONE GM_DOM_NONE
 /* As marking does (mark.c): the core's pages a scan touched are let go every 16 MiB read. */
 #define RELEASE_EVERY_BYTES ((uint64_t)16 << 20)
+#define PREFETCH	    16 /* vertices ahead */
 
 /*
  * An array of bytes bytes (zeroed when zero) that free() releases: a big one
@@ -522,20 +523,44 @@ static struct gomem_error *retained(struct gm_graph *g, struct gm_dominators *d,
 {
 	uint32_t n = d->nvertices;
 	d->first_root = parent;
-	d->retained_bytes = big_alloc((size_t)n * sizeof(uint64_t), true);
-	d->retained_objects = big_alloc((size_t)n * sizeof(uint32_t), true);
+	d->retained_bytes = big_alloc((size_t)n * sizeof(uint64_t), false);
+	d->retained_objects = big_alloc((size_t)n * sizeof(uint32_t), false);
 	if (!d->retained_bytes || !d->retained_objects)
 		return &gm_error_no_memory;
 	uint32_t *first = d->first_root;
 	const struct gm_index_span *s = NULL;
+	/*
+	 * Each slot's size class (0: look its span up), so that the walk in
+	 * preorder reads one byte an object, not the span table and a span.
+	 */
+	_cleanup_free_ uint8_t *cls = big_alloc(g->idx->nslots, true);
+	if (!cls)
+		return &gm_error_no_memory;
+	for (size_t k = 0; k < g->idx->nspans; k++) {
+		const struct gm_index_span *sp = &g->idx->spans[k];
+		bool small = sp->sizeclass && sp->sizeclass < GM_MAX_SIZE_CLASSES &&
+			     gm_class_to_size[sp->sizeclass] == sp->elemsize;
+		if (small && sp->first_id <= g->idx->nslots &&
+		    sp->nelems <= g->idx->nslots - sp->first_id)
+			memset(cls + sp->first_id, sp->sizeclass, sp->nelems);
+	}
 	for (uint32_t v = 0; v < n; v++) {
 		uint32_t id;
+		/* Objects come in preorder, their ids at random: fetch ahead. */
+		if (v + PREFETCH < n && d->what[v + PREFETCH] > d->nroots)
+			__builtin_prefetch(&cls[d->what[v + PREFETCH] - 1 - d->nroots]);
 		if (gm_dom_is_object(d, v, &id)) {
-			/* The walk meets a span's objects together: its last span first. */
-			if (!s || id - s->first_id >= s->nelems)
-				s = gm_heap_index_span(g->idx, id);
-			d->retained_bytes[v] = s->elemsize;
+			if (cls[id]) {
+				d->retained_bytes[v] = gm_class_to_size[cls[id]];
+			} else {
+				if (!s || id - s->first_id >= s->nelems)
+					s = gm_heap_index_span(g->idx, id);
+				d->retained_bytes[v] = s->elemsize;
+			}
 			d->retained_objects[v] = 1;
+		} else {
+			d->retained_bytes[v] = 0; /* a root, the pseudo-root: no slot */
+			d->retained_objects[v] = 0;
 		}
 		/* parent[v] < v: its first root is known (and first[v] its parent until now). */
 		first[v] = v == 0		     ? NONE
