@@ -352,12 +352,11 @@ static int cmp_roots(const struct gm_root *a, const struct gm_root *b)
 	return cmp_str(a->name, b->name);
 }
 
-static const struct gm_root *sort_roots; /* qsort has no argument; set only below */
-
-static int cmp_root_index(const void *pa, const void *pb)
+static int cmp_root_index(const void *pa, const void *pb, void *arg)
 {
+	const struct gm_root *roots = arg;
 	uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
-	int c = cmp_roots(&sort_roots[a], &sort_roots[b]);
+	int c = cmp_roots(&roots[a], &roots[b]);
 	return c ? c : (a < b ? -1 : a > b);
 }
 
@@ -375,9 +374,8 @@ static struct gomem_error *group_roots(struct gm_graph *g, struct gm_dominators 
 	}
 	for (size_t i = 0; i < n; i++)
 		order[i] = (uint32_t)i;
-	sort_roots = g->roots;
-	gm_sort(order, n, sizeof(*order), cmp_root_index);
-	sort_roots = NULL;
+	if (n > 1)
+		qsort_r(order, n, sizeof(*order), cmp_root_index, g->roots);
 	uint32_t nr = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct gm_root *r = &g->roots[order[i]];

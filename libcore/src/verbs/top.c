@@ -66,12 +66,11 @@ static const char *root_name(struct top *t, const struct gm_dom_root *r)
 	return t->name;
 }
 
-static const struct gm_dominators *sort_d; /* qsort has no argument; set only below */
-
-static int cmp_retained(const void *pa, const void *pb)
+static int cmp_retained(const void *pa, const void *pb, void *arg)
 {
+	const struct gm_dominators *d = arg;
 	uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
-	uint64_t ra = sort_d->retained_bytes[a], rb = sort_d->retained_bytes[b];
+	uint64_t ra = d->retained_bytes[a], rb = d->retained_bytes[b];
 	if (ra != rb)
 		return ra > rb ? -1 : 1;
 	return a < b ? -1 : a > b;
@@ -133,9 +132,8 @@ static struct gomem_error *select_rows(struct top *t)
 			sift_down(d, t->rows, t->nrows, 0);
 		}
 	}
-	sort_d = d;
-	gm_sort(t->rows, t->nrows, sizeof(*t->rows), cmp_retained);
-	sort_d = NULL;
+	if (t->nrows > 1)
+		qsort_r(t->rows, t->nrows, sizeof(*t->rows), cmp_retained, (void *)d);
 	if (!t->by_object && t->nrows > t->limit)
 		t->nrows = (size_t)t->limit;
 	return NULL;
