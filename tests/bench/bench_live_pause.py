@@ -16,14 +16,14 @@ running from 8 connections (fixtures/servers/realserver.py), runs `gomem summary
   - the pause measured from outside: a separate process samples every thread's state in
     /proc/PID/task/*/stat about every millisecond (t or T: stopped); the stop lasted
     between min and max (one sampling period either side of the estimate);
-  - gomem's own pause (target.pause_seconds) once it prints one;
+  - gomem's own pause (target.pause_seconds);
   - gomem's wall time, and the longest request of the load that overlapped the run
     against the load's p99 before the first run.
 
 Numbers only: it asserts no speed (issue 11's target is a stop of at most 30 ms here).
-It exits 1 if a check failed (but for a stop inside the span allocator, with pages in flight:
-counted and printed, a known limitation), a request failed, or the server was not left
-running and answering: a benchmark of wrong answers is worthless.
+It exits 1 if a check failed (a skew check, of a stop inside the allocator, is counted and
+printed, not a failure), a request failed, or the server was not left running and
+answering: a benchmark of wrong answers is worthless.
 """
 
 import argparse
@@ -149,7 +149,9 @@ def main():
             wall = time.monotonic() - t
             s = json.loads(r.stdout) if r.returncode == 0 else None
             return {"rc": r.returncode, "stderr": r.stderr.strip(), "wall": wall,
-                    "failed_checks": [c["name"] for c in s["checks"] if not c["ok"]] if s
+                    "failed_checks": [c["name"] for c in s["checks"] if c["ok"] is False] if s
+                    else None,
+                    "skew_checks": [c["name"] for c in s["checks"] if c["ok"] is None] if s
                     else None,
                     "in_flight": s["heap"].get("in_flight_bytes") if s else None,
                     "pause": s["target"].get("pause_seconds") if s else None}
@@ -186,18 +188,19 @@ def main():
                                      1000 * stop["max_seconds"]) if stop else "no stop seen",
             "%.1f ms" % (1000 * r["pause"]) if r["pause"] is not None else "-",
             1000 * (run["load"]["max_latency"] or 0),
-            "ok" if r["failed_checks"] == [] else "FAILED %s %s%s" % (
+            ("ok" if not r["skew_checks"] else "skew %s (stopped inside the allocator)"
+             % r["skew_checks"]) if r["failed_checks"] == [] else "FAILED %s %s%s" % (
                 r["failed_checks"], r["stderr"],
                 " (%d B of pages in flight: stopped inside the span allocator)" % r["in_flight"]
                 if r["in_flight"] else "")))
-        mid_allocation += bool(r["failed_checks"] and r["in_flight"])
+        mid_allocation += bool((r["failed_checks"] and r["in_flight"]) or r["skew_checks"])
         failed |= (r["failed_checks"] != [] and not r["in_flight"]) or len(run["stops"]) != 1
     runs = res["runs"]
     if mid_allocation:
         # A known gomem limitation (tests/integration/test_server_live.py): reported, not
         # a wrong answer of this benchmark's making.
-        print("%d of %d runs stopped the server inside the span allocator and printed FAIL "
-              "for it" % (mid_allocation, len(runs)))
+        print("%d of %d runs stopped the server inside the allocator (skew, or FAIL with "
+              "pages in flight)" % (mid_allocation, len(runs)))
     print("stopped, from outside:  %s" % summary([r["pause_seconds"] for r in runs]))
     print("gomem's own pause:      %s" % summary([r["result"]["pause"] for r in runs]))
     print("gomem wall time:        %s" % summary([r["result"]["wall"] for r in runs]))

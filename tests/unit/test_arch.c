@@ -167,6 +167,8 @@ static void test_live_threads_registers_by_ptrace(void **state)
 
 	struct gm_target t;
 	assert_gomem_ok(gm_target_init_pid(&t, pid, NULL, GOMEM_PID_STOP, NULL));
+	/* The process runs until a verb needs it stopped; the registers are read then. */
+	assert_gomem_ok(gm_target_stop(&t));
 	const struct gm_core_thread *th;
 	size_t n;
 	gm_target_threads(&t, &th, &n);

@@ -23,6 +23,8 @@
  *   page 4     span S: manual (stacks)
  *   page 5     span K: class 32 (1024 B), one object: header type {Size_ 24,
  *              PtrBytes 24, mask 101}: data word 2 (slot word 3) -> A6.
+ *   pages 6-7  span M: large, its largeType a struct whose mask is built on
+ *              demand (1.24+) and not built yet: buildGCMask's recursion.
  *
  * Roots: A0, A2, A4 (interior +16), L (interior), K + 8, and one into U6.
  */
@@ -63,6 +65,9 @@
 #define TYPES	    0x00a20000ULL /* two type descriptors and their masks */
 #define T_LARGE	    TYPES
 #define T_HEADER    (TYPES + 0x100)
+#define T_OD	    (TYPES + 0x200) /* struct {p *int; _ int; a [2]*int}, mask on demand */
+#define T_PTR	    (TYPES + 0x300) /* *int */
+#define T_ARR	    (TYPES + 0x400) /* [2]*int, mask on demand */
 
 enum {
 	MHEAP_ALLSPANS = 0x10100,
@@ -86,7 +91,7 @@ enum {
 	MSPAN_SIZE = 160,
 };
 
-enum { SA, SU, SL, SS, SK, NSPANS };
+enum { SA, SU, SL, SS, SK, SM, NSPANS };
 
 #define SG 100 /* mheap_.sweepgen */
 
@@ -194,6 +199,15 @@ static void init_layout(struct gm_layout *L, struct gm_graph_layout *G)
 	G->kind_cleanup = -1;
 	G->kind_weak = -1;
 	G->specialfinalizer_fn = fld(24, 8);
+	G->gcmask_on_demand = true;
+	G->tflag_on_demand = 0x10;
+	G->structtype_fields =
+	    (struct gm_field){.present = true, .offset = 56, .size = 24, .elem_size = 24};
+	G->structfield_typ = fld(8, 8);
+	G->structfield_offset = fld(16, 8);
+	G->structfield_size = 24;
+	G->arraytype_elem = fld(48, 8);
+	G->arraytype_len = fld(64, 8);
 }
 
 struct tspan {
@@ -244,6 +258,7 @@ static void build(struct image *img)
 	    {SL, 1, HP(2), 2, 0 << 1, 2 * PAGE_SIZE, 1, 1, 1, SG},
 	    {SS, 2, HP(4), 1, 0, PAGE_SIZE, 1, 1, 1, SG},
 	    {SK, 1, HP(5), 1, 32 << 1, 1024, 8, 1, 1, SG},
+	    {SM, 1, HP(6), 2, 0 << 1, 2 * PAGE_SIZE, 1, 1, 1, SG},
 	};
 	for (size_t i = 0; i < GM_ARRAY_SIZE(spans); i++) {
 		put_span(img, &spans[i]);
@@ -295,6 +310,31 @@ static void build(struct image *img)
 	poke(img, T_HEADER + 0x80, 1, 0x5);
 	poke64(img, HP(5) + 8 + 16, A(6));
 	poke64(img, HP(5) + 8 + 8, A(5)); /* data word 1: scalar */
+	/* M: struct {p *int; _ int; a [2]*int} (kind 25, 32 bytes), GCData -> a nil slot. */
+	poke64(img, SPAN(SM) + MS_LARGETYPE, T_OD);
+	poke64(img, T_OD + 0, 32);
+	poke64(img, T_OD + 8, 32);
+	poke(img, T_OD + 20, 1, 0x10);
+	poke(img, T_OD + 23, 1, 25);
+	poke64(img, T_OD + 32, T_OD + 0xf0); /* the **byte: nil, the mask is not built */
+	poke64(img, T_OD + 56, T_OD + 0x80);
+	poke64(img, T_OD + 64, 2);
+	poke64(img, T_OD + 0x80 + 8, T_PTR); /* field p at 0 */
+	poke64(img, T_OD + 0x80 + 16, 0);
+	poke64(img, T_OD + 0x98 + 8, T_ARR); /* field a at 16 */
+	poke64(img, T_OD + 0x98 + 16, 16);
+	poke64(img, T_PTR + 0, 8);
+	poke64(img, T_PTR + 8, 8);
+	poke(img, T_PTR + 23, 1, 22);
+	poke64(img, T_PTR + 32, T_PTR + 0x80);
+	poke(img, T_PTR + 0x80, 1, 0x1);
+	poke64(img, T_ARR + 0, 16);
+	poke64(img, T_ARR + 8, 16);
+	poke(img, T_ARR + 20, 1, 0x10);
+	poke(img, T_ARR + 23, 1, 17);
+	poke64(img, T_ARR + 32, T_ARR + 0xf0);
+	poke64(img, T_ARR + 48, T_PTR);
+	poke64(img, T_ARR + 64, 2);
 }
 
 static int setup_image(void **state)
@@ -311,7 +351,7 @@ static int setup_image(void **state)
 	img_region(img, BITS, 0x1000);
 	img_region(img, SPECIALS, 0x100);
 	img_region(img, TYPES, 0x1000);
-	img_region(img, HP(0), 6 * PAGE_SIZE);
+	img_region(img, HP(0), 8 * PAGE_SIZE);
 	build(img);
 	for (size_t i = 0; i < img->n; i++) {
 		struct gm_segment s = {.start = img->r[i].addr,
@@ -374,18 +414,18 @@ static void test_index_allocated_fresh_and_unswept_garbage(void **state)
 	struct image *img = *state;
 	struct gm_graph *g = graph(img);
 	const struct gm_heap_index *idx = g->idx;
-	assert_int_equal(idx->nspans, 4); /* the manual span is not an object span */
-	assert_int_equal(idx->nslots, 168 + 168 + 1 + 8);
-	/* A 0-9, U 0-9 (unswept garbage counts: HeapObjects does), L, K0 */
-	assert_int_equal(idx->objects, 22);
-	assert_int_equal(idx->object_bytes, 20 * 48 + 2 * PAGE_SIZE + 1024);
+	assert_int_equal(idx->nspans, 5); /* the manual span is not an object span */
+	assert_int_equal(idx->nslots, 168 + 168 + 1 + 8 + 1);
+	/* A 0-9, U 0-9 (unswept garbage counts: HeapObjects does), L, K0, M */
+	assert_int_equal(idx->objects, 23);
+	assert_int_equal(idx->object_bytes, 20 * 48 + 4 * PAGE_SIZE + 1024);
 	assert_int_equal(idx->unswept_garbage, 4);
 	for (unsigned i = 0; i < 10; i++) {
 		bool dead = i == 5 || i == 6 || i == 8 || i == 9; /* 7 has a finalizer */
 		assert_int_equal(gm_bit(idx->dead, id_of(g, U(i))), dead);
 	}
-	/* fresh: A0-A3 (below freeindex, allocBits clear), L and K0 (new spans) */
-	assert_int_equal(idx->fresh_objects, 6);
+	/* fresh: A0-A3 (below freeindex, allocBits clear), L, K0 and M (new spans) */
+	assert_int_equal(idx->fresh_objects, 7);
 	assert_true(gm_bit(idx->fresh, id_of(g, A(3))));
 	assert_false(gm_bit(idx->fresh, id_of(g, A(4))));
 	assert_false(gm_bit(idx->fresh, id_of(g, U(0))));
@@ -402,7 +442,7 @@ static void test_index_places_every_kind_of_address(void **state)
 	assert_int_equal(gm_heap_index_where(g->idx, HP(0) + 168 * 48 + 4, &id),
 			 GM_PLACE_PAST_SLOTS);
 	assert_int_equal(gm_heap_index_where(g->idx, HP(4) + 100, &id), GM_PLACE_MANUAL);
-	assert_int_equal(gm_heap_index_where(g->idx, HP(7), &id), GM_PLACE_NO_SPAN);
+	assert_int_equal(gm_heap_index_where(g->idx, HP(9), &id), GM_PLACE_NO_SPAN);
 	assert_int_equal(gm_heap_index_where(g->idx, 0x1000, &id), GM_PLACE_OUTSIDE);
 	assert_int_equal(gm_heap_index_where(g->idx, ARENA0_BASE + ARENA_BYTES, &id),
 			 GM_PLACE_OUTSIDE);
@@ -428,6 +468,10 @@ static void test_pointer_windows_of_each_layout(void **state)
 	/* the header object: word 0 is the header, data words 0 and 2 of each 3 */
 	assert_gomem_ok(gm_ptrmap_window(g->pm, id_of(g, HP(5)), 0, 8, bits));
 	assert_int_equal(bits[0], 0xda); /* slot words 1, 3, 4, 6, 7 */
+	/* M: the mask built as buildGCMask does: words 0, 2 and 3 of each 4 */
+	assert_gomem_ok(gm_ptrmap_window(g->pm, id_of(g, HP(6)), 0, 16, bits));
+	assert_int_equal(bits[0], 0xdddd);
+	assert_int_equal(gm_ptrmap_problems(g->pm), 0);
 	uint64_t type, data;
 	assert_gomem_ok(gm_ptrmap_self_type(g->pm, id_of(g, HP(5)), &type, &data));
 	assert_int_equal(type, T_HEADER);
@@ -459,7 +503,7 @@ static void test_mark_follows_pointers_and_counts_dangling_ones(void **state)
 		assert_false(gm_graph_reached(g, id_of(g, not_reached[i])));
 	const struct gm_graph_stats *st = &g->stats;
 	assert_int_equal(st->reachable, 10);
-	assert_int_equal(st->unreachable, 12);
+	assert_int_equal(st->unreachable, 13); /* M too */
 	assert_int_equal(st->reachable_bytes, 8 * 48 + 2 * PAGE_SIZE + 1024);
 	/* A0->A1, A4->U3, L->A8, L->A7, K->A6; A1->U6 dead, A2->A100 free, A3 unscanned */
 	assert_int_equal(st->edges, 5);

@@ -195,6 +195,8 @@ void gm_jw_key(struct gm_jw *w, const char *key);
 void gm_jw_string(struct gm_jw *w, const char *s);
 void gm_jw_uint(struct gm_jw *w, uint64_t v);
 void gm_jw_int(struct gm_jw *w, int64_t v);
+/* A duration in ns as seconds with 6 decimals (microseconds): 0.012345. */
+void gm_jw_seconds(struct gm_jw *w, uint64_t ns);
 /* An integer beyond int64_t's range: -magnitude when negative. */
 void gm_jw_sign_magnitude(struct gm_jw *w, bool negative, uint64_t magnitude);
 void gm_jw_bool(struct gm_jw *w, bool v);

@@ -135,6 +135,13 @@ void gm_jw_uint(struct gm_jw *w, uint64_t v)
 	gm_strbuf_printf(w->out, "%" PRIu64, v);
 }
 
+void gm_jw_seconds(struct gm_jw *w, uint64_t ns)
+{
+	separate(w);
+	gm_strbuf_printf(w->out, "%" PRIu64 ".%06" PRIu64, ns / 1000000000u,
+			 ns % 1000000000u / 1000u);
+}
+
 void gm_jw_int(struct gm_jw *w, int64_t v)
 {
 	separate(w);

@@ -28,6 +28,7 @@
 
 #include "dwarf/dwarf.h"
 #include "dwarf/globals.h"
+#include "dwarf/libdw.h"
 #include "dwarf/tables.h"
 #include "target/pclntab.h"
 
@@ -873,6 +874,11 @@ const char *gm_dwarf_file(const struct gm_dwarf *d)
 const char *gm_dwarf_description(const struct gm_dwarf *d)
 {
 	return d->description;
+}
+
+Dwarf *gm_dwarf_libdw(const struct gm_dwarf *d)
+{
+	return d->dw;
 }
 
 bool gm_dwarf_is_program(const struct gm_dwarf *d)

@@ -102,4 +102,75 @@ struct gomem_error *gm_dwarf_check_globals(struct gm_dwarf *d, const struct gm_e
 					   struct gm_pclntab *p, struct gm_strbuf *report,
 					   size_t *wrong_ret, size_t *missing_ret);
 
+/* ---- the program's own types and globals (dwtypes.c) ---- */
+
+/*
+ * Go's DWARF attributes (cmd/internal/dwarf/dwarf.go): the kind, key and
+ * element of a type, and its runtime type as an OFFSET from the module's
+ * moduledata.types (0: the type symbol was not kept), not an address.
+ */
+#define GM_DW_AT_GO_KIND	   0x2900
+#define GM_DW_AT_GO_KEY		   0x2901
+#define GM_DW_AT_GO_ELEM	   0x2902
+#define GM_DW_AT_GO_EMBEDDED	   0x2903
+#define GM_DW_AT_GO_RUNTIME_TYPE   0x2904
+#define GM_DW_AT_GO_CLOSURE_OFFSET 0x2907
+
+/* One DWARF type of the program, typedefs followed (a Go typedef with a kind is kept). */
+struct gm_dwarf_type {
+	uint64_t off;	       /* its DIE's offset in .debug_info */
+	const char *name;      /* libdw's string; "" when unnamed */
+	int tag;	       /* DW_TAG_* */
+	unsigned go_kind;      /* DW_AT_go_kind (the abi.Kind); 0 when absent */
+	uint64_t size;	       /* DW_AT_byte_size, 8 for pointers and funcs; 0 when unknown */
+	uint64_t runtime_type; /* DW_AT_go_runtime_type: offset from moduledata.types; 0 none */
+	uint64_t elem, key;    /* DIE offsets (pointer: pointee, array: element); 0 none */
+	uint64_t count;	       /* arrays: the element count */
+	size_t nmembers;       /* structs: DW_TAG_member children */
+};
+
+struct gm_dwarf_member {
+	const char *name;
+	uint64_t offset, type; /* type: DIE offset */
+	bool embedded;
+};
+
+/* A global variable of the program with a DW_OP_addr location (link-time address). */
+struct gm_dwarf_global {
+	const char *name;
+	uint64_t addr, type; /* type: DIE offset */
+};
+
+/* The type whose DIE is at off. Only with the program's own DWARF (gm_dwarf_is_program). */
+struct gomem_error *gm_dwarf_type_at(struct gm_dwarf *d, uint64_t off, struct gm_dwarf_type *ret);
+/* The members of the struct type at off, in order (free() the array). */
+struct gomem_error *gm_dwarf_type_members(struct gm_dwarf *d, uint64_t off,
+					  struct gm_dwarf_member **ret, size_t *n_ret);
+/* The top-level type named name in any compile unit; *found false when none. */
+struct gomem_error *gm_dwarf_find_type(struct gm_dwarf *d, const char *name, uint64_t *off_ret,
+				       bool *found);
+/* Every global variable of the program, sorted by address (free() the array). */
+struct gomem_error *gm_dwarf_globals(struct gm_dwarf *d, struct gm_dwarf_global **ret,
+				     size_t *n_ret);
+
+/* A function whose DWARF gives its captured variables' offsets (Go 1.23+): a closure's code. */
+struct gm_dwarf_closure {
+	uint64_t pc; /* its entry, link-time */
+	uint64_t die;
+	const char *name;
+};
+
+/* Every closure function of the program, sorted by entry (free() the array). */
+struct gomem_error *gm_dwarf_closures(struct gm_dwarf *d, struct gm_dwarf_closure **ret,
+				      size_t *n_ret);
+/* Its captured variables: offset in the closure object (after fn), name, type. */
+struct gomem_error *gm_dwarf_closure_vars(struct gm_dwarf *d, uint64_t die,
+					  struct gm_dwarf_member **ret, size_t *n_ret);
+/* Every function of the program with an entry, sorted by entry (free() the array). */
+struct gomem_error *gm_dwarf_functions(struct gm_dwarf *d, struct gm_dwarf_closure **ret,
+				       size_t *n_ret);
+/* The type of the i-th parameter (results not counted) of the function at die. */
+struct gomem_error *gm_dwarf_func_param(struct gm_dwarf *d, uint64_t die, unsigned i,
+					uint64_t *type_ret, bool *found);
+
 #endif /* GOMEM_DWARF_H */

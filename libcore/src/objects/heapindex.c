@@ -74,7 +74,8 @@ static struct gomem_error *add_span(void *arg, const struct gm_span *sp)
 		*m = sp->start + sp->bytes;
 		return NULL;
 	}
-	if (sp->nelems > UINT32_MAX || sp->elemsize == 0)
+	/* Go's smallest slot is 8 bytes: so the slots never outnumber the heap's words. */
+	if (sp->nelems > UINT32_MAX || sp->elemsize < 8)
 		return gm_error(GOMEM_ERROR_INCONSISTENT, "span 0x%" PRIx64 ": %" PRIu64 " slots",
 				sp->start, sp->nelems);
 	uint8_t buf[GM_MSPAN_MAX];
@@ -94,6 +95,9 @@ static struct gomem_error *add_span(void *arg, const struct gm_span *sp)
 	s->layout = span_layout(rt, G, sp);
 	s->sweep = sweep_state((uint32_t)gm_rt_field(buf, &G->mspan_sweepgen), b->idx->sweepgen);
 	s->specials = gm_rt_field(buf, &G->mspan_specials);
+	s->freeindex = sp->freeindex;
+	s->alloc_count = sp->alloc_count;
+	s->alloc_bits = sp->alloc_bits;
 	if (s->layout == GM_LAYOUT_LARGE && G->mspan_largetype.present)
 		s->large_type = gm_rt_field(buf, &G->mspan_largetype);
 	if (s->layout == GM_LAYOUT_HEADER)
@@ -186,15 +190,9 @@ static struct gomem_error *index_alloc(struct gm_heap_index *idx, const struct g
 		if (!bits)
 			return &gm_error_no_memory;
 		uint8_t *marks = bits + n, *fin = bits + 2 * n;
-		uint64_t freeindex, alloc_count;
-		TRY(gm_rt_read_field(rt, s->desc, &rt->L.mspan_freeindex, &freeindex));
-		TRY(gm_rt_read_field(rt, s->desc, &rt->L.mspan_alloccount, &alloc_count));
-		if (freeindex > s->nelems)
-			freeindex = s->nelems;
-		uint64_t ab;
-		TRY(gm_rt_read_field(rt, s->desc, &rt->L.mspan_allocbits, &ab));
+		uint64_t freeindex = s->freeindex < s->nelems ? s->freeindex : s->nelems;
 		/* allocated(i) = i < freeindex || allocBits[i] (mspan.isFree@1.26, §1.2). */
-		TRY(gm_read(rt->mem, ab, bits, n));
+		TRY(gm_read(rt->mem, s->alloc_bits, bits, n));
 		/* Slots below freeindex whose bit is clear were allocated since the sweep. */
 		for (uint64_t j = 0; j < (freeindex + 7) / 8; j++) {
 			uint8_t below =
@@ -213,7 +211,7 @@ static struct gomem_error *index_alloc(struct gm_heap_index *idx, const struct g
 		uint64_t count = 0;
 		for (size_t i = 0; i < n; i++)
 			count += (uint64_t)__builtin_popcount(bits[i]);
-		if (count != alloc_count)
+		if (count != s->alloc_count)
 			idx->alloc_count_mismatches++;
 		if (s->sweep != GM_SWEPT) {
 			TRY(read_marks(idx, G, s, marks, n));
@@ -375,13 +373,14 @@ static struct gomem_error *build(struct gm_heap_index *idx)
 					"the heap has more than %u object slots", GM_MAX_SLOTS);
 	}
 	idx->nslots = (uint32_t)next;
+	/* Every span inside the arenas first: then the bitsets are as large as the heap says. */
+	TRY(index_pages(idx));
 	size_t words = (size_t)(next + 63) / 64;
 	idx->alloc = calloc(words ? words : 1, 8);
 	idx->dead = calloc(words ? words : 1, 8);
 	idx->fresh = calloc(words ? words : 1, 8);
 	if (!idx->alloc || !idx->dead || !idx->fresh)
 		return &gm_error_no_memory;
-	TRY(index_pages(idx));
 	TRY(index_ids(idx));
 	TRY(index_hot(idx));
 	return index_alloc(idx, b.G);

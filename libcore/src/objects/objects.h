@@ -52,7 +52,8 @@ struct gm_index_span {
 	uint64_t heap_bits;  /* GM_LAYOUT_SPAN_BITS: address of the span's heap bits */
 	uint64_t large_type; /* GM_LAYOUT_LARGE: mspan.largeType (0: not published yet) */
 	uint64_t specials;   /* mspan.specials: first special record, 0 when none */
-	uint32_t first_id;   /* id of slot 0 */
+	uint64_t freeindex, alloc_count, alloc_bits; /* as the mspan says (heap.c read them) */
+	uint32_t first_id;			     /* id of slot 0 */
 	uint32_t nelems;
 	uint8_t sizeclass, layout, sweep;
 	bool noscan, user_chunk;

@@ -195,14 +195,16 @@ struct gm_ptrmap {
 	uint8_t *pool; /* the masks' bytes */
 	size_t npool, cap_pool;
 	uint64_t problems;
-	uint64_t max_object; /* the largest in-use span: no type's pointer prefix is larger */
-	uint8_t *scratch;    /* GM_PTRMAP_WINDOW words of bitmap bytes */
+	uint64_t max_object;   /* the largest in-use span: no type's pointer prefix is larger */
+	uint64_t build_budget; /* descriptors buildGCMask may still read for this type */
+	uint8_t *scratch;      /* GM_PTRMAP_WINDOW words of bitmap bytes */
 };
 
 #define MAX_TYPES	(1u << 22)
 #define MAX_MASK_BYTES	((uint64_t)256 << 20) /* all masks together */
 #define MAX_BUILD_DEPTH 64		      /* nesting of struct and array types */
 #define MAX_FIELDS	(1u << 16)
+#define MAX_BUILD_STEPS (1u << 20) /* descriptors read to build one on-demand mask */
 #define KIND_ARRAY	17
 #define KIND_STRUCT	25
 
@@ -276,9 +278,10 @@ static struct gomem_error *build_mask(struct gm_ptrmap *pm, uint64_t type, uint8
 	const struct gm_graph_layout *G = pm->G;
 	struct gm_runtime *rt = pm->rt;
 	struct type_desc t;
-	if (depth > MAX_BUILD_DEPTH)
+	if (depth > MAX_BUILD_DEPTH || !pm->build_budget)
 		return gm_error(GOMEM_ERROR_INCONSISTENT, "type 0x%" PRIx64 " nests too deep",
 				type);
+	pm->build_budget--;
 	TRY(read_type(pm, type, &t));
 	if (!t.ptr_bytes)
 		return NULL;
@@ -364,6 +367,7 @@ static struct gomem_error *type_mask_bits(struct gm_ptrmap *pm, uint64_t type,
 			gomem_error_destroy(err); /* the in-progress sentinel: build it */
 			memset(m, 0, (size_t)(nbits + 7) / 8);
 		}
+		pm->build_budget = MAX_BUILD_STEPS;
 		return build_mask(pm, type, m, 0, nbits, 0);
 	}
 	return gm_read(pm->rt->mem, t->gcdata, m, (size_t)(nbits + 7) / 8);

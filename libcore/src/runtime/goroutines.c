@@ -20,6 +20,7 @@ struct reader {
 	uint64_t fing_status;
 	struct gm_sched *out;
 	size_t cap_threads, cap_gs;
+	bool wait_reason_tried[256];
 };
 
 GM_DEFINE_GROW(grow_threads, struct gm_thread)
@@ -88,6 +89,11 @@ static struct gomem_error *read_thread(struct reader *r, uint64_t m, struct gm_t
 	TRY(read_g_stack(r, gsignal, &th.gsignal_lo, &th.gsignal_hi));
 	if (L->m_vgetrandom_state.present)
 		TRY(gm_rt_read_field(r->rt, m, &L->m_vgetrandom_state, &th.vgetrandom_state));
+	if (L->m_mallocing.present) {
+		uint64_t mallocing;
+		TRY(gm_rt_read_field(r->rt, m, &L->m_mallocing, &mallocing));
+		th.mallocing = mallocing != 0;
+	}
 	if (curg) {
 		th.curg = curg;
 		TRY(gm_rt_read_field(r->rt, curg, &r->L->g_goid, &th.curg_goid));
@@ -97,6 +103,8 @@ static struct gomem_error *read_thread(struct reader *r, uint64_t m, struct gm_t
 	if (tsp) {
 		th.has_sp = true;
 		th.sp = tsp->sp;
+		if (!gm_regs_pc(&tsp->regs, &th.pc))
+			th.pc = 0;
 	}
 	*ret = th;
 	*next = link;
@@ -200,6 +208,70 @@ static void goroutine_sp(struct reader *r, const uint8_t *buf, struct gm_gorouti
 	}
 }
 
+#define WAIT_REASON_MAX 64 /* the runtime's longest is under 40 bytes */
+
+/*
+ * The runtime's own name of a wait reason: runtime.waitReasonStrings[i], a
+ * Go string read from the target (every Go version has its own list). Read
+ * once per value; NULL where it cannot be read or does not look like a name.
+ */
+static const char *wait_reason_name(struct reader *r, uint8_t i)
+{
+	struct gm_sched *out = r->out;
+	if (!r->L->wait_reason_strings || r->wait_reason_tried[i])
+		return out->wait_reasons[i];
+	r->wait_reason_tried[i] = true;
+	uint64_t str[2];
+	char name[WAIT_REASON_MAX + 1];
+	struct gomem_error *err = gm_read(r->rt->mem, r->L->wait_reason_strings + 16 * i, str, 16);
+	if (!err && str[1] <= WAIT_REASON_MAX)
+		err = gm_read(r->rt->mem, str[0], name, str[1]);
+	if (err || str[1] > WAIT_REASON_MAX) {
+		gomem_error_destroy(err);
+		return NULL;
+	}
+	for (uint64_t k = 0; k < str[1]; k++) {
+		if (name[k] < ' ' || name[k] > '~')
+			return NULL;
+	}
+	name[str[1]] = 0;
+	out->wait_reasons[i] = strdup(name);
+	return out->wait_reasons[i];
+}
+
+/* The top frame: where the goroutine stopped, or where its thread is now. */
+static void goroutine_pc(struct reader *r, const uint8_t *buf, struct gm_goroutine *g)
+{
+	const struct gm_sched_layout *L = r->L;
+	uint64_t m = gm_rt_field(buf, &L->g_m), pc = 0;
+	enum gm_sp_source src = GM_SP_NONE;
+	if (gm_goroutine_dead(g))
+		return;
+	if (g->status == 2) { /* running: g.sched is stale; only its thread knows */
+		for (size_t i = 0; m && i < r->out->nthreads; i++) {
+			const struct gm_thread *th = &r->out->threads[i];
+			if (th->m == m && th->has_sp && th->pc && sp_inside(th->sp, g->lo, g->hi)) {
+				pc = th->pc;
+				src = GM_SP_THREAD;
+			}
+		}
+	} else if (g->status == 3 && L->g_syscallpc.present) {
+		/* entersyscall saves its caller's PC (proc.go, reentersyscall). */
+		pc = gm_rt_field(buf, &L->g_syscallpc);
+		src = GM_SP_SYSCALL;
+	} else if (L->g_sched_pc.present) {
+		pc = gm_rt_field(buf, &L->g_sched_pc);
+		src = GM_SP_SCHED;
+	}
+	if (!pc)
+		return;
+	g->pc = pc;
+	g->pc_source = src;
+	uint64_t entry;
+	if (r->rt->target && pc >= r->rt->bias)
+		g->func = gm_target_func_holding(r->rt->target, pc - r->rt->bias, &entry);
+}
+
 /* One G, decoded from its bytes. */
 static void decode_goroutine(struct reader *r, uint64_t addr, const uint8_t *buf,
 			     struct gm_goroutine *g)
@@ -221,6 +293,12 @@ static void decode_goroutine(struct reader *r, uint64_t addr, const uint8_t *buf
 	    r->rt->target ? gm_target_func_at(r->rt->target, g->startpc - r->rt->bias) : NULL;
 	classify(r, buf, g);
 	goroutine_sp(r, buf, g);
+	goroutine_pc(r, buf, g);
+	if (L->g_waitreason.present) {
+		g->waitreason = (uint8_t)gm_rt_field(buf, &L->g_waitreason);
+		if (g->status == 4) /* _Gwaiting: the only status whose reason means anything */
+			g->wait_reason = wait_reason_name(r, g->waitreason);
+	}
 }
 
 /* How many entries of allgs to read: allglen, within the slice and the bound. */
@@ -334,6 +412,7 @@ static struct gomem_error *sched_read(struct reader *r, unsigned what)
 		gm_target_notes(r->rt->target, &r->notes);
 		r->out->have_symbols = gm_target_pclntab(r->rt->target) != NULL;
 	}
+	r->out->have_wait_reasons = r->L->wait_reason_strings && r->L->g_waitreason.present;
 	if (what & GM_SCHED_GOROUTINES)
 		TRY(read_sched(r));
 	TRY(read_threads(r));
@@ -362,6 +441,8 @@ void gm_sched_deinit(struct gm_sched *s)
 	free(s->threads);
 	for (size_t i = 0; i < s->nwarnings; i++)
 		free(s->warnings[i]);
+	for (size_t i = 0; i < GM_ARRAY_SIZE(s->wait_reasons); i++)
+		free(s->wait_reasons[i]);
 	memset(s, 0, sizeof(*s));
 }
 

@@ -372,6 +372,26 @@ static struct gomem_error *optional_field(struct gm_runtime *rt, const char *typ
 	return gm_dwarf_field(rt->dw, type, path, f);
 }
 
+/*
+ * A field that only describes (what a goroutine waits for, where it
+ * stopped): absent, not an error, where a layout table older than the
+ * question has no answer for it.
+ */
+static struct gomem_error *described_field(struct gm_runtime *rt, const char *type,
+					   const char *path, struct gm_field *f)
+{
+	struct gomem_error *err = gm_dwarf_field(rt->dw, type, path, f);
+	if (err && gm_dwarf_source(rt->dw) == GM_DWARF_TABLE &&
+	    gomem_error_code(err) == GOMEM_ERROR_UNSUPPORTED) {
+		gomem_error_destroy(err);
+		memset(f, 0, sizeof(*f));
+		return NULL;
+	}
+	if (!err && f->present && f->size > 8)
+		memset(f, 0, sizeof(*f));
+	return err;
+}
+
 static struct gomem_error *resolve_g(struct gm_runtime *rt, struct gm_sched_layout *L)
 {
 	const char *g = "runtime.g";
@@ -391,9 +411,13 @@ static struct gomem_error *resolve_g(struct gm_runtime *rt, struct gm_sched_layo
 	TRY(need_scalar(rt, g, "m", &L->g_m));
 	/* runningCleanups came with the cleanup goroutine (mcleanup.go@1.24). */
 	TRY(gm_dwarf_field(rt->dw, g, "runningCleanups", &L->g_running_cleanups));
-	const struct gm_field *gf[] = {&L->g_lo,	&L->g_hi,     &L->g_sched_sp,
-				       &L->g_syscallsp, &L->g_status, &L->g_goid,
-				       &L->g_startpc,	&L->g_m,      &L->g_running_cleanups};
+	TRY(described_field(rt, g, "waitreason", &L->g_waitreason));
+	TRY(described_field(rt, g, "sched.pc", &L->g_sched_pc));
+	TRY(described_field(rt, g, "syscallpc", &L->g_syscallpc));
+	const struct gm_field *gf[] = {&L->g_lo,	 &L->g_hi,	 &L->g_sched_sp,
+				       &L->g_syscallsp,	 &L->g_status,	 &L->g_goid,
+				       &L->g_startpc,	 &L->g_m,	 &L->g_running_cleanups,
+				       &L->g_waitreason, &L->g_sched_pc, &L->g_syscallpc};
 	for (size_t i = 0; i < GM_ARRAY_SIZE(gf); i++) {
 		if (gf[i]->present && gf[i]->offset + gf[i]->size > L->g_size)
 			return gm_error(GOMEM_ERROR_UNSUPPORTED, "unsupported runtime.g layout");
@@ -414,10 +438,14 @@ static struct gomem_error *resolve_sched(struct gm_runtime *rt, struct gm_sched_
 	TRY(need_scalar(rt, m, "alllink", &L->m_alllink));
 	/* The M's vDSO getrandom state (vgetrandom_linux.go@1.24). */
 	TRY(gm_dwarf_field(rt->dw, m, "vgetrandomState", &L->m_vgetrandom_state));
+	/* Set by mallocgc while it allocates (malloc.go, every supported version). */
+	TRY(described_field(rt, m, "mallocing", &L->m_mallocing));
 	TRY(variable(rt, "runtime.allgs", &L->allgs));
 	TRY(variable(rt, "runtime.allglen", &L->allglen));
 	TRY(variable(rt, "runtime.allm", &L->allm));
 	TRY(variable(rt, "runtime.m0", &L->m0));
+	/* [...]string indexed by waitReason (runtime2.go, every supported version). */
+	TRY(optional_variable(rt, "runtime.waitReasonStrings", &L->wait_reason_strings));
 	/* sched.ngsys: uint32 until 1.20, atomic.Int32 from 1.21; unwrapped alike. */
 	TRY(gm_dwarf_field(rt->dw, "runtime.schedt", "ngsys", &L->sched_ngsys));
 	if (L->sched_ngsys.present && gm_dwarf_has_variable(rt->dw, "runtime.sched")) {
@@ -813,6 +841,239 @@ static struct gomem_error *resolve_frames(struct gm_runtime *rt, struct gm_frame
 	return optional_variable(rt, "runtime.firstmoduledata", &L->firstmoduledata);
 }
 
+/* ---- the type descriptors (GO-OBJECTS.md §4) ---- */
+
+/* The first of the names that the DWARF has as a type; NULL when none. */
+static const char *first_type(struct gm_runtime *rt, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (gm_dwarf_has_type(rt->dw, names[i]))
+			return names[i];
+	}
+	return NULL;
+}
+
+/*
+ * A member of a descriptor: named as in internal/abi (1.21+) or as in
+ * runtime's own copy (1.19, lowercase); required unless optional.
+ */
+static struct gomem_error *desc_field(struct gm_runtime *rt, const char *type, const char *name,
+				      const char *old_name, bool optional, struct gm_field *f)
+{
+	TRY(gm_dwarf_field(rt->dw, type, name, f));
+	if (!f->present && old_name)
+		TRY(gm_dwarf_field(rt->dw, type, old_name, f));
+	if ((!f->present && !optional) || (f->present && f->size > 8))
+		return gm_error(GOMEM_ERROR_UNSUPPORTED,
+				"unsupported type descriptor layout (%s): %s.%s", rt->go_version,
+				type, name);
+	return NULL;
+}
+
+#define DESC_TYPE(rt, ...)                                                                         \
+	first_type((rt), (const char *const[]){__VA_ARGS__},                                       \
+		   GM_ARRAY_SIZE(((const char *const[]){__VA_ARGS__})))
+
+static struct gomem_error *no_desc(struct gm_runtime *rt, const char *what)
+{
+	return gm_error(GOMEM_ERROR_UNSUPPORTED,
+			"unsupported type descriptors (%s): no %s in the DWARF", rt->go_version,
+			what);
+}
+
+static struct gomem_error *resolve_type_header(struct gm_runtime *rt, struct gm_types_layout *L)
+{
+	/* internal/abi.Type since 1.21 (runtime._type is an alias of it), runtime._type before. */
+	const char *t = DESC_TYPE(rt, "internal/abi.Type", "runtime._type");
+	if (!t)
+		return no_desc(rt, "internal/abi.Type");
+	TRY(gm_dwarf_sizeof(rt->dw, t, &L->type_size));
+	TRY(desc_field(rt, t, "Size_", "size", false, &L->size));
+	TRY(desc_field(rt, t, "PtrBytes", "ptrdata", false, &L->ptrdata));
+	TRY(desc_field(rt, t, "TFlag", "tflag", false, &L->tflag));
+	TRY(desc_field(rt, t, "Kind_", "kind", false, &L->kind));
+	TRY(desc_field(rt, t, "GCData", "gcdata", false, &L->gcdata));
+	TRY(desc_field(rt, t, "Str", "str", false, &L->str));
+	const struct gm_field *fs[] = {&L->size, &L->ptrdata, &L->tflag,
+				       &L->kind, &L->gcdata,  &L->str};
+	for (size_t i = 0; i < GM_ARRAY_SIZE(fs); i++) {
+		if (fs[i]->offset + fs[i]->size > L->type_size)
+			return gm_error(GOMEM_ERROR_UNSUPPORTED,
+					"unsupported abi.Type layout in %s", rt->go_version);
+	}
+	if (L->type_size < 48 || L->type_size > 256 || L->str.size != 4 || L->kind.size != 1 ||
+	    L->tflag.size != 1)
+		return gm_error(GOMEM_ERROR_UNSUPPORTED, "unsupported abi.Type layout in %s",
+				rt->go_version);
+	return NULL;
+}
+
+static struct gomem_error *resolve_kind_types(struct gm_runtime *rt, struct gm_types_layout *L)
+{
+	const char *t;
+	if (!(t = DESC_TYPE(rt, "internal/abi.PtrType", "runtime.ptrtype")))
+		return no_desc(rt, "internal/abi.PtrType");
+	TRY(desc_field(rt, t, "Elem", "elem", false, &L->ptr_elem));
+	if (!(t = DESC_TYPE(rt, "internal/abi.SliceType", "runtime.slicetype")))
+		return no_desc(rt, "internal/abi.SliceType");
+	TRY(desc_field(rt, t, "Elem", "elem", false, &L->slice_elem));
+	if (!(t = DESC_TYPE(rt, "internal/abi.ArrayType", "runtime.arraytype")))
+		return no_desc(rt, "internal/abi.ArrayType");
+	TRY(desc_field(rt, t, "Elem", "elem", false, &L->array_elem));
+	TRY(desc_field(rt, t, "Len", "len", false, &L->array_len));
+	if (!(t = DESC_TYPE(rt, "internal/abi.ChanType", "runtime.chantype")))
+		return no_desc(rt, "internal/abi.ChanType");
+	TRY(desc_field(rt, t, "Elem", "elem", false, &L->chan_elem));
+	TRY(desc_field(rt, t, "Dir", "dir", false, &L->chan_dir));
+	if (!(t = DESC_TYPE(rt, "internal/abi.StructType", "runtime.structtype")))
+		return no_desc(rt, "internal/abi.StructType");
+	TRY(gm_dwarf_field(rt->dw, t, "Fields", &L->struct_fields));
+	if (!L->struct_fields.present)
+		TRY(gm_dwarf_field(rt->dw, t, "fields", &L->struct_fields));
+	if (!(t = DESC_TYPE(rt, "internal/abi.StructField", "runtime.structfield")))
+		return no_desc(rt, "internal/abi.StructField");
+	TRY(gm_dwarf_sizeof(rt->dw, t, &L->field_size));
+	TRY(desc_field(rt, t, "Name", "name", false, &L->field_name));
+	TRY(desc_field(rt, t, "Typ", "typ", false, &L->field_typ));
+	TRY(desc_field(rt, t, "Offset", "offset", false, &L->field_offset));
+	/* itab: runtime.itab{inter, _type} until 1.22, internal/abi.ITab{Inter, Type} after. */
+	if (!(t = DESC_TYPE(rt, "internal/abi.ITab", "runtime.itab")))
+		return no_desc(rt, "internal/abi.ITab");
+	TRY(desc_field(rt, t, "Type", "_type", false, &L->itab_type));
+	if (!L->struct_fields.present || L->struct_fields.size != 24 || L->field_size < 24 ||
+	    L->field_size > 64 || L->field_name.offset + 8 > L->field_size ||
+	    L->field_typ.offset + 8 > L->field_size || L->field_offset.offset + 8 > L->field_size)
+		return gm_error(GOMEM_ERROR_UNSUPPORTED, "unsupported abi.StructType in %s",
+				rt->go_version);
+	return NULL;
+}
+
+/*
+ * Map descriptors. Old maps (runtime.hmap exists: 1.19-1.23, noswissmap
+ * in 1.24-1.25) have OldMapType (MapType up to 1.23, maptype in 1.19) with
+ * slot sizes; swiss maps have SwissMapType (1.24-1.25) or MapType (1.26+),
+ * groups of 8 slots after an 8-byte control word, and from 1.27 keys and
+ * elems at offsets and strides of their own (abi/map.go@1.27).
+ */
+static struct gomem_error *resolve_map_type(struct gm_runtime *rt, struct gm_types_layout *L)
+{
+	const char *t;
+	if (gm_dwarf_has_type(rt->dw, "runtime.hmap")) {
+		L->map_impl = GM_MAP_OLD;
+		if (!(t = DESC_TYPE(rt, "internal/abi.OldMapType", "internal/abi.MapType",
+				    "runtime.maptype")))
+			return no_desc(rt, "internal/abi.OldMapType");
+		TRY(desc_field(rt, t, "Bucket", "bucket", false, &L->map_group));
+		TRY(desc_field(rt, t, "KeySize", "keysize", false, &L->map_key_size));
+		TRY(desc_field(rt, t, "ValueSize", "elemsize", false, &L->map_value_size));
+		TRY(desc_field(rt, t, "BucketSize", "bucketsize", false, &L->map_group_size));
+		/* maptype.flags (type.go@1.19, abi/type.go@1.21): 1 indirect key, 2 indirect elem
+		 */
+		L->map_indirect_key = 1;
+		L->map_indirect_elem = 2;
+		L->map_group_slots =
+		    (uint64_t)constant_or(rt, "internal/abi.OldMapBucketCount",
+					  constant_or(rt, "internal/abi.MapBucketCount",
+						      constant_or(rt, "runtime.bucketCnt", 8)));
+		L->map_ctrl_bytes = L->map_group_slots; /* tophash [bucketCnt]uint8 */
+	} else {
+		L->map_impl = GM_MAP_SWISS;
+		if (!(t = DESC_TYPE(rt, "internal/abi.SwissMapType", "internal/abi.MapType")))
+			return no_desc(rt, "internal/abi.MapType");
+		TRY(desc_field(rt, t, "Group", NULL, false, &L->map_group));
+		TRY(desc_field(rt, t, "GroupSize", NULL, false, &L->map_group_size));
+		TRY(desc_field(rt, t, "KeysOff", NULL, true, &L->map_keys_off));
+		if (L->map_keys_off.present) {
+			TRY(desc_field(rt, t, "KeyStride", NULL, false, &L->map_key_stride));
+			TRY(desc_field(rt, t, "ElemsOff", NULL, false, &L->map_elems_off));
+			TRY(desc_field(rt, t, "ElemStride", NULL, false, &L->map_elem_stride));
+		} else {
+			TRY(desc_field(rt, t, "SlotSize", NULL, false, &L->map_slot_size));
+			TRY(desc_field(rt, t, "ElemOff", NULL, false, &L->map_elem_off));
+		}
+		L->map_indirect_key =
+		    (uint64_t)constant_or(rt, "internal/abi.SwissMapIndirectKey",
+					  constant_or(rt, "internal/abi.MapIndirectKey", 4));
+		L->map_indirect_elem =
+		    (uint64_t)constant_or(rt, "internal/abi.SwissMapIndirectElem",
+					  constant_or(rt, "internal/abi.MapIndirectElem", 8));
+		L->map_group_slots =
+		    (uint64_t)constant_or(rt, "internal/abi.SwissMapGroupSlots",
+					  constant_or(rt, "internal/abi.MapGroupSlots", 8));
+		L->map_ctrl_bytes = 8; /* ctrlGroup uint64 (internal/runtime/maps/group.go) */
+	}
+	if (L->map_impl == GM_MAP_OLD) {
+		TRY(desc_field(rt, "runtime.hmap", "B", NULL, false, &L->hmap_b));
+		TRY(desc_field(rt, "runtime.hmap", "buckets", NULL, false, &L->hmap_buckets));
+		TRY(desc_field(rt, "runtime.hmap", "oldbuckets", NULL, false, &L->hmap_oldbuckets));
+		TRY(desc_field(rt, "runtime.hmap", "extra", NULL, false, &L->hmap_extra));
+		TRY(desc_field(rt, "runtime.mapextra", "overflow", NULL, false,
+			       &L->mapextra_overflow));
+	} else {
+		const char *m = "internal/runtime/maps.Map", *tb = "internal/runtime/maps.table";
+		TRY(desc_field(rt, m, "dirPtr", NULL, false, &L->smap_dir_ptr));
+		TRY(desc_field(rt, m, "dirLen", NULL, false, &L->smap_dir_len));
+		TRY(desc_field(rt, tb, "groups.data", NULL, false, &L->table_groups_data));
+		TRY(desc_field(rt, tb, "groups.lengthMask", NULL, false, &L->table_groups_mask));
+	}
+	TRY(desc_field(rt, t, "Key", "key", false, &L->map_key));
+	TRY(desc_field(rt, t, "Elem", "elem", false, &L->map_elem));
+	TRY(desc_field(rt, t, "Flags", "flags", false, &L->map_flags));
+	if (L->map_group_slots == 0 || L->map_group_slots > 64)
+		return gm_error(GOMEM_ERROR_UNSUPPORTED, "unsupported map groups in %s",
+				rt->go_version);
+	return NULL;
+}
+
+static void resolve_type_flags(struct gm_runtime *rt, struct gm_types_layout *L)
+{
+	L->tflag_uncommon = (uint64_t)constant_or(rt, "internal/abi.TFlagUncommon",
+						  constant_or(rt, "runtime.tflagUncommon", 1));
+	L->tflag_extra_star = (uint64_t)constant_or(rt, "internal/abi.TFlagExtraStar",
+						    constant_or(rt, "runtime.tflagExtraStar", 2));
+	L->tflag_named = (uint64_t)constant_or(rt, "internal/abi.TFlagNamed",
+					       constant_or(rt, "runtime.tflagNamed", 4));
+	L->tflag_on_demand = (uint64_t)constant_or(rt, "internal/abi.TFlagGCMaskOnDemand", 0);
+	L->tflag_unrolled = (uint64_t)constant_or(rt, "internal/abi.TFlagUnrolledBitmap", 0);
+	/*
+	 * DirectIface moved from Kind_ to TFlag in 1.26 (abi/type.go@1.26); the
+	 * old KindDirectIface constant stays there, so the TFlag one decides.
+	 */
+	L->tflag_direct_iface = (uint64_t)constant_or(rt, "internal/abi.TFlagDirectIface", 0);
+	L->kind_direct_iface =
+	    L->tflag_direct_iface
+		? 0
+		: (uint64_t)constant_or(rt, "internal/abi.KindDirectIface",
+					constant_or(rt, "runtime.kindDirectIface", 0x20));
+	L->kind_mask = (uint64_t)constant_or(rt, "internal/abi.KindMask",
+					     constant_or(rt, "runtime.kindMask", 0x1f));
+	L->kind_gcprog = (uint64_t)constant_or(rt, "internal/abi.KindGCProg",
+					       constant_or(rt, "runtime.kindGCProg", 0));
+}
+
+static struct gomem_error *resolve_types(struct gm_runtime *rt, struct gm_types_layout *L)
+{
+	memset(L, 0, sizeof(*L));
+	TRY(resolve_type_header(rt, L));
+	TRY(resolve_kind_types(rt, L));
+	TRY(resolve_map_type(rt, L));
+	resolve_type_flags(rt, L);
+	TRY(desc_field(rt, "runtime.hchan", "qcount", NULL, false, &L->hchan_qcount));
+	TRY(desc_field(rt, "runtime.hchan", "dataqsiz", NULL, false, &L->hchan_dataqsiz));
+	TRY(desc_field(rt, "runtime.hchan", "buf", NULL, false, &L->hchan_buf));
+	TRY(desc_field(rt, "runtime.hchan", "elemsize", NULL, false, &L->hchan_elemsize));
+	TRY(desc_field(rt, "runtime.hchan", "elemtype", NULL, false, &L->hchan_elemtype));
+	/* A cleanup's argument is boxed beside its function from 1.26 (mcleanup.go@1.26). */
+	TRY(optional_field(rt, "runtime.cleanupFn", "fn", &L->cleanupfn_fn));
+	TRY(optional_field(rt, "runtime.cleanupFn", "arg", &L->cleanupfn_arg));
+	TRY(desc_field(rt, "runtime.moduledata", "types", NULL, false, &L->md_types));
+	TRY(desc_field(rt, "runtime.moduledata", "etypes", NULL, false, &L->md_etypes));
+	TRY(desc_field(rt, "runtime.moduledata", "next", NULL, false, &L->md_next));
+	/* Without DWARF its address may be unknown: gotypes.c finds it through the pclntab. */
+	TRY(optional_variable(rt, "runtime.firstmoduledata", &L->firstmoduledata));
+	return NULL;
+}
+
 struct gomem_error *gm_runtime_sched_layout(struct gm_runtime *rt,
 					    const struct gm_sched_layout **ret)
 {
@@ -852,6 +1113,19 @@ struct gomem_error *gm_runtime_regions_layout(struct gm_runtime *rt,
 	return NULL;
 }
 
+struct gomem_error *gm_runtime_types_layout(struct gm_runtime *rt,
+					    const struct gm_types_layout **ret)
+{
+	if (!rt->have_types) {
+		struct gm_types_layout L;
+		TRY(resolve_types(rt, &L));
+		rt->types = L;
+		rt->have_types = true;
+	}
+	*ret = &rt->types;
+	return NULL;
+}
+
 const struct gm_object_layout *gm_runtime_object_layout(struct gm_runtime *rt)
 {
 	if (!rt->have_objects) {
@@ -876,6 +1150,7 @@ struct gomem_error *gm_runtime_frames_layout(struct gm_runtime *rt,
 
 struct gomem_error *gm_runtime_resolve_every_layout(struct gm_runtime *rt)
 {
+	const struct gm_types_layout *types;
 	const struct gm_sched_layout *sched;
 	const struct gm_stack_layout *stack;
 	const struct gm_regions_layout *regions;
@@ -890,5 +1165,6 @@ struct gomem_error *gm_runtime_resolve_every_layout(struct gm_runtime *rt)
 	gomem_error_destroy(err);
 	const struct gm_frames_layout *frames;
 	TRY(gm_runtime_frames_layout(rt, &frames));
+	TRY(gm_runtime_types_layout(rt, &types));
 	return NULL;
 }

@@ -326,6 +326,7 @@ struct gomem_error *gm_runtime_memstats(struct gm_runtime *rt, struct gm_memstat
 	ms->work_bufs = hs.in_workbufs;
 	ms->ptr_scalar_bits = hs.in_ptrscalarbits;
 	ms->NextGC = heap_goal(rt, ms, heap_free, mapped_ready);
+	ms->has_heap_marked = field_ok(rt, g, &L->gc_heap_marked, &ms->heap_marked);
 	*ret = out;
 	return NULL;
 }

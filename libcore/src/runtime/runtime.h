@@ -70,8 +70,12 @@ struct gm_sched_layout {
 	uint64_t g_size;
 	struct gm_field g_lo, g_hi, g_sched_sp, g_syscallsp, g_status, g_goid, g_startpc, g_m;
 	struct gm_field g_running_cleanups; /* 1.24+ */
+	/* For what a goroutine is doing; absent where a layout table has no answer. */
+	struct gm_field g_waitreason, g_sched_pc, g_syscallpc;
+	uint64_t wait_reason_strings; /* runtime.waitReasonStrings; 0 where unknown */
 	struct gm_field m_g0, m_gsignal, m_curg, m_id, m_procid, m_alllink;
 	struct gm_field m_vgetrandom_state; /* 1.24+ */
+	struct gm_field m_mallocing;	    /* absent where a layout table has no answer */
 	uint64_t allgs, allglen, allm, m0;
 	struct gm_field sched_ngsys;
 	uint64_t sched;
@@ -166,6 +170,41 @@ struct gm_frames_layout {
 	uint64_t firstmoduledata;  /* 0 when DWARF does not say (gm_pclntab_find_moduledata) */
 };
 
+/* How a map keeps its entries (GO-OBJECTS.md §4.4). */
+enum gm_map_impl {
+	GM_MAP_OLD = 1,	  /* hmap and buckets (1.19-1.23, noswissmap in 1.24-1.25) */
+	GM_MAP_SWISS = 2, /* internal/runtime/maps: Map, tables, groups (1.24+) */
+};
+
+/* The layout of the type descriptors in this binary (layout.c, resolved on first use). */
+struct gm_types_layout {
+	uint64_t type_size;
+	struct gm_field size, ptrdata, tflag, kind, gcdata, str;
+	struct gm_field ptr_elem, slice_elem, array_elem, array_len, chan_elem, chan_dir;
+	struct gm_field struct_fields, field_name, field_typ, field_offset;
+	uint64_t field_size;
+	enum gm_map_impl map_impl;
+	struct gm_field map_key, map_elem, map_group, map_flags;
+	/* old: keysize, valuesize, bucketsize; swiss: GroupSize, SlotSize, ElemOff */
+	struct gm_field map_key_size, map_value_size, map_group_size, map_slot_size, map_elem_off;
+	/* Go 1.27: keys and elems each at their own offset and stride (abi/map.go@1.27) */
+	struct gm_field map_keys_off, map_key_stride, map_elems_off, map_elem_stride;
+	uint64_t map_indirect_key, map_indirect_elem, map_group_slots, map_ctrl_bytes;
+	struct gm_field itab_type;
+	/* The maps themselves: old hmap{B, buckets, oldbuckets, extra}, mapextra{overflow} */
+	struct gm_field hmap_b, hmap_buckets, hmap_oldbuckets, hmap_extra, mapextra_overflow;
+	/* swiss Map{dirPtr, dirLen}, table{groups.data, groups.lengthMask} */
+	struct gm_field smap_dir_ptr, smap_dir_len, table_groups_data, table_groups_mask;
+	/* hchan{qcount, dataqsiz, buf, elemsize, elemtype} */
+	struct gm_field hchan_qcount, hchan_dataqsiz, hchan_buf, hchan_elemsize, hchan_elemtype;
+	/* cleanupFn{call, fn, arg} of a cleanup (mcleanup.go@1.26); absent before 1.26 */
+	struct gm_field cleanupfn_fn, cleanupfn_arg;
+	struct gm_field md_types, md_etypes, md_next;
+	uint64_t firstmoduledata; /* runtime address; 0 when unknown */
+	/* TFlag and Kind_ bits (0: this Go has no such bit) */
+	uint64_t tflag_uncommon, tflag_extra_star, tflag_named, tflag_on_demand, tflag_unrolled;
+	uint64_t tflag_direct_iface, kind_mask, kind_direct_iface, kind_gcprog;
+};
 struct gm_runtime {
 	struct gm_dwarf *dw;
 	struct gm_target *target; /* NULL for a runtime made by hand (the unit tests) */
@@ -183,6 +222,8 @@ struct gm_runtime {
 	struct gm_stack_layout stack;
 	struct gm_regions_layout regions;
 	struct gm_object_layout objects;
+	struct gm_types_layout types;
+	bool have_types;
 	bool have_sched, have_stack, have_regions, have_objects;
 	struct gm_graph_layout graph;
 	bool have_graph;
@@ -207,6 +248,9 @@ struct gomem_error *gm_runtime_stack_layout(struct gm_runtime *rt,
 struct gomem_error *gm_runtime_regions_layout(struct gm_runtime *rt,
 					      const struct gm_regions_layout **ret);
 const struct gm_object_layout *gm_runtime_object_layout(struct gm_runtime *rt);
+/* The type descriptors' layout (runtime/gotypes.h uses it). */
+struct gomem_error *gm_runtime_types_layout(struct gm_runtime *rt,
+					    const struct gm_types_layout **ret);
 struct gomem_error *gm_runtime_graph_layout(struct gm_runtime *rt,
 					    const struct gm_graph_layout **ret);
 /* The address of runtime.firstmoduledata (from DWARF, or found through the pclntab). */
@@ -231,6 +275,9 @@ struct gm_memstats {
 	uint64_t mapped_ready, committed, released_consistent, in_heap_consistent;
 	uint64_t work_bufs, ptr_scalar_bits;
 	uint64_t flush_objects, flush_bytes, flush_tiny; /* the mcache correction */
+	/* gcController.heapMarked: the heap the last GC marked live (0 before the first). */
+	uint64_t heap_marked;
+	bool has_heap_marked;
 };
 
 /* One size class's share of the in-use heap. */
@@ -409,6 +456,17 @@ struct gm_goroutine {
 	const char *start_func; /* NUL-terminated, in the executable's symbol table; or NULL */
 	bool system;		/* a runtime goroutine, as runtime.isSystemGoroutine decides */
 	bool in_span;		/* the stack lies in a Go heap stack span (stacks.c) */
+	/*
+	 * g.waitreason and its name, the runtime's own (waitReasonStrings):
+	 * only for a waiting G, as the runtime's traceback prints it; NULL when
+	 * not waiting or when the name cannot be read.
+	 */
+	uint8_t waitreason;
+	const char *wait_reason;
+	/* The top frame: the PC it stopped at, and the function holding it (NULL unknown). */
+	uint64_t pc;
+	enum gm_sp_source pc_source; /* GM_SP_NONE: unknown */
+	const char *func;
 };
 
 enum gm_thread_kind {
@@ -427,9 +485,10 @@ struct gm_thread {
 	uint64_t vgetrandom_state; /* m.vgetrandomState (1.24+), 0 if none */
 	bool has_curg;
 	bool g0_in_span, gsignal_in_span; /* stacks.c */
+	bool mallocing;			  /* m.mallocing: inside mallocgc */
 	bool has_sp;			  /* the thread's stack pointer was found in the core */
-	uint64_t sp;
-	enum gm_thread_kind kind; /* stacks.c */
+	uint64_t sp, pc;		  /* pc: with sp */
+	enum gm_thread_kind kind;	  /* stacks.c */
 };
 
 #define GM_SCHED_MAX_WARNINGS 8
@@ -440,6 +499,8 @@ struct gm_sched {
 	size_t nthreads;
 	struct gm_goroutine *gs; /* in allgs order; nil entries and unreadable Gs left out */
 	size_t ngs;
+	char *wait_reasons[256]; /* the names of g.waitreason values, read as Gs need them */
+	bool have_wait_reasons;	 /* runtime.waitReasonStrings was found */
 	bool have_ngsys, have_symbols;
 	uint64_t ngsys; /* sched.ngsys */
 	/*

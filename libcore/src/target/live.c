@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/u64map.h"
 #include "target/live.h"
 
 #define PROC_PATH_MAX	    64
@@ -38,6 +39,8 @@
 #define PM_FILE		    (1ULL << 61) /* a page of a file, or shared anonymous memory */
 #define PM_MMAP_EXCLUSIVE   (1ULL << 56) /* mapped here only */
 #define BITMAP_MAX_BYTES    (64u << 20)	 /* pagemap bitmaps kept per read of the mappings */
+#define CACHE_PAGE	    4096u	 /* the unit of the stopped process's page cache */
+#define CACHE_MAX_PAGES	    16384u	 /* 64 MiB */
 
 struct live_thread {
 	pid_t tid;
@@ -79,6 +82,20 @@ struct gm_live {
 	struct gm_mapping *ranges;
 	size_t nranges;
 	uint64_t pagemap[PAGEMAP_BATCH];
+	/* GOMEM_PID_STOP: stopped by gm_live_stop, resumed by gm_live_resume, and timed. */
+	bool stop_wanted, stopped;
+	struct timespec stop_start;
+	uint64_t pause_ns; /* every stop so far, from the first seize to the last detach */
+	unsigned nstops;
+	/*
+	 * While gomem holds the process stopped its memory cannot change: each
+	 * 4 KiB page read is kept (at most CACHE_MAX_PAGES), so that the many
+	 * small reads of one page (a chunk of mspans, of Gs) cost one pread.
+	 * Dropped when the process is resumed.
+	 */
+	struct gm_u64map cache_index; /* page address -> 1 + its slot in cache */
+	uint8_t *cache;
+	size_t ncache;
 };
 
 static bool parse_maps_line(char *line, struct gm_mapping *m, const char **path_ret);
@@ -291,9 +308,9 @@ static struct gomem_error *seize_new_threads(struct gm_live *l, size_t *new_ret)
 	return err;
 }
 
-static void sleep_ms(long ms)
+static void sleep_us(long us)
 {
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	struct timespec ts = {us / 1000000, (us % 1000000) * 1000L};
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
 }
@@ -301,7 +318,8 @@ static void sleep_ms(long ms)
 /* Waits (bounded) until every seized thread is in a ptrace stop or gone. */
 static struct gomem_error *wait_stopped(struct gm_live *l)
 {
-	for (long waited = 0;; waited++) {
+	/* Polled every 50 us: the process stands still while this waits. */
+	for (long waited_us = 0;; waited_us += 50) {
 		size_t pending = 0;
 		for (size_t i = 0; i < l->nthreads; i++) {
 			struct live_thread *t = &l->threads[i];
@@ -330,12 +348,12 @@ static struct gomem_error *wait_stopped(struct gm_live *l)
 		}
 		if (!pending)
 			return NULL;
-		if (waited >= STOP_TIMEOUT_MS)
+		if (waited_us >= STOP_TIMEOUT_MS * 1000L)
 			return gm_error(GOMEM_ERROR_IO,
 					"process %d: %zu threads did not stop within %d s "
 					"(uninterruptible sleep?); try --no-stop",
 					l->pid, pending, STOP_TIMEOUT_MS / 1000);
-		sleep_ms(1);
+		sleep_us(50);
 	}
 }
 
@@ -457,6 +475,78 @@ void gm_live_threads(const struct gm_live *l, const struct gm_core_thread **ret,
 	*n_ret = l->nregs;
 }
 
+/* ---- the stop ---- */
+
+static uint64_t ns_since(const struct timespec *t0)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	int64_t ns =
+	    (int64_t)(now.tv_sec - t0->tv_sec) * 1000000000LL + (now.tv_nsec - t0->tv_nsec);
+	return ns > 0 ? (uint64_t)ns : 0;
+}
+
+struct gomem_error *gm_live_stop(struct gm_live *l)
+{
+	if (!l->stop_wanted || l->stopped)
+		return NULL;
+	clock_gettime(CLOCK_MONOTONIC, &l->stop_start);
+	l->stopped = true;
+	l->nstops++;
+	free(l->regs);
+	l->regs = NULL;
+	l->nregs = 0;
+	TRY(stop_process(l));
+	read_registers(l, false);
+	/* The maps as they are now: the process may have mapped more since it was opened. */
+	return load_ranges(l);
+}
+
+static void drop_cache(struct gm_live *l)
+{
+	gm_u64map_deinit(&l->cache_index);
+	memset(&l->cache_index, 0, sizeof(l->cache_index));
+	free(l->cache);
+	l->cache = NULL;
+	l->ncache = 0;
+}
+
+void gm_live_resume(struct gm_live *l)
+{
+	if (!l->stopped)
+		return;
+	resume_process(l);
+	l->stopped = false;
+	l->pause_ns += ns_since(&l->stop_start);
+	drop_cache(l);
+}
+
+bool gm_live_pause(const struct gm_live *l, uint64_t *ns_ret, unsigned *stops_ret)
+{
+	*ns_ret = l->pause_ns;
+	*stops_ret = l->nstops;
+	return l->stop_wanted;
+}
+
+bool gm_live_maps_unchanged(const struct gm_live *l, const struct gm_mapping *m, size_t n)
+{
+	if (n != l->nranges)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		const struct gm_mapping *a = &m[i], *b = &l->ranges[i];
+		if (a->start != b->start || a->end != b->end || a->flags != b->flags ||
+		    a->offset != b->offset || a->share != b->share ||
+		    strcmp(a->path ? a->path : "", b->path ? b->path : "") != 0)
+			return false;
+	}
+	return true;
+}
+
+bool gm_live_stopped(const struct gm_live *l)
+{
+	return l->stopped;
+}
+
 /* ---- opening and closing ---- */
 
 static struct gm_live *live_alloc(int pid)
@@ -484,10 +574,10 @@ struct gomem_error *gm_live_create_pid(int pid, unsigned flags, struct gm_live *
 	l->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (l->mem_fd < 0)
 		err = proc_error(pid, path, errno);
-	if (!err && (flags & GOMEM_PID_STOP))
-		err = stop_process(l);
-	if (!err && (flags & (GOMEM_PID_STOP | GOMEM_PID_STOPPED_BY_CALLER)))
-		read_registers(l, !(flags & GOMEM_PID_STOP));
+	/* GOMEM_PID_STOP: not yet; gm_live_stop() when everything else is ready. */
+	l->stop_wanted = flags & GOMEM_PID_STOP;
+	if (!err && (flags & GOMEM_PID_STOPPED_BY_CALLER))
+		read_registers(l, true);
 	if (!err)
 		err = load_ranges(l);
 	if (err) {
@@ -526,7 +616,9 @@ void gm_live_destroy(struct gm_live *l)
 {
 	if (!l)
 		return;
+	gm_live_resume(l);
 	resume_process(l);
+	drop_cache(l);
 	if (l->mem_fd >= 0)
 		close(l->mem_fd);
 	if (l->pagemap_fd >= 0)
@@ -572,7 +664,7 @@ static struct gomem_error *read_fault(struct gm_live *l, uint64_t addr, int e)
 {
 	if (!process_gone(l->pid) && addr_mapped(l->pid, addr) != 0) {
 		for (int i = 0; i < 100 && !process_gone(l->pid); i++)
-			sleep_ms(10);
+			sleep_us(10000);
 	}
 	if (process_gone(l->pid))
 		return gm_error(GOMEM_ERROR_IO, "process %d exited while gomem was reading it",
@@ -640,9 +732,58 @@ static struct gomem_error *readable_range(struct gm_live *l, uint64_t addr,
 	return NULL;
 }
 
+/* The cached copy of the page at page (CACHE_PAGE-aligned, in range r), or NULL. */
+static const uint8_t *cached_page(struct gm_live *l, uint64_t page, const struct gm_mapping *r)
+{
+	uint64_t slot = gm_u64map_get(&l->cache_index, page);
+	if (slot)
+		return l->cache + (slot - 1) * CACHE_PAGE;
+	if (page < r->start || page + CACHE_PAGE > r->end || page > (uint64_t)INT64_MAX)
+		return NULL;
+	if (!l->cache && !(l->cache = malloc((size_t)CACHE_MAX_PAGES * CACHE_PAGE)))
+		return NULL;
+	if (l->ncache == CACHE_MAX_PAGES)
+		return NULL;
+	uint8_t *p = l->cache + l->ncache * CACHE_PAGE;
+	ssize_t n;
+	do
+		n = pread(l->mem_fd, p, CACHE_PAGE, (off_t)page);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)CACHE_PAGE || !gm_u64map_put(&l->cache_index, page, l->ncache + 1))
+		return NULL;
+	l->ncache++;
+	return p;
+}
+
+/* A read of a stopped process through its page cache; false: read it directly. */
+static bool read_cached(struct gm_live *l, uint64_t addr, uint8_t *out, size_t len)
+{
+	while (len) {
+		const struct gm_mapping *r = NULL;
+		struct gomem_error *err = readable_range(l, addr, &r);
+		if (err) {
+			gomem_error_destroy(err);
+			return false;
+		}
+		uint64_t page = addr & ~(uint64_t)(CACHE_PAGE - 1), off = addr - page;
+		const uint8_t *p = cached_page(l, page, r);
+		if (!p)
+			return false;
+		size_t n = CACHE_PAGE - off < len ? (size_t)(CACHE_PAGE - off) : len;
+		memcpy(out, p + off, n);
+		out += n;
+		addr += n;
+		len -= n;
+	}
+	return true;
+}
+
 struct gomem_error *gm_live_read(void *arg, uint64_t addr, void *buf, size_t len)
 {
 	struct gm_live *l = arg;
+	/* Small reads only: a large one is one pread anyway. */
+	if (l->stopped && !l->cb && len <= 4 * CACHE_PAGE && read_cached(l, addr, buf, len))
+		return NULL;
 	if (l->cb) {
 		if (l->cb(l->cb_arg, addr, buf, len) != 0)
 			return gm_error(GOMEM_ERROR_FAULT, "cannot read 0x%llx: not readable in %s",

@@ -7,13 +7,27 @@
 struct gm_live;
 
 /*
- * Opens /proc/PID/mem (and pagemap, when it can) of a process; with
- * GOMEM_PID_STOP in flags, stops every thread first. Destroying resumes them.
+ * Opens /proc/PID/mem (and pagemap, when it can) of a process. With
+ * GOMEM_PID_STOP in flags the process is stopped only by gm_live_stop(),
+ * once everything that needs no memory of it is ready, and resumed by
+ * gm_live_resume() or by destroying.
  */
 struct gomem_error *gm_live_create_pid(int pid, unsigned flags, struct gm_live **ret);
 /* A process read through fn; maps is its /proc/PID/maps text or NULL. */
 struct gomem_error *gm_live_create_callback(int pid, const char *maps, gomem_read_fn fn, void *arg,
 					    struct gm_live **ret);
+/*
+ * Stops every thread (a GOMEM_PID_STOP process; nothing otherwise), reads
+ * their registers and the maps again. Timed until gm_live_resume().
+ */
+struct gomem_error *gm_live_stop(struct gm_live *l);
+/* Resumes the threads gm_live_stop() stopped, each as it was. */
+void gm_live_resume(struct gm_live *l);
+/* Whether the process is stopped by gomem, and how long it stood still in all (ns, stops). */
+bool gm_live_pause(const struct gm_live *l, uint64_t *ns_ret, unsigned *stops_ret);
+bool gm_live_stopped(const struct gm_live *l);
+/* Whether m[0..n) are still the mappings, as the last read of the maps found them. */
+bool gm_live_maps_unchanged(const struct gm_live *l, const struct gm_mapping *m, size_t n);
 /* Resumes the threads it stopped (each as it was) and closes everything. */
 void gm_live_destroy(struct gm_live *l);
 

@@ -407,7 +407,8 @@ static struct gomem_error *target_open_pid(struct gm_target *t, int pid, const c
 				     "the executable %s was replaced or deleted on disk: read "
 				     "the running one through /proc/%d/exe",
 				     name, pid);
-	if (!err && !(flags & (GOMEM_PID_STOP | GOMEM_PID_STOPPED_BY_CALLER)))
+	t->read_running = !(flags & (GOMEM_PID_STOP | GOMEM_PID_STOPPED_BY_CALLER));
+	if (!err && t->read_running)
 		err = gm_target_warn(t,
 				     "process %d was not stopped while it was read "
 				     "(--no-stop): the view may be inconsistent",
@@ -505,6 +506,40 @@ static void free_mappings(struct gm_mapping *m, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(m[i].path);
 	free(m);
+}
+
+struct gomem_error *gm_target_stop(struct gm_target *t)
+{
+	if (!t->live || gm_live_stopped(t->live))
+		return NULL;
+	TRY(gm_live_stop(t->live));
+	if (t->mappings && !gm_live_maps_unchanged(t->live, t->mappings, t->nmappings)) {
+		free_mappings(t->mappings, t->nmappings);
+		t->mappings = NULL;
+		t->nmappings = 0;
+	}
+	return NULL;
+}
+
+void gm_target_resume(struct gm_target *t)
+{
+	if (t->live)
+		gm_live_resume(t->live);
+}
+
+bool gm_target_pause(const struct gm_target *t, uint64_t *ns_ret, unsigned *stops_ret)
+{
+	uint64_t ns = 0;
+	unsigned stops = 0;
+	bool stops_it = t->live && gm_live_pause(t->live, &ns, &stops);
+	*ns_ret = ns;
+	*stops_ret = stops;
+	return stops_it;
+}
+
+bool gm_target_stopped(const struct gm_target *t)
+{
+	return t->live && gm_live_stopped(t->live);
 }
 
 void gm_target_deinit(struct gm_target *t)

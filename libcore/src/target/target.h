@@ -289,6 +289,7 @@ struct gm_target {
 	bool pclntab_failed;	    /* it could not be read: no function names */
 	char **warnings;	    /* about the target itself; every report carries them */
 	size_t nwarnings;
+	bool read_running; /* a live process read while it runs (--no-stop) */
 };
 
 /*
@@ -311,6 +312,20 @@ struct gomem_error *gm_target_init_callback(struct gm_target *t, const char *exe
  */
 /* Resumes a process that was stopped, and releases everything. */
 void gm_target_deinit(struct gm_target *t);
+
+/*
+ * The live pause. A process opened with GOMEM_PID_STOP runs while its
+ * executable, DWARF, layouts and maps are read; gm_target_stop() stops it
+ * (every thread, their registers, the maps read again: the mappings are
+ * read again with smaps if they changed), gm_target_resume() lets it go.
+ * Nothing for other targets. gm_target_pause(): whether gomem stops this
+ * process, and how long it stood still in all.
+ */
+struct gomem_error *gm_target_stop(struct gm_target *t);
+void gm_target_resume(struct gm_target *t);
+bool gm_target_pause(const struct gm_target *t, uint64_t *ns_ret, unsigned *stops_ret);
+/* Whether the process is stopped by gomem now. */
+bool gm_target_stopped(const struct gm_target *t);
 
 /* A warning about the target that every verb's output carries. */
 struct gomem_error *gm_target_warn(struct gm_target *t, const char *fmt, ...) GM_PRINTF(2, 3);

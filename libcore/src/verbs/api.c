@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <string.h>
 
+#include "objects/typing.h"
 #include "verbs/verbs.h"
 
 /*
@@ -105,6 +106,30 @@ struct gomem_error *gomem_target_open_core(const char *exe_path, const char *cor
 	return gomem_target_open_core_with(exe_path, core_path, NULL, NULL, ret);
 }
 
+/*
+ * Everything that needs no memory of a process gomem will stop, done while
+ * it runs: every layout, the function table, the mappings with smaps (read
+ * again, stopped, only if they changed), and the pages resident in them:
+ * an address space built once and dropped leaves the pagemap bitmaps of the
+ * mappings it cuts read (target/live.c keeps one read per mapping), and the
+ * shared libraries opened. Residency is a moment of a running process
+ * anyway; the runtime's structures are read again once it is stopped. What
+ * fails here fails again, with its error, in the verb that needs it.
+ */
+static void prepare_before_stop(struct gomem_target *t)
+{
+	const struct gm_mapping *m;
+	size_t n;
+	struct gm_addrspace *as = NULL;
+	gomem_error_destroy(gm_runtime_resolve_every_layout(t->runtime));
+	gm_target_pclntab(&t->target);
+	struct gomem_error *err = gm_target_mappings(&t->target, &m, &n);
+	if (!err)
+		err = gm_addrspace_build(&t->target, t->runtime, &as);
+	gomem_error_destroy(err);
+	gm_addrspace_destroy(as);
+}
+
 struct gomem_error *gomem_target_open_pid_with(int pid, const char *exe_path, unsigned flags,
 					       const char *debug_file, const char *layout_from,
 					       struct gomem_target **ret)
@@ -123,6 +148,8 @@ struct gomem_error *gomem_target_open_pid_with(int pid, const char *exe_path, un
 		err = gm_target_init_pid(&t->target, pid, exe_path, flags, debug_file);
 	if (!err)
 		err = add_runtime(t, NULL, layout_from);
+	if (!err && (flags & GOMEM_PID_STOP))
+		prepare_before_stop(t);
 	return finish(t, err, ret);
 }
 
@@ -164,6 +191,7 @@ void gomem_target_destroy(struct gomem_target *t)
 {
 	if (!t)
 		return;
+	gm_typing_destroy(t->typing);
 	gm_graph_destroy(t->graph);
 	gm_runtime_destroy(t->runtime);
 	if (!t->dwarf_borrowed)

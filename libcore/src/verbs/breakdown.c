@@ -477,22 +477,28 @@ static void wrap(struct gm_strbuf *b, const char *s)
 }
 
 void gm_breakdown_explain(struct gm_strbuf *b, const struct gm_addrspace *as,
-			  const struct gm_breakdown *bd)
+			  const struct gm_breakdown *bd, const char *extra)
 {
 	char s[MAX_SENTENCES][SENTENCE_BYTES];
 	int n = explain(as, bd, s);
 	gm_strbuf_printf(b, "\nwhy VSZ is so much larger than RSS:\n");
 	for (int i = 0; i < n; i++)
 		wrap(b, s[i]);
+	if (extra) {
+		gm_strbuf_printf(b, "\nthe heap since the last GC:\n");
+		wrap(b, extra);
+	}
 }
 
 void gm_breakdown_explain_json(struct gm_jw *w, const struct gm_addrspace *as,
-			       const struct gm_breakdown *bd)
+			       const struct gm_breakdown *bd, const char *extra)
 {
 	char s[MAX_SENTENCES][SENTENCE_BYTES];
 	int n = explain(as, bd, s);
 	gm_jw_array(w);
 	for (int i = 0; i < n; i++)
 		gm_jw_string(w, s[i]);
+	if (extra)
+		gm_jw_string(w, extra);
 	gm_jw_end(w);
 }

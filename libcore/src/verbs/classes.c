@@ -77,10 +77,12 @@ static void totals(const struct classes *c, struct gm_class_stats *small)
 	}
 }
 
-static void json_check(struct gm_jw *w, const char *name, uint64_t runtime, uint64_t recon)
+static void json_check(struct gm_run *r, const char *name, uint64_t runtime, uint64_t recon)
 {
+	struct gm_jw *w = &r->jw;
 	gm_jw_object(w);
-	gm_json_check_members(w, name, runtime == recon, runtime, recon);
+	gm_json_check_state_members(w, name, gm_run_check_state(r, runtime == recon), runtime,
+				    recon);
 	gm_jw_end(w);
 }
 
@@ -131,9 +133,9 @@ static void classes_json(struct classes *c)
 	gm_jw_line(w);
 	gm_jw_key(w, "checks");
 	gm_jw_array(w);
-	json_check(w, "HeapObjects = small + large objects", c->ms.HeapObjects,
+	json_check(c->run, "HeapObjects = small + large objects", c->ms.HeapObjects,
 		   small.objects + L->objects);
-	json_check(w, "HeapAlloc = small + large object bytes", c->ms.HeapAlloc,
+	json_check(c->run, "HeapAlloc = small + large object bytes", c->ms.HeapAlloc,
 		   small.object_bytes + L->object_bytes);
 	gm_jw_end(w);
 	gm_run_json_end(c->run);
@@ -187,14 +189,17 @@ static void classes_text(struct classes *c)
 		 gm_human_bytes(small.tail_waste_bytes, tw), pct);
 	uint64_t objs = small.objects + L->objects, bytes = small.object_bytes + L->object_bytes;
 	gm_strbuf_printf(b, "\nchecks:\n  %-4s HeapObjects = objects above %26" PRIu64,
-			 objs == c->ms.HeapObjects ? "ok" : "FAIL", c->ms.HeapObjects);
+			 gm_check_word(gm_run_check_state(c->run, objs == c->ms.HeapObjects)),
+			 c->ms.HeapObjects);
 	if (objs != c->ms.HeapObjects)
 		gm_strbuf_printf(b, " != %" PRIu64, objs);
 	gm_strbuf_printf(b, "\n  %-4s HeapAlloc = object bytes above %23" PRIu64,
-			 bytes == c->ms.HeapAlloc ? "ok" : "FAIL", c->ms.HeapAlloc);
+			 gm_check_word(gm_run_check_state(c->run, bytes == c->ms.HeapAlloc)),
+			 c->ms.HeapAlloc);
 	if (bytes != c->ms.HeapAlloc)
 		gm_strbuf_printf(b, " != %" PRIu64, bytes);
 	gm_strbuf_printf(b, "\n");
+	gm_run_text_skew(c->run);
 	gm_run_text_warnings(c->run);
 }
 

@@ -27,6 +27,97 @@ static int cmp_goroutine(const void *a, const void *b)
 
 static const char *const sp_source_names[] = {NULL, "sched", "syscall", "thread"};
 
+/* ---- goroutines grouped by what they do ---- */
+
+/* One (status, wait reason, function, start function) and its goroutines. */
+struct group {
+	const struct gm_goroutine *first; /* its key */
+	uint64_t count, stack_bytes, used_bytes;
+};
+
+static int cmp_str(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "");
+}
+
+static int cmp_key(const struct gm_goroutine *x, const struct gm_goroutine *y)
+{
+	int c;
+	if (x->status != y->status)
+		return x->status < y->status ? -1 : 1;
+	if ((c = cmp_str(x->wait_reason, y->wait_reason)) != 0)
+		return c;
+	if ((c = cmp_str(x->func, y->func)) != 0)
+		return c;
+	return cmp_str(x->start_func, y->start_func);
+}
+
+static int cmp_by_key(const void *a, const void *b)
+{
+	const struct gm_goroutine *x = *(const struct gm_goroutine *const *)a;
+	const struct gm_goroutine *y = *(const struct gm_goroutine *const *)b;
+	int c = cmp_key(x, y);
+	return c ? c : x->goid < y->goid ? -1 : x->goid > y->goid;
+}
+
+/* Largest first: by stack bytes, then by count, then by key. */
+static int cmp_group(const void *a, const void *b)
+{
+	const struct group *x = a, *y = b;
+	if (x->stack_bytes != y->stack_bytes)
+		return x->stack_bytes > y->stack_bytes ? -1 : 1;
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return cmp_key(x->first, y->first);
+}
+
+static uint64_t used_bytes(const struct gm_goroutine *g)
+{
+	return g->sp_source ? g->hi - g->sp : 0;
+}
+
+/* The groups of list[0..n), largest first, into *ret (freed by the caller). */
+static struct gomem_error *make_groups(const struct gm_goroutine *const *list, size_t n,
+				       struct group **ret, size_t *n_ret)
+{
+	const struct gm_goroutine **sorted = calloc(n ? n : 1, sizeof(*sorted));
+	struct group *gs = calloc(n ? n : 1, sizeof(*gs));
+	if (!sorted || !gs) {
+		free(sorted);
+		free(gs);
+		return &gm_error_no_memory;
+	}
+	memcpy(sorted, list, n * sizeof(*sorted));
+	gm_sort(sorted, n, sizeof(*sorted), cmp_by_key);
+	size_t ng = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!ng || cmp_key(gs[ng - 1].first, sorted[i]) != 0)
+			gs[ng++].first = sorted[i];
+		struct group *g = &gs[ng - 1];
+		g->count++;
+		g->stack_bytes += sorted[i]->hi - sorted[i]->lo;
+		g->used_bytes += used_bytes(sorted[i]);
+	}
+	free(sorted);
+	gm_sort(gs, ng, sizeof(*gs), cmp_group);
+	*ret = gs;
+	*n_ret = ng;
+	return NULL;
+}
+
+static void json_group(struct gm_jw *w, const struct group *g)
+{
+	gm_jw_object(w);
+	gm_jw_member_uint(w, "count", g->count);
+	gm_jw_member_string(w, "status", gm_goroutine_status_name(g->first->status));
+	gm_jw_member_string(w, "wait_reason", g->first->wait_reason);
+	gm_jw_member_string(w, "function", g->first->func);
+	gm_jw_member_string(w, "start_function", g->first->start_func);
+	gm_jw_member_uint(w, "stack_bytes", g->stack_bytes);
+	gm_jw_member_uint(w, "used_bytes", g->used_bytes);
+	gm_jw_end(w);
+}
+
 static void json_goroutine(struct gm_jw *w, const struct gm_goroutine *g)
 {
 	gm_jw_object(w);
@@ -39,6 +130,12 @@ static void json_goroutine(struct gm_jw *w, const struct gm_goroutine *g)
 	gm_jw_member_uint_or_null(w, "sp", g->sp_source, g->sp);
 	gm_jw_member_string(w, "sp_source", sp_source_names[g->sp_source]);
 	gm_jw_member_string(w, "start", g->start_func);
+	gm_jw_member_string(w, "wait_reason", g->wait_reason);
+	gm_jw_member_uint_or_null(w, "waitreason", g->status == 4, g->waitreason);
+	gm_jw_member_string(w, "function", g->func);
+	gm_jw_member_uint_or_null(w, "pc", g->pc_source, g->pc);
+	gm_jw_member_string(w, "pc_source", sp_source_names[g->pc_source]);
+	gm_jw_member_string(w, "start_function", g->start_func);
 	gm_jw_member_bool(w, "system", g->system);
 	gm_jw_member_bool(w, "in_heap", g->in_span);
 	gm_jw_member_uint(w, "g", g->g);
@@ -120,10 +217,17 @@ static void json_totals(struct gm_jw *w, const struct gm_stacks *s, uint64_t use
 }
 
 static void stacks_json(struct gm_run *r, const struct gm_stacks *s,
-			const struct gm_goroutine *const *list, size_t nlist, size_t shown)
+			const struct gm_goroutine *const *list, size_t nlist, size_t shown,
+			const struct group *groups, size_t ngroups)
 {
 	struct gm_jw *w = &r->jw;
 	gm_run_json_begin(r, "gomem/stacks/v1");
+	gm_jw_line(w);
+	gm_jw_key(w, "groups");
+	gm_jw_array_lines(w);
+	for (size_t i = 0; i < ngroups; i++)
+		json_group(w, &groups[i]);
+	gm_jw_end(w);
 	gm_jw_line(w);
 	gm_jw_key(w, "goroutines");
 	gm_jw_array_lines(w);
@@ -150,8 +254,9 @@ static void stacks_json(struct gm_run *r, const struct gm_stacks *s,
 	gm_jw_array(w);
 	for (size_t i = 0; i < nchecks; i++) {
 		gm_jw_object(w);
-		gm_json_check_members(w, checks[i].name, checks[i].runtime == checks[i].recon,
-				      checks[i].runtime, checks[i].recon);
+		gm_json_check_state_members(
+		    w, checks[i].name, gm_run_check_state(r, checks[i].runtime == checks[i].recon),
+		    checks[i].runtime, checks[i].recon);
 		gm_jw_end(w);
 	}
 	gm_jw_end(w);
@@ -177,8 +282,77 @@ static void start_name(const struct gm_goroutine *g, char *buf, size_t size)
 		snprintf(buf, size, "%s%s", f, mark);
 }
 
+/* A name cut from the left to width columns: the end of a Go name says the most. */
+static const char *cut(const char *f, char *buf, size_t width)
+{
+	size_t n = strlen(f ? f : "?");
+	if (!f)
+		f = "?";
+	if (n <= width || width < 4)
+		return f;
+	snprintf(buf, width + 1, "...%s", f + n - (width - 3));
+	return buf;
+}
+
+static const char *wait_text(const struct gm_goroutine *g)
+{
+	return g->wait_reason ? g->wait_reason : g->status == 4 ? "?" : "-";
+}
+
+/* Text columns: the lines stay within 100 (names cut from the left). */
+#define WAIT_COLS  23
+#define FUNC_COLS  22
+#define START_COLS 24
+
+static void text_groups(struct gm_strbuf *b, const struct group *gs, size_t ng, size_t shown)
+{
+	char h[32], f[FUNC_COLS + 1], w[WAIT_COLS + 1], st[START_COLS + 1];
+	gm_strbuf_printf(b, "\n%6s %10s  %-9s %-*s %-*s %s\n", "COUNT", "STACK", "STATUS",
+			 WAIT_COLS, "WAIT REASON", FUNC_COLS, "TOP FRAME", "START (rt: runtime)");
+	for (size_t i = 0; i < shown; i++) {
+		const struct gm_goroutine *g = gs[i].first;
+		char start[START_COLS + 8];
+		snprintf(start, sizeof(start), "%s",
+			 cut(g->start_func, st, START_COLS - (g->system ? 5 : 0)));
+		gm_strbuf_printf(b, "%6" PRIu64 " %10s  %-9s %-*s %-*s %s%s\n", gs[i].count,
+				 gm_human_bytes(gs[i].stack_bytes, h),
+				 gm_goroutine_status_name(g->status), WAIT_COLS,
+				 cut(wait_text(g), w, WAIT_COLS), FUNC_COLS,
+				 cut(g->func, f, FUNC_COLS), start, g->system ? " (rt)" : "");
+	}
+	if (shown < ng)
+		gm_strbuf_printf(b, "... %zu more group%s not shown (--limit 0 shows all)\n",
+				 ng - shown, ng - shown == 1 ? "" : "s");
+	gm_strbuf_printf(
+	    b, "one line per (status, wait reason, top frame, start function), the "
+	       "most stack bytes first;\n--no-group lists each goroutine, --json gives the "
+	       "names uncut\n");
+}
+
+static void text_goroutines(struct gm_strbuf *b, const struct gm_goroutine *const *list,
+			    size_t nlist, size_t shown)
+{
+	char h1[32], h2[32], f[FUNC_COLS + 1], w[20 + 1];
+	gm_strbuf_printf(b, "\n%8s %-9s %-20s %9s %9s %-*s %s\n", "GOID", "STATUS", "WAIT REASON",
+			 "STACK", "USED", FUNC_COLS, "TOP FRAME", "START (rt: runtime)");
+	for (size_t i = 0; i < shown; i++) {
+		const struct gm_goroutine *g = list[i];
+		char name[20];
+		start_name(g, name, sizeof(name));
+		gm_strbuf_printf(b, "%8" PRIu64 " %-9s %-20s %9s %9s %-*s %s\n", g->goid,
+				 gm_goroutine_status_name(g->status), cut(wait_text(g), w, 20),
+				 gm_human_bytes(g->hi - g->lo, h1),
+				 g->sp_source ? gm_human_bytes(g->hi - g->sp, h2) : "-", FUNC_COLS,
+				 cut(g->func, f, FUNC_COLS), name);
+	}
+	if (shown < nlist)
+		gm_strbuf_printf(b, "... %zu more goroutine%s not shown (--limit 0 shows all)\n",
+				 nlist - shown, nlist - shown == 1 ? "" : "s");
+}
+
 static void stacks_text(struct gm_run *r, const struct gm_stacks *s,
-			const struct gm_goroutine *const *list, size_t nlist, size_t shown)
+			const struct gm_goroutine *const *list, size_t nlist, size_t shown,
+			const struct group *groups, size_t ngroups)
 {
 	struct gm_strbuf *b = &r->out;
 	const struct gm_stack_totals *T = &s->totals;
@@ -205,21 +379,10 @@ static void stacks_text(struct gm_run *r, const struct gm_stacks *s,
 				 "(as the runtime bounds them)\n",
 				 gm_human_bytes(T->outside_bytes, h1));
 
-	gm_strbuf_printf(b, "\n%8s %-9s %9s %9s  %-14s  %s\n", "GOID", "STATUS", "STACK", "USED",
-			 "STACK LO", "START (rt: a runtime goroutine)");
-	for (size_t i = 0; i < shown; i++) {
-		const struct gm_goroutine *g = list[i];
-		char name[44];
-		start_name(g, name, sizeof(name));
-		gm_strbuf_printf(
-		    b, "%8" PRIu64 " %-9s %9s %9s  0x%012" PRIx64 "  %s\n", g->goid,
-		    gm_goroutine_status_name(g->status), gm_human_bytes(g->hi - g->lo, h1),
-		    g->sp_source ? gm_human_bytes(g->hi - g->sp, h2) : "-", g->lo, name);
-	}
-	if (shown < nlist)
-		gm_strbuf_printf(b, "... %zu more goroutine%s not shown (--limit 0 shows all)\n",
-				 nlist - shown, nlist - shown == 1 ? "" : "s");
-
+	if (groups)
+		text_groups(b, groups, ngroups, shown);
+	else
+		text_goroutines(b, list, nlist, shown);
 	gm_strbuf_printf(b, "\n%6s %10s %-8s %10s %10s %8s  %s\n", "M", "TID", "KIND", "G0 STACK",
 			 "GSIGNAL", "CURG", "G0 STACK LO");
 	for (size_t i = 0; i < s->sched.nthreads; i++) {
@@ -239,12 +402,14 @@ static void stacks_text(struct gm_run *r, const struct gm_stacks *s,
 	gm_strbuf_printf(b, "\nchecks:\n");
 	for (size_t i = 0; i < nchecks; i++) {
 		bool ok = checks[i].runtime == checks[i].recon;
-		gm_strbuf_printf(b, "  %-4s %-78s %" PRIu64, ok ? "ok" : "FAIL", checks[i].name,
+		gm_strbuf_printf(b, "  %-4s %-78s %" PRIu64,
+				 gm_check_word(gm_run_check_state(r, ok)), checks[i].name,
 				 checks[i].runtime);
 		if (!ok)
 			gm_strbuf_printf(b, " != %" PRIu64, checks[i].recon);
 		gm_strbuf_printf(b, "\n");
 	}
+	gm_run_text_skew(r);
 	gm_run_text_warnings(r);
 }
 
@@ -254,6 +419,7 @@ static struct gomem_error *run(struct gm_run *r)
 	TRY(gm_run_uint_option(r, "--limit", r->json ? 0 : TEXT_DEFAULT_LIMIT, &limit));
 	struct gm_stacks s;
 	TRY(gm_stacks_read(r->rt, &s));
+	gm_target_resume(r->t); /* everything is read: a live process goes on */
 	const struct gm_goroutine **list = calloc(s.sched.ngs ? s.sched.ngs : 1, sizeof(*list));
 	if (!list) {
 		gm_stacks_deinit(&s);
@@ -265,16 +431,33 @@ static struct gomem_error *run(struct gm_run *r)
 			list[n++] = &s.sched.gs[i];
 	}
 	gm_sort(list, n, sizeof(*list), cmp_goroutine);
+	struct group *groups = NULL;
+	size_t ngroups = 0;
+	bool group = r->json || !gm_run_option(r, "--no-group");
+	struct gomem_error *err = group ? make_groups(list, n, &groups, &ngroups) : NULL;
+	if (err) {
+		free(list);
+		gm_stacks_deinit(&s);
+		return err;
+	}
+	if (n && !s.sched.have_wait_reasons)
+		gm_run_warn(r, false,
+			    "wait reasons unknown: this binary's runtime.waitReasonStrings or "
+			    "g.waitreason cannot be found");
 	for (size_t i = 0; i < s.sched.nwarnings; i++)
 		gm_run_warn(r, s.sched.partial, "%s", s.sched.warnings[i]);
 	if (s.totals.unexplained_bytes)
 		gm_run_warn(r, true, "%" PRId64 " bytes of stack spans are unexplained",
 			    s.totals.unexplained_bytes);
 	size_t shown = limit && limit < n ? (size_t)limit : n;
-	if (r->json)
-		stacks_json(r, &s, list, n, shown);
-	else
-		stacks_text(r, &s, list, n, shown);
+	if (r->json) {
+		stacks_json(r, &s, list, n, shown, groups, ngroups);
+	} else {
+		if (groups)
+			shown = limit && limit < ngroups ? (size_t)limit : ngroups;
+		stacks_text(r, &s, list, n, shown, groups, ngroups);
+	}
+	free(groups);
 	free(list);
 	gm_stacks_deinit(&s);
 	return NULL;
@@ -282,16 +465,25 @@ static struct gomem_error *run(struct gm_run *r)
 
 static const struct gm_option_spec options[] = {
     {"--limit", "N",
-     "list the N largest goroutine stacks (0: all; default 50 in text, all in JSON)"},
+     "list the N largest groups, or goroutines with --no-group (0: all; default 50 in text, "
+     "all in JSON)"},
+    {"--group", NULL,
+     "one line per (status, wait reason, top frame, start function) with the count and the "
+     "stack bytes, largest first (the default in text)"},
+    {"--no-group", NULL, "list every goroutine, largest stack first"},
     {NULL, NULL, NULL},
 };
 
 const struct gm_verb gm_verb_stacks = {
     .name = "stacks",
-    .usage = "stacks [--limit N] [--json]",
+    .usage = "stacks [--group | --no-group] [--limit N] [--json]",
     .summary = "goroutine stacks and OS thread stacks, sizes and use",
-    .help = "Lists the goroutines (runtime.allgs) with their status, stack size and the "
-	    "bytes in use (from the saved stack pointer: g.sched.sp, g.syscallsp in a "
+    .help = "Lists the goroutines (runtime.allgs) grouped by what they do: their status, "
+	    "wait reason (g.waitreason, named as the runtime names it in its "
+	    "waitReasonStrings), top frame (the function at g.sched.pc, g.syscallpc in a "
+	    "system call, the thread's PC for a running goroutine) and start function "
+	    "(g.startpc); with --no-group each goroutine with its status, stack size and "
+	    "the bytes in use (from the saved stack pointer: g.sched.sp, g.syscallsp in a "
 	    "system call, the thread's own SP from the core for a running goroutine), "
 	    "largest first; the threads (runtime.allm) with their g0 and signal "
 	    "stacks; and how the stack spans add up to StackInuse: live goroutine "

@@ -11,7 +11,8 @@
 
 #include "verbs/verbs.h"
 
-#define MAX_CHECKS 16
+#define MAX_CHECKS     16
+#define SENTENCE_BYTES 1024
 
 /*
  * A check holds when the two views agree exactly, or, for the checks on free
@@ -43,6 +44,7 @@ struct summary {
 	int nchecks;
 	struct gm_run *run;	/* for warnings */
 	struct gm_graph *graph; /* --objects: the object graph (the target's), else NULL */
+	char skew_why[512];
 };
 
 static void add_check_within(struct summary *s, const char *name, uint64_t runtime, uint64_t recon,
@@ -136,6 +138,35 @@ static void build_checks(struct summary *s)
 			  s->as->meta_memstats_bytes, s->as->meta_located_bytes);
 }
 
+/*
+ * A process stopped while a thread was inside the allocator (m.mallocing,
+ * or heap pages in flight) is between two consistent states: a check that
+ * differs then is skew, said with the reason, not a FAIL. Read while the
+ * process is still stopped.
+ */
+static void note_stopped_mid_allocation(struct summary *s, uint64_t flight)
+{
+	struct gm_sched sched;
+	size_t mallocing = 0;
+	struct gomem_error *err = gm_sched_read(s->run->rt, GM_SCHED_THREADS, &sched);
+	if (!err) {
+		for (size_t i = 0; i < sched.nthreads; i++)
+			mallocing += sched.threads[i].mallocing;
+		gm_sched_deinit(&sched);
+	}
+	gomem_error_destroy(err);
+	if (!mallocing && !flight)
+		return;
+	snprintf(s->skew_why, sizeof(s->skew_why),
+		 "gomem stopped the process while %zu thread%s %s inside the allocator "
+		 "(m.mallocing)%s%s: the runtime's counters and its spans were caught between "
+		 "two consistent states, so a check that differs by that allocation says "
+		 "nothing about gomem or the process; read it again",
+		 mallocing, mallocing == 1 ? "" : "s", mallocing == 1 ? "was" : "were",
+		 flight ? " with heap pages in flight" : "", "");
+	s->run->skew_why = s->skew_why;
+}
+
 static struct gomem_error *summary_build(struct gm_run *r, struct summary *s)
 {
 	struct gm_target *t = r->t;
@@ -178,7 +209,50 @@ static struct gomem_error *summary_build(struct gm_run *r, struct summary *s)
 	if (err)
 		return err;
 	build_checks(s);
+	if (gm_target_stopped(t))
+		note_stopped_mid_allocation(s, flight);
 	return NULL;
+}
+
+/* ---- the heap since the last GC ---- */
+
+/*
+ * GOGC=off leaves the heap goal at ^uint64(0)>>1 less the memory limit's
+ * headroom (mgcpacer.go: gcPercentHeapGoal is maxInt64 with gcPercent < 0,
+ * and memoryLimitHeapGoal subtracts its headroom): about 2^63, where no heap
+ * can get. Any goal above 2^62 is that.
+ */
+static bool gc_off(const struct gm_memstats *ms)
+{
+	return ms->NextGC > (1ULL << 62);
+}
+
+/* HeapAlloc - heapMarked: what was allocated since the last GC marked the heap. */
+static uint64_t allocated_since_gc(const struct gm_memstats *ms)
+{
+	return ms->HeapAlloc > ms->heap_marked ? ms->HeapAlloc - ms->heap_marked : 0;
+}
+
+/* The sentence that stops users chasing garbage: the heap against the last GC and the next. */
+static void gc_sentence(const struct gm_memstats *ms, char *out, size_t size)
+{
+	char h[3][32];
+	if (!ms->has_heap_marked) {
+		out[0] = 0;
+		return;
+	}
+	const char *next =
+	    gc_off(ms) ? "GC off (GOGC=off and no memory limit): no GC is due, the heap grows "
+			 "until the program calls runtime.GC"
+		       : "the next GC is due when the heap reaches ";
+	snprintf(out, size,
+		 "%s %s of the heap live (gcController.heapMarked); %s was allocated since "
+		 "(HeapAlloc - heapMarked: objects allocated after that GC, live ones and "
+		 "garbage alike, which only the next GC tells apart); %s%s%s.",
+		 ms->NumGC ? "The last GC marked" : "No GC has run yet: the runtime starts from",
+		 gm_human_bytes(ms->heap_marked, h[0]),
+		 gm_human_bytes(allocated_since_gc(ms), h[1]), next,
+		 gc_off(ms) ? "" : gm_human_bytes(ms->NextGC, h[2]), gc_off(ms) ? "" : " (NextGC)");
 }
 
 /* ---- JSON ---- */
@@ -235,7 +309,8 @@ static void json_classes(struct gm_jw *w, const struct gm_heap_walk *walk)
 	gm_jw_end(w);
 }
 
-static void json_heap(struct gm_jw *w, const struct gm_heap_walk *h, const struct gm_graph *g)
+static void json_heap(struct gm_jw *w, const struct gm_heap_walk *h, const struct gm_memstats *ms,
+		      const struct gm_graph *g)
 {
 	gm_jw_key(w, "heap");
 	gm_jw_object(w);
@@ -261,6 +336,10 @@ static void json_heap(struct gm_jw *w, const struct gm_heap_walk *h, const struc
 	gm_jw_member_uint(w, "in_flight_bytes", in_flight_bytes(h));
 	gm_jw_member_uint(w, "user_arenas", h->user_arenas);
 	gm_jw_member_uint(w, "user_chunk_bytes", h->user_chunk_bytes);
+	gm_jw_member_uint_or_null(w, "live_at_last_gc_bytes", ms->has_heap_marked, ms->heap_marked);
+	gm_jw_member_uint_or_null(w, "allocated_since_gc_bytes", ms->has_heap_marked,
+				  allocated_since_gc(ms));
+	gm_jw_member_bool(w, "gc_off", gc_off(ms));
 	if (g) {
 		/* Only with --objects: the default summary reads metadata only. */
 		gm_jw_member_uint(w, "reachable_bytes", g->stats.reachable_bytes);
@@ -288,7 +367,7 @@ static void summary_json(struct gm_run *r, const struct summary *s)
 #undef X
 	gm_jw_end(w);
 	gm_jw_line(w);
-	json_heap(w, &s->walk, s->graph);
+	json_heap(w, &s->walk, &s->ms, s->graph);
 	gm_jw_line(w);
 	json_classes(w, &s->walk);
 	gm_jw_line(w);
@@ -296,14 +375,17 @@ static void summary_json(struct gm_run *r, const struct summary *s)
 	gm_breakdown_json(w, &s->bd);
 	gm_jw_line(w);
 	gm_jw_key(w, "explanation");
-	gm_breakdown_explain_json(w, s->as, &s->bd);
+	char gc[SENTENCE_BYTES];
+	gc_sentence(&s->ms, gc, sizeof(gc));
+	gm_breakdown_explain_json(w, s->as, &s->bd, gc[0] ? gc : NULL);
 	gm_jw_line(w);
 	gm_jw_key(w, "checks");
 	gm_jw_array_lines(w);
 	for (int i = 0; i < s->nchecks; i++) {
 		const struct check *c = &s->checks[i];
 		gm_jw_object(w);
-		gm_json_check_members(w, c->name, check_ok(c), c->runtime, c->reconstructed);
+		gm_json_check_state_members(w, c->name, gm_run_check_state(r, check_ok(c)),
+					    c->runtime, c->reconstructed);
 		gm_jw_member_uint(w, "tolerance_bytes", c->tolerance);
 		gm_jw_end(w);
 	}
@@ -320,9 +402,23 @@ static void text_bytes_row(struct gm_strbuf *b, const char *name, uint64_t v, co
 			 what);
 }
 
-static void summary_text(struct gm_strbuf *b, const struct summary *s)
+/* ", stopped 12.3 ms while gomem read it", or how it was read without a stop. */
+static const char *pause_text(const struct gm_target *t, char *buf)
+{
+	uint64_t ns;
+	unsigned stops;
+	if (t->read_running)
+		return ", read while it ran (--no-stop)";
+	if (!gm_target_pause(t, &ns, &stops))
+		return ", stopped by the debugger";
+	snprintf(buf, 96, ", stopped %.1f ms while gomem read it", (double)ns / 1e6);
+	return buf;
+}
+
+static void summary_text(struct gm_run *r, struct gm_strbuf *b, const struct summary *s)
 {
 	const struct gm_target *t = s->t;
+	char pause[96];
 	const struct gm_memstats *ms = &s->ms;
 	char h1[32], h3[32];
 	gm_strbuf_printf(b, "%s (%s%s%s, linux/%s), ", t->exe.path, t->exe.go_version,
@@ -331,12 +427,14 @@ static void summary_text(struct gm_strbuf *b, const struct summary *s)
 		gm_strbuf_printf(b, "%s core %s, pid %d\n", gm_target_core_kind(t), t->core.path,
 				 t->pid);
 	else
-		gm_strbuf_printf(b, "live process %d\n", t->pid);
+		gm_strbuf_printf(b, "live process %d%s\n", t->pid, pause_text(t, pause));
 	gm_strbuf_printf(b, "VSZ %s, ", gm_human_bytes(s->vsz, h1));
 	gm_rss_line(b, s->as, t->page_size);
 	gm_strbuf_printf(b, "\n");
 	gm_breakdown_text(b, &s->bd);
-	gm_breakdown_explain(b, s->as, &s->bd);
+	char gc[SENTENCE_BYTES];
+	gc_sentence(ms, gc, sizeof(gc));
+	gm_breakdown_explain(b, s->as, &s->bd, gc[0] ? gc : NULL);
 
 	gm_strbuf_printf(b, "\nruntime.MemStats, as ReadMemStats would report them:\n");
 	text_bytes_row(b, "HeapAlloc", ms->HeapAlloc, "bytes of allocated heap objects");
@@ -354,7 +452,11 @@ static void summary_text(struct gm_strbuf *b, const struct summary *s)
 	text_bytes_row(b, "GCSys", ms->GCSys, "garbage collector metadata");
 	text_bytes_row(b, "OtherSys", ms->OtherSys, "other runtime allocations");
 	text_bytes_row(b, "Sys", ms->Sys, "total obtained from the OS");
-	text_bytes_row(b, "NextGC", ms->NextGC, "heap goal of the next GC");
+	if (gc_off(ms))
+		gm_strbuf_printf(b, "  %-13s %15" PRIu64 "  %10s  %s\n", "NextGC", ms->NextGC,
+				 "GC off", "heap goal of the next GC: none (GOGC=off)");
+	else
+		text_bytes_row(b, "NextGC", ms->NextGC, "heap goal of the next GC");
 	text_bytes_row(b, "TotalAlloc", ms->TotalAlloc, "cumulative bytes allocated");
 	gm_strbuf_printf(b,
 			 "  %-13s %15" PRIu64 "  objects; Mallocs %" PRIu64 ", Frees %" PRIu64
@@ -374,13 +476,15 @@ static void summary_text(struct gm_strbuf *b, const struct summary *s)
 	for (int i = 0; i < s->nchecks; i++) {
 		const struct check *c = &s->checks[i];
 		bool ok = check_ok(c);
-		gm_strbuf_printf(b, "  %-4s %-56s %" PRIu64, ok ? "ok" : "FAIL", c->name,
+		enum gm_check_state st = gm_run_check_state(r, ok);
+		gm_strbuf_printf(b, "  %-4s %-56s %" PRIu64, gm_check_word(st), c->name,
 				 c->runtime);
 		if (c->runtime != c->reconstructed)
 			gm_strbuf_printf(b, " %s %" PRIu64 "%s", ok ? "vs" : "!=", c->reconstructed,
 					 ok ? " (in flight)" : "");
 		gm_strbuf_printf(b, "\n");
 	}
+	gm_run_text_skew(r);
 	gm_run_text_warnings(s->run);
 }
 
@@ -392,6 +496,9 @@ static struct gomem_error *run(struct gm_run *r)
 	struct gomem_error *err = summary_build(r, s);
 	if (!err && gm_run_option(r, "--objects"))
 		err = gm_run_graph(r, &s->graph);
+	/* Everything is read (the object graph too): a live process goes on while the report is
+	 * made. */
+	gm_target_resume(r->t);
 	const char *svg = gm_run_option(r, "--svg");
 	if (!err && svg) {
 		char title[256];
@@ -402,7 +509,7 @@ static struct gomem_error *run(struct gm_run *r)
 	if (!err && r->json)
 		summary_json(r, s);
 	else if (!err)
-		summary_text(&r->out, s);
+		summary_text(r, &r->out, s);
 	if (!err && svg && !r->json)
 		gm_strbuf_printf(&r->out, "\ntreemap of the breakdown written to %s\n", svg);
 	gm_breakdown_deinit(&s->bd);

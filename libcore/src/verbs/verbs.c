@@ -17,7 +17,7 @@
 static const struct gm_verb *const verbs[] = {
     &gm_verb_summary, &gm_verb_mappings, &gm_verb_arenas, &gm_verb_spans,
     &gm_verb_classes, &gm_verb_stacks,	 &gm_verb_whatis, &gm_verb_diff,
-    &gm_verb_pprof,   &gm_verb_objects,	 &gm_verb_top,
+    &gm_verb_pprof,   &gm_verb_objects,	 &gm_verb_types,  &gm_verb_top,
 };
 
 static const struct gm_verb *find_verb(const char *name)
@@ -233,16 +233,73 @@ void gm_json_target(struct gm_jw *w, const struct gomem_target *target)
 	gm_jw_member_string(w, "core_kind", gm_target_core_kind(t));
 	gm_jw_member_uint(w, "page_size", t->page_size);
 	json_debug_info(w, target->dwarf);
+	/* How long gomem stopped the process: null for a core, a process it does not stop, and
+	 * while the process is still stopped (verbs that print while they read). */
+	uint64_t ns;
+	unsigned stops;
+	gm_jw_key(w, "pause_seconds");
+	if (gm_target_pause(t, &ns, &stops) && !gm_target_stopped(t))
+		gm_jw_seconds(w, ns);
+	else
+		gm_jw_null(w);
 	gm_jw_end(w);
+}
+
+void gm_json_check_state_members(struct gm_jw *w, const char *name, enum gm_check_state s,
+				 uint64_t runtime, uint64_t reconstructed)
+{
+	gm_jw_member_string(w, "name", name);
+	if (s == GM_CHECK_SKEW)
+		gm_jw_member_null(w, "ok");
+	else
+		gm_jw_member_bool(w, "ok", s == GM_CHECK_OK);
+	gm_jw_member_bool(w, "skew", s == GM_CHECK_SKEW);
+	gm_jw_member_uint(w, "runtime", runtime);
+	gm_jw_member_uint(w, "reconstructed", reconstructed);
 }
 
 void gm_json_check_members(struct gm_jw *w, const char *name, bool ok, uint64_t runtime,
 			   uint64_t reconstructed)
 {
-	gm_jw_member_string(w, "name", name);
-	gm_jw_member_bool(w, "ok", ok);
-	gm_jw_member_uint(w, "runtime", runtime);
-	gm_jw_member_uint(w, "reconstructed", reconstructed);
+	gm_json_check_state_members(w, name, ok ? GM_CHECK_OK : GM_CHECK_FAIL, runtime,
+				    reconstructed);
+}
+
+enum gm_check_state gm_run_check_state(struct gm_run *r, bool ok)
+{
+	if (ok)
+		return GM_CHECK_OK;
+	if (!r->skew_why)
+		return GM_CHECK_FAIL;
+	r->skewed = true;
+	return GM_CHECK_SKEW;
+}
+
+const char *gm_check_word(enum gm_check_state s)
+{
+	return s == GM_CHECK_OK ? "ok" : s == GM_CHECK_FAIL ? "FAIL" : "skew";
+}
+
+void gm_run_text_skew(struct gm_run *r)
+{
+	if (!r->skewed || !r->skew_why)
+		return;
+	/* "skew: " and the reason, wrapped at 100 columns. */
+	const char *p = r->skew_why;
+	gm_strbuf_printf(&r->out, "skew: ");
+	for (size_t col = 6; *p;) {
+		size_t n = strcspn(p, " ");
+		if (col > 6 && col + 1 + n > 100) {
+			gm_strbuf_printf(&r->out, "\n     ");
+			col = 5;
+		}
+		gm_strbuf_printf(&r->out, "%s%.*s", col > 6 ? " " : "", (int)n, p);
+		col += (col > 6) + n;
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	gm_strbuf_printf(&r->out, "\n");
 }
 
 struct gomem_error *gomem_run(struct gomem_target *t, const char *verb, int argc,
@@ -269,8 +326,17 @@ struct gomem_error *gomem_run(struct gomem_target *t, const char *verb, int argc
 	/* Warnings about the target itself (a running process...) go into every report. */
 	for (size_t i = 0; !err && i < r->t->nwarnings; i++)
 		gm_run_warn(r, false, "%s", r->t->warnings[i]);
+	if (r->t->read_running)
+		r->skew_why = "the process ran while gomem read it (--no-stop): the runtime's "
+			      "counters and the structures they count were read at different "
+			      "moments, so a check that differs says nothing about gomem or the "
+			      "process; without --no-stop gomem stops it while it reads";
+	/* A live process stands still from here until the verb has read what it needs. */
+	if (!err)
+		err = gm_target_stop(r->t);
 	if (!err)
 		err = r->verb->run(r);
+	gm_target_resume(r->t);
 	if (!err && partial_ret)
 		*partial_ret = r->partial;
 	return gm_run_finish(r, err, ret);

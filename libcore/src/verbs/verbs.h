@@ -11,6 +11,8 @@
  * What the public API calls a target: the target itself (target/), the
  * DWARF of its executable and its Go runtime. Opened and destroyed in api.c.
  */
+struct gm_typing;
+
 struct gomem_target {
 	struct gm_target target;
 	struct gm_dwarf *dwarf;
@@ -18,6 +20,7 @@ struct gomem_target {
 	struct gm_runtime *runtime;
 	char *debug_file, *layout_from; /* as opened (NULL: not given) */
 	struct gm_graph *graph;		/* the object graph, kept for a core (gm_run_graph) */
+	struct gm_typing *typing;	/* its objects' types, kept with it (gm_run_typing) */
 };
 
 /*
@@ -61,6 +64,13 @@ struct gm_run {
 	char *warnings[GM_MAX_WARNINGS];
 	size_t nwarnings;
 	bool partial; /* something could not be read: the CLI exits with 1 */
+	/*
+	 * Why a check that differs here is skew, not FAIL: the two views were
+	 * read at different moments of a running process. NULL: a differing
+	 * check is a FAIL. skewed: some check was printed as skew.
+	 */
+	const char *skew_why;
+	bool skewed;
 };
 
 /* The value of an option, "" for a flag, NULL when not given. */
@@ -80,6 +90,17 @@ void gm_json_target(struct gm_jw *w, const struct gomem_target *target);
 /* "name", "ok", "runtime", "reconstructed": the members of a check of a report. */
 void gm_json_check_members(struct gm_jw *w, const char *name, bool ok, uint64_t runtime,
 			   uint64_t reconstructed);
+/*
+ * A check's outcome: ok; FAIL, gomem or the target is wrong; or skew, it
+ * differs where it cannot hold (r->skew_why): "ok": null, "skew": true.
+ */
+enum gm_check_state { GM_CHECK_OK, GM_CHECK_FAIL, GM_CHECK_SKEW };
+enum gm_check_state gm_run_check_state(struct gm_run *r, bool ok);
+const char *gm_check_word(enum gm_check_state s);
+void gm_json_check_state_members(struct gm_jw *w, const char *name, enum gm_check_state s,
+				 uint64_t runtime, uint64_t reconstructed);
+/* After the checks in text: why some were skew, once (nothing when none was). */
+void gm_run_text_skew(struct gm_run *r);
 /* Hands the run's output to *ret (unless err) and releases the run; returns err. */
 struct gomem_error *gm_run_finish(struct gm_run *r, struct gomem_error *err, char **ret);
 
@@ -89,11 +110,16 @@ struct gomem_error *gm_run_finish(struct gm_run *r, struct gomem_error *err, cha
  * graph's warnings go to the run. Owned by the target.
  */
 struct gomem_error *gm_run_graph(struct gm_run *r, struct gm_graph **ret);
+/*
+ * The types of the graph's objects (types.c), kept with the graph: built
+ * with it, once for a core, anew for a live process. Owned by the target.
+ */
+struct gomem_error *gm_run_typing(struct gm_run *r, struct gm_typing **ret);
 
 /* The verbs, one file each. */
 extern const struct gm_verb gm_verb_summary, gm_verb_mappings, gm_verb_arenas, gm_verb_spans,
     gm_verb_classes, gm_verb_stacks, gm_verb_whatis, gm_verb_diff, gm_verb_pprof, gm_verb_objects,
-    gm_verb_top;
+    gm_verb_types, gm_verb_top;
 
 /* ---- the program's own heap profile (pprof_runtime.c) ---- */
 
@@ -136,12 +162,12 @@ void gm_rss_json(struct gm_jw *w, const struct gm_addrspace *as);
 void gm_breakdown_json(struct gm_jw *w, const struct gm_breakdown *bd);
 /* The tree, one line per node. */
 void gm_breakdown_text(struct gm_strbuf *b, const struct gm_breakdown *bd);
-/* Three to five sentences: why VSZ is so much larger than RSS. */
+/* Three to five sentences: why VSZ is so much larger than RSS; then extra, unless NULL. */
 void gm_breakdown_explain(struct gm_strbuf *b, const struct gm_addrspace *as,
-			  const struct gm_breakdown *bd);
+			  const struct gm_breakdown *bd, const char *extra);
 /* The sentences as one JSON array of strings. */
 void gm_breakdown_explain_json(struct gm_jw *w, const struct gm_addrspace *as,
-			       const struct gm_breakdown *bd);
+			       const struct gm_breakdown *bd, const char *extra);
 
 /* ---- the picture (svg.c) ---- */
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "objects/typing.h"
 #include "verbs/verbs.h"
 
 enum span_kind { SK_NONE, SK_LIVE, SK_FREE };
@@ -30,6 +31,7 @@ struct whatis {
 	bool free_released;
 	bool has_object, allocated;
 	bool has_reachable, reachable; /* the object graph's answer (allocated objects) */
+	char type[256];		       /* its type (objects/typing.c); "" when unknown */
 	uint64_t obj_base, header_bytes;
 	/* A stack that holds addr. */
 	bool has_stack;
@@ -100,6 +102,21 @@ static void free_run_at(void *arg, uint64_t start, uint64_t end, bool released)
 	}
 }
 
+/* The type of object id (typing.c): a warning (and no answer) when typing fails. */
+static void object_type(struct whatis *w, uint32_t id)
+{
+	struct gm_typing *ty;
+	struct gomem_error *err = gm_run_typing(w->run, &ty);
+	if (err) {
+		gm_run_warn(w->run, true, "no object types: %s", gomem_error_message(err));
+		gomem_error_destroy(err);
+		return;
+	}
+	uint32_t tid = gm_typing_type(ty, id);
+	if (tid != GM_TYPE_UNKNOWN)
+		snprintf(w->type, sizeof(w->type), "%s", gm_gotypes_get(&ty->tt, tid)->name);
+}
+
 /* Whether the object at obj_base is reachable: a warning (and no answer) when the graph fails. */
 static void object_reachable(struct whatis *w)
 {
@@ -114,6 +131,7 @@ static void object_reachable(struct whatis *w)
 	if (gm_heap_index_lookup(g->idx, w->obj_base, &id) && gm_heap_index_allocated(g->idx, id)) {
 		w->has_reachable = true;
 		w->reachable = gm_graph_reached(g, id);
+		object_type(w, id);
 	}
 }
 
@@ -445,6 +463,8 @@ static void whatis_json(struct whatis *w)
 			gm_jw_bool(jw, w->reachable);
 		else
 			gm_jw_null(jw);
+		gm_jw_key(jw, "type");
+		gm_jw_string_or_null(jw, w->type[0] ? w->type : NULL);
 		gm_jw_end(jw);
 	} else {
 		gm_jw_null(jw);
@@ -516,11 +536,14 @@ static void whatis_text(struct whatis *w)
 		if (w->header_bytes)
 			gm_strbuf_printf(b, " (the first %" PRIu64 " bytes are the malloc header)",
 					 w->header_bytes);
-		if (w->has_reachable)
-			gm_strbuf_printf(b, ", %s",
-					 w->reachable ? "reachable from the roots"
-						      : "unreachable (garbage the next GC frees)");
 		gm_strbuf_printf(b, "\n");
+		if (w->has_reachable)
+			gm_strbuf_printf(b, "  %-8s %s\n", "graph",
+					 w->reachable ? "reachable from the roots"
+						      : "unreachable: garbage the next GC frees");
+		if (w->has_reachable)
+			gm_strbuf_printf(b, "  %-8s %s\n", "type",
+					 w->type[0] ? w->type : "unknown");
 	}
 	if (w->has_stack)
 		gm_strbuf_printf(

@@ -1,0 +1,206 @@
+"""gomem types: every object's type against the objgraph fixture's truth, on every line of the
+Go matrix (1.19-1.27, the experiments that change the heap's layout, PIE) and both core kinds.
+
+What is exact here, and why:
+- reachable objects of each program type = the truth's count: objgraph makes every type's
+  size a size class, so one object is one slot, and logs its counts after the heap stopped
+  moving. Exceptions, each with its reason: a type that only a goroutine's stack holds
+  (ONLY_STACK_HELD: typed roots from stack frames are not wired in yet); a closure's captured
+  object before Go 1.23 (DWARF gives captured variables' offsets from 1.23 only, GO-OBJECTS.md
+  §4.7).
+- unreachable objects of each self-typed garbage type (a malloc header: Go 1.22+) = the
+  truth's count; garbage that carries no type of its own and that nothing typed points to is
+  unknown, never counted under another program type.
+- the types' objects and bytes add up to HeapObjects and HeapAlloc (every allocated slot is
+  counted once, under its type or as unknown).
+- each probe's type through whatis (object.type) = the truth's.
+The unknown share of reachable bytes is at most 1% (the issue's target) on objgraph and hello;
+the lines that miss it are named by over_target(), with the reason, and are strict xfails.
+"""
+
+import json
+import os
+import tempfile
+
+import pytest
+
+from conftest import (built_fixtures, cli_json, json_from_gdb, run_cli, run_gdb,
+                      start_until_truth)
+
+# Types that only a goroutine's stack holds (see test_objects.py): unknown until stack roots
+# with their DWARF frame variables are wired in.
+ONLY_STACK_HELD = ["main.stackOnly"]
+# Objects that only a closure holds: typed from Go 1.23 (DW_AT_go_closure_offset).
+CLOSURE_HELD = ["main.closureVal", "main.finalFnVal"]
+
+ALL = built_fixtures()
+OBJGRAPH = [f for f in ALL if f.truth.get("program") == "objgraph"]
+HELLO = [f for f in ALL if f.truth.get("program") == "hello"]
+CASES = [(f, kind) for f in OBJGRAPH for kind in sorted(f.cores)]
+IDS = ["%s-%s" % (f.name, kind) for f, kind in CASES]
+
+
+def go_minor(fixture):
+    v = fixture.truth["go_version"][len("go"):]
+    return int(v.split(".")[1].split("-")[0].split(" ")[0])
+
+
+def expected_unknown(fixture, type_name):
+    """Whether a program type is expected unknown on this fixture, and why."""
+    if type_name in ONLY_STACK_HELD:
+        return True
+    return type_name in CLOSURE_HELD and go_minor(fixture) < 23
+
+
+# Lines whose unknown share of reachable bytes is over 1%, measured: objects that only
+# goroutine stacks hold are reachable (stack roots) but not typed (their frames' DWARF
+# variables are not evaluated yet): on hello (1.4-5.2%: bufio buffers, the server's
+# connection state) and on objgraph before 1.23 (2.8-5.6%: there also the closures'
+# captured objects). objgraph from 1.23 is under 1% with main.stackOnly unknown.
+def over_target(fixture):
+    program, minor = fixture.truth["program"], go_minor(fixture)
+    return program == "hello" or (program == "objgraph" and minor < 23)
+
+
+def test_objgraph_fixtures_exist():
+    assert OBJGRAPH, "no objgraph fixture under build/fixtures: run ./setup test"
+    assert HELLO, "no hello fixture under build/fixtures: run ./setup test"
+
+
+@pytest.fixture(scope="module", params=CASES, ids=IDS)
+def case(request):
+    fixture, kind = request.param
+    return fixture, kind, cli_json("types", fixture.exe, fixture.cores[kind])
+
+
+def rows(doc):
+    return {r["type"]: r for r in doc["types"]}
+
+
+def test_types_add_up_to_heapobjects_and_heapalloc(case):
+    fixture, _, doc = case
+    t, tot = fixture.truth, doc["total"]
+    assert tot["reachable_objects"] + tot["unreachable_objects"] == t["HeapObjects"]
+    assert tot["reachable_bytes"] + tot["unreachable_bytes"] == t["HeapAlloc"]
+    objects = sum(r["reachable_objects"] + r["unreachable_objects"] for r in doc["types"])
+    u = doc["unknown"]
+    assert objects + u["reachable_objects"] + u["unreachable_objects"] == t["HeapObjects"]
+    assert doc["types_not_shown"] == 0
+
+
+def test_reachable_objects_per_program_type_equal_the_truth(case):
+    fixture, _, doc = case
+    got = rows(doc)
+    for row in fixture.truth["objgraph"]["types"]:
+        name = row["type"]
+        have = got.get(name, {}).get("reachable_objects", 0)
+        if expected_unknown(fixture, name):
+            assert have == 0, (name, have)
+            continue
+        assert have == row["reachable"], (name, have, row["reachable"])
+        if have:
+            assert got[name]["reachable_bytes"] == row["reachable_bytes"], name
+
+
+def test_unreachable_garbage_types_equal_the_truth(case):
+    fixture, _, doc = case
+    got = rows(doc)
+    checked = 0
+    for row in fixture.truth["objgraph"]["types"]:
+        have = got.get(row["type"], {}).get("unreachable_objects", 0)
+        if row["unreachable"] and row["self_typed"]:
+            assert have == row["unreachable"], (row["type"], have, row["unreachable"])
+            assert got[row["type"]]["unreachable_bytes"] == row["unreachable_bytes"]
+            checked += 1
+        else:
+            assert have == 0, (row["type"], have)
+    assert checked > 0 or not fixture.truth["objgraph"]["malloc_headers"]
+
+
+def test_propagations_are_checked_and_mostly_accepted(case):
+    """Rejections are counted and said in a warning; on this program they stay rare (the
+    runtime's own unsafe conversions: a few dozen at most). A word read as a type descriptor
+    that is none (a stale interface word) is counted, never followed: at most a couple."""
+    _, _, doc = case
+    ty = doc["typing"]
+    assert ty["typed_globals"] > 0 and ty["propagated"] > 1000
+    assert ty["rejected"] < 50, ty
+    assert ty["unreadable_types"] <= 2, ty
+    assert any("rejected" in w for w in doc["warnings"]) == (ty["rejected"] > 0)
+
+
+def unknown_share(doc):
+    return doc["unknown"]["reachable_bytes"] / doc["total"]["reachable_bytes"]
+
+
+def share_case(fixture):
+    marks = []
+    if over_target(fixture):
+        marks = [pytest.mark.xfail(strict=True, reason="stack-held objects are not typed yet "
+                                   "(over_target)")]
+    return pytest.param(fixture, marks=marks, id=fixture.name)
+
+
+@pytest.mark.parametrize("fixture", [share_case(f) for f in OBJGRAPH + HELLO])
+def test_unknown_share_of_reachable_bytes_is_at_most_one_percent(fixture):
+    doc = cli_json("types", fixture.exe, fixture.cores["kernel"])
+    assert unknown_share(doc) <= 0.01, "%.2f%%" % (100 * unknown_share(doc))
+
+
+def test_probes_types_through_whatis(case):
+    fixture, kind, _ = case
+    for p in fixture.truth["objgraph"]["probes"]:
+        r = run_cli("whatis", "--json", fixture.exe, fixture.cores[kind], hex(p["addr"]))
+        assert r.returncode == 0, r.stderr
+        obj = json.loads(r.stdout)["object"]
+        want = None if expected_unknown(fixture, p["type"]) else p["type"]
+        assert obj["type"] == want, (p["pattern"], obj["type"], want)
+
+
+def test_limit_keeps_the_largest_and_counts_the_rest(case):
+    fixture, kind, doc = case
+    r = run_cli("types", "--json", "--limit", "3", fixture.exe, fixture.cores[kind])
+    assert r.returncode == 0, r.stderr
+    short = json.loads(r.stdout)
+    assert short["types"] == doc["types"][:3]
+    assert short["types_not_shown"] == len(doc["types"]) - 3
+    sizes = [t["reachable_bytes"] + t["unreachable_bytes"] for t in doc["types"]]
+    assert sizes == sorted(sizes, reverse=True)
+
+
+def test_text_states_the_unknown_share_on_its_own_line():
+    fixture = OBJGRAPH[-1]
+    r = run_cli("types", fixture.exe, fixture.cores["kernel"])
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert any(line.startswith("unknown: ") and "of the reachable bytes" in line
+               for line in lines)
+    assert any(line.rstrip().endswith("main.sliceItem") for line in lines)
+
+
+def test_gdb_prints_what_the_cli_prints():
+    fixture = OBJGRAPH[-1]
+    core = fixture.cores["kernel"]
+    rc, out, err = run_gdb(fixture.exe, core, "gomem types --json")
+    assert rc == 0, err
+    assert json_from_gdb(out) == cli_json("types", fixture.exe, core)
+
+
+def test_live_process_types_equal_the_truth():
+    """gomem types --pid on a running objgraph (blocked after its truth, so its heap stands
+    still): every program type's reachable count, as from its core."""
+    f = next((f for f in OBJGRAPH if "-" not in f.name.split("go1.")[1]), None)
+    assert f, "no objgraph fixture without an experiment"
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, truth = start_until_truth(f.exe, tmp, f.name)
+        try:
+            r = run_cli("types", "--json", "--pid", str(proc.pid))
+        finally:
+            proc.kill()
+            proc.wait(timeout=30)
+    assert r.returncode == 0, r.stderr
+    got = rows(json.loads(r.stdout))
+    for row in truth["objgraph"]["types"]:
+        if expected_unknown(f, row["type"]):
+            continue
+        assert got.get(row["type"], {}).get("reachable_objects", 0) == row["reachable"], row
