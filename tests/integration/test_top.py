@@ -78,6 +78,7 @@ def test_shared_roots_retain_nothing_of_what_they_share(case):
     assert len(head) == 1, "the shared list's head 0x%x is not an entry" % want["object"]
     head = head[0]
     assert head["dominator"] == "roots" and head["dominator_addr"] is None
+    assert head["type"] == "main.sharedNode"  # typed by gomem types on every line
     assert head["root"]["name"] in ("main.sharedA", "main.sharedB")
     assert (head["retained_objects"], head["retained_bytes"]) == (
         want["objects"], want["bytes"]) == (50, 50 * slot(fixture, "main.sharedNode"))

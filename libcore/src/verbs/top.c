@@ -306,7 +306,10 @@ static void json_row(struct top *t, uint32_t v)
 		gm_jw_member_uint(w, "retained_objects", d->retained_objects[v]);
 		gm_jw_member_uint(w, "retained_bytes", d->retained_bytes[v]);
 		gm_jw_member_uint(w, "addr", base);
-		gm_jw_member_null(w, "type");
+		uint32_t tid = t->ty ? gm_typing_type(t->ty, id) : GM_TYPE_UNKNOWN;
+		gm_jw_member_string(
+		    w, "type",
+		    tid != GM_TYPE_UNKNOWN && tid < t->ty->tt.ntypes ? type_name(t, tid) : NULL);
 		json_root_ref(t, "root", d->first_root[v]);
 		bool by_object = gm_dom_is_object(d, d->idom[v], &dom_id);
 		if (by_object)
@@ -405,8 +408,8 @@ static void top_text(struct top *t)
 		gm_strbuf_printf(b, "  %14s %10s %10s %10s %10s  %s\n", "RETAINED", "", "OBJECTS",
 				 "OF TYPE", "BYTES", "TYPE");
 	else if (t->by_object)
-		gm_strbuf_printf(b, "  %14s %10s %10s %10s  %-18s %-9s %s\n", "RETAINED", "",
-				 "OBJECTS", "SIZE", "OBJECT", "HELD BY", "FIRST ROOT");
+		gm_strbuf_printf(b, "  %14s %10s %10s %10s  %-18s %-22s %-9s %s\n", "RETAINED", "",
+				 "OBJECTS", "SIZE", "OBJECT", "TYPE", "HELD BY", "FIRST ROOT");
 	else
 		gm_strbuf_printf(b, "  %14s %10s %10s  %-10s %s\n", "RETAINED", "", "OBJECTS",
 				 "KIND", "ROOT");
@@ -421,13 +424,16 @@ static void top_text(struct top *t)
 			uint32_t r = d->first_root[v];
 			char addr[32];
 			snprintf(addr, sizeof(addr), "0x%" PRIx64, base);
-			gm_strbuf_printf(b, " %10s  %-18s %-9s %s %s\n", gm_human_bytes(size, h2),
-					 addr,
-					 gm_dom_is_object(d, d->idom[v], &dom_id) ? "an object"
-					 : d->idom[v]				  ? "its root"
-										  : "roots",
-					 r < d->nroots ? root_kind(&d->roots[r]) : "-",
-					 r < d->nroots ? root_name(t, &d->roots[r]) : "-");
+			uint32_t tid = t->ty ? gm_typing_type(t->ty, id) : GM_TYPE_UNKNOWN;
+			gm_strbuf_printf(
+			    b, " %10s  %-18s %-22s %-9s %s %s\n", gm_human_bytes(size, h2), addr,
+			    tid != GM_TYPE_UNKNOWN && tid < t->ty->tt.ntypes ? type_name(t, tid)
+									     : "(unknown)",
+			    gm_dom_is_object(d, d->idom[v], &dom_id) ? "an object"
+			    : d->idom[v]			     ? "its root"
+								     : "roots",
+			    r < d->nroots ? root_kind(&d->roots[r]) : "-",
+			    r < d->nroots ? root_name(t, &d->roots[r]) : "-");
 		} else {
 			const struct gm_dom_root *dr = &d->roots[d->what[v] - 1];
 			gm_strbuf_printf(b, "  %-10s %s\n", root_kind(dr), root_name(t, dr));
@@ -472,7 +478,7 @@ static struct gomem_error *run_top(struct top *t)
 	TRY(gm_run_uint_option(r, "--limit", DEFAULT_LIMIT, &t->limit));
 	if (t->limit > MAX_LIMIT)
 		return gm_error(GOMEM_ERROR_USAGE, "top: --limit is at most %u", MAX_LIMIT);
-	if (t->by_type) {
+	if (t->by_type || t->by_object) {
 		/* gm_run_typing builds (and reports) the graph first. */
 		TRY(gm_run_typing(r, &t->ty));
 		t->g = t->ty->g;
