@@ -21,7 +21,7 @@ from conftest import (BUILD, TOP, arm64_fixtures, built_fixtures, cli_json,
                       system_go_fixtures)
 
 SCHEMAS = os.path.join(TOP, "schemas")
-VERBS = ["summary", "mappings", "arenas", "spans", "classes", "stacks", "objects", "types"]
+VERBS = ["summary", "mappings", "arenas", "spans", "classes", "stacks", "objects", "types", "top"]
 
 BUILT = built_fixtures()
 COMMITTED = committed_fixtures()

@@ -134,7 +134,7 @@ void gm_graph_destroy(struct gm_graph *g)
  */
 #define RELEASE_EVERY_BYTES ((uint64_t)16 << 20)
 
-static void release_core_pages(struct gm_graph *g)
+void gm_graph_release_core_pages(struct gm_graph *g)
 {
 	const struct gm_target *t = g->rt->target;
 	if (t && t->have_core && t->core.map && t->core.size)
@@ -254,7 +254,7 @@ static struct gomem_error *blacken(struct marker *m, uint32_t id)
 	const struct gm_index_span *s = gm_heap_index_span(m->g->idx, id);
 	m->scanned += s->elemsize;
 	if (m->scanned >= RELEASE_EVERY_BYTES) {
-		release_core_pages(m->g);
+		gm_graph_release_core_pages(m->g);
 		m->scanned = 0;
 	}
 	return scan_object(m->g, m->bits, m->scratch, id, true, mark_edge, m);
@@ -349,7 +349,7 @@ struct gomem_error *gm_graph_mark(struct gm_graph *g)
 		if (!err)
 			err = drain(&m);
 	}
-	release_core_pages(g);
+	gm_graph_release_core_pages(g);
 	free(m.stack);
 	free(m.bits);
 	free(m.scratch);
@@ -381,12 +381,18 @@ static struct gomem_error *call_edge(void *arg, uint64_t addr, uint64_t value, u
 
 struct gomem_error *gm_graph_foreach_edge(struct gm_graph *g, uint32_t id, gm_edge_fn fn, void *arg)
 {
-	if (!gm_heap_index_allocated(g->idx, id))
-		return gm_error(GOMEM_ERROR_USAGE, "object %u is not allocated", id);
 	_cleanup_free_ uint64_t *bits = malloc(GM_PTRMAP_WINDOW / 8);
 	_cleanup_free_ uint8_t *scratch = malloc(GM_PTRMAP_WINDOW * 8);
 	if (!bits || !scratch)
 		return &gm_error_no_memory;
+	return gm_graph_foreach_edge_buf(g, id, bits, scratch, fn, arg);
+}
+
+struct gomem_error *gm_graph_foreach_edge_buf(struct gm_graph *g, uint32_t id, uint64_t *bits,
+					      uint8_t *scratch, gm_edge_fn fn, void *arg)
+{
+	if (!gm_heap_index_allocated(g->idx, id))
+		return gm_error(GOMEM_ERROR_USAGE, "object %u is not allocated", id);
 	struct edge_call c = {fn, arg};
 	return scan_object(g, bits, scratch, id, false, call_edge, &c);
 }

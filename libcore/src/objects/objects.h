@@ -328,10 +328,84 @@ static inline bool gm_graph_reached(const struct gm_graph *g, uint32_t id)
 typedef struct gomem_error *(*gm_edge_fn)(void *arg, uint64_t addr, uint64_t value, uint32_t to);
 struct gomem_error *gm_graph_foreach_edge(struct gm_graph *g, uint32_t id, gm_edge_fn fn,
 					  void *arg);
+/*
+ * Lets go of the core's pages that a scan touched (they count in the
+ * process's RSS until then; the page cache keeps them): a walk over many
+ * objects calls it every few MiB read.
+ */
+void gm_graph_release_core_pages(struct gm_graph *g);
+/*
+ * gm_graph_foreach_edge with the caller's buffers, for a walk over many
+ * objects: bits of GM_PTRMAP_WINDOW / 8 bytes, scratch of GM_PTRMAP_WINDOW * 8.
+ */
+struct gomem_error *gm_graph_foreach_edge_buf(struct gm_graph *g, uint32_t id, uint64_t *bits,
+					      uint8_t *scratch, gm_edge_fn fn, void *arg);
 
 /* Collects the roots of the runtime's own sources (roots.c; called by gm_graph_create). */
 struct gomem_error *gm_roots_collect(struct gm_graph *g);
 /* A warning of the graph (kept in g->warnings, at most 16). */
 void gm_graph_warn(struct gm_graph *g, const char *fmt, ...) GM_PRINTF(2, 3);
+
+/* ---- dominators and retained sizes (dominators.c) ---- */
+
+#define GM_DOM_NONE UINT32_MAX
+
+/*
+ * The immediate dominators of a graph of n vertices given as successor
+ * lists (CSR: the successors of v are succ[off[v]] .. succ[off[v + 1] - 1]),
+ * from vertex root: idom_ret[v] is v's immediate dominator (root's is
+ * root), GM_DOM_NONE when root does not reach v. Semi-NCA (Georgiadis et
+ * al., "Finding Dominators in Practice", 2006), iterative, O(n + edges)
+ * memory. An error for a successor >= n or an edge list out of order.
+ */
+struct gomem_error *gm_dominators_csr(uint32_t n, const uint32_t *off, const uint32_t *succ,
+				      uint32_t root, uint32_t *idom_ret);
+
+/*
+ * A root of the dominator tree: the root words of one global (by its
+ * symbol), one goroutine's stack (or its thread's registers), one
+ * finalizer or cleanup special (by the object it is on), one queue, ...
+ */
+struct gm_dom_root {
+	enum gm_root_kind kind; /* of its first word (DATA or BSS for a global) */
+	const char *name;	/* a global's symbol, a stack's function, "finalizer", ... */
+	uint64_t goid;		/* stack and register roots */
+	uint64_t object;	/* finalizer, cleanup, weak handle: the object it is on */
+	uint32_t words;		/* root words */
+	/* The objects (and their bytes) the depth-first walk reached first from this root. */
+	uint64_t first_objects, first_bytes;
+};
+
+/*
+ * The dominator tree of the reachable heap: vertex 0 the pseudo-root, one
+ * vertex per root (gm_dom_root), one per reachable object, numbered in
+ * depth-first preorder from the pseudo-root (roots in marking's kind
+ * order), so that idom[v] < v.
+ */
+struct gm_dominators {
+	uint32_t nvertices;
+	uint32_t nroots;
+	struct gm_dom_root *roots;
+	/* Per vertex: what it is: 0 the pseudo-root, 1 + r root r, 1 + nroots + id object id. */
+	uint32_t *what;
+	uint32_t *idom;
+	uint32_t
+	    *first_root; /* the root (index in roots) under which the depth-first walk found it */
+	uint64_t *retained_bytes; /* the vertex and all it dominates, slot bytes */
+	uint32_t *retained_objects;
+	uint64_t edges; /* object-to-object edges (duplicates in one object counted once) */
+};
+
+/* The dominator tree of a marked graph. */
+struct gomem_error *gm_dominators_build(struct gm_graph *g, struct gm_dominators **ret);
+void gm_dominators_destroy(struct gm_dominators *d);
+
+static inline bool gm_dom_is_object(const struct gm_dominators *d, uint32_t v, uint32_t *id_ret)
+{
+	if (d->what[v] <= d->nroots)
+		return false;
+	*id_ret = d->what[v] - 1 - d->nroots;
+	return true;
+}
 
 #endif /* GOMEM_OBJECTS_H */

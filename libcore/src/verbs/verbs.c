@@ -17,7 +17,7 @@
 static const struct gm_verb *const verbs[] = {
     &gm_verb_summary, &gm_verb_mappings, &gm_verb_arenas, &gm_verb_spans,
     &gm_verb_classes, &gm_verb_stacks,	 &gm_verb_whatis, &gm_verb_diff,
-    &gm_verb_pprof,   &gm_verb_objects,	 &gm_verb_types,
+    &gm_verb_pprof,   &gm_verb_objects,	 &gm_verb_types,  &gm_verb_top,
 };
 
 static const struct gm_verb *find_verb(const char *name)

@@ -119,7 +119,7 @@ struct gomem_error *gm_run_typing(struct gm_run *r, struct gm_typing **ret);
 /* The verbs, one file each. */
 extern const struct gm_verb gm_verb_summary, gm_verb_mappings, gm_verb_arenas, gm_verb_spans,
     gm_verb_classes, gm_verb_stacks, gm_verb_whatis, gm_verb_diff, gm_verb_pprof, gm_verb_objects,
-    gm_verb_types;
+    gm_verb_types, gm_verb_top;
 
 /* ---- the program's own heap profile (pprof_runtime.c) ---- */
 
