@@ -554,7 +554,7 @@ static bool eval_location(const Dwarf_Op *ops, size_t n, uint64_t cfa, uint64_t 
 	return true;
 }
 
-/* The variables and parameters under die (lexical blocks covering pc included). */
+/* The variables and parameters under die (lexical blocks and inlined calls covering pc too). */
 static bool frame_vars(Dwarf_Die *die, uint64_t pc, uint64_t cfa, int depth, struct piece_array *a)
 {
 	Dwarf_Die v;
@@ -562,7 +562,7 @@ static bool frame_vars(Dwarf_Die *die, uint64_t pc, uint64_t cfa, int depth, str
 		return true;
 	do {
 		int tag = dwarf_tag(&v);
-		if (tag == DW_TAG_lexical_block) {
+		if (tag == DW_TAG_lexical_block || tag == DW_TAG_inlined_subroutine) {
 			if (depth < MAX_BLOCK_DEPTH && dwarf_haspc(&v, pc) == 1 &&
 			    !frame_vars(&v, pc, cfa, depth + 1, a))
 				return false;
@@ -573,10 +573,15 @@ static bool frame_vars(Dwarf_Die *die, uint64_t pc, uint64_t cfa, int depth, str
 		Dwarf_Attribute attr;
 		Dwarf_Op *ops;
 		size_t nops;
+		Dwarf_Attribute ta;
+		Dwarf_Die t;
 		uint64_t type;
-		if (!attr_ref(&v, DW_AT_type, &type) || !dwarf_attr(&v, DW_AT_location, &attr) ||
+		/* An inlined callee's variable has its type on its abstract origin. */
+		if (!dwarf_attr_integrate(&v, DW_AT_type, &ta) || !dwarf_formref_die(&ta, &t) ||
+		    !dwarf_attr(&v, DW_AT_location, &attr) ||
 		    dwarf_getlocation_addr(&attr, pc, &ops, &nops, 1) != 1)
 			continue;
+		type = dwarf_dieoffset(&t);
 		if (!eval_location(ops, nops, cfa, type, a))
 			return false;
 	} while (dwarf_siblingof(&v, &v) == 0 && a->n < MAX_FRAME_PIECES);
