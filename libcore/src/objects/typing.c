@@ -6,7 +6,9 @@
  *      (1.22+), the element type tiled over the slot; the nameless
  *      largeType of a GC-program type (1.22-1.23) does not count;
  *   2. the DWARF-typed globals, and the closures of finalizer and cleanup
- *      roots: each value is walked by its type;
+ *      roots: each value is walked by its type; then the live stack slots
+ *      (stack maps) that a DWARF variable of their frame covers at its pc,
+ *      each followed as that variable's word;
  *   3. walking a typed object types what it points to: *T gives T, []T an
  *      array of T, a string its bytes, a map its header, buckets or
  *      directory, tables and groups (whose types give the keys and
