@@ -173,4 +173,19 @@ struct gomem_error *gm_dwarf_functions(struct gm_dwarf *d, struct gm_dwarf_closu
 struct gomem_error *gm_dwarf_func_param(struct gm_dwarf *d, uint64_t die, unsigned i,
 					uint64_t *type_ret, bool *found);
 
+/* A part of a frame variable in memory: size bytes at addr hold bytes [var_off, +size) of it. */
+struct gm_dwarf_piece {
+	uint64_t addr, size; /* size 0: the whole variable */
+	uint64_t var_off;
+	uint64_t type; /* the variable's type: DIE offset */
+};
+
+/*
+ * The memory pieces of the variables and parameters of the function at die
+ * (and of its lexical blocks) that have a location at pc (link-time), the
+ * frame's CFA being cfa (free() the array); none when die does not cover pc.
+ */
+struct gomem_error *gm_dwarf_frame_pieces(struct gm_dwarf *d, uint64_t die, uint64_t pc,
+					  uint64_t cfa, struct gm_dwarf_piece **ret, size_t *n_ret);
+
 #endif /* GOMEM_DWARF_H */

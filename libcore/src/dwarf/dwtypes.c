@@ -465,3 +465,148 @@ struct gomem_error *gm_dwarf_func_param(struct gm_dwarf *d, uint64_t die, unsign
 	} while (dwarf_siblingof(&p, &p) == 0 && k <= i);
 	return NULL;
 }
+
+/* ---- a frame's variables (GO-OBJECTS.md §5.5a) ---- */
+
+#define MAX_FRAME_PIECES (1u << 12) /* variables' memory pieces of one frame */
+#define MAX_BLOCK_DEPTH	 16	    /* lexical blocks nested deeper than this are not read */
+#define EXPR_STACK	 8
+
+GM_DEFINE_ARRAY(piece_array, struct gm_dwarf_piece)
+
+/*
+ * Evaluates a location expression as Go writes them (DW_OP_call_frame_cfa
+ * then DW_OP_consts/DW_OP_plus or DW_OP_plus_uconst, DW_OP_fbreg over a
+ * frame base that is the CFA, DW_OP_piece after each part): every part in
+ * memory becomes a piece; a part in a register, or an operation it does not
+ * know, gives no piece. Returns false when out of memory.
+ */
+static bool eval_location(const Dwarf_Op *ops, size_t n, uint64_t cfa, uint64_t type,
+			  struct piece_array *a)
+{
+	uint64_t st[EXPR_STACK], var_off = 0;
+	size_t depth = 0;
+	bool ok = true, pieces = false;
+	for (size_t i = 0; i < n; i++) {
+		const Dwarf_Op *op = &ops[i];
+		if (op->atom == DW_OP_piece) {
+			if (ok && depth == 1 && a->n < MAX_FRAME_PIECES) {
+				struct gm_dwarf_piece *p = piece_array_add(a);
+				if (!p)
+					return false;
+				*p = (struct gm_dwarf_piece){st[0], op->number, var_off, type};
+			}
+			pieces = true;
+			var_off += op->number;
+			depth = 0;
+			ok = true;
+			continue;
+		}
+		if (!ok)
+			continue;
+		switch (op->atom) {
+		case DW_OP_call_frame_cfa:
+			ok = depth < EXPR_STACK;
+			if (ok)
+				st[depth++] = cfa;
+			break;
+		case DW_OP_fbreg: /* Go's DW_AT_frame_base is DW_OP_call_frame_cfa */
+			ok = depth < EXPR_STACK;
+			if (ok)
+				st[depth++] = cfa + op->number;
+			break;
+		case DW_OP_consts:
+		case DW_OP_constu:
+			ok = depth < EXPR_STACK;
+			if (ok)
+				st[depth++] = op->number;
+			break;
+		case DW_OP_plus:
+			ok = depth >= 2;
+			if (ok) {
+				st[depth - 2] += st[depth - 1];
+				depth--;
+			}
+			break;
+		case DW_OP_minus:
+			ok = depth >= 2;
+			if (ok) {
+				st[depth - 2] -= st[depth - 1];
+				depth--;
+			}
+			break;
+		case DW_OP_plus_uconst:
+			ok = depth >= 1;
+			if (ok)
+				st[depth - 1] += op->number;
+			break;
+		default: /* a register, a value, an operation Go does not write */
+			ok = false;
+			break;
+		}
+	}
+	if (!pieces && ok && depth == 1 && a->n < MAX_FRAME_PIECES) {
+		struct gm_dwarf_piece *p = piece_array_add(a);
+		if (!p)
+			return false;
+		*p = (struct gm_dwarf_piece){st[0], 0, 0, type};
+	}
+	return true;
+}
+
+/* The variables and parameters under die (lexical blocks and inlined calls covering pc too). */
+static bool frame_vars(Dwarf_Die *die, uint64_t pc, uint64_t cfa, int depth, struct piece_array *a)
+{
+	Dwarf_Die v;
+	if (dwarf_child(die, &v) != 0)
+		return true;
+	do {
+		int tag = dwarf_tag(&v);
+		if (tag == DW_TAG_lexical_block || tag == DW_TAG_inlined_subroutine) {
+			if (depth < MAX_BLOCK_DEPTH && dwarf_haspc(&v, pc) == 1 &&
+			    !frame_vars(&v, pc, cfa, depth + 1, a))
+				return false;
+			continue;
+		}
+		if (tag != DW_TAG_variable && tag != DW_TAG_formal_parameter)
+			continue;
+		Dwarf_Attribute attr;
+		Dwarf_Op *ops;
+		size_t nops;
+		Dwarf_Attribute ta;
+		Dwarf_Die t;
+		uint64_t type;
+		/* An inlined callee's variable has its type on its abstract origin. */
+		if (!dwarf_attr_integrate(&v, DW_AT_type, &ta) || !dwarf_formref_die(&ta, &t) ||
+		    !dwarf_attr(&v, DW_AT_location, &attr) ||
+		    dwarf_getlocation_addr(&attr, pc, &ops, &nops, 1) != 1)
+			continue;
+		type = dwarf_dieoffset(&t);
+		if (!eval_location(ops, nops, cfa, type, a))
+			return false;
+	} while (dwarf_siblingof(&v, &v) == 0 && a->n < MAX_FRAME_PIECES);
+	return true;
+}
+
+struct gomem_error *gm_dwarf_frame_pieces(struct gm_dwarf *d, uint64_t die, uint64_t pc,
+					  uint64_t cfa, struct gm_dwarf_piece **ret, size_t *n_ret)
+{
+	Dwarf *dw = gm_dwarf_libdw(d);
+	Dwarf_Die fn;
+	struct piece_array a = {0};
+	*ret = NULL;
+	*n_ret = 0;
+	if (!dw)
+		return no_program("a frame's variables");
+	if (!die_at(dw, die, &fn))
+		return bad_die(die, "no such DIE");
+	if (dwarf_haspc(&fn, pc) != 1)
+		return NULL;
+	if (!frame_vars(&fn, pc, cfa, 0, &a)) {
+		free(a.v);
+		return &gm_error_no_memory;
+	}
+	*ret = a.v;
+	*n_ret = a.n;
+	return NULL;
+}

@@ -38,7 +38,7 @@ struct stkobj {
 	uint64_t addr, size;
 	int32_t ptrdata; /* bytes with pointers; negative: a GC program (<= 1.23) */
 	uint32_t gcdataoff;
-	uint64_t frame_pc, frame_sp;
+	uint64_t frame_pc, frame_sp, frame_fp;
 	const char *func;
 	bool scanned;
 };
@@ -132,8 +132,8 @@ static struct gomem_error *note_stack_ptr(struct scan *s, uint64_t v, bool conse
 }
 
 static struct gomem_error *emit(struct scan *s, enum gm_stack_slot_kind kind, uint64_t frame_pc,
-				uint64_t frame_sp, const char *func, uint64_t addr, uint64_t value,
-				bool conservative)
+				uint64_t frame_sp, uint64_t frame_fp, const char *func,
+				uint64_t addr, uint64_t value, bool conservative)
 {
 	if (!value)
 		return NULL;
@@ -142,6 +142,7 @@ static struct gomem_error *emit(struct scan *s, enum gm_stack_slot_kind kind, ui
 				     .goid = s->g->goid,
 				     .frame_pc = frame_pc,
 				     .frame_sp = frame_sp,
+				     .frame_fp = frame_fp,
 				     .func = func,
 				     .addr = addr,
 				     .value = value,
@@ -156,7 +157,7 @@ static struct gomem_error *emit_frame(struct scan *s, const struct gm_stkframe *
 {
 	uint64_t v;
 	TRY(word(s, addr, &v));
-	return emit(s, kind, fr->pc, fr->sp, fr->fn.name, addr, v, conservative);
+	return emit(s, kind, fr->pc, fr->sp, fr->fp, fr->fn.name, addr, v, conservative);
 }
 
 /*
@@ -225,7 +226,8 @@ static struct gomem_error *scan_conservative(struct scan *s, const struct gm_stk
 		for (size_t i = 0; i < n; i++) {
 			s->stats->words_conservative++;
 			TRY(emit(s, GM_STACK_SLOT_CONSERVATIVE, fr ? fr->pc : 0, fr ? fr->sp : 0,
-				 fr ? fr->fn.name : NULL, a + 8 * i, buf[i], true));
+				 fr ? fr->fp : 0, fr ? fr->fn.name : NULL, a + 8 * i, buf[i],
+				 true));
 		}
 		a += 8 * (uint64_t)n;
 	}
@@ -317,6 +319,7 @@ static struct gomem_error *add_stack_objects(struct scan *s, const struct gm_stk
 				     .gcdataoff = gcdataoff,
 				     .frame_pc = fr->pc,
 				     .frame_sp = fr->sp,
+				     .frame_fp = fr->fp,
 				     .func = fr->fn.name};
 	}
 	return NULL;
@@ -470,8 +473,8 @@ static struct gomem_error *scan_object(struct scan *s, struct stkobj *o, bool co
 			uint64_t v;
 			s->stats->words_conservative++;
 			TRY(word(s, a, &v));
-			TRY(emit(s, GM_STACK_SLOT_OBJECT, o->frame_pc, o->frame_sp, o->func, a, v,
-				 true));
+			TRY(emit(s, GM_STACK_SLOT_OBJECT, o->frame_pc, o->frame_sp, o->frame_fp,
+				 o->func, a, v, true));
 		}
 		return NULL;
 	}
@@ -489,8 +492,8 @@ static struct gomem_error *scan_object(struct scan *s, struct stkobj *o, bool co
 		if (conservative)
 			s->stats->words_conservative++;
 		TRY(word(s, a, &v));
-		TRY(emit(s, GM_STACK_SLOT_OBJECT, o->frame_pc, o->frame_sp, o->func, a, v,
-			 conservative));
+		TRY(emit(s, GM_STACK_SLOT_OBJECT, o->frame_pc, o->frame_sp, o->frame_fp, o->func, a,
+			 v, conservative));
 	}
 	return NULL;
 }
@@ -548,11 +551,12 @@ static struct gomem_error *scan_defers(struct scan *s)
 			return NULL; /* a record that cannot be read ends the list */
 		}
 		TRY(err);
-		TRY(emit(s, GM_STACK_SLOT_DEFER, 0, 0, NULL, d + L->defer_fn.offset, fnv, false));
-		TRY(emit(s, GM_STACK_SLOT_DEFER, 0, 0, NULL, d + L->defer_link.offset, link,
+		TRY(emit(s, GM_STACK_SLOT_DEFER, 0, 0, 0, NULL, d + L->defer_fn.offset, fnv,
+			 false));
+		TRY(emit(s, GM_STACK_SLOT_DEFER, 0, 0, 0, NULL, d + L->defer_link.offset, link,
 			 false));
 		if (heap & 0xff)
-			TRY(emit(s, GM_STACK_SLOT_DEFER, 0, 0, NULL, holder, d, false));
+			TRY(emit(s, GM_STACK_SLOT_DEFER, 0, 0, 0, NULL, holder, d, false));
 		holder = d + L->defer_link.offset;
 		d = link;
 	}
@@ -566,7 +570,7 @@ static struct gomem_error *scan_registers(struct scan *s, const struct gm_regs *
 	unsigned n = gm_regs_gprs(regs, v);
 	for (unsigned i = 0; i < n; i++) {
 		s->stats->words_conservative++;
-		TRY(emit(s, GM_STACK_SLOT_REGISTER, 0, 0, NULL, 0, v[i], true));
+		TRY(emit(s, GM_STACK_SLOT_REGISTER, 0, 0, 0, NULL, 0, v[i], true));
 	}
 	return NULL;
 }
@@ -592,7 +596,7 @@ static struct gomem_error *scan_goroutine(struct scan *s, const struct gm_unwind
 	TRY(copy_stack(s, from, st->hi));
 	s->max_ptrs = (st->hi - s->base) / 8 + GM_MAX_REGS + 64;
 	TRY(word(s, s->g->g + L->g_sched_ctxt.offset, &v));
-	TRY(emit(s, GM_STACK_SLOT_CTXT, 0, 0, NULL, s->g->g + L->g_sched_ctxt.offset, v, false));
+	TRY(emit(s, GM_STACK_SLOT_CTXT, 0, 0, 0, NULL, s->g->g + L->g_sched_ctxt.offset, v, false));
 	if (st->source == GM_SP_THREAD)
 		TRY(scan_registers(s, &st->regs));
 	struct gm_unwind_result res = {.end = GM_UNWIND_BAD_SP, .stop_sp = from};
@@ -607,7 +611,7 @@ static struct gomem_error *scan_goroutine(struct scan *s, const struct gm_unwind
 	}
 	TRY(scan_defers(s));
 	TRY(word(s, s->g->g + L->g_panic.offset, &v));
-	TRY(emit(s, GM_STACK_SLOT_PANIC, 0, 0, NULL, s->g->g + L->g_panic.offset, v, false));
+	TRY(emit(s, GM_STACK_SLOT_PANIC, 0, 0, 0, NULL, s->g->g + L->g_panic.offset, v, false));
 	return scan_objects(s);
 }
 

@@ -24,6 +24,7 @@ struct gm_stack_slot {
 	enum gm_stack_slot_kind kind;
 	uint64_t goid;
 	uint64_t frame_pc, frame_sp; /* the frame it belongs to; 0, 0 for none (ctxt, defer, ...) */
+	uint64_t frame_fp;	     /* its fp (caller's sp), the DWARF CFA on amd64; 0 for none */
 	const char *func;	     /* the frame's function (linker name), or NULL; valid in fn */
 	uint64_t addr;		     /* where the word is (0 for a register) */
 	uint64_t value;		     /* the word (never 0: nil words are not given) */

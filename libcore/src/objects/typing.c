@@ -6,7 +6,9 @@
  *      (1.22+), the element type tiled over the slot; the nameless
  *      largeType of a GC-program type (1.22-1.23) does not count;
  *   2. the DWARF-typed globals, and the closures of finalizer and cleanup
- *      roots: each value is walked by its type;
+ *      roots: each value is walked by its type; then the live stack slots
+ *      (stack maps) that a DWARF variable of their frame covers at its pc,
+ *      each followed as that variable's word;
  *   3. walking a typed object types what it points to: *T gives T, []T an
  *      array of T, a string its bytes, a map its header, buckets or
  *      directory, tables and groups (whose types give the keys and
@@ -28,6 +30,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "objects/stackroots.h"
 #include "objects/typing.h"
 #include "runtime/memprofile.h"
 #include "target/pclntab.h"
@@ -947,6 +950,107 @@ static struct gomem_error *cleanup_arg(struct state *s, const struct gm_root *r)
 	return candidate(s, r->value, tid, false);
 }
 
+/*
+ * The stack slots the stack maps say are live, typed by the DWARF variable
+ * of their frame whose memory covers them (GO-OBJECTS.md §5.5a): the word
+ * is followed as that variable's pointer-shaped word at that offset. A
+ * slot no variable covers stays untyped; a dead variable is never read
+ * whole, only the live words of it. The frame's pieces are kept for its
+ * next slots (a frame's slots come together).
+ */
+struct stack_typing {
+	struct state *s;
+	uint64_t pc, fp; /* the frame whose pieces are below */
+	struct gm_dwarf_piece *pieces;
+	size_t npieces;
+};
+
+static uint64_t leaf_width(uint8_t kind)
+{
+	switch (kind) {
+	case GM_KIND_SLICE:
+		return 24;
+	case GM_KIND_STRING:
+	case GM_KIND_INTERFACE:
+		return 16;
+	default:
+		return 8;
+	}
+}
+
+static struct gomem_error *frame_pieces(struct stack_typing *st, uint64_t pc, uint64_t fp)
+{
+	struct state *s = st->s;
+	free(st->pieces);
+	st->pieces = NULL;
+	st->npieces = 0;
+	st->pc = pc;
+	st->fp = fp;
+	/* The stack map is read at pc-1 (the call's pc); so are the locations. */
+	uint64_t lpc = pc - 1 - s->bias;
+	size_t i = GM_UPPER_BOUND(s->funcs, s->nfuncs, pc, lpc);
+	if (i == 0)
+		return NULL;
+	return gm_dwarf_frame_pieces(s->ty->tt.rt->dw, s->funcs[i - 1].die, lpc, fp, &st->pieces,
+				     &st->npieces);
+}
+
+static struct gomem_error *stack_slot(void *arg, const struct gm_stack_slot *slot)
+{
+	struct stack_typing *st = arg;
+	struct state *s = st->s;
+	if ((slot->kind != GM_STACK_SLOT_LOCAL && slot->kind != GM_STACK_SLOT_ARG &&
+	     slot->kind != GM_STACK_SLOT_OBJECT) ||
+	    slot->conservative || !slot->frame_pc || !slot->frame_fp || !slot->addr)
+		return NULL;
+	if (slot->frame_pc != st->pc || slot->frame_fp != st->fp)
+		TRY(frame_pieces(st, slot->frame_pc, slot->frame_fp));
+	for (size_t k = 0; k < st->npieces; k++) {
+		const struct gm_dwarf_piece *p = &st->pieces[k];
+		uint32_t tid;
+		if (slot->addr < p->addr)
+			continue;
+		TRY(gm_gotypes_dwarf(&s->ty->tt, p->type, &tid));
+		if (tid == GM_TYPE_UNKNOWN)
+			continue;
+		uint64_t size = p->size ? p->size : gm_gotypes_get(&s->ty->tt, tid)->size;
+		uint64_t in = slot->addr - p->addr;
+		if (in >= size)
+			continue;
+		const struct type_leaves *tl;
+		TRY(leaves_of(s, tid, &tl));
+		if (tl->truncated)
+			continue;
+		for (uint32_t j = 0; j < tl->n; j++) {
+			struct leaf l = s->leaves[tl->first + j];
+			/* The whole word pair or triple must be in this piece of memory. */
+			if (l.off != p->var_off + in || size - in < leaf_width(l.kind))
+				continue;
+			s->ty->stats.stack_slots++;
+			TRY(follow(s, slot->addr, &l));
+			return drain(s);
+		}
+	}
+	return NULL;
+}
+
+static struct gomem_error *typed_stack_slots(struct state *s)
+{
+	struct stack_typing st = {.s = s};
+	struct gm_stack_roots_stats stats;
+	if (!s->nfuncs || !s->g->rt->target)
+		return NULL;
+	struct gomem_error *err = gm_stack_roots(s->g->rt, stack_slot, &st, &stats);
+	free(st.pieces);
+	if (err && err != &gm_error_no_memory) {
+		/* The graph scanned these stacks already: a stack it cannot decode again stays
+		 * untyped. */
+		gomem_error_destroy(err);
+		err = NULL;
+	}
+	return err ? err : drain(s);
+}
+
 /* The function values that finalizer and cleanup roots hold. */
 static struct gomem_error *root_closures(struct state *s)
 {
@@ -1007,6 +1111,7 @@ static struct gomem_error *run(struct state *s)
 	TRY(typed_globals(s));
 	TRY(root_closures(s));
 	TRY(drain(s));
+	TRY(typed_stack_slots(s));
 	release_core_pages(s);
 	return NULL;
 }

@@ -15,13 +15,14 @@
 #define GM_TYPING_ARRAY (1u << 31)
 
 struct gm_typing_stats {
-	uint64_t self_typed; /* objects typed by their malloc header or largeType */
-	uint64_t propagated; /* objects typed from a typed referrer */
-	uint64_t rejected;   /* propagations refused: the type's pointers are not the object's */
-	uint64_t interior;   /* pointers into an object at no multiple of the type's size */
-	uint64_t globals;    /* DWARF-typed globals walked */
-	uint64_t closures;   /* closure objects typed by their function */
-	uint64_t bad_types;  /* descriptors that could not be read */
+	uint64_t self_typed;  /* objects typed by their malloc header or largeType */
+	uint64_t propagated;  /* objects typed from a typed referrer */
+	uint64_t rejected;    /* propagations refused: the type's pointers are not the object's */
+	uint64_t interior;    /* pointers into an object at no multiple of the type's size */
+	uint64_t globals;     /* DWARF-typed globals walked */
+	uint64_t closures;    /* closure objects typed by their function */
+	uint64_t bad_types;   /* descriptors that could not be read */
+	uint64_t stack_slots; /* live stack words typed by their frame's DWARF variable */
 };
 
 struct gm_typing {
