@@ -27,6 +27,14 @@ fi
 failed=0
 say "unit tests (cmocka), GOMEM_TEST_EXE: committed $name"
 for t in "$build"/tests/test_*; do
+	# Unit tests that read the fixtures ./setup test builds (not committed): said, not run.
+	case $(basename "$t") in
+	test_gotypes)
+		printf '%-16s not run: it reads build/fixtures/objgraph-* (./setup test builds them)\n' \
+			"$(basename "$t")"
+		continue
+		;;
+	esac
 	out=$(GOMEM_TEST_EXE=$exe GOMEM_TEST_EXE_NODWARF=$nodwarf "$t" 2>&1) && status=0 || status=$?
 	if [ "$status" -eq 0 ]; then
 		printf '%-16s %s\n' "$(basename "$t")" "$(grep -o 'PASSED.*' <<<"$out" | tail -n 1)"
