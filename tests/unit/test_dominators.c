@@ -3,8 +3,9 @@
  * graphs whose dominators are known (diamonds, cycles, self-loops,
  * unreachable vertices), on random graphs against the naive definition
  * (dom(v) = {v} + the intersection of dom(p) over v's predecessors,
- * iterated to a fixed point), and on a chain a million vertices deep (no
- * recursion).
+ * iterated to a fixed point), on a chain a million vertices deep (no
+ * recursion), and on ladders with few and many non-tree edges (both ways
+ * of finding the predecessors).
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -192,6 +193,45 @@ static void test_a_chain_a_million_deep(void **state)
 	free(idom);
 }
 
+/*
+ * A chain v -> v + 1 with skips v -> v + 2 from every stride-th vertex: the
+ * skips are the walk's non-tree edges, few (stride 4: kept as pairs by the
+ * walk) or many (stride 1: found again in the successor lists).
+ */
+static void check_ladder(uint32_t n, uint32_t stride)
+{
+	uint32_t *off = malloc((n + 1) * sizeof(uint32_t));
+	uint32_t *succ = malloc(2 * (size_t)n * sizeof(uint32_t));
+	uint32_t *idom = malloc(n * sizeof(uint32_t));
+	assert_true(off && succ && idom);
+	uint32_t k = 0;
+	for (uint32_t v = 0; v < n; v++) {
+		off[v] = k;
+		if (v + 1 < n)
+			succ[k++] = v + 1;
+		if (v + 2 < n && v % stride == 0)
+			succ[k++] = v + 2;
+	}
+	off[n] = k;
+	assert_null(gm_dominators_csr(n, off, succ, 0, idom));
+	assert_int_equal(idom[0], 0);
+	for (uint32_t u = 1; u < n; u++) {
+		/* Every vertex has a skip over it: only 0 dominates; else a skip jumps u - 1. */
+		uint32_t want = stride == 1 ? 0 : u >= 2 && (u - 2) % stride == 0 ? u - 2 : u - 1;
+		assert_int_equal(idom[u], want);
+	}
+	free(off);
+	free(succ);
+	free(idom);
+}
+
+static void test_ladders_with_few_and_many_non_tree_edges(void **state)
+{
+	(void)state;
+	check_ladder(1u << 16, 4);
+	check_ladder(1u << 16, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -202,6 +242,7 @@ int main(void)
 	    cmocka_unit_test(test_duplicate_edges_and_bad_input),
 	    cmocka_unit_test(test_random_graphs_against_the_naive_algorithm),
 	    cmocka_unit_test(test_a_chain_a_million_deep),
+	    cmocka_unit_test(test_ladders_with_few_and_many_non_tree_edges),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

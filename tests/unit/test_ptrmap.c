@@ -122,6 +122,54 @@ static void test_tile_of_a_large_object_crosses_windows(void **state)
 	assert_true(bit(out, GM_PTRMAP_WINDOW - 1));
 }
 
+/*
+ * The decoders copy and tile 64 bits at a time: against the definition one
+ * word at a time, on pseudo-random masks, element sizes and windows (odd
+ * starts, prefixes that are not whole bytes, windows over many elements).
+ */
+static uint64_t next_random(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+static void test_word_at_a_time_matches_bit_at_a_time(void **state)
+{
+	(void)state;
+	static uint8_t mask[1024];
+	static uint64_t out[GM_PTRMAP_WINDOW / 64 + 1];
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	for (int round = 0; round < 3000; round++) {
+		for (size_t i = 0; i < sizeof(mask); i++)
+			mask[i] = (uint8_t)next_random(&x);
+		uint64_t ew = 1 + next_random(&x) % (round % 3 ? 40 : 1000);
+		uint64_t elem = 8 * ew - (round % 7 == 0 ? next_random(&x) % 8 : 0);
+		uint64_t ptr = round % 5 ? 8 * (1 + next_random(&x) % ew) : elem;
+		if (ptr > elem)
+			ptr = elem;
+		uint64_t first = next_random(&x) % 5000;
+		uint64_t n = 1 + next_random(&x) % (round % 2 ? 200 : GM_PTRMAP_WINDOW);
+		gm_ptrmask_tile(mask, elem, ptr, first, n, out);
+		for (uint64_t k = 0; k < n; k++) {
+			uint64_t rel = ((first + k) * 8) % elem;
+			bool want = elem >= 8 && rel < ptr && (mask[rel / 64] >> (rel / 8 % 8) & 1);
+			if (bit(out, k) != want)
+				fail_msg("tile elem %lu ptr %lu first %lu word %lu: %d", elem, ptr,
+					 first, k, bit(out, k));
+		}
+		for (uint64_t k = n; k < 64 * ((n + 63) / 64); k++)
+			assert_false(bit(out, k));
+		uint64_t from = next_random(&x) % 1000;
+		n = 1 + next_random(&x) % (8 * sizeof(mask) - from);
+		gm_ptrmask_bits(mask, from, n, out);
+		for (uint64_t k = 0; k < 64 * ((n + 63) / 64); k++)
+			assert_int_equal(bit(out, k),
+					 k < n && (mask[(from + k) / 8] >> ((from + k) % 8) & 1));
+	}
+}
+
 /* GC programs: literals, repeats with a small and a varint count, stop (runGCProg@1.23). */
 static void test_gcprog_literals_and_repeats(void **state)
 {
@@ -184,6 +232,7 @@ int main(void)
 	    cmocka_unit_test(test_tile_stops_at_the_pointer_prefix),
 	    cmocka_unit_test(test_tile_of_nonsense_sizes_is_empty),
 	    cmocka_unit_test(test_tile_of_a_large_object_crosses_windows),
+	    cmocka_unit_test(test_word_at_a_time_matches_bit_at_a_time),
 	    cmocka_unit_test(test_gcprog_literals_and_repeats),
 	    cmocka_unit_test(test_gcprog_varint_repeat),
 	    cmocka_unit_test(test_gcprog_malformed_is_refused),

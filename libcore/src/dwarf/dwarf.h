@@ -173,11 +173,22 @@ struct gomem_error *gm_dwarf_functions(struct gm_dwarf *d, struct gm_dwarf_closu
 struct gomem_error *gm_dwarf_func_param(struct gm_dwarf *d, uint64_t die, unsigned i,
 					uint64_t *type_ret, bool *found);
 
+/*
+ * The variables of the function at die (its own, not its blocks') whose
+ * location at pc (link-time) keeps one of their words in DWARF register
+ * reg: each as its name, the offset of that word in the variable, and its
+ * type (free() the array). A closure's code before Go 1.23 says by these
+ * which captured variable it just loaded from the closure object.
+ */
+struct gomem_error *gm_dwarf_reg_vars(struct gm_dwarf *d, uint64_t die, uint64_t pc, unsigned reg,
+				      struct gm_dwarf_member **ret, size_t *n_ret);
+
 /* A part of a frame variable in memory: size bytes at addr hold bytes [var_off, +size) of it. */
 struct gm_dwarf_piece {
 	uint64_t addr, size; /* size 0: the whole variable */
 	uint64_t var_off;
-	uint64_t type; /* the variable's type: DIE offset */
+	uint64_t type;	  /* the variable's type: DIE offset */
+	const char *name; /* the variable's name (libdw's string), NULL when it has none */
 };
 
 /*

@@ -466,6 +466,72 @@ struct gomem_error *gm_dwarf_func_param(struct gm_dwarf *d, uint64_t die, unsign
 	return NULL;
 }
 
+/* ---- a closure's loads (GO-OBJECTS.md §4.7, before 1.23) ---- */
+
+#define MAX_REG_VARS 64 /* variables of one function found in one register */
+
+/* The byte of the variable that register reg holds in ops (a word piece): false when none. */
+static bool reg_piece(const Dwarf_Op *ops, size_t n, unsigned reg, uint64_t *var_off)
+{
+	uint64_t off = 0;
+	bool in_reg = false;
+	for (size_t i = 0; i < n; i++) {
+		const Dwarf_Op *op = &ops[i];
+		if (op->atom == DW_OP_piece) {
+			if (in_reg && op->number == 8) {
+				*var_off = off;
+				return true;
+			}
+			off += op->number;
+			in_reg = false;
+			continue;
+		}
+		in_reg = (op->atom >= DW_OP_reg0 && op->atom <= DW_OP_reg31 &&
+			  (unsigned)(op->atom - DW_OP_reg0) == reg) ||
+			 (op->atom == DW_OP_regx && op->number == reg);
+	}
+	if (in_reg && n == 1) { /* the whole variable is in the register */
+		*var_off = 0;
+		return true;
+	}
+	return false;
+}
+
+struct gomem_error *gm_dwarf_reg_vars(struct gm_dwarf *d, uint64_t die, uint64_t pc, unsigned reg,
+				      struct gm_dwarf_member **ret, size_t *n_ret)
+{
+	Dwarf *dw = gm_dwarf_libdw(d);
+	Dwarf_Die fn, v;
+	*ret = NULL;
+	*n_ret = 0;
+	if (!dw)
+		return no_program("a function's variables");
+	if (!die_at(dw, die, &fn))
+		return bad_die(die, "no such DIE");
+	if (dwarf_haspc(&fn, pc) != 1 || dwarf_child(&fn, &v) != 0)
+		return NULL;
+	struct gm_dwarf_member *out = calloc(MAX_REG_VARS, sizeof(*out));
+	size_t n = 0;
+	if (!out)
+		return &gm_error_no_memory;
+	do {
+		Dwarf_Attribute attr;
+		Dwarf_Op *ops;
+		size_t nops;
+		uint64_t type, off;
+		if (dwarf_tag(&v) != DW_TAG_variable || !attr_ref(&v, DW_AT_type, &type) ||
+		    !dwarf_attr(&v, DW_AT_location, &attr) ||
+		    dwarf_getlocation_addr(&attr, pc, &ops, &nops, 1) != 1 ||
+		    !reg_piece(ops, nops, reg, &off))
+			continue;
+		const char *name = dwarf_diename(&v);
+		out[n++] = (struct gm_dwarf_member){name ? name : "", off, type, false};
+	} while (n < MAX_REG_VARS && dwarf_siblingof(&v, &v) == 0);
+	*ret = out;
+	*n_ret = n;
+	return NULL;
+}
+
 /* ---- a frame's variables (GO-OBJECTS.md §5.5a) ---- */
 
 #define MAX_FRAME_PIECES (1u << 12) /* variables' memory pieces of one frame */
@@ -482,7 +548,7 @@ GM_DEFINE_ARRAY(piece_array, struct gm_dwarf_piece)
  * know, gives no piece. Returns false when out of memory.
  */
 static bool eval_location(const Dwarf_Op *ops, size_t n, uint64_t cfa, uint64_t type,
-			  struct piece_array *a)
+			  const char *name, struct piece_array *a)
 {
 	uint64_t st[EXPR_STACK], var_off = 0;
 	size_t depth = 0;
@@ -494,7 +560,8 @@ static bool eval_location(const Dwarf_Op *ops, size_t n, uint64_t cfa, uint64_t 
 				struct gm_dwarf_piece *p = piece_array_add(a);
 				if (!p)
 					return false;
-				*p = (struct gm_dwarf_piece){st[0], op->number, var_off, type};
+				*p =
+				    (struct gm_dwarf_piece){st[0], op->number, var_off, type, name};
 			}
 			pieces = true;
 			var_off += op->number;
@@ -549,7 +616,7 @@ static bool eval_location(const Dwarf_Op *ops, size_t n, uint64_t cfa, uint64_t 
 		struct gm_dwarf_piece *p = piece_array_add(a);
 		if (!p)
 			return false;
-		*p = (struct gm_dwarf_piece){st[0], 0, 0, type};
+		*p = (struct gm_dwarf_piece){st[0], 0, 0, type, name};
 	}
 	return true;
 }
@@ -582,7 +649,10 @@ static bool frame_vars(Dwarf_Die *die, uint64_t pc, uint64_t cfa, int depth, str
 		    dwarf_getlocation_addr(&attr, pc, &ops, &nops, 1) != 1)
 			continue;
 		type = dwarf_dieoffset(&t);
-		if (!eval_location(ops, nops, cfa, type, a))
+		/* An inlined callee's variable has its name on its abstract origin too. */
+		Dwarf_Attribute na;
+		const char *name = dwarf_formstring(dwarf_attr_integrate(&v, DW_AT_name, &na));
+		if (!eval_location(ops, nops, cfa, type, name, a))
 			return false;
 	} while (dwarf_siblingof(&v, &v) == 0 && a->n < MAX_FRAME_PIECES);
 	return true;

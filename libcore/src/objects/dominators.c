@@ -7,11 +7,13 @@
  *
  * Semi-NCA (Georgiadis, Tarjan, Werneck, "Finding Dominators in
  * Practice", JGAA 2006) over dense 32-bit vertex numbers: an iterative
- * depth-first walk numbers the vertices in preorder, the predecessors are
- * the successors transposed into that numbering, semidominators come from
- * a path-compressed forest walked without recursion, and idom follows from
- * them in one forward pass. Memory: successor and predecessor lists of
- * 4 bytes an edge, a few arrays of 4 bytes a vertex; no allocation per
+ * depth-first walk numbers the vertices in preorder and marks the edges
+ * that are not tree edges, the predecessors are those edges transposed into
+ * that numbering (a vertex's parent is its other predecessor, known from
+ * the tree), semidominators come from a path-compressed forest walked
+ * without recursion, and idom follows from them in one forward pass.
+ * Memory: successor lists of 4 bytes an edge, predecessor lists of 4 bytes
+ * a non-tree edge, a few arrays of 4 bytes a vertex; no allocation per
  * vertex; every loop bounded by the vertex or edge count.
  */
 #define _GNU_SOURCE
@@ -25,7 +27,7 @@
 #define NONE GM_DOM_NONE
 /* As marking does (mark.c): the core's pages a scan touched are let go every 16 MiB read. */
 #define RELEASE_EVERY_BYTES ((uint64_t)16 << 20)
-#define PREFETCH	    16 /* vertices ahead */
+#define PREFETCH	    8 /* edges ahead */
 
 /*
  * An array of bytes bytes (zeroed when zero) that free() releases: a big one
@@ -53,6 +55,15 @@ struct dfs {
 	uint32_t *pre;	  /* vertex -> preorder number, NONE when unreached */
 	uint32_t *vertex; /* preorder number -> vertex */
 	uint32_t *parent; /* preorder number -> the parent's preorder number (root: NONE) */
+	/*
+	 * The edges that are not tree edges, pairs of preorder numbers
+	 * (source, target), while they take at most 4 bytes a vertex (what
+	 * transpose()'s counts would) or 256 bytes; past that, nontree is
+	 * NULL and transpose() finds them in succ.
+	 */
+	uint32_t *nontree;
+	size_t nnontree, nontree_cap;
+	bool nontree_full;
 };
 
 static void dfs_free(struct dfs *d)
@@ -60,6 +71,7 @@ static void dfs_free(struct dfs *d)
 	free(d->pre);
 	free(d->vertex);
 	free(d->parent);
+	free(d->nontree);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -69,11 +81,40 @@ struct frame {
 
 GM_DEFINE_GROW(grow_frames, struct frame)
 
-/* An iterative depth-first walk from root (successors in their order). */
-static struct gomem_error *dfs(uint32_t n, const uint32_t *off, const uint32_t *succ, uint32_t root,
+/* Keeps a non-tree edge while the pairs take at most 4 bytes a vertex. */
+static void add_nontree(struct dfs *d, uint32_t from, uint32_t to)
+{
+	if (d->nnontree + 2 > d->nontree_cap) {
+		size_t cap = d->nontree_cap ? 2 * d->nontree_cap : 64;
+		uint32_t *p =
+		    cap <= 64 || cap <= d->n ? realloc(d->nontree, cap * sizeof(uint32_t)) : NULL;
+		if (!p) {
+			/* Too many (or no memory): transpose() finds them in succ. */
+			free(d->nontree);
+			d->nontree = NULL;
+			d->nontree_full = true;
+			return;
+		}
+		d->nontree = p;
+		d->nontree_cap = cap;
+	}
+	d->nontree[d->nnontree++] = from;
+	d->nontree[d->nnontree++] = to;
+}
+
+/*
+ * An iterative depth-first walk from root (successors in their order).
+ * Each edge it follows is rewritten in succ for transpose(): the target's
+ * preorder number when the edge is not a tree edge, NONE when it is one
+ * (or a self-loop): Semi-NCA needs a tree edge's source no more than
+ * parent holds it, and on a heap nearly every edge is a tree edge. The
+ * edges of vertices not reached stay as they are.
+ */
+static struct gomem_error *dfs(uint32_t n, const uint32_t *off, uint32_t *succ, uint32_t root,
 			       struct dfs *d)
 {
 	memset(d, 0, sizeof(*d));
+	d->n = n; /* add_nontree()'s bound */
 	d->pre = big_alloc((size_t)n * sizeof(uint32_t), false);
 	d->vertex = big_alloc((size_t)n * sizeof(uint32_t), false);
 	d->parent = big_alloc((size_t)n * sizeof(uint32_t), false);
@@ -96,13 +137,27 @@ static struct gomem_error *dfs(uint32_t n, const uint32_t *off, const uint32_t *
 			depth--;
 			continue;
 		}
-		uint32_t w = succ[top->next++];
-		if (d->pre[w] != NONE)
-			continue;
+		uint32_t e = top->next++;
+		uint32_t w = succ[e];
+		/* A big object's successors come at random: fetch what the walk reads of them
+		 * ahead. */
+		if (e + PREFETCH < off[top->v + 1]) {
+			__builtin_prefetch(&d->pre[succ[e + PREFETCH]]);
+			__builtin_prefetch(&off[succ[e + PREFETCH]]);
+		}
 		uint32_t parent = d->pre[top->v];
+		if (d->pre[w] != NONE) {
+			succ[e] = d->pre[w] == parent ? NONE : d->pre[w];
+			if (succ[e] != NONE && !d->nontree_full)
+				add_nontree(d, parent, d->pre[w]);
+			continue;
+		}
+		succ[e] = NONE;
 		d->pre[w] = count;
 		d->vertex[count] = w;
 		d->parent[count++] = parent;
+		if (off[w] == off[w + 1])
+			continue; /* a leaf: nothing to walk */
 		/* depth <= count <= n: bounded. */
 		f = grow_frames(&stack, &depth, &cap);
 		if (!f)
@@ -110,7 +165,6 @@ static struct gomem_error *dfs(uint32_t n, const uint32_t *off, const uint32_t *
 		*f = (struct frame){w, off[w]};
 	}
 	free(stack);
-	d->n = n;
 	d->nreach = count;
 	return NULL;
 nomem:
@@ -120,25 +174,26 @@ nomem:
 }
 
 /*
- * The predecessors of the reached vertices, in preorder numbers (CSR:
- * poff[nreach + 2], the predecessors of w at poff[w] .. poff[w + 1] - 1),
- * without self-loops and edges from unreached vertices. pre maps succ's
- * vertices to preorder numbers; NULL when succ holds them already.
+ * The predecessors of the reached vertices other than their depth-first
+ * parent, in preorder numbers (CSR: poff[nreach + 2], the predecessors of
+ * w at poff[w] .. poff[w + 1] - 1), from succ as dfs() left it: two
+ * sequential passes over the edges, the sources' numbers read only for
+ * the few edges that are not tree edges.
  */
-static struct gomem_error *transpose(const uint32_t *off, const uint32_t *succ, const struct dfs *d,
-				     const uint32_t *pre, uint32_t **poff_ret, uint32_t **pred_ret)
+static struct gomem_error *transpose(uint32_t n, const uint32_t *off, const uint32_t *succ,
+				     const struct dfs *d, uint32_t **poff_ret, uint32_t **pred_ret)
 {
 	uint32_t nr = d->nreach;
 	uint32_t *poff = big_alloc(((size_t)nr + 2) * sizeof(uint32_t), true);
 	if (!poff)
 		return &gm_error_no_memory;
 	uint64_t total = 0;
-	for (uint32_t i = 0; i < nr; i++) {
-		uint32_t v = d->vertex[i];
+	for (uint32_t v = 0; v < n; v++) {
+		if (off[v] == off[v + 1] || d->pre[v] == NONE)
+			continue;
 		for (uint32_t e = off[v]; e < off[v + 1]; e++) {
-			uint32_t w = pre ? pre[succ[e]] : succ[e];
-			if (w != i) {
-				poff[w + 2]++; /* shifted twice: counts, then starts, then ends */
+			if (succ[e] != NONE) {
+				poff[succ[e] + 2]++; /* shifted twice: counts, starts, ends */
 				total++;
 			}
 		}
@@ -150,14 +205,38 @@ static struct gomem_error *transpose(const uint32_t *off, const uint32_t *succ, 
 		free(poff);
 		return &gm_error_no_memory;
 	}
-	for (uint32_t i = 0; i < nr; i++) {
-		uint32_t v = d->vertex[i];
+	for (uint32_t v = 0; v < n; v++) {
+		if (off[v] == off[v + 1] || d->pre[v] == NONE)
+			continue;
 		for (uint32_t e = off[v]; e < off[v + 1]; e++) {
-			uint32_t w = pre ? pre[succ[e]] : succ[e];
-			if (w != i)
-				pred[poff[w + 1]++] = i;
+			if (succ[e] != NONE)
+				pred[poff[succ[e] + 1]++] = d->pre[v];
 		}
 	}
+	*poff_ret = poff;
+	*pred_ret = pred;
+	return NULL;
+}
+
+/* transpose() from the walk's pairs (d->nontree), the edges no more needed. */
+static struct gomem_error *transpose_pairs(const struct dfs *d, uint32_t **poff_ret,
+					   uint32_t **pred_ret)
+{
+	uint32_t nr = d->nreach;
+	size_t total = d->nnontree / 2;
+	uint32_t *poff = big_alloc(((size_t)nr + 2) * sizeof(uint32_t), true);
+	uint32_t *pred = malloc((total ? total : 1) * sizeof(uint32_t));
+	if (!poff || !pred) {
+		free(poff);
+		free(pred);
+		return &gm_error_no_memory;
+	}
+	for (size_t i = 0; i < total; i++)
+		poff[d->nontree[2 * i + 1] + 2]++;
+	for (uint32_t i = 2; i < nr + 2; i++)
+		poff[i] += poff[i - 1];
+	for (size_t i = 0; i < total; i++)
+		pred[poff[d->nontree[2 * i + 1] + 1]++] = d->nontree[2 * i];
 	*poff_ret = poff;
 	*pred_ret = pred;
 	return NULL;
@@ -168,7 +247,8 @@ GM_DEFINE_GROW(grow_u32, uint32_t)
 /*
  * Semi-NCA over preorder numbers 0 .. nr - 1 (0 the root): idom_ret[w]
  * for every w (idom_ret[0] = 0). parent is the depth-first tree, poff and
- * pred the predecessors (transpose()); poff is overwritten.
+ * pred the predecessors other than the parent (transpose()); poff is
+ * overwritten.
  *
  * Vertices are processed from nr - 1 down; once w's predecessors are read,
  * poff[w + 1] is read no more and holds semi(w) (saving an array of 4
@@ -184,23 +264,27 @@ static struct gomem_error *snca(uint32_t nr, uint32_t *poff, const uint32_t *pre
 	size_t depth = 0, cap = 0;
 	if (!label)
 		return &gm_error_no_memory;
-	for (uint32_t v = 0; v < nr; v++) {
+	/*
+	 * Vertices are linked to their parent as they are processed, from
+	 * nr - 1 down: the linked ones are those above w, so the forest starts
+	 * as the tree and a link is a test (x > w), not a store.
+	 */
+	memcpy(ancestor, parent, (size_t)nr * sizeof(uint32_t));
+	for (uint32_t v = 0; v < nr; v++)
 		label[v] = v;
-		ancestor[v] = NONE;
-	}
 #define SEMI(x) ((x) > w ? poff[(x) + 1] : (x))
 	for (uint32_t w = nr - 1; w >= 1; w--) {
-		uint32_t s = w;
+		uint32_t s = parent[w]; /* the tree edge's source: parent[w] < w */
 		for (uint32_t e = poff[w]; e < poff[w + 1]; e++) {
 			uint32_t v = pred[e];
 			/*
 			 * eval(v): the vertex of least semi on v's forest path,
 			 * compressing the path (only processed vertices are linked).
 			 */
-			if (ancestor[v] != NONE) {
+			if (v > w) {
 				uint32_t x = v;
 				depth = 0;
-				while (ancestor[ancestor[x]] != NONE) {
+				while (ancestor[x] > w) {
 					uint32_t *slot = grow_u32(&stack, &depth, &cap);
 					if (!slot)
 						return &gm_error_no_memory;
@@ -219,8 +303,7 @@ static struct gomem_error *snca(uint32_t nr, uint32_t *poff, const uint32_t *pre
 			if (SEMI(v) < s)
 				s = SEMI(v);
 		}
-		poff[w + 1] = s;	 /* semi(w) */
-		ancestor[w] = parent[w]; /* link */
+		poff[w + 1] = s; /* semi(w); w is linked from now on (ancestor[w] = parent[w]) */
 	}
 #undef SEMI
 	idom_ret[0] = 0;
@@ -249,49 +332,11 @@ static struct gomem_error *check_csr(uint32_t n, const uint32_t *off, const uint
 	return NULL;
 }
 
-/*
- * The dominator tree in preorder numbers, d and *idom_ret[d->nreach], of
- * a walk dfs() made. With own, succ and off are the caller's to free
- * early: succ is renumbered in place, and both go before the semi-NCA's
- * arrays come (the peak memory).
- */
-static struct gomem_error *dominators_pre(uint32_t **off, uint32_t **succ, bool own, struct dfs *d,
-					  uint32_t **idom_ret)
+/* An array of 4-byte entries given back down to count of them, where realloc can. */
+static uint32_t *shrink(uint32_t *p, size_t count)
 {
-	const uint32_t *pre = d->pre;
-	uint32_t *poff = NULL, *pred = NULL;
-	struct gomem_error *err = NULL;
-	if (own) {
-		/* Every vertex with successors is reached (unreached ones have none). */
-		uint32_t nedges = (*off)[d->n];
-		for (uint32_t e = 0; e < nedges; e++)
-			(*succ)[e] = pre[(*succ)[e]];
-		free(d->pre);
-		d->pre = NULL;
-		pre = NULL;
-	}
-	err = transpose(*off, *succ, d, pre, &poff, &pred);
-	if (own) {
-		free(*off);
-		free(*succ);
-		*off = *succ = NULL;
-	}
-	uint32_t *idom = NULL;
-	if (!err) {
-		idom = big_alloc((size_t)d->nreach * sizeof(uint32_t), false);
-		if (!idom)
-			err = &gm_error_no_memory;
-	}
-	if (!err)
-		err = snca(d->nreach, poff, pred, d->parent, idom);
-	free(poff);
-	free(pred);
-	if (err) {
-		free(idom);
-		return err;
-	}
-	*idom_ret = idom;
-	return NULL;
+	uint32_t *q = realloc(p, (count ? count : 1) * sizeof(uint32_t));
+	return q ? q : p;
 }
 
 struct gomem_error *gm_dominators_csr(uint32_t n, const uint32_t *off, const uint32_t *succ,
@@ -300,13 +345,24 @@ struct gomem_error *gm_dominators_csr(uint32_t n, const uint32_t *off, const uin
 	if (root >= n || n == NONE)
 		return gm_error(GOMEM_ERROR_USAGE, "dominators: root %u of %u vertices", root, n);
 	TRY(check_csr(n, off, succ));
+	/* The walk rewrites the edges it follows: on a copy, the caller's stay as they are. */
+	_cleanup_free_ uint32_t *edges = malloc((off[n] ? off[n] : 1) * sizeof(uint32_t));
+	if (!edges)
+		return &gm_error_no_memory;
+	memcpy(edges, succ, (size_t)off[n] * sizeof(uint32_t));
 	struct dfs d;
-	uint32_t *idom;
-	TRY(dfs(n, off, succ, root, &d));
-	/* Not owned: dominators_pre() neither changes nor frees them. */
-	uint32_t *o = (uint32_t *)off, *su = (uint32_t *)succ;
-	struct gomem_error *err = dominators_pre(&o, &su, false, &d, &idom);
+	uint32_t *idom = NULL, *poff = NULL, *pred = NULL;
+	TRY(dfs(n, off, edges, root, &d));
+	struct gomem_error *err = d.nontree_full ? transpose(n, off, edges, &d, &poff, &pred)
+						 : transpose_pairs(&d, &poff, &pred);
+	if (!err) {
+		idom = big_alloc((size_t)d.nreach * sizeof(uint32_t), false);
+		err = idom ? snca(d.nreach, poff, pred, d.parent, idom) : &gm_error_no_memory;
+	}
+	free(poff);
+	free(pred);
 	if (err) {
+		free(idom);
 		dfs_free(&d);
 		return err;
 	}
@@ -404,12 +460,16 @@ struct succ_builder {
 	size_t start;  /* where the current vertex's list starts (for duplicates) */
 };
 
-static struct gomem_error *add_succ(struct succ_builder *b, uint32_t w)
+static inline struct gomem_error *add_succ(struct succ_builder *b, uint32_t w)
 {
 	/* A pointer twice in one object (a doubly linked node's ends ...) is one edge. */
 	for (size_t i = b->n; i > b->start && i + 4 > b->n; i--) {
 		if (b->succ[i - 1] == w)
 			return NULL;
+	}
+	if (b->n < b->cap && b->n < UINT32_MAX) {
+		b->succ[b->n++] = w; /* inline: once an edge, 25 million times at 2 GiB */
+		return NULL;
 	}
 	uint32_t *slot = grow_u32(&b->succ, &b->n, &b->cap);
 	if (!slot)
@@ -513,66 +573,149 @@ out:
 	return NULL;
 }
 
+/* A slot's bytes that slot_bytes() could not keep in 32 bits: looked up again. */
+#define SLOT_LOOKUP UINT32_MAX
+
+/*
+ * The slot bytes of each reached vertex in preorder (0 for the roots),
+ * bytes[t->nreach], walking the ids in order with pre: the writes go to
+ * random places but nothing waits on them, where reading each object's
+ * span in preorder would wait on a cache miss an object.
+ */
+static void slot_bytes(struct gm_graph *g, const struct gm_dominators *d, const struct dfs *t,
+		       uint32_t *bytes)
+{
+	const uint32_t *pre = t->pre;
+	for (uint32_t v = 0; v <= d->nroots; v++) {
+		if (pre[v] != NONE)
+			bytes[pre[v]] = 0;
+	}
+	const uint32_t *obj = pre + 1 + d->nroots, nslots = g->idx->nslots;
+	uint32_t id = 0;
+	/* build_csr() checked that the spans' ids ascend within nslots. */
+	for (size_t k = 0; k <= g->idx->nspans; k++) {
+		const struct gm_index_span *s = k < g->idx->nspans ? &g->idx->spans[k] : NULL;
+		uint32_t lo = s ? s->first_id : nslots, hi = s ? s->first_id + s->nelems : nslots;
+		for (; id < lo && id < nslots; id++) {
+			if (obj[id] != NONE)
+				bytes[obj[id]] = SLOT_LOOKUP; /* outside every span: not reached */
+		}
+		uint32_t size =
+		    s && s->elemsize < SLOT_LOOKUP ? (uint32_t)s->elemsize : SLOT_LOOKUP;
+		for (; id < hi && id < nslots; id++) {
+			if (obj[id] != NONE)
+				bytes[obj[id]] = size;
+		}
+	}
+}
+
+/* What the walk reached first from root (none before the first root). */
+static void add_first(struct gm_dominators *d, uint32_t root, uint64_t *objects, uint64_t *bytes)
+{
+	if (root < d->nroots) {
+		d->roots[root].first_objects += *objects;
+		d->roots[root].first_bytes += *bytes;
+	}
+	*objects = *bytes = 0;
+}
+
 /*
  * Retained bytes and objects, bottom up (idom[v] < v), and each vertex's
- * first root, in place over the depth-first tree's parents (which it takes).
+ * first root, in place over the depth-first tree's parents (no more read)
+ * and the slot bytes (which it takes).
  */
-static struct gomem_error *retained(struct gm_graph *g, struct gm_dominators *d, uint32_t *parent)
+static struct gomem_error *retained(struct gm_graph *g, struct gm_dominators *d, uint32_t *parent,
+				    uint32_t *bytes)
 {
 	uint32_t n = d->nvertices;
 	d->first_root = parent;
+	d->retained_objects = bytes; /* bytes[v] read before retained_objects[v] is written */
 	d->retained_bytes = big_alloc((size_t)n * sizeof(uint64_t), false);
-	d->retained_objects = big_alloc((size_t)n * sizeof(uint32_t), false);
-	if (!d->retained_bytes || !d->retained_objects)
+	if (!d->retained_bytes)
 		return &gm_error_no_memory;
-	uint32_t *first = d->first_root;
-	const struct gm_index_span *s = NULL;
-	/*
-	 * Each slot's size class (0: look its span up), so that the walk in
-	 * preorder reads one byte an object, not the span table and a span.
-	 */
-	_cleanup_free_ uint8_t *cls = big_alloc(g->idx->nslots, true);
-	if (!cls)
-		return &gm_error_no_memory;
-	for (size_t k = 0; k < g->idx->nspans; k++) {
-		const struct gm_index_span *sp = &g->idx->spans[k];
-		bool small = sp->sizeclass && sp->sizeclass < GM_MAX_SIZE_CLASSES &&
-			     gm_class_to_size[sp->sizeclass] == sp->elemsize;
-		if (small && sp->first_id <= g->idx->nslots &&
-		    sp->nelems <= g->idx->nslots - sp->first_id)
-			memset(cls + sp->first_id, sp->sizeclass, sp->nelems);
-	}
+	/* Locals: the compiler cannot tell the arrays from d's fields apart. */
+	const uint32_t *what = d->what, nroots = d->nroots;
+	uint32_t *first = d->first_root, *objects = d->retained_objects, root = NONE;
+	uint64_t *rbytes = d->retained_bytes, first_objects = 0, first_bytes = 0;
 	for (uint32_t v = 0; v < n; v++) {
-		uint32_t id;
-		/* Objects come in preorder, their ids at random: fetch ahead. */
-		if (v + PREFETCH < n && d->what[v + PREFETCH] > d->nroots)
-			__builtin_prefetch(&cls[d->what[v + PREFETCH] - 1 - d->nroots]);
-		if (gm_dom_is_object(d, v, &id)) {
-			if (cls[id]) {
-				d->retained_bytes[v] = gm_class_to_size[cls[id]];
-			} else {
-				if (!s || id - s->first_id >= s->nelems)
-					s = gm_heap_index_span(g->idx, id);
-				d->retained_bytes[v] = s->elemsize;
+		uint64_t b = 0;
+		uint32_t o = 0;
+		if (what[v] > nroots) {
+			b = bytes[v];
+			if (b == SLOT_LOOKUP) {
+				const struct gm_index_span *s =
+				    gm_heap_index_span(g->idx, what[v] - 1 - nroots);
+				b = s ? s->elemsize : 0;
 			}
-			d->retained_objects[v] = 1;
-		} else {
-			d->retained_bytes[v] = 0; /* a root, the pseudo-root: no slot */
-			d->retained_objects[v] = 0;
+			o = 1;
+			first_objects++;
+			first_bytes += b;
+		} else if (v) {
+			/*
+			 * Nothing points to a root: the roots are the
+			 * pseudo-root's children in the walk, and what each
+			 * reached first is the interval of preorder numbers
+			 * from it to the next root.
+			 */
+			add_first(d, root, &first_objects, &first_bytes);
+			root = what[v] - 1;
 		}
-		/* parent[v] < v: its first root is known (and first[v] its parent until now). */
-		first[v] = v == 0		     ? NONE
-			   : d->what[v] <= d->nroots ? d->what[v] - 1
-						     : first[first[v]];
-		if (d->retained_objects[v] && first[v] < d->nroots) {
-			d->roots[first[v]].first_objects++;
-			d->roots[first[v]].first_bytes += d->retained_bytes[v];
-		}
+		rbytes[v] = b; /* a root, the pseudo-root: no slot */
+		objects[v] = o;
+		first[v] = root;
 	}
+	add_first(d, root, &first_objects, &first_bytes);
+	const uint32_t *idom = d->idom;
 	for (uint32_t v = n - 1; v >= 1; v--) {
-		d->retained_bytes[d->idom[v]] += d->retained_bytes[v];
-		d->retained_objects[d->idom[v]] += d->retained_objects[v];
+		rbytes[idom[v]] += rbytes[v];
+		objects[idom[v]] += objects[v];
 	}
+	return NULL;
+}
+
+/*
+ * The walk, the predecessors, the slot bytes (*bytes_ret) and d->idom; the
+ * edges go before the semi-NCA's arrays come (the peak memory), and their
+ * offsets and the vertex-to-preorder map become two of those arrays.
+ */
+static struct gomem_error *tree(struct gm_graph *g, struct gm_dominators *d, uint32_t n,
+				uint32_t **off, uint32_t **succ, struct dfs *t,
+				uint32_t **bytes_ret)
+{
+	uint32_t *poff = NULL, *pred = NULL, *idom = NULL, *bytes = NULL;
+	struct gomem_error *err = dfs(n, *off, *succ, 0, t);
+	if (!err && t->nontree_full)
+		err = transpose(n, *off, *succ, t, &poff, &pred);
+	free(*succ);
+	*succ = NULL;
+	/*
+	 * The slot bytes go where the edge offsets were, idom where pre was
+	 * (n + 1 and n entries for nreach <= n): fresh arrays would cost the
+	 * kernel's zeroing of their pages, a tenth of the time at 2 GiB.
+	 */
+	if (!err) {
+		slot_bytes(g, d, t, *off);
+		bytes = shrink(*off, t->nreach);
+		*off = NULL;
+	}
+	if (!err && !t->nontree_full)
+		err = transpose_pairs(t, &poff, &pred);
+	free(t->nontree);
+	t->nontree = NULL;
+	if (!err) {
+		idom = shrink(t->pre, t->nreach);
+		t->pre = NULL;
+		err = snca(t->nreach, poff, pred, t->parent, idom);
+	}
+	free(poff);
+	free(pred);
+	if (err) {
+		free(idom);
+		free(bytes);
+		return err;
+	}
+	d->idom = idom;
+	*bytes_ret = bytes;
 	return NULL;
 }
 
@@ -583,7 +726,7 @@ struct gomem_error *gm_dominators_build(struct gm_graph *g, struct gm_dominators
 	struct gm_dominators *d = calloc(1, sizeof(*d));
 	if (!d)
 		return &gm_error_no_memory;
-	uint32_t *root_of = NULL, *off = NULL, *succ = NULL, *idom = NULL;
+	uint32_t *root_of = NULL, *off = NULL, *succ = NULL, *bytes = NULL;
 	struct dfs t = {0};
 	struct gomem_error *err = group_roots(g, d, &root_of);
 	uint64_t n = 1 + (uint64_t)d->nroots + g->idx->nslots;
@@ -594,19 +737,14 @@ struct gomem_error *gm_dominators_build(struct gm_graph *g, struct gm_dominators
 		err = build_csr(g, d, root_of, (uint32_t)n, &off, &succ);
 	free(root_of);
 	if (!err)
-		err = dfs((uint32_t)n, off, succ, 0, &t);
-	if (!err)
-		err = dominators_pre(&off, &succ, true, &t, &idom);
+		err = tree(g, d, (uint32_t)n, &off, &succ, &t, &bytes);
 	free(off);
 	free(succ);
 	if (!err) {
-		free(t.pre);
-		t.pre = NULL;
 		d->nvertices = t.nreach;
 		d->what = t.vertex;
 		t.vertex = NULL;
-		d->idom = idom;
-		err = retained(g, d, t.parent);
+		err = retained(g, d, t.parent, bytes);
 		t.parent = NULL;
 	}
 	dfs_free(&t);

@@ -200,17 +200,14 @@ static struct gomem_error *index_alloc(struct gm_heap_index *idx, const struct g
 			uint8_t fresh = (uint8_t)(~bits[j] & below);
 			if (s->sweep == GM_SWEPT && fresh) {
 				copy_bits(idx->fresh, s->first_id + 8 * j, &fresh, 8);
-				idx->fresh_objects += (uint64_t)__builtin_popcount(fresh);
-				idx->fresh_bytes +=
-				    (uint64_t)__builtin_popcount(fresh) * s->elemsize;
+				idx->fresh_objects += gm_popcount64(fresh);
+				idx->fresh_bytes += gm_popcount64(fresh) * s->elemsize;
 			}
 			bits[j] |= below;
 		}
 		if (s->nelems % 8)
 			bits[n - 1] &= (uint8_t)((1u << (s->nelems % 8)) - 1);
-		uint64_t count = 0;
-		for (size_t i = 0; i < n; i++)
-			count += (uint64_t)__builtin_popcount(bits[i]);
+		uint64_t count = gm_popcount_bytes(bits, n);
 		if (count != s->alloc_count)
 			idx->alloc_count_mismatches++;
 		if (s->sweep != GM_SWEPT) {
@@ -235,9 +232,7 @@ static struct gomem_error *index_alloc(struct gm_heap_index *idx, const struct g
 			}
 		}
 		copy_bits(idx->alloc, s->first_id, bits, s->nelems);
-		count = 0;
-		for (size_t i = 0; i < n; i++)
-			count += (uint64_t)__builtin_popcount(bits[i]);
+		count = gm_popcount_bytes(bits, n);
 		idx->objects += count;
 		idx->object_bytes += count * s->elemsize;
 	}
@@ -301,6 +296,7 @@ static struct gomem_error *index_hot(struct gm_heap_index *idx)
 		h->first_id = s->first_id;
 		h->nelems = s->nelems;
 		h->layout = s->layout;
+		h->header_bytes = (uint8_t)s->header_bytes;
 		/* Small spans: offsets fit 32 bits and ^0/size + 1 divides them exactly. */
 		if (s->sizeclass != 0 && s->elemsize <= UINT32_MAX && s->bytes <= UINT32_MAX)
 			h->divmul = (uint32_t)(UINT32_MAX / s->elemsize + 1);
@@ -318,10 +314,16 @@ static struct gomem_error *index_hot(struct gm_heap_index *idx)
 	idx->arena_of = calloc((size_t)idx->narena_of, sizeof(*idx->arena_of));
 	if (!idx->arena_of)
 		return &gm_error_no_memory;
+	idx->pages_aligned =
+	    L->log_arena_bytes < 64 && L->page_shift > 0 && L->page_shift <= L->log_arena_bytes &&
+	    L->page_size == 1ULL << L->page_shift && L->arena_bytes == 1ULL << L->log_arena_bytes;
 	for (size_t i = 0; i < idx->narenas; i++) {
 		uint64_t an =
 		    ((idx->arenas[i].base - L->arena_base_offset) >> L->log_arena_bytes) - lo;
 		idx->arena_of[an] = (uint32_t)i + 1;
+		if (idx->pages_aligned &&
+		    (idx->arenas[i].base - L->arena_base_offset) % L->arena_bytes)
+			idx->pages_aligned = false;
 	}
 	return NULL;
 }
@@ -392,6 +394,9 @@ struct gomem_error *gm_heap_index_build(struct gm_runtime *rt, struct gm_heap_in
 	if (!idx)
 		return &gm_error_no_memory;
 	idx->rt = rt;
+	idx->arena_base_offset = rt->L.arena_base_offset;
+	idx->log_arena_bytes = rt->L.log_arena_bytes;
+	idx->page_shift = rt->L.page_shift;
 	struct gomem_error *err = build(idx);
 	if (err) {
 		gm_heap_index_destroy(idx);
@@ -438,34 +443,6 @@ enum gm_heap_place gm_heap_index_where(const struct gm_heap_index *idx, uint64_t
 {
 	uint32_t k;
 	return gm_heap_index_where_span(idx, addr, id_ret, &k);
-}
-
-enum gm_heap_place gm_heap_index_where_span(const struct gm_heap_index *idx, uint64_t addr,
-					    uint32_t *id_ret, uint32_t *span_ret)
-{
-	const struct gm_layout *L = &idx->rt->L;
-	uint64_t an = ((addr - L->arena_base_offset) >> L->log_arena_bytes) - idx->arena_lo;
-	if (an >= idx->narena_of || !idx->arena_of[an])
-		return GM_PLACE_OUTSIDE;
-	size_t ai = idx->arena_of[an] - 1;
-	const uint32_t *pages = idx->page_span[ai];
-	if (!pages)
-		return GM_PLACE_NO_SPAN;
-	uint32_t k = pages[(addr - idx->arenas[ai].base) >> L->page_shift];
-	if (!k)
-		return GM_PLACE_NO_SPAN;
-	if (k == GM_PAGE_MANUAL)
-		return GM_PLACE_MANUAL;
-	const struct gm_span_hot *h = &idx->hot[k - 1];
-	uint64_t off = addr - h->base;
-	/* divideByElemSize (mbitmap.go): exact for the offsets of a small span. */
-	uint64_t i =
-	    h->divmul ? (off >> 32 ? UINT64_MAX : (off * h->divmul) >> 32) : off / h->elemsize;
-	if (i >= h->nelems)
-		return GM_PLACE_PAST_SLOTS;
-	*id_ret = h->first_id + (uint32_t)i;
-	*span_ret = k - 1;
-	return GM_PLACE_SLOT;
 }
 
 bool gm_heap_index_lookup(const struct gm_heap_index *idx, uint64_t addr, uint32_t *id_ret)

@@ -22,6 +22,8 @@
 #ifndef GOMEM_OBJECTS_H
 #define GOMEM_OBJECTS_H
 
+#include <string.h>
+
 #include "objects/stackroots.h"
 #include "runtime/runtime.h"
 
@@ -66,6 +68,7 @@ struct gm_span_hot {
 	uint32_t first_id, nelems;
 	uint32_t divmul; /* divideByElemSize's multiplier (mbitmap.go): 0 for a large span */
 	uint8_t layout;
+	uint8_t header_bytes; /* gm_index_span's */
 };
 
 struct gm_heap_index {
@@ -99,6 +102,16 @@ struct gm_heap_index {
 	uint64_t bad_spans;		 /* live-looking span descriptors that failed validation */
 	uint64_t alloc_count_mismatches; /* spans whose allocCount disagrees with the bits */
 	uint32_t sweepgen;		 /* mheap_.sweepgen */
+	/* The runtime's layout that an address lookup needs, kept here for it (rt->L's). */
+	uint64_t arena_base_offset;
+	unsigned log_arena_bytes, page_shift;
+	/*
+	 * Every arena starts at arena_base_offset plus a multiple of 1 <<
+	 * log_arena_bytes, a multiple of the page size: an address's heap page
+	 * number ((addr - arena_base_offset) >> page_shift) then says which
+	 * page table entry it has (gm_where_cache may keep it).
+	 */
+	bool pages_aligned;
 };
 
 #define GM_PAGE_MANUAL UINT32_MAX
@@ -116,6 +129,29 @@ static inline bool gm_bit(const uint64_t *bits, uint64_t i)
 static inline void gm_bit_set(uint64_t *bits, uint64_t i)
 {
 	bits[i / 64] |= 1ULL << (i % 64);
+}
+
+/* The bits set in x: SWAR (without -mpopcnt, __builtin_popcountll is a call to libgcc). */
+static inline uint64_t gm_popcount64(uint64_t x)
+{
+	x -= (x >> 1) & 0x5555555555555555ULL;
+	x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+	return (x * 0x0101010101010101ULL) >> 56;
+}
+
+/* The bits set in n bytes, 8 at a time. */
+static inline uint64_t gm_popcount_bytes(const uint8_t *b, size_t n)
+{
+	uint64_t c = 0, w;
+	size_t i = 0;
+	for (; n - i >= 8; i += 8) {
+		memcpy(&w, b + i, 8);
+		c += gm_popcount64(w);
+	}
+	for (; i < n; i++)
+		c += gm_popcount64(b[i]);
+	return c;
 }
 
 static inline bool gm_heap_index_allocated(const struct gm_heap_index *idx, uint32_t id)
@@ -146,9 +182,88 @@ enum gm_heap_place {
 };
 enum gm_heap_place gm_heap_index_where(const struct gm_heap_index *idx, uint64_t addr,
 				       uint32_t *id_ret);
-/* gm_heap_index_where, with the index of the span of a GM_PLACE_SLOT in *span_ret. */
-enum gm_heap_place gm_heap_index_where_span(const struct gm_heap_index *idx, uint64_t addr,
-					    uint32_t *id_ret, uint32_t *span_ret);
+/*
+ * The page table's entry of addr: 0 (no span), GM_PAGE_MANUAL or 1 + the
+ * index of its span; false when addr is in no heap arena.
+ */
+static inline bool gm_heap_index_page(const struct gm_heap_index *idx, uint64_t addr,
+				      uint32_t *k_ret)
+{
+	uint64_t an = ((addr - idx->arena_base_offset) >> idx->log_arena_bytes) - idx->arena_lo;
+	if (an >= idx->narena_of || !idx->arena_of[an])
+		return false;
+	size_t ai = idx->arena_of[an] - 1;
+	const uint32_t *pages = idx->page_span[ai];
+	*k_ret = pages ? pages[(addr - idx->arenas[ai].base) >> idx->page_shift] : 0;
+	return true;
+}
+
+/* Where addr falls, given its page table entry k (gm_heap_index_page). */
+static inline enum gm_heap_place gm_heap_index_slot(const struct gm_heap_index *idx, uint32_t k,
+						    uint64_t addr, uint32_t *id_ret,
+						    uint32_t *span_ret)
+{
+	if (!k)
+		return GM_PLACE_NO_SPAN;
+	if (k == GM_PAGE_MANUAL)
+		return GM_PLACE_MANUAL;
+	const struct gm_span_hot *h = &idx->hot[k - 1];
+	uint64_t off = addr - h->base;
+	/* divideByElemSize (mbitmap.go): exact for the offsets of a small span. */
+	uint64_t i =
+	    h->divmul ? (off >> 32 ? UINT64_MAX : (off * h->divmul) >> 32) : off / h->elemsize;
+	if (i >= h->nelems)
+		return GM_PLACE_PAST_SLOTS;
+	*id_ret = h->first_id + (uint32_t)i;
+	*span_ret = k - 1;
+	return GM_PLACE_SLOT;
+}
+
+/*
+ * gm_heap_index_where, with the index of the span of a GM_PLACE_SLOT in
+ * *span_ret. Inline: the marking and the typing call it for every pointer
+ * word of the heap.
+ */
+static inline enum gm_heap_place gm_heap_index_where_span(const struct gm_heap_index *idx,
+							  uint64_t addr, uint32_t *id_ret,
+							  uint32_t *span_ret)
+{
+	uint32_t k;
+	if (!gm_heap_index_page(idx, addr, &k))
+		return GM_PLACE_OUTSIDE;
+	return gm_heap_index_slot(idx, k, addr, id_ret, span_ret);
+}
+
+/*
+ * The page of the last lookup and its entry: pointers that follow each
+ * other often land in one page (an array of pointers to objects allocated
+ * one after another), which then costs no table lookup. Zeroed: empty.
+ */
+struct gm_where_cache {
+	uint64_t page; /* 1 + the heap page number of the last lookup's address; 0: none */
+	uint32_t k;    /* its page table entry */
+};
+
+/* gm_heap_index_where_span through a cache (the same answers). */
+static inline enum gm_heap_place gm_heap_index_where_cached(const struct gm_heap_index *idx,
+							    struct gm_where_cache *c, uint64_t addr,
+							    uint32_t *id_ret, uint32_t *span_ret)
+{
+	uint64_t page = ((addr - idx->arena_base_offset) >> idx->page_shift) + 1;
+	uint32_t k;
+	if (c->page && page == c->page) {
+		k = c->k;
+	} else {
+		if (!gm_heap_index_page(idx, addr, &k))
+			return GM_PLACE_OUTSIDE;
+		if (idx->pages_aligned) {
+			c->page = page;
+			c->k = k;
+		}
+	}
+	return gm_heap_index_slot(idx, k, addr, id_ret, span_ret);
+}
+
 /*
  * The slot that holds addr (an interior pointer counts) in an in-use
  * span, below the span's last slot's end: false when none. It says
@@ -205,6 +320,10 @@ void gm_ptrmap_destroy(struct gm_ptrmap *pm);
 #define GM_PTRMAP_WINDOW 16384 /* 128 KiB: the runtime's oblet (maxObletBytes) */
 struct gomem_error *gm_ptrmap_window(struct gm_ptrmap *pm, uint32_t id, uint64_t first,
 				     uint64_t nwords, uint64_t *out);
+/* gm_ptrmap_window for an object of span s (s = gm_heap_index_span(idx, id)), found already. */
+struct gomem_error *gm_ptrmap_window_span(struct gm_ptrmap *pm, const struct gm_index_span *s,
+					  uint32_t id, uint64_t first, uint64_t nwords,
+					  uint64_t *out);
 /* The mask of a type descriptor: *mask_ret has ptr_bytes / 8 bits; valid until pm is destroyed. */
 struct gomem_error *gm_ptrmap_type(struct gm_ptrmap *pm, uint64_t type, uint64_t *size_ret,
 				   uint64_t *ptr_bytes_ret, const uint8_t **mask_ret);
@@ -407,5 +526,81 @@ static inline bool gm_dom_is_object(const struct gm_dominators *d, uint32_t v, u
 	*id_ret = d->what[v] - 1 - d->nroots;
 	return true;
 }
+
+/* ---- shortest paths from the roots (paths.c) ---- */
+
+/*
+ * A breadth-first search over vertices 0 .. n - 1 (the heap's slot ids):
+ * parent per vertex (4 bytes a vertex) and a queue of the vertices still to
+ * expand, no recursion. Seeds carry a label (a root word's index); the
+ * search stops when the target is reached. The successors of a vertex are
+ * the caller's to give (gm_bfs_edge) when gm_bfs_next hands it out.
+ */
+struct gm_bfs {
+	uint32_t n, target;
+	/* 0: not reached; else 1 + the parent vertex, or 1 + n + the seed's label (zeroed
+	 * pages: a search that reaches few vertices touches few of them). */
+	uint32_t *parent;
+	uint32_t *queue;
+	size_t head, len, cap;
+	bool found;
+	uint64_t visited; /* vertices reached that are expanded, or the target */
+	/* The vertices reached, while few: a reset clears them alone. */
+	uint32_t *touched;
+	size_t ntouched, cap_touched;
+	bool touched_all; /* more than the list keeps: a reset clears every parent */
+};
+
+/* An empty search of n vertices for target (parent array allocated). */
+struct gomem_error *gm_bfs_init(struct gm_bfs *b, uint32_t n, uint32_t target);
+/* Forgets what the last search reached (for another with other seeds). */
+void gm_bfs_reset(struct gm_bfs *b);
+void gm_bfs_deinit(struct gm_bfs *b);
+/*
+ * A seed (label < UINT32_MAX - n - 1) or an edge: v is reached unless it was;
+ * expand: queue it (a vertex not expanded is only looked at as the target).
+ */
+struct gomem_error *gm_bfs_seed(struct gm_bfs *b, uint32_t v, uint32_t label, bool expand);
+struct gomem_error *gm_bfs_edge(struct gm_bfs *b, uint32_t from, uint32_t to, bool expand);
+/* The next vertex to expand, in breadth-first order: false when none is left (or found). */
+bool gm_bfs_next(struct gm_bfs *b, uint32_t *v_ret);
+/*
+ * The path to the target once found: *ids_ret (malloc'd, the seed's vertex
+ * first, the target last), its length and the seed's label.
+ */
+struct gomem_error *gm_bfs_path(const struct gm_bfs *b, uint32_t **ids_ret, uint32_t *n_ret,
+				uint32_t *label_ret);
+
+/* The root kinds as paths group them: a global is in data or bss. */
+enum gm_path_root {
+	GM_PATH_GLOBAL,
+	GM_PATH_FINALIZER,
+	GM_PATH_CLEANUP,
+	GM_PATH_STACK,
+	GM_PATH_REGISTER,
+	GM_PATH_OTHER,
+	GM_PATH_ROOTS
+};
+
+enum gm_path_root gm_path_root_of(enum gm_root_kind kind);
+
+/* One path: a root word (index in g->roots) and the objects from what it points to down. */
+struct gm_path {
+	uint32_t root;
+	uint32_t *ids; /* ids[0] the object the root word points into, ids[n - 1] the target */
+	uint32_t n;    /* the depth */
+	/* offs[i]: the offset in object ids[i] of the pointer word to ids[i + 1] (n - 1 of them) */
+	uint64_t *offs;
+};
+
+/*
+ * The shortest path to object id (allocated) from the roots of each kind
+ * that reaches it, at most limit paths: the shortest from any root first,
+ * then one for each other kind in enum gm_path_root order. *n_ret 0 when
+ * no root reaches it. Each search stops as soon as it reaches id.
+ */
+struct gomem_error *gm_paths_find(struct gm_graph *g, uint32_t id, unsigned limit,
+				  struct gm_path **ret, size_t *n_ret);
+void gm_paths_free(struct gm_path *paths, size_t n);
 
 #endif /* GOMEM_OBJECTS_H */

@@ -36,13 +36,78 @@ void gm_ptrmask_arena2(const uint8_t *bitmap, uint64_t first, uint64_t nwords, u
 	}
 }
 
+/*
+ * Bits [from, from + n) of src (LSB first, n <= 64) as a word; only the
+ * bytes that hold them are read.
+ */
+static uint64_t get_bits(const uint8_t *src, uint64_t from, uint64_t n)
+{
+	const uint8_t *p = src + from / 8;
+	unsigned sh = (unsigned)(from % 8), nbytes = (unsigned)((from % 8 + n + 7) / 8);
+	uint64_t v = 0;
+	for (unsigned j = 0; j < nbytes && j < 8; j++)
+		v |= (uint64_t)p[j] << (8 * j);
+	v >>= sh;
+	if (nbytes > 8)
+		v |= (uint64_t)p[8] << (64 - sh);
+	return n < 64 ? v & ((1ULL << n) - 1) : v;
+}
+
+/* ORs v (n <= 64 bits, none above) into out from bit at. */
+static void put_bits(uint64_t *out, uint64_t at, uint64_t v, uint64_t n)
+{
+	unsigned sh = (unsigned)(at % 64);
+	out[at / 64] |= v << sh;
+	/* Only bits that spill touch the next word (it may be past out's end). */
+	if (sh && n > 64 - sh)
+		out[at / 64 + 1] |= v >> (64 - sh);
+}
+
+/* ORs n bits of src from bit from into out from bit at, 64 at a time. */
+static void or_bits(uint64_t *out, uint64_t at, const uint8_t *src, uint64_t from, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i += 64) {
+		uint64_t m = n - i < 64 ? n - i : 64;
+		uint64_t v = get_bits(src, from + i, m);
+		if (v)
+			put_bits(out, at + i, v, m);
+	}
+}
+
 void gm_ptrmask_bits(const uint8_t *bitmap, uint64_t first, uint64_t nwords, uint64_t *out)
 {
 	memset(out, 0, (size_t)((nwords + 63) / 64) * 8);
+	or_bits(out, 0, bitmap, first, nwords);
+}
+
+/* gm_ptrmask_tile's bits ORed into out from bit at (out not cleared). */
+static void tile_at(const uint8_t *mask, uint64_t elem_size, uint64_t ptr_bytes, uint64_t first,
+		    uint64_t nwords, uint64_t *out, uint64_t at)
+{
+	if (!ptr_bytes || elem_size < 8 || ptr_bytes > elem_size)
+		return;
+	if (elem_size % 8 == 0) {
+		/* Element by element: the mask's bits of the element's words in the window. */
+		uint64_t ew = elem_size / 8, pw = (ptr_bytes + 7) / 8, j = first % ew;
+		for (uint64_t k = 0; k < nwords; k += ew - j, j = 0) {
+			if (j < pw)
+				or_bits(out, at + k, mask, j,
+					pw - j < nwords - k ? pw - j : nwords - k);
+		}
+		return;
+	}
+	/* rel: the word's byte offset in its element (typePointers.next@1.22). */
+	uint64_t rel = (first * 8) % elem_size;
 	for (uint64_t k = 0; k < nwords; k++) {
-		uint64_t b = first + k;
-		if (bitmap[b / 8] >> (b % 8) & 1)
-			set_out(out, k);
+		if (rel < ptr_bytes) {
+			uint64_t bit = rel / 8;
+			if (mask[bit / 8] >> (bit % 8) & 1)
+				set_out(out, at + k);
+		}
+		rel += 8;
+		if (rel >= elem_size)
+			rel -= elem_size;
+		/* An element size not a multiple of 8 has no pointers past the first word. */
 	}
 }
 
@@ -50,21 +115,7 @@ void gm_ptrmask_tile(const uint8_t *mask, uint64_t elem_size, uint64_t ptr_bytes
 		     uint64_t nwords, uint64_t *out)
 {
 	memset(out, 0, (size_t)((nwords + 63) / 64) * 8);
-	if (!ptr_bytes || elem_size < 8 || ptr_bytes > elem_size)
-		return;
-	/* rel: the word's byte offset in its element (typePointers.next@1.22). */
-	uint64_t rel = (first * 8) % elem_size;
-	for (uint64_t k = 0; k < nwords; k++) {
-		if (rel < ptr_bytes) {
-			uint64_t bit = rel / 8;
-			if (mask[bit / 8] >> (bit % 8) & 1)
-				set_out(out, k);
-		}
-		rel += 8;
-		if (rel >= elem_size)
-			rel -= elem_size;
-		/* An element size not a multiple of 8 has no pointers past the first word. */
-	}
+	tile_at(mask, elem_size, ptr_bytes, first, nwords, out, 0);
 }
 
 /* A varint of a GC program. */
@@ -519,9 +570,12 @@ static struct gomem_error *window_arena(struct gm_ptrmap *pm, uint64_t obj, uint
 			gm_ptrmask_arena2(bm, aw, n, part);
 		else
 			gm_ptrmask_bits(bm, aw % 8, n, part);
-		for (uint64_t j = 0; j < n; j++) {
-			if (part[j / 64] >> (j % 64) & 1)
-				set_out(out, k + j);
+		for (uint64_t j = 0; j < n; j += 64) {
+			if (part[j / 64])
+				put_bits(out, k + j,
+					 n - j < 64 ? part[j / 64] & ((1ULL << (n - j)) - 1)
+						    : part[j / 64],
+					 n - j < 64 ? n - j : 64);
 		}
 		/* 1.19: a clear scan bit ends the object, in this arena or the next. */
 		if (two_bit && n < nwords - k) {
@@ -537,7 +591,13 @@ static struct gomem_error *window_arena(struct gm_ptrmap *pm, uint64_t obj, uint
 struct gomem_error *gm_ptrmap_window(struct gm_ptrmap *pm, uint32_t id, uint64_t first,
 				     uint64_t nwords, uint64_t *out)
 {
-	const struct gm_index_span *s = gm_heap_index_span(pm->idx, id);
+	return gm_ptrmap_window_span(pm, gm_heap_index_span(pm->idx, id), id, first, nwords, out);
+}
+
+struct gomem_error *gm_ptrmap_window_span(struct gm_ptrmap *pm, const struct gm_index_span *s,
+					  uint32_t id, uint64_t first, uint64_t nwords,
+					  uint64_t *out)
+{
 	uint64_t obj = s->base + (uint64_t)(id - s->first_id) * s->elemsize;
 	uint64_t words = s->elemsize / 8;
 	memset(out, 0, (size_t)((nwords + 63) / 64) * 8);
@@ -580,20 +640,10 @@ struct gomem_error *gm_ptrmap_window(struct gm_ptrmap *pm, uint32_t id, uint64_t
 		uint64_t skip = (data - obj) / 8; /* header words are not pointers */
 		if (first + nwords <= skip)
 			return NULL;
+		/* The window's words before the data start (lead: 0 or 1) stay clear. */
 		uint64_t lead = first < skip ? skip - first : 0;
-		gm_ptrmask_tile(pm->pool + tm->mask_off, tm->size, tm->ptr_bytes,
-				first + lead - skip, nwords - lead, out);
-		if (lead) {
-			/* shift the window's bits up by lead (lead is 0 or 1) */
-			for (uint64_t k = nwords; k-- > lead;) {
-				bool b = out[(k - lead) / 64] >> ((k - lead) % 64) & 1;
-				out[k / 64] &= ~(1ULL << (k % 64));
-				if (b)
-					set_out(out, k);
-			}
-			for (uint64_t k = 0; k < lead; k++)
-				out[k / 64] &= ~(1ULL << (k % 64));
-		}
+		tile_at(pm->pool + tm->mask_off, tm->size, tm->ptr_bytes, first + lead - skip,
+			nwords - lead, out, lead);
 		return NULL;
 	}
 	}

@@ -30,23 +30,35 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "dwarf/x86.h"
 #include "objects/stackroots.h"
 #include "objects/typing.h"
 #include "runtime/memprofile.h"
 #include "target/pclntab.h"
 
-#define MAX_LEAVES     (1u << 20) /* pointer words of one type; more: the type is not walked */
-#define STACK_ENTRIES  (1u << 16) /* typed objects waiting to be walked, then the bitset */
-#define MAX_DIRECTORY  (1u << 16) /* entries of a swiss map's directory */
-#define SCRATCH_BYTES  (1u << 20) /* objects up to this size are read whole for their walk */
-#define MAX_ELEMS_WALK (1ULL << 32)
+#define MAX_LEAVES	   (1u << 20) /* pointer words of one type; more: the type is not walked */
+#define STACK_ENTRIES	   (1u << 16) /* typed objects waiting to be walked, then the bitset */
+#define MAX_DIRECTORY	   (1u << 16) /* entries of a swiss map's directory */
+#define SCRATCH_BYTES	   (1u << 20) /* objects up to this size are read whole for their walk */
+#define MAX_ELEMS_WALK	   (1ULL << 32)
+#define MAX_SECTIONS	   64 /* modules' data and bss sections read for statics */
+#define MAX_STATIC_SECTION ((uint64_t)256 << 20) /* bytes of one: a bigger one has no statics */
+#define MAX_STATIC_MASKS   ((uint64_t)16 << 20)	 /* bytes of all their masks */
+#define MAX_STATICS	   (1u << 16)		 /* static values walked */
+#define MAX_STATIC_DEPTH   8			 /* statics reached through statics */
 /*
  * The core's pages that the walk touched stay mapped, and count in RSS,
  * until dropped (as the marking does, objects/mark.c): after this many
  * object bytes walked, MADV_DONTNEED on the read-only private mapping (the
  * next read faults them in again from the page cache).
+ *
+ * Measured on the 2 GiB bench core (tests/bench/bench_types.py): releasing
+ * every 8 MiB costs no CPU time that the noise shows against never
+ * releasing (the page cache refills the pages at a fault each 16 of them),
+ * and keeps `types` at 159 MiB of peak RSS against 220 MiB at 16-32 MiB
+ * and 620 MiB never.
  */
-#define RELEASE_EVERY_BYTES ((uint64_t)32 << 20)
+#define RELEASE_EVERY_BYTES ((uint64_t)8 << 20)
 
 /* One pointer-shaped word of a type: where, what kind, and the type it leads to. */
 struct leaf {
@@ -54,6 +66,12 @@ struct leaf {
 	uint8_t kind; /* GM_KIND_* of the word's value */
 	bool eface;   /* interfaces: empty (the first word is a type, not an itab) */
 	uint32_t to;  /* pointer, slice, chan: element type; map: the map type */
+};
+
+/* A module's data or bss: bit k of mask says whether word k is a pointer (symtab.go). */
+struct static_section {
+	uint64_t start, end;
+	uint8_t *mask;
 };
 
 /* A typed object waiting to be walked, with its span. */
@@ -64,6 +82,12 @@ struct item {
 struct type_leaves {
 	bool done, truncated;
 	uint8_t names; /* NAMES_KNOWN | NAME_SHAPE | NAME_TRIE_NODE, once read */
+	/*
+	 * Set once an object got the type: a plain pointer-free type of a
+	 * size (no shape, no trie node, no closure, no leaves), whose
+	 * candidates candidate_checked decides inline (candidate_leafless).
+	 */
+	bool leafless;
 	uint32_t first, n;
 };
 
@@ -86,6 +110,7 @@ struct state {
 	const uint8_t *view; /* the bytes of the object being walked, [view_base, +view_len) */
 	uint64_t view_base, view_len;
 	uint64_t window[GM_PTRMAP_WINDOW / 64];
+	struct gm_where_cache where; /* locate()'s */
 	/* Types the walk needs by name (GM_TYPE_UNKNOWN when the DWARF has none). */
 	uint32_t t_uint8, t_hchan, t_hmap, t_smap, t_table, t_dir;
 	struct gm_dwarf_closure *closures, *funcs;
@@ -94,6 +119,12 @@ struct state {
 	struct gm_u64map trie_types;	/* node type id << 1 | isEntry -> type id + 1 */
 	struct gm_pclntab *pcln;
 	uint64_t bias;
+	/* The modules' data and bss with their GC masks, for the statics (statics_init). */
+	struct static_section *sections;
+	size_t nsections;
+	uint64_t mask_bytes;
+	struct gm_u64map static_seen; /* address of a static value walked -> type id + 1 */
+	unsigned static_depth;
 };
 
 GM_DEFINE_GROW(grow_leaf, struct leaf)
@@ -202,11 +233,26 @@ static struct gomem_error *atomic_pointer(struct state *s, struct type_leaves *t
 	return NULL;
 }
 
+static struct gomem_error *leaves_build(struct state *s, uint32_t id,
+					const struct type_leaves **ret);
+
+/* The leaves of type id: built once (leaves_build), then an array's entry. */
+static inline struct gomem_error *leaves_of(struct state *s, uint32_t id,
+					    const struct type_leaves **ret)
+{
+	if (id < s->ninfo && s->info[id].done) {
+		*ret = &s->info[id];
+		return NULL;
+	}
+	return leaves_build(s, id, ret);
+}
+
 /*
  * The leaves of type id, computed once: an explicit stack over its fields
  * and elements (no recursion), bounded in steps and leaves.
  */
-static struct gomem_error *leaves_of(struct state *s, uint32_t id, const struct type_leaves **ret)
+static struct gomem_error *leaves_build(struct state *s, uint32_t id,
+					const struct type_leaves **ret)
 {
 	struct gm_gotypes *tt = &s->ty->tt;
 	if (id >= s->ninfo) {
@@ -353,8 +399,19 @@ static struct gomem_error *info_room(struct state *s, uint32_t id)
 	return NULL;
 }
 
+static struct gomem_error *name_flags_read(struct state *s, uint32_t tid, uint8_t *ret);
+
 /* What a type's name says (a shape, a HashTrieMap node), read once per type. */
-static struct gomem_error *name_flags(struct state *s, uint32_t tid, uint8_t *ret)
+static inline struct gomem_error *name_flags(struct state *s, uint32_t tid, uint8_t *ret)
+{
+	if (tid < s->ninfo && (s->info[tid].names & NAMES_KNOWN)) {
+		*ret = s->info[tid].names;
+		return NULL;
+	}
+	return name_flags_read(s, tid, ret);
+}
+
+static struct gomem_error *name_flags_read(struct state *s, uint32_t tid, uint8_t *ret)
 {
 	TRY(info_room(s, tid));
 	if (!(s->info[tid].names & NAMES_KNOWN)) {
@@ -373,9 +430,10 @@ static struct gomem_error *name_flags(struct state *s, uint32_t tid, uint8_t *re
 /* ---- giving a type to an object ---- */
 
 /* The allocated slot that p points into, and its span (the heap index's page table). */
-static bool locate(const struct state *s, uint64_t p, uint32_t *id_ret, uint32_t *span_ret)
+static inline bool locate(struct state *s, uint64_t p, uint32_t *id_ret, uint32_t *span_ret)
 {
-	return gm_heap_index_where_span(s->idx, p, id_ret, span_ret) == GM_PLACE_SLOT &&
+	return gm_heap_index_where_cached(s->idx, &s->where, p, id_ret, span_ret) ==
+		   GM_PLACE_SLOT &&
 	       gm_heap_index_allocated(s->idx, *id_ret);
 }
 
@@ -389,13 +447,21 @@ static void push(struct state *s, uint32_t id, uint32_t span)
 	}
 }
 
+/* The type of id (gm_gotypes_get, inline: it is asked for every candidate). */
+static inline const struct gm_gotype *gtype(const struct state *s, uint32_t id)
+{
+	const struct gm_gotypes *tt = &s->ty->tt;
+	return &tt->types[id < tt->ntypes ? id : 0];
+}
+
 /* Whether every pointer word of t (at element offset off of the object's data) is one. */
-static struct gomem_error *fits(struct state *s, uint32_t id, const struct gm_index_span *sp,
+static struct gomem_error *fits(struct state *s, uint32_t id, const struct gm_span_hot *sp,
 				uint64_t off, uint32_t tid, bool *ret)
 {
 	const struct type_leaves *tl;
 	TRY(leaves_of(s, tid, &tl)); /* first: it may add types, which moves them */
-	const struct gm_gotype *t = gm_gotypes_get(&s->ty->tt, tid);
+	const struct gm_gotype *t = gtype(s, tid);
+	bool noscan = sp->layout == GM_LAYOUT_NOSCAN;
 	*ret = false;
 	if (tl->truncated)
 		return NULL;
@@ -406,12 +472,12 @@ static struct gomem_error *fits(struct state *s, uint32_t id, const struct gm_in
 	}
 	if (!tl->n) {
 		/* A pointer-free type lives in a noscan span, except the tiny and class-1 cases. */
-		*ret = sp->noscan || !has_pointers(t);
-		if (!sp->noscan && t->kind != GM_KIND_INVALID && t->ptrdata == 0)
+		*ret = noscan || !has_pointers(t);
+		if (!noscan && t->kind != GM_KIND_INVALID && t->ptrdata == 0)
 			*ret = false;
 		return NULL;
 	}
-	if (sp->noscan)
+	if (noscan)
 		return NULL;
 	uint64_t first = (sp->header_bytes + off) / 8;
 	uint64_t nwords = (t->size + 7) / 8;
@@ -486,13 +552,28 @@ static struct gomem_error *trie_node(struct state *s, uint64_t p, uint32_t *tid)
 	return NULL;
 }
 
-static struct gomem_error *candidate_checked(struct state *s, uint64_t p, uint32_t tid, bool array,
-					     bool check)
+static struct gomem_error *static_value(struct state *s, uint64_t p, uint32_t tid);
+
+/*
+ * An object typed as one T (a **T such as runtime.allgptr reached it first)
+ * that a []T or a *[N]T now reaches is an array of T: walked again whole
+ * (its first element's referents are typed already and stay so).
+ */
+static struct gomem_error *widen(struct state *s, uint32_t id, uint32_t span, uint32_t tid)
 {
-	uint32_t id, span;
-	uint8_t flags;
-	if (!p || tid == GM_TYPE_UNKNOWN || !locate(s, p, &id, &span) || s->ty->type[id])
+	if (s->ty->type[id] != tid)
 		return NULL;
+	s->ty->type[id] = tid | GM_TYPING_ARRAY;
+	s->ty->stats.widened++;
+	push(s, id, span);
+	return NULL;
+}
+
+/* candidate_checked for the allocated, untyped slot id of span span that p points into. */
+static struct gomem_error *candidate_slot(struct state *s, uint64_t p, uint32_t id, uint32_t span,
+					  uint32_t tid, bool array, bool check)
+{
+	uint8_t flags;
 	TRY(name_flags(s, tid, &flags));
 	if (flags & NAME_TRIE_NODE) {
 		TRY(trie_node(s, p, &tid));
@@ -500,19 +581,20 @@ static struct gomem_error *candidate_checked(struct state *s, uint64_t p, uint32
 	}
 	if (flags & NAME_SHAPE)
 		return NULL;
-	const struct gm_gotype *t = gm_gotypes_get(&s->ty->tt, tid);
-	const struct gm_index_span *sp = &s->idx->spans[span];
+	const struct gm_gotype *t = gtype(s, tid);
+	const struct gm_span_hot *sp = &s->idx->hot[span];
+	bool noscan = sp->layout == GM_LAYOUT_NOSCAN;
 	uint64_t size = sp->elemsize, base = sp->base + (uint64_t)(id - sp->first_id) * size;
 	uint64_t data = base + sp->header_bytes;
 	if (!t->size || p < data || size < sp->header_bytes)
 		return NULL;
 	uint64_t off = p - data;
 	/* A pointer into an object is to one of its fields, unless to an array's element. */
-	if (off % t->size || (off && !array)) {
+	if (off && (!array || off % t->size)) {
 		s->ty->stats.interior++;
 		return NULL;
 	}
-	if (!has_pointers(t) && !sp->noscan && strncmp(t->name, "closure ", 8) != 0) {
+	if (!has_pointers(t) && !noscan && strncmp(t->name, "closure ", 8) != 0) {
 		/*
 		 * A pointer-free value is never an allocation of a scan span: this is a
 		 * pointer to a field of a bigger object (&x.n, x.arr[:]), not its type.
@@ -537,10 +619,62 @@ static struct gomem_error *candidate_checked(struct state *s, uint64_t p, uint32
 	TRY(leaves_of(s, tid, &tl));
 	if (tl->n) /* an object of a pointer-free type leads nowhere: nothing to walk */
 		push(s, id, span);
+	t = gtype(s, tid); /* leaves_of may have added types, which moves them */
+	if (!tl->n && !tl->truncated && !(flags & (NAME_TRIE_NODE | NAME_SHAPE)) && t->size &&
+	    !has_pointers(t) && strncmp(t->name, "closure ", 8) != 0)
+		s->info[tid].leafless = true;
 	return NULL;
 }
 
-static struct gomem_error *candidate(struct state *s, uint64_t p, uint32_t tid, bool array)
+/*
+ * candidate_slot for a type of type_leaves.leafless, the same decisions
+ * without their lookups: the pointer-free type fits a noscan slot at its
+ * start (or an array's element); in a scan span it is a field's address.
+ */
+static inline void candidate_leafless(struct state *s, uint64_t p, uint32_t id, uint32_t span,
+				      uint32_t tid, bool array)
+{
+	const struct gm_span_hot *sp = &s->idx->hot[span];
+	uint64_t size = sp->elemsize, tsize = gtype(s, tid)->size;
+	uint64_t data = sp->base + (uint64_t)(id - sp->first_id) * size + sp->header_bytes;
+	if (p < data || size < sp->header_bytes)
+		return;
+	uint64_t off = p - data;
+	if (sp->layout != GM_LAYOUT_NOSCAN || (off && (!array || off % tsize))) {
+		s->ty->stats.interior++;
+		return;
+	}
+	if (tsize > size - sp->header_bytes) {
+		s->ty->stats.rejected++;
+		return;
+	}
+	s->ty->type[id] = tid | (array || off ? GM_TYPING_ARRAY : 0);
+	s->ty->stats.propagated++;
+}
+
+/*
+ * The object that p points into gets type tid (an array of it when array),
+ * if it fits (when check). Inline up to the slot's lookup: most pointers
+ * lead to an object typed already.
+ */
+static inline struct gomem_error *candidate_checked(struct state *s, uint64_t p, uint32_t tid,
+						    bool array, bool check)
+{
+	uint32_t id, span;
+	if (!p || tid == GM_TYPE_UNKNOWN)
+		return NULL;
+	if (!locate(s, p, &id, &span))
+		return s->nsections && !array ? static_value(s, p, tid) : NULL;
+	if (s->ty->type[id])
+		return array ? widen(s, id, span, tid) : NULL;
+	if (tid < s->ninfo && s->info[tid].leafless) {
+		candidate_leafless(s, p, id, span, tid, array);
+		return NULL;
+	}
+	return candidate_slot(s, p, id, span, tid, array, check);
+}
+
+static inline struct gomem_error *candidate(struct state *s, uint64_t p, uint32_t tid, bool array)
 {
 	return candidate_checked(s, p, tid, array, true);
 }
@@ -549,7 +683,7 @@ static struct gomem_error *candidate(struct state *s, uint64_t p, uint32_t tid, 
 
 static struct gomem_error *value(struct state *s, uint64_t addr, uint32_t tid);
 
-static uint64_t word(struct state *s, uint64_t addr)
+static inline uint64_t word(struct state *s, uint64_t addr)
 {
 	uint64_t v = 0;
 	if (s->view && addr - s->view_base < s->view_len &&
@@ -617,6 +751,113 @@ static struct gomem_error *via_chan(struct state *s, uint64_t c, uint32_t elem)
 	return candidate(s, buf, elem, true);
 }
 
+/*
+ * A closure's captured variables before Go 1.23, from its code (amd64):
+ * the closure object is in DX at the function's entry (the context
+ * register, ABIInternal), and its prologue loads the captured words from
+ * it, MOVQ off(DX), R. Right after such a load, a variable whose DWARF
+ * location keeps a word in R holds the closure's word at off: that is the
+ * variable's offset. The scan follows the code from the entry while DX is
+ * untouched (it stops at any instruction that names DX as a register, a
+ * call, a jump or a return), so every load it reads is from the closure.
+ * A variable found at two offsets, or two that overlap, give no layout.
+ */
+#define CLOSURE_CODE_BYTES 512
+#define CLOSURE_INSNS	   96
+
+/* DWARF's x86-64 register numbers by the encoding's (rax rcx rdx rbx rsp rbp rsi rdi r8-r15). */
+static const uint8_t dwarf_x86_reg[16] = {0, 2, 1, 3, 7, 6, 4, 5, 8, 9, 10, 11, 12, 13, 14, 15};
+
+/* Whether the scan stops at in: it names DX as a register, or leaves the straight line. */
+static bool ends_context(const struct gm_x86_insn *in)
+{
+	if (in->modrm && (in->reg == GM_X86_RDX || (!in->mem && in->rm == GM_X86_RDX)))
+		return true;
+	if (in->vex || in->map != 0)
+		return in->map == 1 && (in->op == 0xA2 || in->op == 0x31); /* cpuid, rdtsc */
+	uint8_t op = in->op;
+	return (op >= 0x50 && op <= 0x5F && op % 8 == 2) || (op >= 0x90 && op <= 0x99) ||
+	       (op >= 0xB8 && op <= 0xBF && op % 8 == 2) || op == 0xE8 || op == 0xE9 ||
+	       op == 0xEB || op == 0xC3 || op == 0xC2 || op == 0xCC || op == 0xF6 || op == 0xF7 ||
+	       op == 0xFF;
+}
+
+/* Adds variable m at offset off of the closure; *bad when it contradicts what was found. */
+static void code_field(struct gm_gofield *fields, size_t *n, size_t max,
+		       const struct gm_dwarf_member *m, uint64_t off, bool *bad)
+{
+	for (size_t i = 0; i < *n; i++) {
+		if (strcmp(fields[i].name, m->name) == 0) {
+			*bad |= fields[i].offset != off;
+			return;
+		}
+	}
+	if (*n == max) {
+		*bad = true;
+		return;
+	}
+	fields[(*n)++] = (struct gm_gofield){m->name, off,
+					     (struct gm_typeref){GM_TYPEREF_DWARF, m->type}, false};
+}
+
+static int cmp_field(const void *a, const void *b)
+{
+	const struct gm_gofield *x = a, *y = b;
+	return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+static struct gomem_error *code_fields(struct state *s, uint64_t fn, uint64_t die,
+				       struct gm_gofield *fields, size_t max, size_t *n_ret,
+				       uint64_t *size_ret)
+{
+	struct gm_dwarf *dw = s->ty->tt.rt->dw;
+	uint8_t code[CLOSURE_CODE_BYTES];
+	size_t len = sizeof(code), at = 0, n = 0;
+	bool bad = false;
+	*n_ret = 0;
+	while (len >= 64 && !gm_read_ok(s->mem, fn, code, len))
+		len /= 2;
+	if (len < 64)
+		return NULL;
+	for (unsigned k = 0; k < CLOSURE_INSNS && at < len && !bad; k++) {
+		struct gm_x86_insn in;
+		if (!gm_x86_decode(code + at, len - at, &in))
+			break;
+		at += in.len;
+		if (in.map == 0 && !in.vex && in.op == 0x8B && in.rex_w && in.mem && !in.rip &&
+		    in.base == GM_X86_RDX && in.index == GM_X86_NO_REG && in.disp >= 8 &&
+		    in.disp % 8 == 0) {
+			struct gm_dwarf_member *m;
+			size_t nm;
+			TRY(gm_dwarf_reg_vars(dw, die, fn + at - s->bias,
+					      dwarf_x86_reg[in.reg & 15], &m, &nm));
+			for (size_t i = 0; i < nm; i++)
+				if ((uint64_t)in.disp >= m[i].offset + 8)
+					code_field(fields, &n, max, &m[i],
+						   (uint64_t)in.disp - m[i].offset, &bad);
+			free(m);
+		}
+		if (ends_context(&in))
+			break;
+	}
+	gm_sort(fields, n, sizeof(*fields), cmp_field);
+	uint64_t end = 8;
+	for (size_t i = 0; i < n && !bad; i++) {
+		struct gm_dwarf_type dt;
+		TRY(gm_dwarf_type_at(dw, fields[i].type.at, &dt));
+		bad = fields[i].offset < end || dt.size > (1u << 20);
+		end = fields[i].offset + dt.size;
+	}
+	if (bad) {
+		s->ty->stats.closure_code_conflicts++;
+		return NULL;
+	}
+	s->ty->stats.closure_code_layouts += n != 0;
+	*n_ret = n;
+	*size_ret = end;
+	return NULL;
+}
+
 /* The type of a closure object from its function: captured variables (1.23+) or a name. */
 static struct gomem_error *closure_type(struct state *s, uint64_t fn, uint32_t *ret)
 {
@@ -654,6 +895,11 @@ static struct gomem_error *closure_type(struct state *s, uint64_t fn, uint32_t *
 		}
 		free(m);
 	} else if (s->pcln) {
+		size_t j = GM_UPPER_BOUND(s->funcs, s->nfuncs, pc, pc);
+		if (s->g->rt->arch && s->g->rt->arch->id == GM_ARCH_AMD64 && j > 0 &&
+		    s->funcs[j - 1].pc == pc)
+			TRY(code_fields(s, fn, s->funcs[j - 1].die, fields, GM_ARRAY_SIZE(fields),
+					&n, &size));
 		struct gm_func f;
 		bool found = false;
 		struct gomem_error *err = gm_pclntab_find_func(s->pcln, pc, &f, &found);
@@ -806,8 +1052,13 @@ static struct gomem_error *values(struct state *s, uint64_t addr, uint32_t tid, 
 		return NULL;
 	for (uint64_t e = 0; e < count; e++) {
 		for (uint32_t k = 0; k < n; k++) {
+			/* A copy: following it may add leaves, which moves them. */
 			struct leaf l = s->leaves[first + k];
-			TRY(follow(s, addr + e * size + l.off, &l));
+			uint64_t at = addr + e * size + l.off;
+			if (l.kind == GM_KIND_POINTER) /* the most common leaf, inline */
+				TRY(candidate(s, word(s, at), l.to, false));
+			else
+				TRY(follow(s, at, &l));
 		}
 	}
 	return NULL;
@@ -874,6 +1125,124 @@ static struct gomem_error *drain(struct state *s)
 			}
 		}
 	}
+}
+
+/*
+ * Statics (GO-OBJECTS.md §5.5): a typed pointer into a module's data or
+ * bss is to a value the compiler allocated statically (&T{...} in a
+ * global's initializer: a nameless symbol that no DWARF variable covers),
+ * whose pointer fields the program's init code filled with heap objects.
+ * The value is walked as T once per address when every pointer word of T
+ * there is a pointer word of the section's GC mask (else rejected).
+ */
+static struct gomem_error *static_value(struct state *s, uint64_t p, uint32_t tid)
+{
+	const struct static_section *sec = NULL;
+	for (size_t i = 0; i < s->nsections && !sec; i++)
+		if (p >= s->sections[i].start && p < s->sections[i].end)
+			sec = &s->sections[i];
+	if (!sec || p % 8 || gm_u64map_get(&s->static_seen, p))
+		return NULL;
+	const struct type_leaves *tl;
+	TRY(leaves_of(s, tid, &tl));
+	const struct gm_gotype *t = gm_gotypes_get(&s->ty->tt, tid);
+	if (tl->truncated || !tl->n || !t->size || t->size > sec->end - p)
+		return NULL;
+	if (s->static_depth >= MAX_STATIC_DEPTH || s->static_seen.n >= MAX_STATICS) {
+		s->ty->stats.statics_skipped++;
+		return NULL;
+	}
+	for (uint32_t k = 0; k < tl->n; k++) {
+		const struct leaf *l = &s->leaves[tl->first + k];
+		uint64_t w = (p - sec->start + l->off) / 8 + (l->kind == GM_KIND_INTERFACE);
+		if (!(sec->mask[w / 8] >> (w % 8) & 1)) {
+			s->ty->stats.statics_rejected++;
+			return NULL;
+		}
+	}
+	if (!gm_u64map_put(&s->static_seen, p, (uint64_t)tid + 1))
+		return &gm_error_no_memory;
+	s->ty->stats.statics++;
+	/* The walk may be inside an object's (its view): it resumes it after. */
+	const uint8_t *view = s->view;
+	uint64_t view_base = s->view_base, view_len = s->view_len;
+	s->static_depth++;
+	struct gomem_error *err = value(s, p, tid);
+	s->static_depth--;
+	s->view = view;
+	s->view_base = view_base;
+	s->view_len = view_len;
+	return err;
+}
+
+static struct gomem_error *static_section(struct state *s, uint64_t start, uint64_t end,
+					  uint64_t nbits, uint64_t bytedata)
+{
+	if (end <= start || end - start > MAX_STATIC_SECTION || !bytedata ||
+	    s->nsections == MAX_SECTIONS)
+		return NULL;
+	uint64_t words = (end - start) / 8;
+	if (nbits > words)
+		nbits = words;
+	if (s->mask_bytes + words / 8 + 1 > MAX_STATIC_MASKS)
+		return NULL;
+	s->mask_bytes += words / 8 + 1;
+	uint8_t *mask = calloc((size_t)words / 8 + 1, 1);
+	if (!mask)
+		return &gm_error_no_memory;
+	if (!gm_read_ok(s->mem, bytedata, mask, (size_t)(nbits + 7) / 8)) {
+		free(mask);
+		return NULL;
+	}
+	if (nbits % 8) /* bits past nbits are no words of the section */
+		mask[nbits / 8] &= (uint8_t)((1u << (nbits % 8)) - 1);
+	s->sections[s->nsections++] = (struct static_section){start, start + 8 * nbits, mask};
+	return NULL;
+}
+
+/* The modules' data and bss and their GC masks (as roots.c reads them), for the statics. */
+static struct gomem_error *statics_init(struct state *s)
+{
+	struct gm_runtime *rt = s->g->rt;
+	const struct gm_graph_layout *G;
+	uint64_t md;
+	struct gomem_error *err = gm_runtime_graph_layout(rt, &G);
+	if (!err)
+		err = gm_runtime_first_module(rt, &md);
+	if (err) { /* no modules: no statics (the roots said why) */
+		gomem_error_destroy(err);
+		return NULL;
+	}
+	if (!(s->sections = calloc(MAX_SECTIONS, sizeof(*s->sections))))
+		return &gm_error_no_memory;
+	for (unsigned n = 0; md && n < MAX_SECTIONS / 2; n++) {
+		uint64_t data, edata, bss, ebss, dn, db, bn, bb, next;
+		err = gm_rt_read_field(rt, md, &G->md_data, &data);
+		if (!err)
+			err = gm_rt_read_field(rt, md, &G->md_edata, &edata);
+		if (!err)
+			err = gm_rt_read_field(rt, md, &G->md_bss, &bss);
+		if (!err)
+			err = gm_rt_read_field(rt, md, &G->md_ebss, &ebss);
+		if (!err)
+			err = gm_rt_read_field(rt, md, &G->md_gcdatamask_n, &dn);
+		if (!err)
+			err = gm_rt_read_field(rt, md, &G->md_gcdatamask_bytes, &db);
+		if (!err)
+			err = gm_rt_read_field(rt, md, &G->md_gcbssmask_n, &bn);
+		if (!err)
+			err = gm_rt_read_field(rt, md, &G->md_gcbssmask_bytes, &bb);
+		if (!err)
+			err = gm_rt_read_field(rt, md, &G->md_next, &next);
+		if (err) {
+			gomem_error_destroy(err);
+			return NULL;
+		}
+		TRY(static_section(s, data, edata, (uint32_t)dn, db));
+		TRY(static_section(s, bss, ebss, (uint32_t)bn, bb));
+		md = next;
+	}
+	return NULL;
 }
 
 /* ---- the sources ---- */
@@ -1065,6 +1434,103 @@ static struct gomem_error *root_closures(struct state *s)
 	return NULL;
 }
 
+/*
+ * Interface words in untyped objects (GO-OBJECTS.md §5.5): an object that
+ * no typed referrer reached (a sync.Map entry's *any box before 1.24, a
+ * struct behind an unsafe.Pointer) may still hold an interface, whose two
+ * words say the pointee's type: word k not a pointer word (the GC does not
+ * scan an interface's first word, typebits.go), word k + 1 a pointer word;
+ * word k a type descriptor of a module's types, or an itab whose inter and
+ * type both are. The pointee (not a direct-iface type: its data word is a
+ * pointer to it) gets the type when it fits its pointer words, as any
+ * propagation; its refusals are counted apart (iface_rejected).
+ */
+static bool in_module_types(const struct gm_gotypes *tt, uint64_t addr)
+{
+	for (size_t i = 0; i < tt->nmodules; i++)
+		if (addr >= tt->module_types[2 * i] && addr < tt->module_types[2 * i + 1])
+			return true;
+	return false;
+}
+
+static struct gomem_error *iface_pair(struct state *s, uint64_t w0, uint64_t w1)
+{
+	struct gm_gotypes *tt = &s->ty->tt;
+	uint64_t dyn = 0;
+	uint32_t d, id, span;
+	if (w0 % 8 || !locate(s, w1, &id, &span) || s->ty->type[id])
+		return NULL;
+	if (in_module_types(tt, w0)) {
+		dyn = w0;
+	} else {
+		uint64_t inter = word(s, w0);
+		TRY(gm_gotypes_itab_type(tt, w0, &dyn));
+		if (!inter || !in_module_types(tt, inter) || !in_module_types(tt, dyn))
+			return NULL;
+	}
+	if (dyn % 8)
+		return NULL;
+	TRY(gm_gotypes_at(tt, dyn, &d));
+	const struct gm_gotype *t = gm_gotypes_get(tt, d);
+	if (d == GM_TYPE_UNKNOWN || t->direct_iface || t->dummy || !t->size)
+		return NULL;
+	struct gm_typing_stats *st = &s->ty->stats;
+	uint64_t propagated = st->propagated, rejected = st->rejected, interior = st->interior;
+	st->iface_pairs++;
+	TRY(candidate(s, w1, d, false));
+	st->iface_typed += st->propagated - propagated;
+	st->iface_rejected += st->rejected - rejected + st->interior - interior;
+	st->rejected = rejected;
+	st->interior = interior;
+	return NULL;
+}
+
+static struct gomem_error *iface_pairs_of(struct state *s, uint32_t id, uint32_t span)
+{
+	const struct gm_index_span *sp = &s->idx->spans[span];
+	uint64_t base = sp->base + (uint64_t)(id - sp->first_id) * sp->elemsize;
+	uint64_t first = sp->header_bytes / 8, nwords = sp->elemsize / 8 - first;
+	if (sp->elemsize / 8 < first + 2 || sp->elemsize > SCRATCH_BYTES)
+		return NULL;
+	if (nwords > GM_PTRMAP_WINDOW)
+		nwords = GM_PTRMAP_WINDOW;
+	if (!s->scratch && !(s->scratch = malloc(SCRATCH_BYTES)))
+		return &gm_error_no_memory;
+	TRY(gm_ptrmap_window(s->g->pm, id, first, nwords, s->window));
+	const uint8_t *b =
+	    gm_scan_bytes(s->mem, base + 8 * first, (size_t)nwords * 8, s->scratch, NULL);
+	s->walked += nwords * 8;
+	for (uint64_t k = 0; k + 1 < nwords; k++) {
+		uint64_t w0, w1;
+		if (gm_bit(s->window, k) || !gm_bit(s->window, k + 1))
+			continue;
+		memcpy(&w0, b + 8 * k, 8);
+		memcpy(&w1, b + 8 * (k + 1), 8);
+		if (w0 && w1)
+			TRY(iface_pair(s, w0, w1));
+	}
+	return NULL;
+}
+
+static struct gomem_error *iface_pairs(struct state *s)
+{
+	for (size_t k = 0; k < s->idx->nspans; k++) {
+		const struct gm_index_span *sp = &s->idx->spans[k];
+		if (sp->noscan)
+			continue;
+		for (uint32_t i = 0; i < sp->nelems; i++) {
+			uint32_t id = sp->first_id + i;
+			if (s->ty->type[id] || !gm_graph_reached(s->g, id))
+				continue;
+			TRY(iface_pairs_of(s, id, (uint32_t)k));
+			if (s->walked >= RELEASE_EVERY_BYTES)
+				release_core_pages(s);
+			TRY(drain(s));
+		}
+	}
+	return NULL;
+}
+
 static struct gomem_error *named(struct state *s)
 {
 	struct gm_gotypes *tt = &s->ty->tt;
@@ -1100,20 +1566,41 @@ static void state_deinit(struct state *s)
 	free(s->funcs);
 	gm_u64map_deinit(&s->closure_types);
 	gm_u64map_deinit(&s->trie_types);
+	gm_u64map_deinit(&s->static_seen);
+	for (size_t i = 0; i < s->nsections; i++)
+		free(s->sections[i].mask);
+	free(s->sections);
 	gm_pclntab_destroy(s->pcln);
 }
 
 static struct gomem_error *run(struct state *s)
 {
 	TRY(named(s));
+	TRY(statics_init(s));
 	TRY(self_types(s));
 	TRY(drain(s));
 	TRY(typed_globals(s));
 	TRY(root_closures(s));
 	TRY(drain(s));
 	TRY(typed_stack_slots(s));
+	TRY(iface_pairs(s));
 	release_core_pages(s);
 	return NULL;
+}
+
+/*
+ * Asks for transparent huge pages under the type array (4 bytes a slot:
+ * 100 MiB for 25 million): read and then written at every slot, its 4 KiB
+ * pages would fault twice each (the zero page, then the copy). Advice
+ * only: nothing changes where the kernel says no.
+ */
+static void huge_pages(void *p, size_t n)
+{
+	const uintptr_t huge = (uintptr_t)2 << 20;
+	uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1),
+		  hi = ((uintptr_t)p + n) & ~(huge - 1);
+	if (p && hi > lo)
+		(void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
 }
 
 struct gomem_error *gm_typing_create(struct gm_graph *g, struct gm_typing **ret)
@@ -1131,6 +1618,7 @@ struct gomem_error *gm_typing_create(struct gm_graph *g, struct gm_typing **ret)
 	    (struct state){.ty = ty, .g = g, .idx = g->idx, .mem = g->rt->mem, .bias = g->rt->bias};
 	s->pending_words = ((size_t)g->idx->nslots + 63) / 64;
 	ty->type = calloc((size_t)g->idx->nslots + 1, sizeof(*ty->type));
+	huge_pages(ty->type, ((size_t)g->idx->nslots + 1) * sizeof(*ty->type));
 	s->pending = calloc(s->pending_words + 1, sizeof(uint64_t));
 	s->stack = malloc(STACK_ENTRIES * sizeof(*s->stack));
 	if (!ty->type || !s->pending || !s->stack)

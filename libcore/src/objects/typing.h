@@ -23,6 +23,16 @@ struct gm_typing_stats {
 	uint64_t closures;    /* closure objects typed by their function */
 	uint64_t bad_types;   /* descriptors that could not be read */
 	uint64_t stack_slots; /* live stack words typed by their frame's DWARF variable */
+	uint64_t widened;     /* objects typed as one T first, then as an array of T */
+	uint64_t statics; /* static values (in a module's data or bss) walked by a typed pointer */
+	uint64_t
+	    statics_rejected; /* ... refused: a pointer word of the type is none of the GC mask's */
+	uint64_t statics_skipped;	 /* ... not walked: too many, or reached through too many */
+	uint64_t iface_pairs;		 /* interface word pairs found in untyped objects */
+	uint64_t iface_typed;		 /* ... whose pointee they typed */
+	uint64_t iface_rejected;	 /* ... whose type the pointee's pointer words refused */
+	uint64_t closure_code_layouts;	 /* closure functions laid out by their code (< 1.23) */
+	uint64_t closure_code_conflicts; /* ... whose code and DWARF disagreed: no layout */
 };
 
 struct gm_typing {
