@@ -438,7 +438,7 @@ class WhatisCommand(VerbCommand):
                 u64 = gdb.selected_inferior().architecture().integer_type(64, False)
                 addr = int(value.cast(u64))
         except gdb.error as e:
-            raise gdb.GdbError("gomem: whatis: cannot evaluate %s: %s" % (expr, e))
+            raise gdb.GdbError("gomem: %s: cannot evaluate %s: %s" % (self.verb, expr, e))
         return head + tail + ["0x%x" % (addr & 0xFFFFFFFFFFFFFFFF)]
 
 
@@ -502,7 +502,8 @@ def _register():
     GomemCommand(verbs)
     for verb in verbs:
         kind = {"whatis": WhatisCommand, "diff": DiffCommand,
-                "pprof": PprofCommand}.get(verb["name"], VerbCommand)
+                "pprof": PprofCommand,
+                "paths": WhatisCommand}.get(verb["name"], VerbCommand)  # paths ADDR: an expression
         kind(verb)
     for event in ("new_objfile", "clear_objfiles", "exited", "cont", "stop"):
         registry = getattr(gdb.events, event, None)

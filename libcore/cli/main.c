@@ -35,6 +35,12 @@ static const char usage_tail[] =
     "  --no-stop    with --pid: read the process while it runs (the view may be\n"
     "               inconsistent, and every report says so; a check that differs\n"
     "               is skew, not FAIL)\n"
+    "  --max-snapshot BYTES\n"
+    "               with --pid: the verbs that build the object graph (objects,\n"
+    "               types, top, summary --objects...) copy the process's memory\n"
+    "               while it is stopped and analyse the copy after it goes on;\n"
+    "               refuse a copy larger than BYTES (suffix K, M or G for KiB,\n"
+    "               MiB, GiB; default: half of the available memory)\n"
     "  --debug-file FILE\n"
     "               for an EXE without DWARF (-ldflags=\"-s -w\", strip): its DWARF\n"
     "               and symbols from FILE, the same program before strip or\n"
@@ -90,13 +96,37 @@ static bool parse_pid(const char *s, int *ret)
 	return true;
 }
 
+/* --max-snapshot BYTES: a number, with K, M or G (KiB, MiB, GiB) after it. */
+static bool parse_bytes(const char *s, uint64_t *ret)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = s ? strtoull(s, &end, 10) : 0;
+	if (!s || errno || end == s || s[0] == '-')
+		return false;
+	unsigned shift = *end == 'K' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : 0;
+	if (shift)
+		end++;
+	if (*end || v > (UINT64_MAX >> shift))
+		return false;
+	*ret = (uint64_t)v << shift;
+	return true;
+}
+
 /*
  * With --pid, EXE is optional: the first operand when it names an existing
- * file. The other operands go back in front of the verb's arguments.
+ * file, one that this user may not reach (then opening it says so), or any
+ * path with a slash (no verb operand has one). The other operands go back in
+ * front of the verb's arguments.
  */
+static bool names_a_file(const char *a)
+{
+	return access(a, F_OK) == 0 || errno == EACCES || strchr(a, '/') != NULL;
+}
+
 static const char *pid_operands(const char **paths, int npaths, const char **rest, int *nrest)
 {
-	const char *exe = npaths > 0 && access(paths[0], F_OK) == 0 ? paths[0] : NULL;
+	const char *exe = npaths > 0 && names_a_file(paths[0]) ? paths[0] : NULL;
 	int skip = exe ? 1 : 0;
 	memmove(rest + (npaths - skip), rest, (size_t)*nrest * sizeof(*rest));
 	for (int i = skip; i < npaths; i++)
@@ -127,6 +157,7 @@ static int run_verb(const char *verb, int argc, char **argv)
 	const char *paths[2];
 	int npaths = 0, pid = 0;
 	bool no_stop = false;
+	uint64_t max_snapshot = 0;
 	const char *debug_file = NULL, *layout_from = NULL;
 	const char **rest = calloc((size_t)argc + 1, sizeof(*rest));
 	int nrest = 0;
@@ -151,6 +182,15 @@ static int run_verb(const char *verb, int argc, char **argv)
 			no_stop = true;
 			continue;
 		}
+		if (strcmp(a, "--max-snapshot") == 0 || strncmp(a, "--max-snapshot=", 15) == 0) {
+			const char *v = a[14] == '=' ? a + 15 : i + 1 < argc ? argv[++i] : NULL;
+			if (!parse_bytes(v, &max_snapshot) || !max_snapshot) {
+				free(rest);
+				return fail("--max-snapshot wants a number of bytes (K, M or G "
+					    "after it for KiB, MiB, GiB)");
+			}
+			continue;
+		}
 		if (gm_cli_file_option("--debug-file", argc, argv, &i, &debug_file) ||
 		    gm_cli_file_option("--layout-from", argc, argv, &i, &layout_from)) {
 			if (!debug_file && !layout_from) {
@@ -173,6 +213,10 @@ static int run_verb(const char *verb, int argc, char **argv)
 		free(rest);
 		return fail("--no-stop goes with --pid PID");
 	}
+	if (max_snapshot && !pid) {
+		free(rest);
+		return fail("--max-snapshot goes with --pid PID");
+	}
 	if (npaths != 2 && !pid) {
 		free(rest);
 		fprintf(stderr, "gomem: %s: expected EXE CORE (see gomem %s --help)\n", verb, verb);
@@ -194,6 +238,8 @@ static int run_verb(const char *verb, int argc, char **argv)
 		free(rest);
 		return fail_error(err);
 	}
+	if (max_snapshot)
+		gomem_target_set_max_snapshot(t, max_snapshot);
 	char *out = NULL;
 	int partial = 0;
 	err = gomem_run(t, verb, nrest, rest, &out, &partial);

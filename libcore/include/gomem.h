@@ -65,6 +65,16 @@ enum {
 GOMEM_EXPORT struct gomem_error *gomem_target_open_pid(int pid, const char *exe_path,
 						       unsigned flags, struct gomem_target **ret);
 
+/*
+ * For a process opened with GOMEM_PID_STOP: the most gomem may copy of it
+ * for the object graph (objects, types, top, summary --objects...). Those
+ * verbs copy the pages the graph reads while the process is stopped, let it
+ * go on, and build the graph from the copy; a copy above bytes is refused
+ * with an error that says its size. 0, the default: half of the machine's
+ * MemAvailable when the copy is made. Nothing for other targets.
+ */
+GOMEM_EXPORT void gomem_target_set_max_snapshot(struct gomem_target *target, uint64_t bytes);
+
 /* Reads len bytes of the target at addr into buf: 0 on success, -1 when it cannot. */
 typedef int (*gomem_read_fn)(void *arg, uint64_t addr, void *buf, size_t len);
 

@@ -201,6 +201,36 @@ def machine():
     return "%s, %d CPUs, %s RAM, Linux %s" % (cpu, os.cpu_count(), human(mem), platform.release())
 
 
+def main_over_cores(doc, bench_one):
+    """The command line of the object verbs' benchmarks (bench_top, bench_pprof, bench_paths):
+    --mib sizes of bench cores made (or reused) in --out, or one --core-dir taken as it is;
+    bench_one(args, dir, label) prints one core's figures and says whether the answer was
+    right; the exit status is 1 if one was not."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("--mib", default="2048", help="heap sizes in MiB, comma-separated")
+    ap.add_argument("--runs", type=int, default=3, help="timed runs of each (the best counts)")
+    ap.add_argument("--build", default=os.environ.get("GOMEM_BUILD", os.path.join(
+        TOP, "build")), help="the build directory with gomem")
+    ap.add_argument("--out", default=None, help="where the cores go (default BUILD/bench)")
+    ap.add_argument("--core-dir", default=None,
+                    help="a bench core made before (exe, core.kernel, truth.json), as it is")
+    args = ap.parse_args()
+    args.build = os.path.abspath(args.build)
+    args.out = os.path.abspath(args.out or os.path.join(args.build, "bench"))
+    print("machine: %s" % machine())
+    print("gomem: %s; best of %d runs, page cache warm" % (args.build, args.runs))
+    ok = True
+    if args.core_dir:
+        ok = bench_one(args, os.path.abspath(args.core_dir), args.core_dir)
+    else:
+        go = go_binary()
+        for mib in [int(x) for x in args.mib.split(",") if x]:
+            out = os.path.join(args.out, "bigheap-%dMiB" % mib)
+            make_core(out, mib, go)
+            ok = bench_one(args, out, "heap %d MiB" % mib) and ok
+    sys.exit(0 if ok else 1)
+
+
 def bench_one(args, mib, go):
     out = os.path.join(args.out, "bigheap-%dMiB" % mib)
     make_core(out, mib, go)

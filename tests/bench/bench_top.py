@@ -18,7 +18,6 @@ when an answer is wrong. Numbers only, no timed assertion. Targets (issue 14): 3
 1 GiB at 2 GiB.
 """
 
-import argparse
 import json
 import os
 import subprocess
@@ -28,12 +27,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import bench  # noqa: E402  (the bench core and the measuring, shared)
 from bench_objects import best  # noqa: E402  (wall, CPU, peak RSS through os.wait4)
-
-
-def bench_core(args, out, mib, go):
-    if not args.core_dir:
-        bench.make_core(out, mib, go)
-    return out
 
 
 def bench_one(args, out, label):
@@ -73,29 +66,7 @@ def bench_one(args, out, label):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--mib", default="2048", help="heap sizes in MiB, comma-separated")
-    ap.add_argument("--runs", type=int, default=3, help="timed runs of each (the best counts)")
-    ap.add_argument("--build", default=os.environ.get("GOMEM_BUILD", os.path.join(
-        bench.TOP, "build")), help="the build directory with gomem")
-    ap.add_argument("--out", default=None, help="where the cores go (default BUILD/bench)")
-    ap.add_argument("--core-dir", default=None,
-                    help="a bench core made before (exe, core.kernel, truth.json), as it is")
-    args = ap.parse_args()
-    args.build = os.path.abspath(args.build)
-    args.out = os.path.abspath(args.out or os.path.join(args.build, "bench"))
-    print("machine: %s" % bench.machine())
-    print("gomem: %s; best of %d runs, page cache warm" % (args.build, args.runs))
-    ok = True
-    if args.core_dir:
-        ok = bench_one(args, os.path.abspath(args.core_dir), args.core_dir)
-    else:
-        go = bench.go_binary()
-        for mib in [int(x) for x in args.mib.split(",") if x]:
-            out = os.path.join(args.out, "bigheap-%dMiB" % mib)
-            bench_core(args, out, mib, go)
-            ok = bench_one(args, out, "heap %d MiB" % mib) and ok
-    sys.exit(0 if ok else 1)
+    bench.main_over_cores(__doc__, bench_one)
 
 
 if __name__ == "__main__":

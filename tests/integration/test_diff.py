@@ -235,3 +235,97 @@ def test_diff_with_a_fifo_is_one_error_line_not_a_hang(pair, tmp_path):
         r = run_cli("diff", *argv)  # run_cli's timeout fails the test on a hang
         assert r.returncode == 2 and r.stdout == "", (argv, r.stderr)
         assert len(r.stderr.splitlines()) == 1 and r.stderr.startswith("gomem: "), r.stderr
+
+
+# ---- by type (--types) ----
+
+def types_of(fixture, kind):
+    """`gomem types --json --limit 0` of a core: type -> its four numbers, (unknown) too."""
+    doc = json.loads(run_cli("types", "--json", "--limit", "0", fixture.exe,
+                             fixture.cores[kind]).stdout)
+    keys = ("reachable_objects", "reachable_bytes", "unreachable_objects", "unreachable_bytes")
+    out = {}
+    for r in doc["types"] + [dict(doc["unknown"], type="(unknown)")]:
+        prev = out.get(r["type"], (0, 0, 0, 0))
+        out[r["type"]] = tuple(p + r[k] for p, k in zip(prev, keys))
+    return out
+
+
+def assert_types_are_the_difference(d, ta, tb):
+    """Each type's row = the two `gomem types` reports; every type that changed is there."""
+    names = ("objects", "bytes", "unreachable_objects", "unreachable_bytes")
+    rows = {r["type"]: r for r in d["types"]}
+    assert len(rows) == len(d["types"])
+    want = {}
+    for name in set(ta) | set(tb):
+        a, b = ta.get(name, (0, 0, 0, 0)), tb.get(name, (0, 0, 0, 0))
+        if a != b:
+            want[name] = (a, b)
+    assert set(rows) == set(want), (set(rows) ^ set(want))
+    for name, (a, b) in want.items():
+        for i, k in enumerate(names):
+            assert rows[name][k] == {"a": a[i], "b": b[i], "delta": b[i] - a[i]}, (name, k)
+    keys = [(abs(r["bytes"]["delta"]), abs(r["unreachable_bytes"]["delta"]),
+             abs(r["objects"]["delta"])) for r in d["types"]]
+    assert keys == sorted(keys, reverse=True)
+
+
+def test_diff_by_type_is_the_difference_of_the_types_of_each_core(pair):
+    """classdiff B keeps 500 more []byte of 3,200 bytes: they are uint8 arrays (types names
+    an array by its element type), so uint8 leads with +500 x 3,200 bytes of the change, and
+    every type's change is what `gomem types` says of each core."""
+    from test_schemas import assert_valid
+    a, b = pair
+    d = diff_json("--types", "--limit", "0", a.exe, a.cores["kernel"], b.cores["kernel"])
+    assert_valid("diff", d, "diff --types")
+    assert d["types_not_shown"] == 0
+    ta, tb = types_of(a, "kernel"), types_of(b, "kernel")
+    assert_types_are_the_difference(d, ta, tb)
+    top = d["types"][0]
+    assert top["type"] == "uint8"
+    # Other uint8 arrays of the runtime may come and go between two runs: the 500 are the
+    # bulk of the change, exactly as the two types reports say (above).
+    assert top["bytes"]["delta"] >= EXTRA * SIZE - 4096
+    assert abs(top["objects"]["delta"] - EXTRA) <= 4
+
+
+def test_diff_by_type_of_kernel_core_and_gcore_of_one_objgraph_process(tmp_path):
+    """gcore first, then the kernel core: the same process, so the types that changed (if any)
+    are exactly what `gomem types` of each finds."""
+    from conftest import built_fixtures
+    objgraph = [f for f in built_fixtures() if f.truth.get("program") == "objgraph"]
+    assert objgraph, "no build/fixtures/objgraph-*: run ./setup fixtures"
+    f = objgraph[-1]
+    d = diff_json("--types", "--limit", "0", f.exe, f.cores["kernel"], f.cores["gcore"])
+    assert_types_are_the_difference(d, types_of(f, "kernel"), types_of(f, "gcore"))
+
+
+def test_diff_types_limit_and_text(pair):
+    a, b = pair
+    d = diff_json("--types", "--limit", "1", a.exe, a.cores["kernel"], b.cores["kernel"])
+    full = diff_json("--types", "--limit", "0", a.exe, a.cores["kernel"], b.cores["kernel"])
+    assert d["types"] == full["types"][:1]
+    assert d["types_not_shown"] == len(full["types"]) - 1
+    plain = diff_json(a.exe, a.cores["kernel"], b.cores["kernel"])
+    assert plain["types"] is None
+    r = run_cli("diff", "--types", a.exe, a.cores["kernel"], b.cores["kernel"])
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    i = lines.index("types, largest change first (B - A; reachable objects and bytes, then "
+                    "garbage):")
+    top = full["types"][0]
+    row = lines[i + 2].split()
+    assert row[:3] == [str(top["objects"]["a"]), str(top["objects"]["b"]),
+                       "%+d" % top["objects"]["delta"]] and row[-1] == "uint8", row
+    assert "+1.5 MiB" in lines[i + 2]
+
+
+def test_diff_types_of_a_saved_summary_is_one_error_line(pair, tmp_path):
+    a, b = pair
+    saved = tmp_path / "b.json"
+    saved.write_text(run_cli("summary", "--json", b.exe, b.cores["kernel"]).stdout)
+    r = run_cli("diff", "--types", a.exe, a.cores["kernel"], str(saved))
+    assert r.returncode == 2 and r.stdout == ""
+    assert len(r.stderr.splitlines()) == 1 and "carries no types" in r.stderr, r.stderr
+    r = run_cli("diff", "--limit", "3", a.exe, a.cores["kernel"], b.cores["kernel"])
+    assert r.returncode == 2 and "--limit is for --types" in r.stderr, r.stderr

@@ -13,6 +13,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -358,14 +359,44 @@ def run_as_nobody(*args):
                            GOMEM, *args], capture_output=True, text=True, timeout=120)
 
 
+def copy_exe(mode):
+    """The heapmix executable copied into a new folder of the given mode."""
+    d = tempfile.mkdtemp(prefix="gomem-exe-")
+    os.chmod(d, mode)
+    exe = os.path.join(d, "exe")
+    shutil.copy(FIXTURES["heapmix"].exe, exe)
+    os.chmod(exe, 0o755)
+    return d, exe
+
+
 def test_permission_denied_for_another_users_process(start):
     p = start("heapmix")
-    # With the executable from /proc/PID/exe, and with EXE given (then /proc/PID/mem).
-    for extra in ([], [FIXTURES["heapmix"].exe]):
-        for stop in ([], ["--no-stop"]):
-            r = run_as_nobody("summary", "--pid", str(p.pid), *stop, *extra)
-            assert_one_line_error(r, "process %d: permission denied" % p.pid,
-                                  "run gomem as the process's user or as root")
+    # An EXE that nobody can read (the checkout may sit in a 0700 folder).
+    d, exe = copy_exe(0o755)
+    try:
+        # With the executable from /proc/PID/exe, and with EXE given (then /proc/PID/mem).
+        for extra in ([], [exe]):
+            for stop in ([], ["--no-stop"]):
+                r = run_as_nobody("summary", "--pid", str(p.pid), *stop, *extra)
+                assert_one_line_error(r, "process %d: permission denied" % p.pid,
+                                      "run gomem as the process's user or as root")
+    finally:
+        shutil.rmtree(d)
+    p.assert_answers()
+
+
+def test_exe_that_cannot_be_read_has_its_own_error(start):
+    """An EXE in a folder this user may not enter is still the EXE (not a
+    verb's operand): the error names it, before the process is touched."""
+    p = start("heapmix")
+    d, exe = copy_exe(0o700)
+    try:
+        for args in (["summary", "--pid", str(p.pid), exe],
+                     ["whatis", "--pid", str(p.pid), exe, "0x1000"]):
+            r = run_as_nobody(*args)
+            assert_one_line_error(r, "executable %s: Permission denied" % exe)
+    finally:
+        shutil.rmtree(d)
     p.assert_answers()
 
 

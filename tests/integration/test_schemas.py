@@ -402,3 +402,17 @@ def test_added_fields_are_accepted(sample):
     s = broken(sample["summary"], ["memstats", "NumCgoCall"], 12)
     s["heap"]["new_counter"] = "text"
     assert_valid("summary", s, "a summary with added fields")
+
+
+def test_paths_json_matches_its_schema(case):
+    """gomem paths (issue 14) on the object that retains most and on one it retains: the
+    document validates, with its paths and its roots' names; a broken one is rejected."""
+    fixture, _, core = case
+    top = cli_doc("top", "--json", "--by", "object", "--limit", "1", fixture.exe, core)
+    assert top["entries"], "no reachable object in %s" % core
+    doc = cli_doc("paths", "--json", fixture.exe, core, "%d" % top["entries"][0]["addr"])
+    assert_valid("paths", doc, "gomem paths --json of %s" % core)
+    assert doc["paths"], "the object that retains most has no path in %s" % core
+    for path, value in ((["paths", 0, "depth"], 0), (["paths", 0, "root", "kind"], "heap"),
+                        (["object", "reachable"], "yes")):
+        assert errors("paths", broken(doc, path, value)), (path, value)

@@ -173,6 +173,17 @@ def test_whatis_and_diff_equal_the_run_with_dwarf(fx):
         # globals are unknown there. Never another type than the run with DWARF gives.
         types = [x.get("object", {}).pop("type", None) for x in (want, got)]
         assert types[1] in (None, types[0]), (fx, addr, types)
+        # The first path (issue 14): the same objects from the same root word; its names
+        # (types, fields, a global's symbol) only where the binary keeps them.
+        paths = [x.get("object", {}).pop("path", None) for x in (want, got)]
+        assert (paths[0] is None) == (paths[1] is None), (fx, addr, paths)
+        if paths[0]:
+            assert [s["addr"] for s in paths[1]["steps"]] == \
+                [s["addr"] for s in paths[0]["steps"]], (fx, addr, paths)
+            assert all(b["type"] in ("unknown", a["type"])
+                       for a, b in zip(paths[0]["steps"], paths[1]["steps"])), (fx, addr)
+            assert (paths[1]["root"]["kind"], paths[1]["root"]["word"]) == \
+                (paths[0]["root"]["kind"], paths[0]["root"]["word"]), (fx, addr, paths)
         assert got == want, (fx, addr)
     want = normalized(reference(fx, "diff", fx.core), "diff")
     got = normalized(gomem_json("diff", fx, operands=[fx.core]), "diff")

@@ -84,6 +84,25 @@ def test_shared_roots_retain_nothing_of_what_they_share(case):
         want["objects"], want["bytes"]) == (50, 50 * slot(fixture, "main.sharedNode"))
 
 
+def test_by_object_gives_the_first_path_of_the_20_largest(case):
+    """--by object: each of the 20 largest retainers has its first path from the roots (as
+    gomem paths gives it first), ending at the object; a row that one global alone holds has
+    a path from that global (every path to it goes through it); later rows have none."""
+    _, _, _, by_object = case
+    entries = by_object["entries"]
+    assert len(entries) > 20
+    held_by_global = 0
+    for e in entries[:20]:
+        p = e["path"]
+        assert p is not None, e
+        assert p["steps"][-1]["addr"] == e["addr"] and p["depth"] == len(p["steps"])
+        if e["dominator"] == "root" and e["root"]["kind"] == "global":
+            assert p["root"]["kind"] == "global" and p["root"]["name"] == e["root"]["name"]
+            held_by_global += 1
+    assert held_by_global > 0
+    assert all(e["path"] is None for e in entries[20:])
+
+
 def test_list_head_retains_its_1000_nodes(case):
     fixture, _, doc, _ = case
     e = root_entry(doc, "main.listHead")
@@ -166,6 +185,7 @@ def test_text_lists_the_roots_with_human_sizes():
     r = run_cli("top", "--by", "object", "--limit", "5", f.exe, f.cores["kernel"])
     assert r.returncode == 0, r.stderr
     assert "FIRST ROOT" in r.stdout and "global main.bigOne" in r.stdout
+    assert "      path  main.bigOne" in r.stdout
 
 
 def test_bad_options_are_usage_errors():

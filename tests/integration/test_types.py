@@ -5,9 +5,9 @@ What is exact here, and why:
 - reachable objects of each program type = the truth's count: objgraph makes every type's
   size a size class, so one object is one slot, and logs its counts after the heap stopped
   moving (an object that only a goroutine's stack holds too: typed by the DWARF variable of
-  its frame that covers the live slot). Exception, with its reason: a closure's captured
-  object before Go 1.23 (DWARF gives captured variables' offsets from 1.23 only, GO-OBJECTS.md
-  §4.7).
+  its frame that covers the live slot), a closure's captured object too: from Go 1.23 DWARF
+  gives captured variables' offsets (GO-OBJECTS.md §4.7); before, on amd64, the closure
+  function's loads from its context register with the DWARF locations right after them do.
 - unreachable objects of each self-typed garbage type (a malloc header: Go 1.22+) = the
   truth's count; garbage that carries no type of its own and that nothing typed points to is
   unknown, never counted under another program type.
@@ -30,7 +30,8 @@ from conftest import (built_fixtures, cli_json, json_from_gdb, run_cli, run_gdb,
 # Types that only a goroutine's stack holds and that stay unknown: none (main.stackOnly is typed
 # by main.holder's local x, GO-OBJECTS.md §5.5a).
 ONLY_STACK_HELD = []
-# Objects that only a closure holds: typed from Go 1.23 (DW_AT_go_closure_offset).
+# Objects that only a closure holds: typed from Go 1.23 (DW_AT_go_closure_offset), and before
+# on amd64 (the closure's code: typing.c code_fields); not before 1.23 on another architecture.
 CLOSURE_HELD = ["main.closureVal", "main.finalFnVal"]
 
 ALL = built_fixtures()
@@ -49,19 +50,26 @@ def expected_unknown(fixture, type_name):
     """Whether a program type is expected unknown on this fixture, and why."""
     if type_name in ONLY_STACK_HELD:
         return True
-    return type_name in CLOSURE_HELD and go_minor(fixture) < 23
+    amd64 = fixture.truth.get("goarch", "amd64") == "amd64"
+    return type_name in CLOSURE_HELD and go_minor(fixture) < 23 and not amd64
 
 
-# Lines whose unknown share of reachable bytes is over 1%, measured with stack slots typed by
-# their frames' DWARF variables: objgraph before 1.23 (2.7-4.9%: the closures' captured
-# objects, no DW_AT_go_closure_offset before 1.23); hello on 1.21 (5.2%) and 1.25+ (1.2-1.3%):
-# objects that stack slots hold with no DWARF variable covering them at that pc (spill slots,
-# inlined callees' variables) or that only untyped objects reach.
+# Lines whose unknown share of reachable bytes is over 1%, with the reason: none. Measured
+# before each source that brought a line under it (which unknown objects weigh most, and what
+# points to them):
+# - objgraph before 1.23 (2.7-4.9%): the closures' captured objects (no DW_AT_go_closure_offset
+#   before 1.23): main.main's truth.JSON func1's slice (24-32 KiB), setFinalizer.func1's 10 x
+#   160 B; typed from the closures' code (typing's closure_code_layouts); on 1.19 also 12 KiB
+#   that only sync.Map entries' *any boxes reach (typing's iface_typed): now 0.03-0.14%.
+# - hello on 1.21 (5.2%): maps that statically allocated values hold (hpack.staticTable's
+#   headerFieldTable maps, 10 KiB; http.DefaultTransport's Transport), which no DWARF
+#   variable covers (typing's statics): now 0.18%.
+# - hello on 1.25-1.27 (1.2-1.3%): runtime.allgs' array reached first as one *g through
+#   runtime.allgptr (**g), so the g objects it holds were unknown (typing's widened); then
+#   0.6%: what stays is two 512 B noscan objects of runtime.gcBgMarkWorker's frame (no DWARF
+#   variable covers the slot) and runtime-internal objects behind untyped words.
 def over_target(fixture):
-    program, minor = fixture.truth["program"], go_minor(fixture)
-    if program == "hello":
-        return minor == 21 or minor >= 25
-    return program == "objgraph" and minor < 23
+    return False
 
 
 def test_objgraph_fixtures_exist():
@@ -131,6 +139,23 @@ def test_propagations_are_checked_and_mostly_accepted(case):
     assert any("rejected" in w for w in doc["warnings"]) == (ty["rejected"] > 0)
 
 
+def test_sources_beyond_dwarf_are_counted(case):
+    """The sources that brought the unknown share under 1% are counted on their own: closures
+    laid out by their code exactly where DWARF has no captured offsets (before 1.23, amd64: the
+    closure-held types' exact counts above depend on it); statics walked on every line (the
+    runtime's and the program's &T{} globals); their refusals and the interface words' stay
+    rare (a refusal is a mask or a pointee that disagrees, never followed)."""
+    fixture, _, doc = case
+    ty = doc["typing"]
+    if go_minor(fixture) < 23:
+        assert ty["closure_code_layouts"] >= 3, ty  # makeHook, setFinalizer, truth.JSON's
+    else:
+        assert ty["closure_code_layouts"] == 0, ty
+    assert ty["closure_code_conflicts"] == 0, ty
+    assert ty["statics"] > 0 and ty["statics_rejected"] == 0 and ty["statics_skipped"] == 0, ty
+    assert ty["iface_rejected"] <= ty["iface_pairs"] and ty["iface_rejected"] < 10, ty
+
+
 def unknown_share(doc):
     return doc["unknown"]["reachable_bytes"] / doc["total"]["reachable_bytes"]
 
@@ -138,7 +163,7 @@ def unknown_share(doc):
 def share_case(fixture):
     marks = []
     if over_target(fixture):
-        marks = [pytest.mark.xfail(strict=True, reason="stack-held objects are not typed yet "
+        marks = [pytest.mark.xfail(strict=True, reason="over 1% of unknown reachable bytes "
                                    "(over_target)")]
     return pytest.param(fixture, marks=marks, id=fixture.name)
 

@@ -19,7 +19,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -96,9 +98,28 @@ struct gm_live {
 	struct gm_u64map cache_index; /* page address -> 1 + its slot in cache */
 	uint8_t *cache;
 	size_t ncache;
+	/*
+	 * The snapshot (gm_live_snapshot): while active, every read is served
+	 * from it, never from the process, which runs again.
+	 */
+	struct snap_extent *snap;
+	size_t nsnap, cap_snap;
+	struct snap_file *snap_files;
+	size_t nsnap_files, cap_snap_files;
+	struct snap_hole *snap_holes; /* pages of copied ranges that could not be read */
+	size_t nsnap_holes, cap_snap_holes;
+	uint8_t *snap_buf; /* mmap'd: the copied pages, in address order */
+	size_t snap_buf_bytes;
+	bool snap_active;
+	uint64_t max_snapshot; /* 0: half of MemAvailable */
+	/* This run's snapshot (reset by gm_live_stop): whether one was taken, its bytes. */
+	bool snap_taken;
+	uint64_t snap_bytes;
 };
 
 static bool parse_maps_line(char *line, struct gm_mapping *m, const char **path_ret);
+static struct gomem_error *snap_read(struct gm_live *l, uint64_t addr, uint8_t *out, size_t len);
+static void snap_drop(struct gm_live *l);
 static struct gomem_error *parse_maps(const char *what, char *text, struct gm_mapping **ret,
 				      size_t *n_ret);
 static void free_mappings(struct gm_mapping *m, size_t n);
@@ -253,9 +274,21 @@ static long tracer_of(int pid, pid_t tid)
 	return tracer;
 }
 
+static void sleep_us(long us);
+
 static struct gomem_error *seize_error(int pid, pid_t tid, int e)
 {
 	long tracer = e == EPERM ? tracer_of(pid, tid) : 0;
+	/*
+	 * A process being killed refuses PTRACE_SEIZE (EPERM) before it is a
+	 * zombie: give it a moment to finish dying, so the error says what
+	 * happened (at most 200 ms, only on this error path).
+	 */
+	for (int i = 0; e == EPERM && tracer <= 0 && i < 20 && !process_gone(pid); i++)
+		sleep_us(10000);
+	if (process_gone(pid))
+		return gm_error(GOMEM_ERROR_IO, "process %d exited while gomem was reading it",
+				pid);
 	if (tracer > 0)
 		return gm_error(GOMEM_ERROR_IO,
 				"process %d is traced by process %ld (a debugger?): read it with "
@@ -490,6 +523,11 @@ struct gomem_error *gm_live_stop(struct gm_live *l)
 {
 	if (!l->stop_wanted || l->stopped)
 		return NULL;
+	/* A new run: the last one's copy goes (a buffer prepared for this one stays). */
+	if (l->snap_active)
+		snap_drop(l);
+	l->snap_taken = false;
+	l->snap_bytes = 0;
 	clock_gettime(CLOCK_MONOTONIC, &l->stop_start);
 	l->stopped = true;
 	l->nstops++;
@@ -619,6 +657,7 @@ void gm_live_destroy(struct gm_live *l)
 	gm_live_resume(l);
 	resume_process(l);
 	drop_cache(l);
+	snap_drop(l);
 	if (l->mem_fd >= 0)
 		close(l->mem_fd);
 	if (l->pagemap_fd >= 0)
@@ -781,6 +820,8 @@ static bool read_cached(struct gm_live *l, uint64_t addr, uint8_t *out, size_t l
 struct gomem_error *gm_live_read(void *arg, uint64_t addr, void *buf, size_t len)
 {
 	struct gm_live *l = arg;
+	if (l->snap_active)
+		return snap_read(l, addr, buf, len);
 	/* Small reads only: a large one is one pread anyway. */
 	if (l->stopped && !l->cb && len <= 4 * CACHE_PAGE && read_cached(l, addr, buf, len))
 		return NULL;
@@ -810,6 +851,513 @@ struct gomem_error *gm_live_read(void *arg, uint64_t addr, void *buf, size_t len
 		out += n;
 		addr += (uint64_t)n;
 		len -= (size_t)n;
+	}
+	return NULL;
+}
+
+/* ---- the snapshot ---- */
+
+/*
+ * What the object graph reads, copied while the process stands still, so
+ * that it can go on while gomem analyses. The copy holds every page of
+ * every private readable mapping that pagemap says is in memory or swapped
+ * out, read with large process_vm_readv calls. The rest of such a mapping
+ * reads as the process itself would read it: zeros where an anonymous page
+ * was never touched, the file where a page of a file was never brought in
+ * (nor written: a private page once written is anonymous, so in memory or
+ * in swap, so copied). Shared mappings (MAP_SHARED: files, never the Go
+ * heap) are not copied, and a read of one fails. So a read served by the
+ * snapshot never goes to the process, and what it returns is what the
+ * process held when it was stopped.
+ */
+#define SNAP_PAGEMAP_BATCH 8192u	/* pagemap entries per pread while planning */
+#define SNAP_IOV	   1024u	/* ranges per process_vm_readv (IOV_MAX) */
+#define SNAP_MAX_SCAN	   (1ULL << 26) /* pages of readable private mappings planned */
+#define PM_SWAPPED	   (1ULL << 62)
+
+enum snap_kind { SNAP_COPY, SNAP_ZERO, SNAP_FILE };
+
+struct snap_extent {
+	uint64_t start, end;
+	uint64_t at;   /* SNAP_COPY: offset in snap_buf; SNAP_FILE: offset in the file */
+	uint32_t kind; /* enum snap_kind */
+	uint32_t file; /* SNAP_FILE: index in snap_files */
+};
+
+/* A file some private mapping maps: read where the process never brought a page of it in. */
+struct snap_file {
+	char *path;
+	uint64_t start, end; /* the mapping, for /proc/PID/map_files */
+	uint64_t dev, ino;   /* as /proc/PID/maps shows them: the file opened must be that one */
+	int fd;		     /* -1 until opened */
+	bool failed;
+};
+
+struct snap_hole {
+	uint64_t start, end; /* pages of a copied range that could not be read */
+};
+
+GM_DEFINE_GROW(grow_snap, struct snap_extent)
+GM_DEFINE_GROW(grow_snap_file, struct snap_file)
+GM_DEFINE_GROW(grow_snap_hole, struct snap_hole)
+
+/* Forgets the plan: its extents, files and holes (not the buffer). */
+static void snap_drop_plan(struct gm_live *l)
+{
+	for (size_t i = 0; i < l->nsnap_files; i++) {
+		free(l->snap_files[i].path);
+		if (l->snap_files[i].fd >= 0)
+			close(l->snap_files[i].fd);
+	}
+	free(l->snap_files);
+	free(l->snap);
+	free(l->snap_holes);
+	l->snap_files = NULL;
+	l->snap = NULL;
+	l->snap_holes = NULL;
+	l->nsnap_files = l->cap_snap_files = l->nsnap = l->cap_snap = 0;
+	l->nsnap_holes = l->cap_snap_holes = 0;
+	l->snap_active = false;
+}
+
+static void snap_drop(struct gm_live *l)
+{
+	snap_drop_plan(l);
+	if (l->snap_buf)
+		munmap(l->snap_buf, l->snap_buf_bytes);
+	l->snap_buf = NULL;
+	l->snap_buf_bytes = 0;
+}
+
+/*
+ * A buffer of at least bytes for the copy: the prepared one when it is
+ * large enough. prefault: touch every page now (huge pages where the kernel
+ * gives them), so that the copy made while the process stands still takes
+ * no page fault.
+ */
+static struct gomem_error *snap_buffer(struct gm_live *l, uint64_t bytes, bool prefault)
+{
+	if (l->snap_buf && l->snap_buf_bytes >= bytes)
+		return NULL;
+	if (l->snap_buf)
+		munmap(l->snap_buf, l->snap_buf_bytes);
+	l->snap_buf = NULL;
+	l->snap_buf_bytes = 0;
+	if (!bytes || bytes > SIZE_MAX)
+		return bytes ? &gm_error_no_memory : NULL;
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return gm_error(GOMEM_ERROR_NO_MEMORY,
+				"process %d: cannot allocate %llu bytes for its copy", l->pid,
+				(unsigned long long)bytes);
+	madvise(p, bytes, MADV_HUGEPAGE);
+	if (prefault) {
+		for (uint64_t off = 0; off < bytes; off += CACHE_PAGE)
+			((volatile uint8_t *)p)[off] = 0;
+	}
+	l->snap_buf = p;
+	l->snap_buf_bytes = bytes;
+	return NULL;
+}
+
+/* Appends [start, end) of kind, merged with the last extent where it continues it. */
+static bool snap_add(struct gm_live *l, uint64_t start, uint64_t end, enum snap_kind kind,
+		     uint64_t at, uint32_t file)
+{
+	struct snap_extent *last = l->nsnap ? &l->snap[l->nsnap - 1] : NULL;
+	if (last && last->end == start && last->kind == (uint32_t)kind &&
+	    (kind == SNAP_ZERO || (last->at + (last->end - last->start) == at &&
+				   (kind == SNAP_COPY || last->file == file)))) {
+		last->end = end;
+		return true;
+	}
+	struct snap_extent *e = grow_snap(&l->snap, &l->nsnap, &l->cap_snap);
+	if (!e)
+		return false;
+	*e = (struct snap_extent){start, end, at, (uint32_t)kind, file};
+	return true;
+}
+
+/* One line of /proc/PID/maps with the device and inode of its file. */
+struct snap_map {
+	uint64_t start, end, offset, dev, ino;
+	bool readable, private_;
+	const char *path; /* NULL, "[heap]"-style names, or a file's path */
+};
+
+static bool parse_snap_map(char *line, struct snap_map *m)
+{
+	unsigned long long start, end, off, ino;
+	unsigned maj, min;
+	char perms[5];
+	int n = 0;
+	if (sscanf(line, "%llx-%llx %4s %llx %x:%x %llu %n", &start, &end, perms, &off, &maj, &min,
+		   &ino, &n) < 7 ||
+	    end < start || strlen(perms) != 4)
+		return false;
+	const char *path = n > 0 ? line + n : "";
+	*m = (struct snap_map){.start = start,
+			       .end = end,
+			       .offset = off,
+			       .dev = makedev(maj, min),
+			       .ino = ino,
+			       .readable = perms[0] == 'r',
+			       .private_ = perms[3] == 'p',
+			       .path = *path ? path : NULL};
+	return true;
+}
+
+/* The pages of one mapping, by kind, appended to the plan; *bytes grows by those to copy. */
+static struct gomem_error *snap_plan_mapping(struct gm_live *l, const struct snap_map *m,
+					     uint64_t *pm, uint64_t *bytes, uint64_t *scanned)
+{
+	const uint64_t psz = l->page_size;
+	/* A file's path (not "[stack]", "[vdso]"...): its pages not in memory are the file's. */
+	bool file = m->path && m->path[0] == '/' && m->ino;
+	uint32_t fidx = 0;
+	if (file) {
+		struct snap_file *f =
+		    grow_snap_file(&l->snap_files, &l->nsnap_files, &l->cap_snap_files);
+		if (!f)
+			return &gm_error_no_memory;
+		*f = (struct snap_file){.path = strdup(m->path),
+					.start = m->start,
+					.end = m->end,
+					.dev = m->dev,
+					.ino = m->ino,
+					.fd = -1};
+		if (!f->path)
+			return &gm_error_no_memory;
+		fidx = (uint32_t)(l->nsnap_files - 1);
+	}
+	uint64_t first = m->start / psz, pages = (m->end - m->start) / psz;
+	if (pages > SNAP_MAX_SCAN - *scanned)
+		return gm_error(GOMEM_ERROR_UNSUPPORTED,
+				"process %d maps more than %llu GiB of readable private memory: "
+				"too much to plan a copy of; read it with --no-stop",
+				l->pid, (unsigned long long)((SNAP_MAX_SCAN * psz) >> 30));
+	*scanned += pages;
+	for (uint64_t i = 0; i < pages;) {
+		uint64_t want = pages - i < SNAP_PAGEMAP_BATCH ? pages - i : SNAP_PAGEMAP_BATCH;
+		ssize_t got = -1;
+		if (l->pagemap_fd >= 0) {
+			do
+				got = pread(l->pagemap_fd, pm, want * 8, (off_t)((first + i) * 8));
+			while (got < 0 && errno == EINTR);
+		}
+		/* Without pagemap (or past its end) every page is copied. */
+		uint64_t have = got > 0 ? (uint64_t)got / 8 : 0;
+		for (uint64_t k = 0; k < want; k++) {
+			uint64_t a = m->start + (i + k) * psz;
+			bool in = k >= have || (pm[k] & (PM_PRESENT | PM_SWAPPED));
+			enum snap_kind kind = in ? SNAP_COPY : file ? SNAP_FILE : SNAP_ZERO;
+			uint64_t at = kind == SNAP_COPY ? *bytes : m->offset + (a - m->start);
+			if (!snap_add(l, a, a + psz, kind, at, fidx))
+				return &gm_error_no_memory;
+			if (in)
+				*bytes += psz;
+		}
+		i += want;
+	}
+	return NULL;
+}
+
+/* The plan: every private readable mapping's pages by kind; *bytes_ret those to copy. */
+static struct gomem_error *snap_plan(struct gm_live *l, uint64_t *bytes_ret)
+{
+	char *text;
+	TRY(read_proc_file(l->pid, "maps", &text, NULL));
+	uint64_t *pm = malloc(SNAP_PAGEMAP_BATCH * sizeof(*pm));
+	struct gomem_error *err = pm ? NULL : &gm_error_no_memory;
+	uint64_t bytes = 0, scanned = 0;
+	for (char *line = text, *next; !err && line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		struct snap_map m;
+		if (!parse_snap_map(line, &m))
+			err = gm_error(GOMEM_ERROR_FORMAT, "/proc/%d/maps: cannot parse \"%.60s\"",
+				       l->pid, line);
+		else if (m.readable && m.private_ && m.end > m.start &&
+			 m.start % l->page_size == 0 && m.end % l->page_size == 0)
+			err = snap_plan_mapping(l, &m, pm, &bytes, &scanned);
+	}
+	free(pm);
+	free(text);
+	if (!err)
+		*bytes_ret = bytes;
+	return err;
+}
+
+/* Records [start, end) as unreadable (it is zeros in the copy). Holes come in address order. */
+static bool snap_hole(struct gm_live *l, uint64_t start, uint64_t end)
+{
+	struct snap_hole *last = l->nsnap_holes ? &l->snap_holes[l->nsnap_holes - 1] : NULL;
+	if (last && last->end == start) {
+		last->end = end;
+		return true;
+	}
+	struct snap_hole *h = grow_snap_hole(&l->snap_holes, &l->nsnap_holes, &l->cap_snap_holes);
+	if (!h)
+		return false;
+	*h = (struct snap_hole){start, end};
+	return true;
+}
+
+/*
+ * Copies [addr, end) of the process to out where process_vm_readv stopped
+ * (or cannot be used): through /proc/PID/mem, at once, then a page at a
+ * time where that fails; a page that cannot be read becomes a hole.
+ */
+static struct gomem_error *snap_copy_slowly(struct gm_live *l, uint64_t addr, uint64_t end,
+					    uint8_t *out)
+{
+	const uint64_t psz = l->page_size;
+	while (addr < end) {
+		ssize_t got;
+		do
+			got = pread(l->mem_fd, out, end - addr, (off_t)addr);
+		while (got < 0 && errno == EINTR);
+		if (got > 0) {
+			addr += (uint64_t)got;
+			out += got;
+			continue;
+		}
+		/* 0: the process's memory is gone (it is exiting). */
+		if (got == 0 || process_gone(l->pid))
+			return gm_error(GOMEM_ERROR_IO,
+					"process %d exited while gomem was copying it", l->pid);
+		uint64_t n = psz - addr % psz < end - addr ? psz - addr % psz : end - addr;
+		do
+			got = pread(l->mem_fd, out, n, (off_t)addr);
+		while (got < 0 && errno == EINTR);
+		if (got != (ssize_t)n) {
+			memset(out, 0, n);
+			if (!snap_hole(l, addr, addr + n))
+				return &gm_error_no_memory;
+		}
+		addr += n;
+		out += n;
+	}
+	return NULL;
+}
+
+/* Copies every SNAP_COPY extent into snap_buf, SNAP_IOV ranges per call. */
+static struct gomem_error *snap_copy(struct gm_live *l)
+{
+	struct iovec remote[SNAP_IOV];
+	size_t index[SNAP_IOV];
+	size_t i = 0;
+	while (i < l->nsnap) {
+		size_t n = 0;
+		uint64_t want = 0, at0 = 0;
+		for (; i < l->nsnap && n < SNAP_IOV; i++) {
+			const struct snap_extent *e = &l->snap[i];
+			if (e->kind != SNAP_COPY)
+				continue;
+			if (!n)
+				at0 = e->at;
+			remote[n] = (struct iovec){(void *)(uintptr_t)e->start, e->end - e->start};
+			index[n++] = i;
+			want += e->end - e->start;
+		}
+		if (!n)
+			break;
+		struct iovec local = {l->snap_buf + at0, want};
+		ssize_t got = process_vm_readv(l->pid, &local, 1, remote, n, 0);
+		if (got == (ssize_t)want)
+			continue;
+		if (got < 0 && errno == ESRCH)
+			return gm_error(GOMEM_ERROR_IO,
+					"process %d exited while gomem was copying it", l->pid);
+		/* Where it stopped: the rest of that range page by page, then on from the next. */
+		uint64_t done = got > 0 ? (uint64_t)got : 0;
+		size_t k = 0;
+		while (k < n && done >= remote[k].iov_len)
+			done -= remote[k++].iov_len;
+		const struct snap_extent *e = &l->snap[index[k]];
+		TRY(snap_copy_slowly(l, e->start + done, e->end, l->snap_buf + e->at + done));
+		i = index[k] + 1;
+	}
+	return NULL;
+}
+
+/* The default limit of a copy: half of what the machine has available, 0 when unknown. */
+static uint64_t half_available(void)
+{
+	FILE *f = fopen("/proc/meminfo", "re");
+	unsigned long long kb = 0;
+	char line[128];
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+			break;
+	}
+	if (f)
+		fclose(f);
+	return (uint64_t)kb << 9;
+}
+
+static struct gomem_error *snap_too_large(struct gm_live *l, uint64_t bytes)
+{
+	char h1[32], h2[32];
+	uint64_t limit = l->max_snapshot ? l->max_snapshot : half_available();
+	if (bytes <= limit)
+		return NULL;
+	return gm_error(GOMEM_ERROR_UNSUPPORTED,
+			"process %d: the object graph needs a copy of %s of its memory, more "
+			"than %s allows (%s); raise it with --max-snapshot BYTES, or read the "
+			"process while it runs with --no-stop",
+			l->pid, gm_human_bytes(bytes, h1),
+			l->max_snapshot ? "--max-snapshot" : "half of the available memory",
+			gm_human_bytes(limit, h2));
+}
+
+void gm_live_set_max_snapshot(struct gm_live *l, uint64_t bytes)
+{
+	l->max_snapshot = bytes;
+}
+
+/*
+ * The size of the copy, planned while the process runs (the plan made once
+ * it is stopped is the one used), checked against the limit, and a buffer of
+ * that size with a margin made ready: the pause is then the copy alone.
+ */
+struct gomem_error *gm_live_prepare_snapshot(struct gm_live *l)
+{
+	if (!l->stop_wanted || l->stopped || l->cb)
+		return NULL;
+	uint64_t bytes = 0;
+	struct gomem_error *err = snap_plan(l, &bytes);
+	snap_drop_plan(l);
+	if (!err)
+		err = snap_too_large(l, bytes);
+	/* A margin for what the process maps between now and the stop. */
+	if (!err)
+		err = snap_buffer(l, bytes + bytes / 16 + (4u << 20), true);
+	return err;
+}
+
+struct gomem_error *gm_live_snapshot(struct gm_live *l)
+{
+	if (!l->stopped || l->cb || l->snap_active)
+		return NULL;
+	uint64_t bytes = 0;
+	struct gomem_error *err = snap_plan(l, &bytes);
+	if (!err)
+		err = snap_too_large(l, bytes);
+	if (!err)
+		err = snap_buffer(l, bytes, false);
+	if (!err)
+		err = snap_copy(l);
+	if (err) {
+		snap_drop(l);
+		return err;
+	}
+	drop_cache(l);
+	l->snap_active = l->snap_taken = true;
+	l->snap_bytes = bytes;
+	gm_live_resume(l); /* the process goes on; every read from here is the copy's */
+	return NULL;
+}
+
+void gm_live_end_snapshot(struct gm_live *l)
+{
+	snap_drop(l);
+}
+
+bool gm_live_snapshot_taken(const struct gm_live *l, uint64_t *bytes_ret)
+{
+	*bytes_ret = l->snap_bytes;
+	return l->snap_taken;
+}
+
+/* A read the snapshot does not hold, said as a read of the process would have failed. */
+static struct gomem_error *snap_miss(const struct gm_live *l, uint64_t addr)
+{
+	const struct gm_mapping *r = find_range(l, addr);
+	if (r && !(r->flags & PF_R))
+		return gm_error(GOMEM_ERROR_FAULT,
+				"cannot read 0x%llx: in a mapping of process %d without read "
+				"permission (a reservation)",
+				(unsigned long long)addr, l->pid);
+	if (r)
+		return gm_error(GOMEM_ERROR_FAULT,
+				"cannot read 0x%llx: in a shared mapping of process %d, which "
+				"gomem did not copy while it was stopped",
+				(unsigned long long)addr, l->pid);
+	return gm_error(GOMEM_ERROR_FAULT, "cannot read 0x%llx: not mapped in process %d",
+			(unsigned long long)addr, l->pid);
+}
+
+static int snap_file_fd(struct gm_live *l, struct snap_file *f)
+{
+	if (f->fd >= 0 || f->failed)
+		return f->fd;
+	char path[PROC_PATH_MAX + 48];
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", l->pid,
+		 (unsigned long long)f->start, (unsigned long long)f->end);
+	const char *tries[] = {path, f->path};
+	for (size_t i = 0; i < GM_ARRAY_SIZE(tries) && f->fd < 0; i++) {
+		int fd = open(tries[i], O_RDONLY | O_CLOEXEC);
+		struct stat st;
+		if (fd >= 0 && fstat(fd, &st) == 0 && (uint64_t)st.st_ino == f->ino &&
+		    (uint64_t)st.st_dev == f->dev)
+			f->fd = fd;
+		else if (fd >= 0)
+			close(fd);
+	}
+	f->failed = f->fd < 0;
+	return f->fd;
+}
+
+static struct gomem_error *snap_read_file(struct gm_live *l, const struct snap_extent *e,
+					  uint64_t addr, uint8_t *out, size_t n)
+{
+	struct snap_file *f = &l->snap_files[e->file];
+	int fd = snap_file_fd(l, f);
+	uint64_t off = e->at + (addr - e->start);
+	ssize_t got = -1;
+	if (fd >= 0 && off <= (uint64_t)INT64_MAX) {
+		do
+			got = pread(fd, out, n, (off_t)off);
+		while (got < 0 && errno == EINTR);
+	}
+	if (got == (ssize_t)n)
+		return NULL;
+	/* Past the file's end the process would fault (SIGBUS) too. */
+	return gm_error(GOMEM_ERROR_FAULT,
+			"cannot read 0x%llx: a page of %s that process %d had not brought in, "
+			"and the file cannot be read (changed or gone since)",
+			(unsigned long long)addr, f->path, l->pid);
+}
+
+static struct gomem_error *snap_read(struct gm_live *l, uint64_t addr, uint8_t *out, size_t len)
+{
+	while (len) {
+		const struct snap_extent *e = GM_FIND_RANGE(l->snap, l->nsnap, start, end, addr);
+		if (!e)
+			return snap_miss(l, addr);
+		size_t n = e->end - addr < len ? (size_t)(e->end - addr) : len;
+		if (e->kind == SNAP_COPY) {
+			size_t h = GM_UPPER_BOUND(l->snap_holes, l->nsnap_holes, end, addr);
+			if (h < l->nsnap_holes && l->snap_holes[h].start < addr + n)
+				return gm_error(GOMEM_ERROR_FAULT,
+						"cannot read 0x%llx: process %d could not be read "
+						"there when gomem copied it",
+						(unsigned long long)(l->snap_holes[h].start > addr
+									 ? l->snap_holes[h].start
+									 : addr),
+						l->pid);
+			memcpy(out, l->snap_buf + e->at + (addr - e->start), n);
+		} else if (e->kind == SNAP_ZERO) {
+			memset(out, 0, n);
+		} else {
+			TRY(snap_read_file(l, e, addr, out, n));
+		}
+		out += n;
+		addr += n;
+		len -= n;
 	}
 	return NULL;
 }

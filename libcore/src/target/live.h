@@ -26,6 +26,27 @@ void gm_live_resume(struct gm_live *l);
 /* Whether the process is stopped by gomem, and how long it stood still in all (ns, stops). */
 bool gm_live_pause(const struct gm_live *l, uint64_t *ns_ret, unsigned *stops_ret);
 bool gm_live_stopped(const struct gm_live *l);
+/*
+ * Copies what the object graph reads (every private readable mapping's
+ * pages in memory or in swap) while the process is stopped, then resumes
+ * it: from here until gm_live_end_snapshot() every read is served from the
+ * copy, never from the process. Nothing unless gomem stopped the process.
+ * Fails, leaving the process stopped, when the copy would exceed the limit
+ * (gm_live_set_max_snapshot; 0: half of MemAvailable).
+ */
+struct gomem_error *gm_live_snapshot(struct gm_live *l);
+/*
+ * Before gm_live_stop, for a run that will take a snapshot: its size from
+ * the process as it runs, refused above the limit before the process is
+ * stopped at all, and its buffer allocated and touched, so that the stop
+ * holds the copy alone.
+ */
+struct gomem_error *gm_live_prepare_snapshot(struct gm_live *l);
+void gm_live_set_max_snapshot(struct gm_live *l, uint64_t bytes);
+/* Drops the copy: reads go to the process again (stopped by the next gm_live_stop). */
+void gm_live_end_snapshot(struct gm_live *l);
+/* Whether this stop's run took a snapshot, and its bytes. */
+bool gm_live_snapshot_taken(const struct gm_live *l, uint64_t *bytes_ret);
 /* Whether m[0..n) are still the mappings, as the last read of the maps found them. */
 bool gm_live_maps_unchanged(const struct gm_live *l, const struct gm_mapping *m, size_t n);
 /* Resumes the threads it stopped (each as it was) and closes everything. */

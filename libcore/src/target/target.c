@@ -542,6 +542,34 @@ bool gm_target_stopped(const struct gm_target *t)
 	return t->live && gm_live_stopped(t->live);
 }
 
+struct gomem_error *gm_target_snapshot(struct gm_target *t)
+{
+	return t->live ? gm_live_snapshot(t->live) : NULL;
+}
+
+struct gomem_error *gm_target_prepare_snapshot(struct gm_target *t)
+{
+	return t->live ? gm_live_prepare_snapshot(t->live) : NULL;
+}
+
+void gm_target_end_snapshot(struct gm_target *t)
+{
+	if (t->live)
+		gm_live_end_snapshot(t->live);
+}
+
+bool gm_target_snapshot_taken(const struct gm_target *t, uint64_t *bytes_ret)
+{
+	*bytes_ret = 0;
+	return t->live && gm_live_snapshot_taken(t->live, bytes_ret);
+}
+
+void gm_target_set_max_snapshot(struct gm_target *t, uint64_t bytes)
+{
+	if (t->live)
+		gm_live_set_max_snapshot(t->live, bytes);
+}
+
 void gm_target_deinit(struct gm_target *t)
 {
 	gm_live_destroy(t->live); /* resumes a process that was stopped */

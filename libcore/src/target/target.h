@@ -326,6 +326,20 @@ void gm_target_resume(struct gm_target *t);
 bool gm_target_pause(const struct gm_target *t, uint64_t *ns_ret, unsigned *stops_ret);
 /* Whether the process is stopped by gomem now. */
 bool gm_target_stopped(const struct gm_target *t);
+/*
+ * The object graph's copy of a process gomem stopped (target/live.c,
+ * gm_live_snapshot): everything it reads is copied, then the process is
+ * resumed and every read is served from the copy until
+ * gm_target_end_snapshot(). Nothing for other targets, or once taken.
+ * gm_target_snapshot_taken: whether this run took one, and its bytes.
+ */
+struct gomem_error *gm_target_snapshot(struct gm_target *t);
+/* Before gm_target_stop: the snapshot's size checked and its buffer made ready. */
+struct gomem_error *gm_target_prepare_snapshot(struct gm_target *t);
+void gm_target_end_snapshot(struct gm_target *t);
+bool gm_target_snapshot_taken(const struct gm_target *t, uint64_t *bytes_ret);
+/* The most a snapshot may copy (0: half of the machine's MemAvailable). */
+void gm_target_set_max_snapshot(struct gm_target *t, uint64_t bytes);
 
 /* A warning about the target that every verb's output carries. */
 struct gomem_error *gm_target_warn(struct gm_target *t, const char *fmt, ...) GM_PRINTF(2, 3);

@@ -187,6 +187,12 @@ struct gomem_error *gomem_target_open_callback(const char *exe_path, int pid, ui
 					       NULL, ret);
 }
 
+void gomem_target_set_max_snapshot(struct gomem_target *t, uint64_t bytes)
+{
+	if (t)
+		gm_target_set_max_snapshot(&t->target, bytes);
+}
+
 void gomem_target_destroy(struct gomem_target *t)
 {
 	if (!t)

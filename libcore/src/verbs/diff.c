@@ -4,6 +4,10 @@
  * gomem/summary/v1 JSON: made here from a target (this one, or another core
  * of the same executable), or saved by `gomem summary --json` earlier, from
  * any executable. The change is always B - A.
+ *
+ * With --types, and two cores of one executable, also by type: `gomem
+ * types` of each side (the object graph of each core: slower, so only when
+ * asked), the reachable and unreachable objects and bytes of each type.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -16,8 +20,9 @@
 
 #include "verbs/verbs.h"
 
-#define PATH_SEP '\x1f' /* between the names of a node's path: no name holds it */
-#define MAX_PATH 4096
+#define DEFAULT_TYPE_LIMIT 20
+#define PATH_SEP	   '\x1f' /* between the names of a node's path: no name holds it */
+#define MAX_PATH	   4096
 
 /* One number on both sides; a side is missing when it is null or absent. */
 struct delta {
@@ -56,8 +61,15 @@ struct class_row {
 	struct delta spans, objects, object_bytes, free_slot_bytes, tail_waste_bytes;
 };
 
+/* A type of `gomem types` on one side or both (a type a side lacks has nothing there). */
+struct type_row {
+	const char *name; /* in the side's parsed types report */
+	struct delta objects, bytes, unreachable_objects, unreachable_bytes;
+};
+
 struct side {
 	const struct gm_json *root, *target;
+	const struct gm_json *types; /* its gomem/types/v1 report, NULL without --types */
 };
 
 struct diff {
@@ -68,6 +80,9 @@ struct diff {
 	struct class_row classes[GM_MAX_SIZE_CLASSES];
 	size_t nclasses;
 	bool have_classes;
+	struct type_row *types; /* --types: the types that changed, largest change first */
+	size_t ntypes, cap_types;
+	uint64_t limit; /* of the types shown (0: all) */
 };
 
 /* ---- reading the two sides ---- */
@@ -252,6 +267,128 @@ static bool class_changed(const struct class_row *r)
 	       changed(&r->free_slot_bytes) || changed(&r->tail_waste_bytes);
 }
 
+GM_DEFINE_GROW(grow_types, struct type_row)
+
+static const char *const type_fields[] = {"reachable_objects", "reachable_bytes",
+					  "unreachable_objects", "unreachable_bytes"};
+
+static struct delta *type_delta(struct type_row *r, size_t k)
+{
+	struct delta *d[] = {&r->objects, &r->bytes, &r->unreachable_objects,
+			     &r->unreachable_bytes};
+	return d[k];
+}
+
+/* One side's row of a type (its "types" entry, or its "unknown" object as "(unknown)"). */
+static struct gomem_error *add_type(struct diff *df, const char *name, const struct gm_json *row,
+				    bool is_b)
+{
+	struct type_row *r = grow_types(&df->types, &df->ntypes, &df->cap_types);
+	if (!r)
+		return &gm_error_no_memory;
+	memset(r, 0, sizeof(*r));
+	r->name = name;
+	for (size_t k = 0; k < GM_ARRAY_SIZE(type_fields); k++) {
+		struct delta *d = type_delta(r, k);
+		uint64_t v = 0;
+		if (!gm_json_get_uint(row, type_fields[k], &v))
+			return gm_error(GOMEM_ERROR_FORMAT, "types of %s: %s without %s",
+					is_b ? "B" : "A", name, type_fields[k]);
+		if (is_b)
+			d->b = v;
+		else
+			d->a = v;
+	}
+	return NULL;
+}
+
+static struct gomem_error *add_types(struct diff *df, const struct gm_json *doc, bool is_b)
+{
+	const struct gm_json *types = gm_json_get(doc, "types");
+	const struct gm_json *unknown = gm_json_get(doc, "unknown");
+	if (!types || types->type != GM_JSON_ARRAY || !unknown)
+		return gm_error(GOMEM_ERROR_FORMAT, "the types of %s are not a gomem types report",
+				is_b ? "B" : "A");
+	for (size_t i = 0; i < types->n; i++) {
+		const char *name = gm_json_get_string(&types->items[i], "type");
+		if (!name)
+			return gm_error(GOMEM_ERROR_FORMAT, "types of %s: a type without a name",
+					is_b ? "B" : "A");
+		TRY(add_type(df, name, &types->items[i], is_b));
+	}
+	return add_type(df, "(unknown)", unknown, is_b);
+}
+
+static int cmp_type_name(const void *x, const void *y)
+{
+	const struct type_row *a = x, *b = y;
+	return strcmp(a->name, b->name);
+}
+
+static bool type_changed(struct type_row *r)
+{
+	for (size_t k = 0; k < GM_ARRAY_SIZE(type_fields); k++) {
+		if (changed(type_delta(r, k)))
+			return true;
+	}
+	return false;
+}
+
+/* Largest change of reachable bytes first, then of all bytes, then of objects. */
+static int cmp_type_change(const void *x, const void *y)
+{
+	struct type_row *a = (struct type_row *)x, *b = (struct type_row *)y;
+	uint64_t ka[3] = {magnitude(&a->bytes), magnitude(&a->unreachable_bytes),
+			  magnitude(&a->objects)};
+	uint64_t kb[3] = {magnitude(&b->bytes), magnitude(&b->unreachable_bytes),
+			  magnitude(&b->objects)};
+	for (size_t k = 0; k < 3; k++) {
+		if (ka[k] != kb[k])
+			return ka[k] > kb[k] ? -1 : 1;
+	}
+	return strcmp(a->name, b->name);
+}
+
+/* Both sides' types, merged by name (sorted, then adjacent rows of one name summed). */
+static struct gomem_error *types_build(struct diff *df)
+{
+	TRY(add_types(df, df->a.types, false));
+	TRY(add_types(df, df->b.types, true));
+	for (size_t i = 0; i < df->ntypes; i++) {
+		for (size_t k = 0; k < GM_ARRAY_SIZE(type_fields); k++) {
+			type_delta(&df->types[i], k)->has_a = true;
+			type_delta(&df->types[i], k)->has_b = true;
+		}
+	}
+	gm_sort(df->types, df->ntypes, sizeof(*df->types), cmp_type_name);
+	size_t n = 0;
+	for (size_t i = 0; i < df->ntypes; i++) {
+		struct type_row *r = &df->types[i];
+		if (n && strcmp(df->types[n - 1].name, r->name) == 0) {
+			/* One type on both sides (a report names each type once). */
+			for (size_t k = 0; k < GM_ARRAY_SIZE(type_fields); k++) {
+				type_delta(&df->types[n - 1], k)->a += type_delta(r, k)->a;
+				type_delta(&df->types[n - 1], k)->b += type_delta(r, k)->b;
+			}
+			continue;
+		}
+		df->types[n++] = *r;
+	}
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (type_changed(&df->types[i]))
+			df->types[m++] = df->types[i];
+	}
+	df->ntypes = m;
+	gm_sort(df->types, df->ntypes, sizeof(*df->types), cmp_type_change);
+	return NULL;
+}
+
+static size_t types_shown(const struct diff *df)
+{
+	return df->limit && df->limit < df->ntypes ? (size_t)df->limit : df->ntypes;
+}
+
 static struct gomem_error *diff_build(struct diff *df)
 {
 	char path[MAX_PATH];
@@ -319,6 +456,8 @@ static struct gomem_error *diff_build(struct diff *df)
 			    va, vb);
 	else if (ea && eb && strcmp(ea, eb) != 0)
 		gm_run_warn(df->run, false, "A and B are different executables (%s, %s)", ea, eb);
+	if (df->a.types && df->b.types)
+		TRY(types_build(df));
 	return NULL;
 }
 
@@ -429,6 +568,29 @@ static void json_classes(struct gm_jw *w, const struct diff *df)
 	gm_jw_end(w);
 }
 
+static void json_types(struct gm_jw *w, struct diff *df)
+{
+	static const char *const names[] = {"objects", "bytes", "unreachable_objects",
+					    "unreachable_bytes"};
+	gm_jw_key(w, "types");
+	if (!df->a.types || !df->b.types) {
+		gm_jw_null(w);
+		return;
+	}
+	gm_jw_array_lines(w);
+	for (size_t i = 0; i < types_shown(df); i++) {
+		struct type_row *r = &df->types[i];
+		gm_jw_object(w);
+		gm_jw_member_string(w, "type", r->name);
+		for (size_t k = 0; k < GM_ARRAY_SIZE(names); k++)
+			json_member_delta(w, names[k], type_delta(r, k));
+		gm_jw_end(w);
+	}
+	gm_jw_end(w);
+	gm_jw_line(w);
+	gm_jw_member_uint(w, "types_not_shown", df->ntypes - types_shown(df));
+}
+
 static void diff_json(struct diff *df)
 {
 	struct gm_jw *w = &df->run->jw;
@@ -466,6 +628,8 @@ static void diff_json(struct diff *df)
 	gm_jw_end(w);
 	gm_jw_line(w);
 	json_classes(w, df);
+	gm_jw_line(w);
+	json_types(w, df);
 	gm_run_json_end(df->run);
 }
 
@@ -545,6 +709,30 @@ static void text_memstats(struct gm_strbuf *b, const struct gm_json *a, const st
 		gm_strbuf_printf(b, "\nMemStats: no change\n");
 }
 
+static void text_types(struct gm_strbuf *b, struct diff *df)
+{
+	gm_strbuf_printf(b, "\ntypes, largest change first (B - A; reachable objects and "
+			    "bytes, then garbage):\n");
+	if (df->ntypes == 0) {
+		gm_strbuf_printf(b, "  no change\n");
+		return;
+	}
+	gm_strbuf_printf(b, "  %10s %10s %10s %12s %10s %10s  %s\n", "OBJECTS A", "OBJECTS B",
+			 "CHANGE", "BYTES", "GARBAGE", "BYTES", "TYPE");
+	for (size_t i = 0; i < types_shown(df); i++) {
+		struct type_row *r = &df->types[i];
+		char co[40], cb[40], cg[40], cu[40];
+		gm_strbuf_printf(b, "  %10" PRIu64 " %10" PRIu64 " %10s %12s %10s %10s  %s\n",
+				 r->objects.a, r->objects.b, signed_count(&r->objects, co),
+				 signed_bytes(&r->bytes, cb),
+				 signed_count(&r->unreachable_objects, cg),
+				 signed_bytes(&r->unreachable_bytes, cu), r->name);
+	}
+	if (types_shown(df) < df->ntypes)
+		gm_strbuf_printf(b, "  ... %zu more types changed (--limit 0 shows all)\n",
+				 df->ntypes - types_shown(df));
+}
+
 static void diff_text(struct diff *df)
 {
 	struct gm_strbuf *b = &df->run->out;
@@ -591,6 +779,8 @@ static void diff_text(struct diff *df)
 				 signed_bytes(&r->object_bytes, cb), signed_count(&r->spans, cs),
 				 signed_bytes(&r->free_slot_bytes, cf));
 	}
+	if (df->a.types && df->b.types)
+		text_types(b, df);
 	text_memstats(b, gm_json_get(ra, "memstats"), gm_json_get(rb, "memstats"));
 	gm_run_text_warnings(df->run);
 }
@@ -613,24 +803,36 @@ static void side_warnings(struct gm_run *r, const struct gm_json *s, const char 
 	}
 }
 
+/* The types reports of both sides (--types), NULL without. */
+struct types_texts {
+	const char *a, *b;
+	uint64_t limit;
+};
+
 static struct gomem_error *diff_run(struct gm_run *r, const char *a_text, const char *a_what,
-				    const char *b_text, const char *b_what)
+				    const char *b_text, const char *b_what,
+				    const struct types_texts *tt)
 {
-	struct gm_json *a = NULL, *b = NULL;
+	struct gm_json *a = NULL, *b = NULL, *ta = NULL, *tb = NULL;
 	struct diff *df = calloc(1, sizeof(*df));
 	if (!df)
 		return &gm_error_no_memory;
 	struct gomem_error *err = gm_json_parse(a_text, strlen(a_text), a_what, &a);
 	if (!err)
 		err = gm_json_parse(b_text, strlen(b_text), b_what, &b);
+	if (!err && tt)
+		err = gm_json_parse(tt->a, strlen(tt->a), "the types of A", &ta);
+	if (!err && tt)
+		err = gm_json_parse(tt->b, strlen(tt->b), "the types of B", &tb);
 	if (!err)
 		err = check_summary(a, a_what);
 	if (!err)
 		err = check_summary(b, b_what);
 	if (!err) {
 		df->run = r;
-		df->a = (struct side){a, gm_json_get(a, "target")};
-		df->b = (struct side){b, gm_json_get(b, "target")};
+		df->a = (struct side){a, gm_json_get(a, "target"), ta};
+		df->b = (struct side){b, gm_json_get(b, "target"), tb};
+		df->limit = tt ? tt->limit : 0;
 		side_warnings(r, a, "A");
 		side_warnings(r, b, "B");
 		err = diff_build(df);
@@ -642,9 +844,12 @@ static struct gomem_error *diff_run(struct gm_run *r, const char *a_text, const 
 	for (size_t i = 0; i < df->nnodes; i++)
 		free(df->nodes[i].key);
 	free(df->nodes);
+	free(df->types);
 	free(df);
 	gm_json_destroy(a);
 	gm_json_destroy(b);
+	gm_json_destroy(ta);
+	gm_json_destroy(tb);
 	return err;
 }
 
@@ -721,39 +926,68 @@ static struct gomem_error *read_text(const char *path, char **ret)
 }
 
 static const char *const summary_argv[] = {"--json"};
+static const char *const types_argv[] = {"--json", "--limit", "0"};
 
-/* The other side: a saved summary, or the summary of another core of this executable. */
-static struct gomem_error *other_summary(struct gm_run *r, const char *path, char **ret)
+/*
+ * The other side: a saved summary, or the summary (and with types_ret, the
+ * types) of another core of this executable.
+ */
+static struct gomem_error *other_summary(struct gm_run *r, const char *path, char **ret,
+					 char **types_ret)
 {
-	if (is_json_file(path))
+	bool saved = is_json_file(path);
+	if (saved && types_ret)
+		return gm_error(GOMEM_ERROR_USAGE,
+				"diff: --types compares two cores: %s is a saved summary, which "
+				"carries no types",
+				path);
+	if (saved)
 		return read_text(path, ret);
 	struct gomem_target *o = NULL;
 	TRY(gomem_target_open_core_with(r->t->exe_file, path, r->target->debug_file,
 					r->target->layout_from, &o));
-	int partial = 0;
+	int partial = 0, tpartial = 0;
 	struct gomem_error *err = gomem_run(o, "summary", 1, summary_argv, ret, &partial);
+	if (!err && types_ret)
+		err = gomem_run(o, "types", 3, types_argv, types_ret, &tpartial);
 	gomem_target_destroy(o);
-	if (partial)
+	if (partial || tpartial)
 		r->partial = true;
 	return err;
 }
 
 static struct gomem_error *run(struct gm_run *r)
 {
-	char *a = NULL, *b = NULL;
+	char *a = NULL, *b = NULL, *ta = NULL, *tb = NULL;
 	int partial = 0;
+	bool types = gm_run_option(r, "--types") != NULL;
+	struct types_texts tt = {0};
+	TRY(gm_run_uint_option(r, "--limit", DEFAULT_TYPE_LIMIT, &tt.limit));
+	if (gm_run_option(r, "--limit") && !types)
+		return gm_error(GOMEM_ERROR_USAGE,
+				"diff: --limit is for --types (the types shown)");
 	struct gomem_error *err = gomem_run(r->target, "summary", 1, summary_argv, &a, &partial);
 	if (partial)
 		r->partial = true;
+	if (!err && types) {
+		partial = 0;
+		err = gomem_run(r->target, "types", 3, types_argv, &ta, &partial);
+		if (partial)
+			r->partial = true;
+	}
 	if (!err)
-		err = other_summary(r, r->operands[0], &b);
+		err = other_summary(r, r->operands[0], &b, types ? &tb : NULL);
 	if (!err) {
 		char what[512];
 		snprintf(what, sizeof(what), "summary %s", r->operands[0]);
-		err = diff_run(r, a, "this target's summary", b, what);
+		tt.a = ta;
+		tt.b = tb;
+		err = diff_run(r, a, "this target's summary", b, what, types ? &tt : NULL);
 	}
 	free(a);
 	free(b);
+	free(ta);
+	free(tb);
 	return err;
 }
 
@@ -765,7 +999,7 @@ static struct gomem_error *diff_texts(const char *a, const char *what_a, const c
 		return &gm_error_no_memory;
 	r->json = json != 0;
 	gm_jw_init(&r->jw, &r->out);
-	return gm_run_finish(r, diff_run(r, a, what_a, b, what_b), ret);
+	return gm_run_finish(r, diff_run(r, a, what_a, b, what_b, NULL), ret);
 }
 
 struct gomem_error *gomem_diff_summaries(const char *a, const char *b, int json, char **ret)
@@ -799,21 +1033,27 @@ struct gomem_error *gomem_diff_summary_files(const char *path_a, const char *pat
 }
 
 static const struct gm_option_spec options[] = {
+    {"--types", NULL, "also by type (gomem types of both cores: builds the object graph of each)"},
+    {"--limit", "N", "with --types: the N types that changed most (default 20, 0: all)"},
     {NULL, NULL, NULL},
 };
 
 const struct gm_verb gm_verb_diff = {
     .name = "diff",
-    .usage = "diff [--json] OTHER",
+    .usage = "diff [--types [--limit N]] [--json] OTHER",
     .summary = "what grew or shrank between this target and another core or summary",
     .help = "Compares this target with OTHER: another core of the same executable, or "
 	    "a summary saved with gomem summary --json (of any executable). Lists what "
 	    "grew or shrank from this target (A) to OTHER (B), B - A: the nodes of the "
 	    "breakdown tree, by VSZ and RSS, and the size classes of the in-use spans, "
 	    "by objects and bytes, largest change first; then the MemStats that "
-	    "changed. From the shell, gomem diff EXE CORE_A CORE_B, or gomem diff "
-	    "A.json B.json for two saved summaries. With --json, prints one "
-	    "gomem/diff/v1 object.",
+	    "changed. With --types (OTHER a core), also each type's reachable objects and "
+	    "bytes and its garbage, as `gomem types` finds them on each side, largest "
+	    "change of reachable bytes first (--limit N of them, default 20, 0 for all): "
+	    "it builds the object graph of both cores, so it is not done by default. "
+	    "From the shell, gomem diff EXE CORE_A CORE_B, or gomem diff "
+	    "A.json B.json for two saved summaries (without types). With --json, prints "
+	    "one gomem/diff/v1 object (\"types\": null without --types).",
     .min_operands = 1,
     .max_operands = 1,
     .options = options,

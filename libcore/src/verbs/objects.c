@@ -45,6 +45,8 @@ static void progress_done(void)
 struct gomem_error *gm_run_graph(struct gm_run *r, struct gm_graph **ret)
 {
 	struct gm_graph *g = r->target->graph;
+	/* A process gomem stopped: copy what the graph reads, let it go, build from the copy. */
+	TRY(gm_target_snapshot(r->t));
 	if (!g || r->t->source == GM_SOURCE_LIVE) {
 		gm_graph_destroy(g);
 		r->target->graph = NULL;
@@ -89,15 +91,6 @@ static void json_check(struct gm_jw *w, const char *name, uint64_t runtime, uint
 	gm_jw_end(w);
 }
 
-static void json_pair(struct gm_jw *w, const char *key, uint64_t objects, uint64_t bytes)
-{
-	gm_jw_key(w, key);
-	gm_jw_object(w);
-	gm_jw_member_uint(w, "objects", objects);
-	gm_jw_member_uint(w, "bytes", bytes);
-	gm_jw_end(w);
-}
-
 static void objects_json(struct objects *o)
 {
 	struct gm_jw *w = &o->run->jw;
@@ -108,11 +101,13 @@ static void objects_json(struct objects *o)
 	gm_jw_key(w, "target");
 	gm_json_target(w, o->run->target);
 	gm_jw_line(w);
-	json_pair(w, "reachable", st->reachable, st->reachable_bytes);
-	json_pair(w, "unreachable", st->unreachable, st->unreachable_bytes);
-	json_pair(w, "unswept_garbage", g->idx->unswept_garbage, g->idx->unswept_garbage_bytes);
-	json_pair(w, "allocated_since_gc", g->idx->fresh_objects, g->idx->fresh_bytes);
-	json_pair(w, "unreachable_before_gc", st->unreachable_old, st->unreachable_old_bytes);
+	gm_json_objects_bytes(w, "reachable", st->reachable, st->reachable_bytes);
+	gm_json_objects_bytes(w, "unreachable", st->unreachable, st->unreachable_bytes);
+	gm_json_objects_bytes(w, "unswept_garbage", g->idx->unswept_garbage,
+			      g->idx->unswept_garbage_bytes);
+	gm_json_objects_bytes(w, "allocated_since_gc", g->idx->fresh_objects, g->idx->fresh_bytes);
+	gm_json_objects_bytes(w, "unreachable_before_gc", st->unreachable_old,
+			      st->unreachable_old_bytes);
 	gm_jw_line(w);
 	gm_jw_key(w, "roots");
 	gm_jw_array_lines(w);

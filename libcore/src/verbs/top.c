@@ -35,6 +35,8 @@ struct top {
 	uint64_t limit;
 	uint32_t *rows; /* vertices, largest retained first */
 	size_t nrows;
+	/* --by object: the first path to each of the first FIRST_PATHS rows (NULL: none). */
+	struct gm_paths_view **paths;
 	uint64_t shared_objects, shared_bytes; /* dominated by the pseudo-root only */
 	char name[256];
 };
@@ -118,6 +120,42 @@ static void sift_up(const struct gm_dominators *d, uint32_t *h, size_t i)
 		h[(i - 1) / 2] = x;
 		i = (i - 1) / 2;
 	}
+}
+
+/*
+ * --by object: the first path from the roots (as `gomem paths` gives it first)
+ * to the objects of the first FIRST_PATHS rows: one breadth-first search each,
+ * which stops at its object; the rows after it have none (null in JSON).
+ */
+#define FIRST_PATHS 20
+
+static struct gomem_error *first_paths(struct top *t)
+{
+	size_t n = t->nrows < FIRST_PATHS ? t->nrows : FIRST_PATHS;
+	t->paths = calloc(n ? n : 1, sizeof(*t->paths));
+	if (!t->paths)
+		return &gm_error_no_memory;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t id;
+		if (!gm_dom_is_object(t->d, t->rows[i], &id))
+			continue;
+		struct gomem_error *err = gm_run_paths(t->run, t->g, t->ty, id, 1, &t->paths[i]);
+		if (err == &gm_error_no_memory)
+			return err;
+		if (err) {
+			gm_run_warn(t->run, true, "top: no path from the roots: %s",
+				    gomem_error_message(err));
+			gomem_error_destroy(err);
+			t->paths[i] = NULL;
+		}
+	}
+	return NULL;
+}
+
+static const struct gm_paths_view *row_path(const struct top *t, size_t i)
+{
+	const struct gm_paths_view *v = t->paths && i < FIRST_PATHS ? t->paths[i] : NULL;
+	return v && gm_paths_view_count(v) ? v : NULL;
 }
 
 /* The rows: root vertices, or the limit objects that retain most (a heap of limit rows). */
@@ -288,8 +326,9 @@ static void json_root_ref(struct top *t, const char *key, uint32_t r)
 	gm_jw_end(w);
 }
 
-static void json_row(struct top *t, uint32_t v)
+static void json_row(struct top *t, size_t row)
 {
+	uint32_t v = t->rows[row];
 	struct gm_jw *w = &t->run->jw;
 	const struct gm_dominators *d = t->d;
 	uint32_t id;
@@ -320,6 +359,11 @@ static void json_row(struct top *t, uint32_t v)
 				    : d->idom[v] ? "root"
 						 : "roots");
 		gm_jw_member_uint_or_null(w, "dominator_addr", by_object, dom_base);
+		gm_jw_key(w, "path");
+		if (row_path(t, row))
+			gm_paths_json_path(w, row_path(t, row), 0);
+		else
+			gm_jw_null(w);
 	} else {
 		uint32_t r = d->what[v] - 1;
 		const struct gm_dom_root *dr = &d->roots[r];
@@ -353,23 +397,15 @@ static void top_json(struct top *t)
 	gm_jw_key(w, "target");
 	gm_json_target(w, t->run->target);
 	gm_jw_line(w);
-	gm_jw_key(w, "reachable");
-	gm_jw_object(w);
-	gm_jw_member_uint(w, "objects", st->reachable);
-	gm_jw_member_uint(w, "bytes", st->reachable_bytes);
-	gm_jw_end(w);
-	gm_jw_key(w, "shared");
-	gm_jw_object(w);
-	gm_jw_member_uint(w, "objects", t->shared_objects);
-	gm_jw_member_uint(w, "bytes", t->shared_bytes);
-	gm_jw_end(w);
+	gm_json_objects_bytes(w, "reachable", st->reachable, st->reachable_bytes);
+	gm_json_objects_bytes(w, "shared", t->shared_objects, t->shared_bytes);
 	gm_jw_member_uint(w, "roots", d->nroots);
 	gm_jw_member_uint(w, "edges", d->edges);
 	gm_jw_line(w);
 	gm_jw_key(w, "entries");
 	gm_jw_array_lines(w);
 	for (size_t i = 0; i < t->nrows; i++)
-		json_row(t, t->rows[i]);
+		json_row(t, i);
 	for (size_t i = 0; t->by_type && i < t->ntypes && i < t->limit; i++)
 		json_type_row(t, &t->types[i]);
 	gm_jw_end(w);
@@ -434,6 +470,9 @@ static void top_text(struct top *t)
 								     : "roots",
 			    r < d->nroots ? root_kind(&d->roots[r]) : "-",
 			    r < d->nroots ? root_name(t, &d->roots[r]) : "-");
+			if (row_path(t, i))
+				gm_paths_text_lines(b, row_path(t, i), 0, "      path  ",
+						    "            ", 100);
 		} else {
 			const struct gm_dom_root *dr = &d->roots[d->what[v] - 1];
 			gm_strbuf_printf(b, "  %-10s %s\n", root_kind(dr), root_name(t, dr));
@@ -491,6 +530,8 @@ static struct gomem_error *run_top(struct top *t)
 		TRY(by_type(t));
 	else
 		TRY(select_rows(t));
+	if (t->by_object)
+		TRY(first_paths(t));
 	if (r->json)
 		top_json(t);
 	else
@@ -503,6 +544,9 @@ static struct gomem_error *run(struct gm_run *r)
 	struct top t = {.run = r};
 	struct gomem_error *err = run_top(&t);
 	gm_dominators_destroy(t.d);
+	for (size_t i = 0; t.paths && i < t.nrows && i < FIRST_PATHS; i++)
+		gm_paths_view_free(t.paths[i]);
+	free(t.paths);
 	free(t.rows);
 	free(t.types);
 	return err;
@@ -524,7 +568,8 @@ const struct gm_verb gm_verb_top = {
 	    "root or an object retains is what it alone keeps alive, its own slot included: "
 	    "the bytes the next GC would free if it let go. --by root lists the roots, --by "
 	    "object the single objects that retain most, each with the root the walk reached "
-	    "it from first and who holds it alone (an object, its root, or several roots), "
+	    "it from first, who holds it alone (an object, its root, or several roots) and, "
+	    "for the 20 largest, the first path from the roots (as `paths` gives it first), "
 	    "--by type each type (as `types` finds them) with what its objects that no "
 	    "other object of the type dominates retain. "
 	    "Bytes are slot bytes, so the roots' retained bytes and what no single root "

@@ -42,10 +42,10 @@ static int cmp_row(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-static void add(struct type_row *r, bool unreachable, uint64_t size)
+static void add(struct type_row *r, bool unreachable, uint64_t n, uint64_t size)
 {
-	r->objects[unreachable]++;
-	r->bytes[unreachable] += size;
+	r->objects[unreachable] += n;
+	r->bytes[unreachable] += n * size;
 }
 
 /* Counts every allocated object under its type. */
@@ -58,15 +58,31 @@ static struct gomem_error *count(struct types *t)
 		return &gm_error_no_memory;
 	for (size_t k = 0; k < idx->nspans; k++) {
 		const struct gm_index_span *sp = &idx->spans[k];
+		/* Runs of one type and reachability added at once (a span's objects are alike). */
+		uint64_t n[2] = {0, 0}, run = 0;
+		uint32_t run_tid = 0;
+		bool run_unreachable = false;
 		for (uint32_t i = 0; i < sp->nelems; i++) {
 			uint32_t id = sp->first_id + i;
 			if (!gm_heap_index_allocated(idx, id))
 				continue;
 			bool unreachable = !gm_graph_reached(t->g, id);
 			uint32_t tid = gm_typing_type(t->ty, id);
-			add(&t->rows[tid < ntypes ? tid : 0], unreachable, sp->elemsize);
-			add(&t->total, unreachable, sp->elemsize);
+			if (tid >= ntypes)
+				tid = 0;
+			n[unreachable]++;
+			if (run && (tid != run_tid || unreachable != run_unreachable)) {
+				add(&t->rows[run_tid], run_unreachable, run, sp->elemsize);
+				run = 0;
+			}
+			run_tid = tid;
+			run_unreachable = unreachable;
+			run++;
 		}
+		if (run)
+			add(&t->rows[run_tid], run_unreachable, run, sp->elemsize);
+		add(&t->total, false, n[0], sp->elemsize);
+		add(&t->total, true, n[1], sp->elemsize);
 	}
 	for (size_t i = 0; i < ntypes; i++)
 		t->rows[i].id = (uint32_t)i;
@@ -145,6 +161,12 @@ static void types_text(struct types *t)
 			 " from a typed referrer (%" PRIu64 " closures); %" PRIu64
 			 " propagations rejected\n",
 			 st->self_typed, st->propagated, st->closures, st->rejected);
+	gm_strbuf_printf(b,
+			 "also: %" PRIu64 " statics walked (%" PRIu64 " rejected), %" PRIu64
+			 " objects typed by interface words (%" PRIu64 " rejected), %" PRIu64
+			 " closures laid out by their code, %" PRIu64 " widened to arrays\n",
+			 st->statics, st->statics_rejected, st->iface_typed, st->iface_rejected,
+			 st->closure_code_layouts, st->widened);
 	gm_run_text_warnings(t->run);
 }
 
@@ -161,6 +183,9 @@ static void types_json(struct types *t)
 	struct gm_jw *w = &t->run->jw;
 	size_t shown = t->limit && t->limit < t->n ? (size_t)t->limit : t->n;
 	gm_run_json_begin(t->run, "gomem/types/v1");
+	gm_jw_line(w);
+	gm_jw_key(w, "target");
+	gm_json_target(w, t->run->target);
 	gm_jw_line(w);
 	gm_jw_key(w, "types");
 	gm_jw_array_lines(w);
@@ -197,6 +222,15 @@ static void types_json(struct types *t)
 	gm_jw_member_uint(w, "interior", st->interior);
 	gm_jw_member_uint(w, "typed_globals", st->globals);
 	gm_jw_member_uint(w, "unreadable_types", st->bad_types);
+	gm_jw_member_uint(w, "widened", st->widened);
+	gm_jw_member_uint(w, "statics", st->statics);
+	gm_jw_member_uint(w, "statics_rejected", st->statics_rejected);
+	gm_jw_member_uint(w, "statics_skipped", st->statics_skipped);
+	gm_jw_member_uint(w, "iface_pairs", st->iface_pairs);
+	gm_jw_member_uint(w, "iface_typed", st->iface_typed);
+	gm_jw_member_uint(w, "iface_rejected", st->iface_rejected);
+	gm_jw_member_uint(w, "closure_code_layouts", st->closure_code_layouts);
+	gm_jw_member_uint(w, "closure_code_conflicts", st->closure_code_conflicts);
 	gm_jw_end(w);
 	gm_run_json_end(t->run);
 }

@@ -14,11 +14,14 @@
 #include "verbs/verbs.h"
 
 /* The verbs, in the order help lists them; each is defined in a file of its own. */
+/* clang-format off */
 static const struct gm_verb *const verbs[] = {
     &gm_verb_summary, &gm_verb_mappings, &gm_verb_arenas, &gm_verb_spans,
     &gm_verb_classes, &gm_verb_stacks,	 &gm_verb_whatis, &gm_verb_diff,
     &gm_verb_pprof,   &gm_verb_objects,	 &gm_verb_types,  &gm_verb_top,
+    &gm_verb_paths, /* a verb is added on a line of its own */
 };
+/* clang-format on */
 
 static const struct gm_verb *find_verb(const char *name)
 {
@@ -242,6 +245,12 @@ void gm_json_target(struct gm_jw *w, const struct gomem_target *target)
 		gm_jw_seconds(w, ns);
 	else
 		gm_jw_null(w);
+	/* The bytes copied while it was stopped, for the object graph: null when nothing was. */
+	uint64_t copied;
+	if (gm_target_snapshot_taken(t, &copied))
+		gm_jw_member_uint(w, "snapshot_bytes", copied);
+	else
+		gm_jw_member_null(w, "snapshot_bytes");
 	gm_jw_end(w);
 }
 
@@ -256,6 +265,15 @@ void gm_json_check_state_members(struct gm_jw *w, const char *name, enum gm_chec
 	gm_jw_member_bool(w, "skew", s == GM_CHECK_SKEW);
 	gm_jw_member_uint(w, "runtime", runtime);
 	gm_jw_member_uint(w, "reconstructed", reconstructed);
+}
+
+void gm_json_objects_bytes(struct gm_jw *w, const char *key, uint64_t objects, uint64_t bytes)
+{
+	gm_jw_key(w, key);
+	gm_jw_object(w);
+	gm_jw_member_uint(w, "objects", objects);
+	gm_jw_member_uint(w, "bytes", bytes);
+	gm_jw_end(w);
 }
 
 void gm_json_check_members(struct gm_jw *w, const char *name, bool ok, uint64_t runtime,
@@ -302,6 +320,58 @@ void gm_run_text_skew(struct gm_run *r)
 	gm_strbuf_printf(&r->out, "\n");
 }
 
+/*
+ * Whether the run builds the object graph (gm_run_graph), so that the copy
+ * it makes of a live process is prepared before the process is stopped. A
+ * verb left out here still copies, only with its buffer allocated in the
+ * pause (whatis builds the graph only for some addresses).
+ */
+static bool builds_graph(const struct gm_run *r)
+{
+	static const char *const graph_verbs[] = {"objects", "types", "top", "paths"};
+	if (r->verb == &gm_verb_summary)
+		return gm_run_option(r, "--objects") != NULL;
+	if (r->verb == &gm_verb_diff)
+		return gm_run_option(r, "--types") != NULL;
+	if (r->verb == &gm_verb_pprof) {
+		const char *p = gm_run_option(r, "--profile");
+		return !p || strcmp(p, "runtime") != 0; /* objects, the default */
+	}
+	for (size_t i = 0; i < GM_ARRAY_SIZE(graph_verbs); i++) {
+		if (strcmp(r->verb->name, graph_verbs[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The first line of a text report whose verb copied the process for the
+ * object graph: how long it stood still and what was copied. summary says
+ * its pause in its own first line.
+ */
+static struct gomem_error *text_snapshot_line(struct gm_run *r)
+{
+	uint64_t copied, ns;
+	unsigned stops;
+	if (!gm_target_snapshot_taken(r->t, &copied) || !gm_target_pause(r->t, &ns, &stops) ||
+	    r->verb == &gm_verb_summary)
+		return NULL;
+	char h[32];
+	struct gm_strbuf b = {0};
+	gm_strbuf_printf(&b,
+			 "live process %d, stopped %.1f ms while gomem copied %s of its memory; "
+			 "analysed from the copy while it ran\n\n",
+			 r->t->pid, (double)ns / 1e6, gm_human_bytes(copied, h));
+	gm_strbuf_append(&b, r->out.s ? r->out.s : "", r->out.len);
+	if (b.failed) {
+		gm_strbuf_deinit(&b);
+		return &gm_error_no_memory;
+	}
+	gm_strbuf_deinit(&r->out);
+	r->out = b;
+	return NULL;
+}
+
 struct gomem_error *gomem_run(struct gomem_target *t, const char *verb, int argc,
 			      const char *const *argv, char **ret, int *partial_ret)
 {
@@ -331,12 +401,22 @@ struct gomem_error *gomem_run(struct gomem_target *t, const char *verb, int argc
 			      "counters and the structures they count were read at different "
 			      "moments, so a check that differs says nothing about gomem or the "
 			      "process; without --no-stop gomem stops it while it reads";
-	/* A live process stands still from here until the verb has read what it needs. */
+	/*
+	 * A live process stands still from here until the verb has read what it
+	 * needs, or, for a verb that builds the object graph, until gm_run_graph
+	 * has copied what the graph reads (gm_target_snapshot): the graph is then
+	 * built from the copy while the process runs.
+	 */
+	if (!err && builds_graph(r))
+		err = gm_target_prepare_snapshot(r->t);
 	if (!err)
 		err = gm_target_stop(r->t);
 	if (!err)
 		err = r->verb->run(r);
 	gm_target_resume(r->t);
+	gm_target_end_snapshot(r->t);
+	if (!err && !r->json)
+		err = text_snapshot_line(r);
 	if (!err && partial_ret)
 		*partial_ret = r->partial;
 	return gm_run_finish(r, err, ret);

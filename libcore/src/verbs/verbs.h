@@ -5,6 +5,7 @@
 #include "addrspace/addrspace.h"
 #include "objects/objects.h"
 #include "base/pprof.h"
+#include "base/u64map.h"
 #include "runtime/memprofile.h"
 
 /*
@@ -87,6 +88,8 @@ void gm_run_json_end(struct gm_run *r);
 void gm_run_text_warnings(struct gm_run *r);
 /* Writes the "target" object of a JSON report. */
 void gm_json_target(struct gm_jw *w, const struct gomem_target *target);
+/* "key": {"objects": objects, "bytes": bytes}, a count of objects and their size. */
+void gm_json_objects_bytes(struct gm_jw *w, const char *key, uint64_t objects, uint64_t bytes);
 /* "name", "ok", "runtime", "reconstructed": the members of a check of a report. */
 void gm_json_check_members(struct gm_jw *w, const char *name, bool ok, uint64_t runtime,
 			   uint64_t reconstructed);
@@ -119,7 +122,28 @@ struct gomem_error *gm_run_typing(struct gm_run *r, struct gm_typing **ret);
 /* The verbs, one file each. */
 extern const struct gm_verb gm_verb_summary, gm_verb_mappings, gm_verb_arenas, gm_verb_spans,
     gm_verb_classes, gm_verb_stacks, gm_verb_whatis, gm_verb_diff, gm_verb_pprof, gm_verb_objects,
-    gm_verb_types, gm_verb_top;
+    gm_verb_types, gm_verb_top, gm_verb_paths;
+
+/* ---- why an object is alive (paths.c) ---- */
+
+/* The paths to one object, each step named (types, fields, keys, roots). */
+struct gm_paths_view;
+/*
+ * The paths to object id (allocated) of the marked graph g, at most limit
+ * (gm_paths_find), named with the types of ty (NULL: types unknown).
+ */
+struct gomem_error *gm_run_paths(struct gm_run *r, struct gm_graph *g, struct gm_typing *ty,
+				 uint32_t id, unsigned limit, struct gm_paths_view **ret);
+void gm_paths_view_free(struct gm_paths_view *v);
+size_t gm_paths_view_count(const struct gm_paths_view *v);
+/*
+ * Path i as lines of at most width columns (cut with "..."): the root after
+ * first, then each object after indent, "-> 0xc000012340 (main.T) .next".
+ */
+void gm_paths_text_lines(struct gm_strbuf *b, const struct gm_paths_view *v, size_t i,
+			 const char *first, const char *indent, int width);
+/* Path i as a JSON object: {"root": {...}, "depth", "steps": [...]}. */
+void gm_paths_json_path(struct gm_jw *w, const struct gm_paths_view *v, size_t i);
 
 /* ---- the program's own heap profile (pprof_runtime.c) ---- */
 
@@ -146,6 +170,59 @@ void gm_pprof_scale_heap_sample(int64_t count, int64_t size, int64_t rate, bool 
 struct gomem_error *gm_pprof_runtime_profile(struct gm_run *r, const struct gm_memprofile *mp,
 					     struct gm_pclntab *tab, struct gm_pprof *out,
 					     struct gm_pprof_runtime_totals *totals);
+
+/* ---- the object graph as a profile (pprof_objects.c) ---- */
+
+/* The most frames of a stack: longer chains lose their middle types. */
+#define GM_PPROF_OBJECTS_MAX_FRAMES 64
+
+struct gm_pprof_objects_totals {
+	uint64_t objects, bytes;		     /* the samples' sums */
+	uint64_t reachable_objects, reachable_bytes; /* the graph's, to check them against */
+	uint64_t unknown_objects, unknown_bytes;     /* of no known type */
+	uint64_t shared_objects,
+	    shared_bytes;		 /* under (several roots): no single root retains them */
+	uint64_t cut_objects, cut_bytes; /* whose chain lost its middle types */
+};
+
+/*
+ * The stacks of that profile: a trie of frames (a type, a root, (several
+ * roots), (types cut)) by (parent node, frame); node 0 is the empty stack.
+ */
+struct gm_chain_node {
+	uint32_t parent, frame, depth;
+	bool shared;			     /* under (several roots) */
+	uint32_t cached_frame, cached_child; /* the last child looked up (a slice's elements) */
+	uint64_t objects, bytes;	     /* objects whose stack ends here */
+};
+
+struct gm_chain_trie {
+	struct gm_chain_node *nodes;
+	size_t n, cap;
+	struct gm_u64map children; /* parent << 32 | frame -> 1 + the child */
+	uint32_t several_frame, cut_frame;
+};
+
+void gm_chain_trie_init(struct gm_chain_trie *t, uint32_t several_frame, uint32_t cut_frame);
+void gm_chain_trie_deinit(struct gm_chain_trie *t);
+/* The child of node parent for frame, added when new; UINT32_MAX when out of memory. */
+uint32_t gm_chain_trie_child(struct gm_chain_trie *t, uint32_t parent, uint32_t frame);
+/*
+ * The node of an object of type frame that the object (or root) at node
+ * parent dominates: parent itself when it is of the same type (a run is one
+ * frame); below the deepest uncut node (GM_PPROF_OBJECTS_MAX_FRAMES - 2), a
+ * leaf under parent's (types cut) frame. UINT32_MAX when out of memory.
+ */
+uint32_t gm_chain_trie_place(struct gm_chain_trie *t, uint32_t parent, uint32_t frame);
+/* The frames of node's stack, leaf first, into frames (GM_PPROF_OBJECTS_MAX_FRAMES); how many. */
+size_t gm_chain_trie_stack(const struct gm_chain_trie *t, uint32_t node, uint32_t *frames);
+
+/*
+ * Writes into out the reachable heap as a profile: a sample per chain of
+ * types in the dominator tree, from the object's type up to its root.
+ */
+struct gomem_error *gm_pprof_objects_profile(struct gm_run *r, struct gm_pprof *out,
+					     struct gm_pprof_objects_totals *totals);
 
 /* ---- the breakdown tree rendered (breakdown.c) ---- */
 

@@ -32,6 +32,8 @@ struct whatis {
 	bool has_object, allocated;
 	bool has_reachable, reachable; /* the object graph's answer (allocated objects) */
 	char type[256];		       /* its type (objects/typing.c); "" when unknown */
+	struct gm_paths_view *path;    /* the first path from the roots (paths.c); NULL: none */
+	struct gm_typing *ty;	       /* the types (and their graph) object_type used; or NULL */
 	uint64_t obj_base, header_bytes;
 	/* A stack that holds addr. */
 	bool has_stack;
@@ -112,9 +114,36 @@ static void object_type(struct whatis *w, uint32_t id)
 		gomem_error_destroy(err);
 		return;
 	}
+	w->ty = ty;
 	uint32_t tid = gm_typing_type(ty, id);
 	if (tid != GM_TYPE_UNKNOWN)
 		snprintf(w->type, sizeof(w->type), "%s", gm_gotypes_get(&ty->tt, tid)->name);
+}
+
+/*
+ * The first path from the roots to the object at obj_base (paths.c): a
+ * warning (and none) when it fails. The graph is the types' own: for a live
+ * process each call builds a new one, and ids are only good in their graph.
+ */
+static void first_path(struct whatis *w)
+{
+	struct gm_graph *g;
+	uint32_t id;
+	struct gomem_error *err = NULL;
+	if (w->ty)
+		g = w->ty->g;
+	else
+		err = gm_run_graph(w->run, &g);
+	if (!err && (!gm_heap_index_lookup(g->idx, w->obj_base, &id) ||
+		     !gm_heap_index_allocated(g->idx, id)))
+		return;
+	if (!err)
+		err = gm_run_paths(w->run, g, w->ty, id, 1, &w->path);
+	if (err) {
+		gm_run_warn(w->run, true, "no path from the roots: %s", gomem_error_message(err));
+		gomem_error_destroy(err);
+		w->path = NULL;
+	}
 }
 
 /* Whether the object at obj_base is reachable: a warning (and no answer) when the graph fails. */
@@ -132,6 +161,8 @@ static void object_reachable(struct whatis *w)
 		w->has_reachable = true;
 		w->reachable = gm_graph_reached(g, id);
 		object_type(w, id);
+		if (w->reachable)
+			first_path(w);
 	}
 }
 
@@ -465,6 +496,11 @@ static void whatis_json(struct whatis *w)
 			gm_jw_null(jw);
 		gm_jw_key(jw, "type");
 		gm_jw_string_or_null(jw, w->type[0] ? w->type : NULL);
+		gm_jw_key(jw, "path");
+		if (w->path && gm_paths_view_count(w->path))
+			gm_paths_json_path(jw, w->path, 0);
+		else
+			gm_jw_null(jw);
 		gm_jw_end(jw);
 	} else {
 		gm_jw_null(jw);
@@ -544,6 +580,8 @@ static void whatis_text(struct whatis *w)
 		if (w->has_reachable)
 			gm_strbuf_printf(b, "  %-8s %s\n", "type",
 					 w->type[0] ? w->type : "unknown");
+		if (w->path && gm_paths_view_count(w->path))
+			gm_paths_text_lines(b, w->path, 0, "  path     ", "             ", 100);
 	}
 	if (w->has_stack)
 		gm_strbuf_printf(
@@ -566,6 +604,7 @@ static struct gomem_error *run(struct gm_run *r)
 	else if (!err)
 		whatis_text(&w);
 	free(w.detail);
+	gm_paths_view_free(w.path);
 	return err;
 }
 
@@ -582,7 +621,9 @@ const struct gm_verb gm_verb_whatis = {
 	    "span (in-use, manual or free pages) and, in an in-use span, the object "
 	    "slot that holds it: its base, the offset of ADDR in it, and whether it is "
 	    "allocated or free (scan objects of more than 512 bytes start with an "
-	    "8-byte malloc header since Go 1.22); in a stack, whose stack it is. With "
+	    "8-byte malloc header since Go 1.22), its type, whether it is reachable and "
+	    "the first path from the roots to it (as `paths` finds it); in a stack, whose stack it "
+	    "is. With "
 	    "--json, prints one gomem/whatis/v1 object.",
     .min_operands = 1,
     .max_operands = 1,
