@@ -280,37 +280,50 @@ def test_queue_roots_found_in_the_stripped_code_are_the_twins(fx):
         assert verdict == "ok" and addr == dwarf == symbols[name], (name, found[name])
 
 
-def objgraph_fixtures():
-    """The stripped objgraph fixtures: the matrix's "objgraph ... -s" lines, all of them built."""
+GRAPH_FIXTURES = [f for f in FIXTURES if f.name.startswith(("objgraph-", "queues-"))]
+
+
+def test_the_stripped_graph_fixtures_were_built():
+    """The matrix's stripped objgraph and queues lines, each one built: none left out of
+    test_stripped_object_graph_equals_the_twins."""
     with open(os.path.join(TOP, "fixtures", "matrix.txt")) as f:
-        wanted = sum(1 for line in f if re.match(r"^objgraph\s.*\s-s\s", line))
-    have = [f for f in FIXTURES if f.name.startswith("objgraph-")]
-    assert wanted >= 2 and len(have) == wanted, (
-        "build/fixtures-stripped has %d objgraph fixtures, fixtures/matrix.txt wants %d: run "
-        "./setup fixtures" % (len(have), wanted))
-    return have
+        wanted = sum(1 for line in f if re.match(r"^(objgraph|queues)\s.*\s-s\s", line))
+    assert wanted >= 4 and len(GRAPH_FIXTURES) == wanted, (
+        "build/fixtures-stripped has %d objgraph and queues fixtures, fixtures/matrix.txt "
+        "wants %d: run ./setup fixtures" % (len(GRAPH_FIXTURES), wanted))
+    assert {f.minor for f in GRAPH_FIXTURES if f.name.startswith("queues-")} & \
+        set(range(25, 100)), "no stripped queues fixture with a cleanup queue (Go 1.25+)"
 
 
 QUEUE_WARNINGS = ("runtime.allfin", "runtime.gcCleanups")
 
 
-def test_stripped_object_graph_equals_the_twins():
-    """gomem objects and types of a stripped objgraph, with the tables and with
+def root_objects(objects, kind):
+    return sum(r["objects"] for r in objects["roots"] if r["kind"] == kind)
+
+
+@pytest.mark.parametrize("fx", GRAPH_FIXTURES, ids=str)
+def test_stripped_object_graph_equals_the_twins(fx):
+    """gomem objects and types of a stripped program, with the tables and with
     --layout-from: the reachable (and unreachable) objects and bytes, by root kind, equal
-    the run with the twin's DWARF, and no warning says a queue is not a root."""
-    for fx in objgraph_fixtures():
-        want_o = gomem_json("objects", fx, "--debug-file", fx.debug)
-        want_t = gomem_json("types", fx, "--debug-file", fx.debug)
-        for way in ("tables", "layout-from"):
-            got_o = gomem_json("objects", fx, *WAYS[way](fx))
-            for key in ("reachable", "unreachable", "roots", "edges", "large"):
-                assert got_o[key] == want_o[key], (fx, way, key)
-            assert all(c["ok"] for c in got_o["checks"]), (fx, way, got_o["checks"])
-            got_t = gomem_json("types", fx, *WAYS[way](fx))
-            assert got_t["total"] == want_t["total"], (fx, way)
-            said = [w for w in got_o["warnings"] + got_t["warnings"]
-                    if any(q in w for q in QUEUE_WARNINGS)]
-            assert said == [], (fx, way, said)
+    the run with the twin's DWARF, and no warning says a queue is not a root. queues holds
+    objects that only its finalizer queue (and from Go 1.25 its cleanup queue) reaches:
+    without those roots they would be unreachable."""
+    want_o = gomem_json("objects", fx, "--debug-file", fx.debug)
+    want_t = gomem_json("types", fx, "--debug-file", fx.debug)
+    if fx.name.startswith("queues-"):
+        assert root_objects(want_o, "finalizer") >= 70, want_o["roots"]
+        assert fx.minor < 25 or root_objects(want_o, "cleanup") >= 70, want_o["roots"]
+    for way in ("tables", "layout-from"):
+        got_o = gomem_json("objects", fx, *WAYS[way](fx))
+        for key in ("reachable", "unreachable", "roots", "edges", "large"):
+            assert got_o[key] == want_o[key], (fx, way, key)
+        assert all(c["ok"] for c in got_o["checks"]), (fx, way, got_o["checks"])
+        got_t = gomem_json("types", fx, *WAYS[way](fx))
+        assert got_t["total"] == want_t["total"], (fx, way)
+        said = [w for w in got_o["warnings"] + got_t["warnings"]
+                if any(q in w for q in QUEUE_WARNINGS)]
+        assert said == [], (fx, way, said)
 
 
 def disassembly(path, start=None, stop=None):
