@@ -989,9 +989,10 @@ static struct gomem_error *rule_allfin(struct finder *f)
 		why(f, G_ALLFIN, "%s: no call of persistentalloc", GLOBALS[G_ALLFIN].rule);
 		return NULL;
 	}
-	uint64_t c[4];
-	size_t n = 0;
-	for (size_t i = start; i < f->nins && n <= 4; i++) {
+	/* The globals linked into a block (a few distinct ones at most), then those stored. */
+	uint64_t linked[8], c[8];
+	size_t nl = 0, n = 0;
+	for (size_t i = start; i < f->nins && nl <= 8; i++) {
 		const struct ins *ld = &f->ins[i];
 		uint64_t t = rip_target(ld);
 		if (!is_load64_rip(ld) || !in_rw(f, t))
@@ -1005,10 +1006,16 @@ static struct gomem_error *rule_allfin(struct finder *f)
 			      st->x.base != GM_X86_RSP && st->x.index == GM_X86_NO_REG &&
 			      (uint64_t)st->x.disp == off))
 				continue;
-			if (references(f, t, is_store64_rip) && !add_unique(c, &n, 4, t))
-				n = 5;
+			if (!add_unique(linked, &nl, 8, t))
+				nl = 9;
 			break;
 		}
+	}
+	if (nl > 8)
+		n = 2; /* not queuefinalizer's code: more than one candidate */
+	for (size_t k = 0; nl <= 8 && k < nl; k++) {
+		if (references(f, linked[k], is_store64_rip))
+			c[n++] = linked[k];
 	}
 	unique_rule(f, G_ALLFIN, c, n);
 	return NULL;
