@@ -253,6 +253,167 @@ def test_globals_found_in_code_of_unoptimized_builds(minor):
     assert r.returncode == 0 and " 0 wrong, 0 not found" in r.stdout, r.stdout + r.stderr
 
 
+def globals_of_stripped_code(fx):
+    """The rules run on the stripped program's own code (exe), each address checked against
+    the DWARF of its unstripped twin (exe.debug): {name: (verdict, found, dwarf)}."""
+    r = subprocess.run([RECORD, "--globals", fx.debug, fx.exe], capture_output=True, text=True)
+    assert r.returncode == 0 and " 0 wrong, 0 not found" in r.stdout, r.stdout + r.stderr
+    return {m[0]: (m[1], int(m[2], 16), int(m[3], 16)) for m in re.findall(
+        r"^(runtime\.\S+)\s+(ok|WRONG|not found)\s+0x([0-9a-f]+) \(DWARF 0x([0-9a-f]+)\)",
+        r.stdout, re.M)}
+
+
+@pytest.mark.parametrize("fx", FIXTURES, ids=str)
+def test_queue_roots_found_in_the_stripped_code_are_the_twins(fx):
+    """runtime.allfin (every Go) and runtime.gcCleanups (Go 1.25+), the roots of the
+    finalizer and cleanup queues, found in the code of the program without DWARF: exactly
+    the twin's DWARF address and symbol; gcCleanups never asked before 1.25."""
+    found = globals_of_stripped_code(fx)
+    want = ["runtime.allfin"] + (["runtime.gcCleanups"] if fx.minor >= 25 else [])
+    assert sorted(n for n in found if n in ("runtime.allfin", "runtime.gcCleanups")) == \
+        sorted(want), found
+    out = subprocess.run(["nm", fx.debug], capture_output=True, text=True, check=True).stdout
+    symbols = {p[2]: int(p[0], 16) for p in (l.split() for l in out.splitlines())
+               if len(p) == 3}
+    for name in want:
+        verdict, addr, dwarf = found[name]
+        assert verdict == "ok" and addr == dwarf == symbols[name], (name, found[name])
+
+
+GRAPH_FIXTURES = [f for f in FIXTURES if f.name.startswith(("objgraph-", "queues-"))]
+
+
+def test_the_stripped_graph_fixtures_were_built():
+    """The matrix's stripped objgraph and queues lines, each one built: none left out of
+    test_stripped_object_graph_equals_the_twins."""
+    with open(os.path.join(TOP, "fixtures", "matrix.txt")) as f:
+        wanted = sum(1 for line in f if re.match(r"^(objgraph|queues)\s.*\s-s\s", line))
+    assert wanted >= 4 and len(GRAPH_FIXTURES) == wanted, (
+        "build/fixtures-stripped has %d objgraph and queues fixtures, fixtures/matrix.txt "
+        "wants %d: run ./setup fixtures" % (len(GRAPH_FIXTURES), wanted))
+    assert {f.minor for f in GRAPH_FIXTURES if f.name.startswith("queues-")} & \
+        set(range(25, 100)), "no stripped queues fixture with a cleanup queue (Go 1.25+)"
+
+
+QUEUE_WARNINGS = ("runtime.allfin", "runtime.gcCleanups")
+
+
+def root_objects(objects, kind):
+    return sum(r["objects"] for r in objects["roots"] if r["kind"] == kind)
+
+
+@pytest.mark.parametrize("fx", GRAPH_FIXTURES, ids=str)
+def test_stripped_object_graph_equals_the_twins(fx):
+    """gomem objects and types of a stripped program, with the tables and with
+    --layout-from: the reachable (and unreachable) objects and bytes, by root kind, equal
+    the run with the twin's DWARF, and no warning says a queue is not a root. queues holds
+    objects that only its finalizer queue (and from Go 1.25 its cleanup queue) reaches:
+    without those roots they would be unreachable."""
+    want_o = gomem_json("objects", fx, "--debug-file", fx.debug)
+    want_t = gomem_json("types", fx, "--debug-file", fx.debug)
+    if fx.name.startswith("queues-"):
+        assert root_objects(want_o, "finalizer") >= 70, want_o["roots"]
+        assert fx.minor < 25 or root_objects(want_o, "cleanup") >= 70, want_o["roots"]
+    for way in ("tables", "layout-from"):
+        got_o = gomem_json("objects", fx, *WAYS[way](fx))
+        for key in ("reachable", "unreachable", "roots", "edges", "large"):
+            assert got_o[key] == want_o[key], (fx, way, key)
+        assert all(c["ok"] for c in got_o["checks"]), (fx, way, got_o["checks"])
+        got_t = gomem_json("types", fx, *WAYS[way](fx))
+        assert got_t["total"] == want_t["total"], (fx, way)
+        said = [w for w in got_o["warnings"] + got_t["warnings"]
+                if any(q in w for q in QUEUE_WARNINGS)]
+        assert said == [], (fx, way, said)
+
+
+def disassembly(path, start=None, stop=None):
+    """objdump's instructions of path: [(address, bytes, text)]."""
+    args = ["objdump", "-d", "--insn-width=16"]
+    if start is not None:
+        args += ["--start-address=0x%x" % start, "--stop-address=0x%x" % stop]
+    out = subprocess.run(args + [path], capture_output=True, text=True, check=True).stdout
+    return [(int(m[0], 16), bytes.fromhex(m[1]), m[2].strip()) for m in re.findall(
+        r"^ +([0-9a-f]+):\t([0-9a-f ]+?) *\t(.*)$", out, re.M)]
+
+
+def file_offset(path, addr):
+    _, phdrs = program_headers(path)
+    for p in phdrs:
+        if p[0] == 1 and p[3] <= addr < p[3] + p[5]:
+            return p[2] + addr - p[3]
+    raise AssertionError("%s: 0x%x is in no PT_LOAD" % (path, addr))
+
+
+def queue_root_patches(fx):
+    """Three copies of fx.exe, each one instruction changed (addresses from the twin,
+    whose .text is the same bytes from Go 1.22): allfin's store into the new block made a
+    register move (no candidate), finq's store at block.next moved to alllink (two
+    candidates), one receiver of a (*cleanupQueue) method moved 8 bytes on (receivers
+    differ). {name: (global, [(file offset, new bytes)])}."""
+    out = subprocess.run(["nm", fx.debug], capture_output=True, text=True, check=True).stdout
+    sym = {p[2]: int(p[0], 16) for p in (l.split() for l in out.splitlines()) if len(p) == 3}
+    qf = sym["runtime.queuefinalizer"]
+    ins = disassembly(fx.debug, qf, qf + 0x400)
+    patches = {}
+    for i in range(1, len(ins)):
+        (_, _, prev), (addr, code, text) = ins[i - 1], ins[i]
+        if "<runtime.allfin>" in prev and re.match(r"mov +%\w+,\(%\w+\)$", text):
+            assert code[-1] >> 6 == 0, text  # mod 00: make it 11, a register move
+            patches["allfin: no candidate"] = ("runtime.allfin", [
+                (addr + len(code) - 1, bytes([code[-1] | 0xc0]))])
+        if "<runtime.finq>" in prev and re.match(r"mov +%\w+,0x8\(%\w+\)$", text):
+            assert code[-1] == 8, text  # disp8 8 (next) becomes 0 (alllink)
+            patches["allfin: two candidates"] = ("runtime.allfin", [
+                (addr + len(code) - 1, b"\x00")])
+    if fx.minor >= 25:
+        ins = disassembly(fx.debug)
+        for i in range(len(ins) - 1):
+            addr, code, text = ins[i]
+            if "<runtime.gcCleanups>" in text and text.startswith("lea") and \
+                    "<runtime.(*cleanupQueue)." in ins[i + 1][2]:
+                rel = int.from_bytes(code[3:7], "little", signed=True) + 8
+                patches["gcCleanups: receivers differ"] = ("runtime.gcCleanups", [
+                    (addr + 3, rel.to_bytes(4, "little", signed=True))])
+                break
+    assert len(patches) == (3 if fx.minor >= 25 else 2), sorted(patches)
+    for _, edits in patches.values():  # the same code in the stripped program
+        for addr, new in edits:
+            with open(fx.exe, "rb") as a, open(fx.debug, "rb") as b:
+                a.seek(file_offset(fx.exe, addr))
+                b.seek(file_offset(fx.debug, addr))
+                assert a.read(16) == b.read(16)
+    return {name: (g, [(file_offset(fx.exe, a), new) for a, new in edits])
+            for name, (g, edits) in patches.items()}
+
+
+@pytest.mark.parametrize("minor", [22, 26])
+def test_queue_roots_stay_unknown_when_the_code_is_not_the_pattern(tmp_path, minor):
+    """No candidate, or two, or receivers that differ: the global stays unknown (never a
+    guess), every other global is still found, and gomem objects says which queue is not
+    a root."""
+    fx = by_name("objgraph-", minor)
+    for name, (glob, edits) in queue_root_patches(fx).items():
+        exe = tmp_path / "exe"
+        data = bytearray(open(fx.exe, "rb").read())
+        for off, new in edits:
+            data[off:off + len(new)] = new
+        exe.write_bytes(bytes(data))
+        exe.chmod(0o755)
+        r = subprocess.run([RECORD, "--globals", fx.debug, str(exe)], capture_output=True,
+                           text=True)
+        assert r.returncode == 0 and " 0 wrong, 1 not found" in r.stdout, (name, r.stdout)
+        reason = {"no candidate": "no candidate", "two candidates": "more than one candidate",
+                  "receivers differ": "the receivers differ"}[name.split(": ")[1]]
+        assert re.search(r"^%s\s+not found .*: %s$" % (re.escape(glob), reason), r.stdout,
+                         re.M), (name, r.stdout)
+        r = run_cli("objects", "--json", str(exe), fx.core)
+        assert r.returncode == 1, (name, r.returncode, r.stderr)  # a partial result
+        got = json.loads(r.stdout)
+        said = [w for w in got["warnings"] if glob in w]
+        assert any("queued" in w and "not roots" in w for w in said), (name, got["warnings"])
+        assert all(c["ok"] for c in got["checks"]), (name, got["checks"])
+
+
 def by_name(prefix, minor=None):
     for f in FIXTURES:
         if f.name.startswith(prefix) and (minor is None or f.minor == minor) and \

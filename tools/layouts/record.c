@@ -1,5 +1,6 @@
 /*
  * gomem-layout-record [--globals] EXE
+ * gomem-layout-record --globals EXE CODE
  *
  * Records every answer gomem's resolver gets from EXE's DWARF (EXE must
  * have DWARF: an empty program built by one Go release and configuration)
@@ -12,7 +13,10 @@
  * layer (gm_runtime_resolve_every_layout) and the offsets the code patterns
  * of dwarf/globals.c need, which run too and are checked against the
  * DWARF. With --globals, their report (one line per global: ok, WRONG, not
- * found) goes to stdout instead of the table.
+ * found) goes to stdout instead of the table. With CODE (a program without
+ * DWARF: EXE stripped, or its stripped twin), the rules read CODE's code with
+ * EXE's layouts, and what they find is checked against EXE's DWARF: the
+ * addresses a stripped binary gets, against its twin's.
  *
  * Exit status: 0; 1 when a global was found at a wrong address; 2 on bad
  * usage or an unreadable EXE.
@@ -56,13 +60,16 @@ static struct gomem_error *open_pclntab(const struct gm_exe *exe, struct gm_pcln
 
 int main(int argc, char **argv)
 {
-	bool globals = argc == 3 && strcmp(argv[1], "--globals") == 0;
-	if (argc != 2 + globals) {
-		fprintf(stderr, "usage: gomem-layout-record [--globals] EXE\n");
+	bool globals = argc >= 3 && strcmp(argv[1], "--globals") == 0;
+	if (argc != 2 + globals && !(globals && argc == 4)) {
+		fprintf(stderr, "usage: gomem-layout-record [--globals] EXE\n"
+				"       gomem-layout-record --globals EXE CODE\n");
 		return 2;
 	}
-	const char *path = argv[argc - 1];
-	struct gm_exe exe;
+	const char *path = argv[1 + globals];
+	const char *code_path = argc == 4 ? argv[3] : NULL;
+	struct gm_exe exe, code_exe;
+	bool have_code = false;
 	struct gm_dwarf *d = NULL;
 	struct gm_pclntab *p = NULL;
 	struct gomem_error *err = gm_exe_open(path, &exe);
@@ -82,21 +89,29 @@ int main(int argc, char **argv)
 	}
 	struct gm_strbuf report = {0};
 	size_t wrong = 0, missing = 0;
+	if (!err && code_path) {
+		err = gm_exe_open(code_path, &code_exe);
+		have_code = !err;
+	}
+	const struct gm_exe *code = have_code ? &code_exe : &exe;
 	if (!err)
-		err = open_pclntab(&exe, &p);
+		err = open_pclntab(code, &p);
 	if (!err)
-		err = gm_dwarf_check_globals(d, &exe, p, &report, &wrong, &missing);
+		err = gm_dwarf_check_globals(d, code, p, &report, &wrong, &missing);
 	char *text = err ? NULL : gm_dwarf_record_text(d);
 	if (!err && !text)
 		err = &gm_error_no_memory;
 	if (err) {
 		gm_strbuf_deinit(&report);
+		if (have_code)
+			gm_exe_deinit(&code_exe);
 		return fail(err);
 	}
 	char config[256];
 	gm_exe_config(&exe, config, sizeof(config));
 	if (globals) {
-		printf("%s (%s): %zu wrong, %zu not found\n%s", path, config, wrong, missing,
+		printf("%s%s%s (%s): %zu wrong, %zu not found\n%s", code_path ? code_path : "",
+		       code_path ? ", checked against " : "", path, config, wrong, missing,
 		       report.s ? report.s : "");
 	} else {
 		printf("[%s] from %s\n%s", config, exe.go_version, text);
@@ -112,5 +127,7 @@ int main(int argc, char **argv)
 	gm_runtime_destroy(rt);
 	gm_dwarf_destroy(d);
 	gm_exe_deinit(&exe);
+	if (have_code)
+		gm_exe_deinit(&code_exe);
 	return wrong ? 1 : 0;
 }

@@ -36,6 +36,8 @@ enum gid {
 	G_WORK,
 	G_SCHED,
 	G_GCRASH,
+	G_ALLFIN,
+	G_GCCLEANUPS,
 	G_COUNT
 };
 
@@ -69,6 +71,10 @@ static const struct {
 		 "the most locked mutex (and the first in mcommoninit), less the offset of "
 		 "schedt.lock"},
     [G_GCRASH] = {"runtime.gcrash", "where schedinit stores stackalloc(16384)"},
+    [G_ALLFIN] = {"runtime.allfin",
+		  "the global queuefinalizer stores in a new block's alllink and then sets"},
+    [G_GCCLEANUPS] = {"runtime.gcCleanups",
+		      "the one receiver of the calls of (*cleanupQueue) methods"},
 };
 
 struct gm_globals {
@@ -94,6 +100,7 @@ enum fid {
 	F_STARTINGSTACK,
 	F_TINYALLOCS,
 	F_HEAPSTATS_READ,
+	F_QUEUEFINALIZER,
 	F_COUNT
 };
 
@@ -113,6 +120,7 @@ static const char *const FUNCS[F_COUNT] = {
     [F_STARTINGSTACK] = "runtime.gcComputeStartingStackSize",
     [F_TINYALLOCS] = "runtime.gcMarkTinyAllocs",
     [F_HEAPSTATS_READ] = "runtime.(*consistentHeapStats).read",
+    [F_QUEUEFINALIZER] = "runtime.queuefinalizer",
 };
 
 /* Who a call goes to, for the votes over the whole text. */
@@ -121,6 +129,7 @@ enum callee_kind {
 	C_MHEAP,
 	C_GCCONTROLLER,
 	C_HEAPSTATS,
+	C_CLEANUPQ,
 	C_LOCK,
 	C_LFPUSH,
 	C_STACKALLOC,
@@ -243,6 +252,12 @@ static bool is_load64_rip(const struct ins *in)
 	return in->x.map == 0 && in->x.op == 0x8b && in->x.rip && in->x.rex_w;
 }
 
+/* An 8-byte store mov reg, T(%rip). */
+static bool is_store64_rip(const struct ins *in)
+{
+	return in->x.map == 0 && in->x.op == 0x89 && in->x.rip && in->x.rex_w;
+}
+
 /*
  * Whether an instruction leaves RAX as it was: what the compiler puts
  * between loading a receiver and the call (nops, other arguments). Anything
@@ -345,6 +360,8 @@ static enum callee_kind callee_kind(const char *name)
 		return C_GCCONTROLLER;
 	if (starts_with(name, "runtime.(*consistentHeapStats)."))
 		return C_HEAPSTATS;
+	if (starts_with(name, "runtime.(*cleanupQueue)."))
+		return C_CLEANUPQ;
 	if (strcmp(name, "runtime.lock") == 0 || strcmp(name, "runtime.lock2") == 0 ||
 	    strcmp(name, "runtime.lockWithRank") == 0)
 		return C_LOCK;
@@ -912,6 +929,98 @@ static struct gomem_error *rule_gcrash(struct finder *f)
 	return NULL;
 }
 
+/*
+ * gcCleanups, the cleanup queue's one instance (mcleanup.go@1.25): every
+ * `lea T(%rip), %rax; call (*cleanupQueue).M` outside the methods must
+ * pass the same T (3 calls in 1.25-1.27: flush, enqueue, wake; more with
+ * -N -l). A single other receiver leaves it unknown.
+ */
+static void rule_gccleanups(struct finder *f)
+{
+	uint64_t t = 0;
+	size_t n = 0;
+	for (size_t i = 0; i < f->npairs; i++) {
+		const struct pair *pr = &f->pairs[i];
+		if (pr->kind != C_CLEANUPQ || pr->caller == C_CLEANUPQ)
+			continue;
+		if (!in_rw(f, pr->target) || (n && pr->target != t)) {
+			why(f, G_GCCLEANUPS, "%s: the receivers differ",
+			    GLOBALS[G_GCCLEANUPS].rule);
+			return;
+		}
+		t = pr->target;
+		n++;
+	}
+	if (n)
+		set(f, G_GCCLEANUPS, t);
+	else
+		why(f, G_GCCLEANUPS, "%s: no such call in the code", GLOBALS[G_GCCLEANUPS].rule);
+}
+
+/*
+ * queuefinalizer (mfinal.go@1.19-1.27): finc = persistentalloc(...);
+ * finc.alllink = allfin; allfin = finc. After the call of persistentalloc,
+ * `mov allfin(%rip), R` and, within three instructions, `mov R,
+ * alllink(B)`; allfin is also stored in the function. finq's value goes to
+ * block.next, another offset.
+ */
+static struct gomem_error *rule_allfin(struct finder *f)
+{
+	struct gomem_error *err;
+	uint64_t off;
+	const char *fb = gm_dwarf_has_type(f->layout, "runtime.finBlock") ? "runtime.finBlock"
+									  : "runtime.finblock";
+	if (!member_offset(f, fb, "alllink", &off)) {
+		why(f, G_ALLFIN, "the layout has no %s.alllink", fb);
+		return NULL;
+	}
+	if (!read_func(f, F_QUEUEFINALIZER, G_ALLFIN, &err))
+		return err;
+	size_t start = f->nins;
+	for (size_t i = 0; i < f->nins; i++) {
+		const struct ins *in = &f->ins[i];
+		const char *callee = is_call(in) ? func_name_at(f, call_target(in)) : NULL;
+		if (callee && strcmp(callee, "runtime.persistentalloc") == 0) {
+			start = i + 1;
+			break;
+		}
+	}
+	if (start == f->nins) {
+		why(f, G_ALLFIN, "%s: no call of persistentalloc", GLOBALS[G_ALLFIN].rule);
+		return NULL;
+	}
+	/* The globals linked into a block (a few distinct ones at most), then those stored. */
+	uint64_t linked[8], c[8];
+	size_t nl = 0, n = 0;
+	for (size_t i = start; i < f->nins && nl <= 8; i++) {
+		const struct ins *ld = &f->ins[i];
+		uint64_t t = rip_target(ld);
+		if (!is_load64_rip(ld) || !in_rw(f, t))
+			continue;
+		for (size_t j = i + 1; j < f->nins && j <= i + 3; j++) {
+			const struct ins *st = &f->ins[j];
+			if (is_call(st))
+				break;
+			if (!(st->x.map == 0 && st->x.op == 0x89 && st->x.rex_w && st->x.mem &&
+			      !st->x.rip && st->x.reg == ld->x.reg && st->x.base != GM_X86_NO_REG &&
+			      st->x.base != GM_X86_RSP && st->x.index == GM_X86_NO_REG &&
+			      (uint64_t)st->x.disp == off))
+				continue;
+			if (!add_unique(linked, &nl, 8, t))
+				nl = 9;
+			break;
+		}
+	}
+	if (nl > 8)
+		n = 2; /* not queuefinalizer's code: more than one candidate */
+	for (size_t k = 0; nl <= 8 && k < nl; k++) {
+		if (references(f, linked[k], is_store64_rip))
+			c[n++] = linked[k];
+	}
+	unique_rule(f, G_ALLFIN, c, n);
+	return NULL;
+}
+
 static struct gomem_error *find_all(struct finder *f)
 {
 	TRY(scan_text(f));
@@ -931,7 +1040,9 @@ static struct gomem_error *find_all(struct finder *f)
 	TRY(rule_fingrunning(f));
 	TRY(rule_work(f));
 	TRY(rule_sched(f));
-	return rule_gcrash(f);
+	TRY(rule_gcrash(f));
+	rule_gccleanups(f);
+	return rule_allfin(f);
 }
 
 /* Two globals found at one address: one of the rules is wrong, so neither is kept. */

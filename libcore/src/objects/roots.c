@@ -279,13 +279,14 @@ struct gomem_error *gm_roots_collect(struct gm_graph *g)
 		if (g->idx->spans[i].specials)
 			TRY(span_specials(g, G, &g->idx->spans[i]));
 	}
+	/* Without DWARF both come from the code (dwarf/globals.c); a rule that finds no
+	 * unique answer leaves them unknown, never guessed. */
 	if (G->allfin_unknown)
-		gm_graph_warn(g, "without DWARF runtime.allfin cannot be found: queued finalizers "
-				 "are not roots (give --debug-file)");
+		gm_graph_warn(g, "without DWARF runtime.allfin was not found in the code: queued "
+				 "finalizers are not roots (give --debug-file)");
 	if (G->gc_cleanups_unknown)
-		gm_graph_warn(g,
-			      "without DWARF runtime.gcCleanups cannot be found: queued cleanups "
-			      "are not roots (give --debug-file)");
+		gm_graph_warn(g, "without DWARF runtime.gcCleanups was not found in the code: "
+				 "queued cleanups are not roots (give --debug-file)");
 	if (G->allfin)
 		TRY(finalizer_queue(g, G));
 	if (G->gc_cleanups)

@@ -709,7 +709,7 @@ static struct gomem_error *queue_variable(struct gm_runtime *rt, const char *nam
 		return NULL;
 	if (gm_dwarf_has_variable(rt->dw, name))
 		return variable(rt, name, addr);
-	*unknown = true; /* no DWARF, no rule that finds it in code: said in a warning */
+	*unknown = true; /* no DWARF, and its rule did not find it in code: said in a warning */
 	return NULL;
 }
 
