@@ -59,14 +59,11 @@ static bool has_counts(const struct gm_memprofile *mp)
 	return false;
 }
 
-/* What the profile says about where it came from (go tool pprof -comments). */
-static void describe(struct gm_run *r, struct gm_pprof *out, const struct gm_memprofile *mp,
-		     uint64_t numgc)
+/* The profile's comments naming what it was read from: the executable, then the core or the
+ * process. */
+void gm_pprof_comment_target(struct gm_pprof *out, const struct gm_target *t)
 {
-	const struct gm_target *t = r->t;
 	char line[4200];
-	gm_pprof_comment(out, "gomem pprof --profile=runtime: the heap profile of "
-			      "runtime.MemProfile, read from the runtime's memory-profile buckets");
 	snprintf(line, sizeof(line), "executable: %s (%s)", t->exe.path, t->exe.build_version);
 	gm_pprof_comment(out, line);
 	if (t->have_core)
@@ -74,6 +71,16 @@ static void describe(struct gm_run *r, struct gm_pprof *out, const struct gm_mem
 	else
 		snprintf(line, sizeof(line), "live process: pid %d", t->pid);
 	gm_pprof_comment(out, line);
+}
+
+/* What the profile says about where it came from (go tool pprof -comments). */
+static void describe(struct gm_run *r, struct gm_pprof *out, const struct gm_memprofile *mp,
+		     uint64_t numgc)
+{
+	char line[4200];
+	gm_pprof_comment(out, "gomem pprof --profile=runtime: the heap profile of "
+			      "runtime.MemProfile, read from the runtime's memory-profile buckets");
+	gm_pprof_comment_target(out, r->t);
 	if (mp->all_cycles)
 		snprintf(line, sizeof(line),
 			 "no GC has published the profile yet: every sampled allocation and free "

@@ -271,7 +271,6 @@ static void add_samples(struct objprof *p, struct gm_pprof *out)
 
 static void describe(struct objprof *p, struct gm_pprof *out)
 {
-	const struct gm_target *t = p->run->t;
 	char line[4200];
 	gm_pprof_comment(out, "gomem pprof --profile=objects: the reachable heap, from the object "
 			      "graph (every reachable object, slot bytes)");
@@ -284,13 +283,7 @@ static void describe(struct objprof *p, struct gm_pprof *out)
 		 "types (the (types cut) frame)",
 		 MAX_FRAMES);
 	gm_pprof_comment(out, line);
-	snprintf(line, sizeof(line), "executable: %s (%s)", t->exe.path, t->exe.build_version);
-	gm_pprof_comment(out, line);
-	if (t->have_core)
-		snprintf(line, sizeof(line), "core: %s (pid %d)", t->core.path, t->pid);
-	else
-		snprintf(line, sizeof(line), "live process: pid %d", t->pid);
-	gm_pprof_comment(out, line);
+	gm_pprof_comment_target(out, p->run->t);
 }
 
 struct gomem_error *gm_pprof_objects_profile(struct gm_run *r, struct gm_pprof *out,

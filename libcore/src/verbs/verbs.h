@@ -145,6 +145,11 @@ void gm_paths_text_lines(struct gm_strbuf *b, const struct gm_paths_view *v, siz
 /* Path i as a JSON object: {"root": {...}, "depth", "steps": [...]}. */
 void gm_paths_json_path(struct gm_jw *w, const struct gm_paths_view *v, size_t i);
 
+/* ---- both profiles (pprof.c) ---- */
+
+/* Comments of the profile: the executable, then the core or the live process. */
+void gm_pprof_comment_target(struct gm_pprof *out, const struct gm_target *t);
+
 /* ---- the program's own heap profile (pprof_runtime.c) ---- */
 
 /* The sums of the profile's four sample values, scaled as in the profile. */
