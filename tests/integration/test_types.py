@@ -1,13 +1,15 @@
 """gomem types: every object's type against the objgraph fixture's truth, on every line of the
-Go matrix (1.19-1.27, the experiments that change the heap's layout, PIE) and both core kinds.
+Go matrix (1.19-1.27, the experiments that change the heap's layout, PIE) and both core kinds,
+and on the arm64 lines (qemu-user: kernel and qemu cores).
 
 What is exact here, and why:
 - reachable objects of each program type = the truth's count: objgraph makes every type's
   size a size class, so one object is one slot, and logs its counts after the heap stopped
   moving (an object that only a goroutine's stack holds too: typed by the DWARF variable of
   its frame that covers the live slot), a closure's captured object too: from Go 1.23 DWARF
-  gives captured variables' offsets (GO-OBJECTS.md §4.7); before, on amd64, the closure
-  function's loads from its context register with the DWARF locations right after them do.
+  gives captured variables' offsets (GO-OBJECTS.md §4.7); before, the closure function's
+  loads from its context register (amd64 DX, arm64 R26) with the DWARF locations right after
+  them do.
 - unreachable objects of each self-typed garbage type (a malloc header: Go 1.22+) = the
   truth's count; garbage that carries no type of its own and that nothing typed points to is
   unknown, never counted under another program type.
@@ -24,20 +26,26 @@ import tempfile
 
 import pytest
 
-from conftest import (built_fixtures, cli_json, json_from_gdb, run_cli, run_gdb,
-                      start_until_truth)
+from conftest import (ARM64_FIXTURES, built_fixtures, cli_json, json_from_gdb, run_cli,
+                      run_gdb, start_until_truth)
 
 # Types that only a goroutine's stack holds and that stay unknown: none (main.stackOnly is typed
 # by main.holder's local x, GO-OBJECTS.md §5.5a).
 ONLY_STACK_HELD = []
 # Objects that only a closure holds: typed from Go 1.23 (DW_AT_go_closure_offset), and before
-# on amd64 (the closure's code: typing.c code_fields); not before 1.23 on another architecture.
+# on amd64 and arm64 (the closure's code: typing.c code_fields, the x86 and the A64 decoder);
+# not before 1.23 on another architecture.
 CLOSURE_HELD = ["main.closureVal", "main.finalFnVal"]
+CLOSURE_CODE_ARCHES = ("amd64", "arm64")
 
 ALL = built_fixtures()
 OBJGRAPH = [f for f in ALL if f.truth.get("program") == "objgraph"]
 HELLO = [f for f in ALL if f.truth.get("program") == "hello"]
-CASES = [(f, kind) for f in OBJGRAPH for kind in sorted(f.cores)]
+# The arm64 objgraph lines (build/fixtures-arm64): every check of a core below runs on them too;
+# the checks of one fixture (text, GDB, a live process) stay on amd64's OBJGRAPH[-1].
+OBJGRAPH_ARM64 = [f for f in built_fixtures(ARM64_FIXTURES, ("kernel", "qemu"))
+                  if f.truth.get("program") == "objgraph"]
+CASES = [(f, kind) for f in OBJGRAPH + OBJGRAPH_ARM64 for kind in sorted(f.cores)]
 IDS = ["%s-%s" % (f.name, kind) for f, kind in CASES]
 
 
@@ -50,8 +58,8 @@ def expected_unknown(fixture, type_name):
     """Whether a program type is expected unknown on this fixture, and why."""
     if type_name in ONLY_STACK_HELD:
         return True
-    amd64 = fixture.truth.get("goarch", "amd64") == "amd64"
-    return type_name in CLOSURE_HELD and go_minor(fixture) < 23 and not amd64
+    from_code = fixture.truth.get("goarch", "amd64") in CLOSURE_CODE_ARCHES
+    return type_name in CLOSURE_HELD and go_minor(fixture) < 23 and not from_code
 
 
 # Lines whose unknown share of reachable bytes is over 1%, with the reason: none. Measured
@@ -61,6 +69,7 @@ def expected_unknown(fixture, type_name):
 #   before 1.23): main.main's truth.JSON func1's slice (24-32 KiB), setFinalizer.func1's 10 x
 #   160 B; typed from the closures' code (typing's closure_code_layouts); on 1.19 also 12 KiB
 #   that only sync.Map entries' *any boxes reach (typing's iface_typed): now 0.03-0.14%.
+#   On arm64 (1.22: 2.2%) the same closures, their loads off R26 (typing's a64_step): 0.02%.
 # - hello on 1.21 (5.2%): maps that statically allocated values hold (hpack.staticTable's
 #   headerFieldTable maps, 10 KiB; http.DefaultTransport's Transport), which no DWARF
 #   variable covers (typing's statics): now 0.18%.
@@ -75,6 +84,8 @@ def over_target(fixture):
 def test_objgraph_fixtures_exist():
     assert OBJGRAPH, "no objgraph fixture under build/fixtures: run ./setup test"
     assert HELLO, "no hello fixture under build/fixtures: run ./setup test"
+    assert any(go_minor(f) < 23 for f in OBJGRAPH_ARM64), (
+        "no arm64 objgraph fixture before Go 1.23 under %s: run ./setup fixtures" % ARM64_FIXTURES)
 
 
 @pytest.fixture(scope="module", params=CASES, ids=IDS)
@@ -141,13 +152,13 @@ def test_propagations_are_checked_and_mostly_accepted(case):
 
 def test_sources_beyond_dwarf_are_counted(case):
     """The sources that brought the unknown share under 1% are counted on their own: closures
-    laid out by their code exactly where DWARF has no captured offsets (before 1.23, amd64: the
-    closure-held types' exact counts above depend on it); statics walked on every line (the
-    runtime's and the program's &T{} globals); their refusals and the interface words' stay
-    rare (a refusal is a mask or a pointee that disagrees, never followed)."""
+    laid out by their code exactly where DWARF has no captured offsets (before 1.23, amd64 and
+    arm64: the closure-held types' exact counts above depend on it); statics walked on every
+    line (the runtime's and the program's &T{} globals); their refusals and the interface
+    words' stay rare (a refusal is a mask or a pointee that disagrees, never followed)."""
     fixture, _, doc = case
     ty = doc["typing"]
-    if go_minor(fixture) < 23:
+    if go_minor(fixture) < 23 and fixture.truth.get("goarch", "amd64") in CLOSURE_CODE_ARCHES:
         assert ty["closure_code_layouts"] >= 3, ty  # makeHook, setFinalizer, truth.JSON's
     else:
         assert ty["closure_code_layouts"] == 0, ty
@@ -168,7 +179,7 @@ def share_case(fixture):
     return pytest.param(fixture, marks=marks, id=fixture.name)
 
 
-@pytest.mark.parametrize("fixture", [share_case(f) for f in OBJGRAPH + HELLO])
+@pytest.mark.parametrize("fixture", [share_case(f) for f in OBJGRAPH + OBJGRAPH_ARM64 + HELLO])
 def test_unknown_share_of_reachable_bytes_is_at_most_one_percent(fixture):
     doc = cli_json("types", fixture.exe, fixture.cores["kernel"])
     assert unknown_share(doc) <= 0.01, "%.2f%%" % (100 * unknown_share(doc))

@@ -14,7 +14,8 @@
  *      directory, tables and groups (whose types give the keys and
  *      elems), a chan its hchan and buffer, an interface its dynamic type
  *      (direct or not), a func value its closure (Go 1.23+ DWARF gives the
- *      captured variables' offsets; before, only the function's name).
+ *      captured variables' offsets; before, the function's loads from its
+ *      context register do on amd64 and arm64; elsewhere only its name).
  *
  * A type is given to an object only at its data start or at a multiple
  * of the type's size from it, once (first come: self types, then in the
@@ -30,6 +31,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "dwarf/a64.h"
 #include "dwarf/x86.h"
 #include "objects/stackroots.h"
 #include "objects/typing.h"
@@ -752,21 +754,42 @@ static struct gomem_error *via_chan(struct state *s, uint64_t c, uint32_t elem)
 }
 
 /*
- * A closure's captured variables before Go 1.23, from its code (amd64):
- * the closure object is in DX at the function's entry (the context
- * register, ABIInternal), and its prologue loads the captured words from
- * it, MOVQ off(DX), R. Right after such a load, a variable whose DWARF
- * location keeps a word in R holds the closure's word at off: that is the
- * variable's offset. The scan follows the code from the entry while DX is
- * untouched (it stops at any instruction that names DX as a register, a
- * call, a jump or a return), so every load it reads is from the closure.
+ * A closure's captured variables before Go 1.23, from its code: the
+ * closure object is in the context register at the function's entry (DX on
+ * amd64, R26 on arm64: ABIInternal), and its code loads the captured words
+ * from it (MOVQ off(DX), R; LDR/LDP R, [X26, #off]). Right after such a
+ * load, a variable whose DWARF location keeps a word in R holds the
+ * closure's word at off: that is the variable's offset. The scan follows
+ * the code from the entry while the context register holds the closure (it
+ * stops at a call, an unconditional jump or a return, and on amd64 at any
+ * instruction that names DX as a register, on arm64 at one that may write
+ * X26 or that the decoder does not know), so every load it reads is from
+ * the closure. A load of fewer than 8 bytes (arm64's LDRB, LDRSW, LDR W)
+ * counts only for a variable of that size that the register holds whole.
  * A variable found at two offsets, or two that overlap, give no layout.
  */
 #define CLOSURE_CODE_BYTES 512
 #define CLOSURE_INSNS	   96
+#define A64_CONTEXT	   26 /* R26, arm64's closure context register (cmd/compile ABI) */
+#define DWARF_A64_V0	   64 /* DWARF's arm64 register number of V0 (X0-X30 are 0-30) */
 
 /* DWARF's x86-64 register numbers by the encoding's (rax rcx rdx rbx rsp rbp rsi rdi r8-r15). */
 static const uint8_t dwarf_x86_reg[16] = {0, 2, 1, 3, 7, 6, 4, 5, 8, 9, 10, 11, 12, 13, 14, 15};
+
+/* A load from the closure: size bytes at off into DWARF register reg. */
+struct ctx_load {
+	unsigned reg;
+	int64_t off;
+	unsigned size;
+};
+
+/* One instruction of the scan: its length, its loads from the closure, whether the scan ends. */
+struct ctx_step {
+	size_t len;
+	struct ctx_load loads[2];
+	size_t nloads;
+	bool end;
+};
 
 /* Whether the scan stops at in: it names DX as a register, or leaves the straight line. */
 static bool ends_context(const struct gm_x86_insn *in)
@@ -780,6 +803,43 @@ static bool ends_context(const struct gm_x86_insn *in)
 	       (op >= 0xB8 && op <= 0xBF && op % 8 == 2) || op == 0xE8 || op == 0xE9 ||
 	       op == 0xEB || op == 0xC3 || op == 0xC2 || op == 0xCC || op == 0xF6 || op == 0xF7 ||
 	       op == 0xFF;
+}
+
+/* amd64: MOVQ off(DX), R. False when the bytes are no instruction it knows. */
+static bool x86_step(const uint8_t *p, size_t n, struct ctx_step *st)
+{
+	struct gm_x86_insn in;
+	if (!gm_x86_decode(p, n, &in))
+		return false;
+	st->len = in.len;
+	st->nloads = 0;
+	if (in.map == 0 && !in.vex && in.op == 0x8B && in.rex_w && in.mem && !in.rip &&
+	    in.base == GM_X86_RDX && in.index == GM_X86_NO_REG)
+		st->loads[st->nloads++] = (struct ctx_load){dwarf_x86_reg[in.reg & 15], in.disp, 8};
+	st->end = ends_context(&in);
+	return true;
+}
+
+/* arm64: LDR*, LDUR*, LDP* from [X26, #off], into general or SIMD&FP registers. */
+static bool a64_step(const uint8_t *p, size_t n, struct ctx_step *st)
+{
+	struct gm_a64_insn in;
+	if (!gm_a64_decode(p, n, &in))
+		return false;
+	st->len = GM_A64_INSN_BYTES;
+	st->nloads = 0;
+	if (in.cls == GM_A64_LOAD && in.rn == A64_CONTEXT && in.size <= 8) {
+		for (unsigned k = 0; k < in.nregs && k < GM_ARRAY_SIZE(st->loads); k++) {
+			if (!in.fp && in.rt[k] == 31) /* XZR */
+				continue;
+			st->loads[st->nloads++] =
+			    (struct ctx_load){in.fp ? DWARF_A64_V0 + in.rt[k] : in.rt[k],
+					      in.offset + k * in.size, in.size};
+		}
+	}
+	st->end =
+	    in.cls == GM_A64_UNKNOWN || in.cls == GM_A64_BRANCH || (in.writes & 1u << A64_CONTEXT);
+	return true;
 }
 
 /* Adds variable m at offset off of the closure; *bad when it contradicts what was found. */
@@ -806,9 +866,43 @@ static int cmp_field(const void *a, const void *b)
 	return x->offset < y->offset ? -1 : x->offset > y->offset;
 }
 
-static struct gomem_error *code_fields(struct state *s, uint64_t fn, uint64_t die,
-				       struct gm_gofield *fields, size_t max, size_t *n_ret,
-				       uint64_t *size_ret)
+/*
+ * The variables that register ld.reg holds right after the load at pc, as
+ * fields at their offsets in the closure: every word of a variable for an
+ * 8-byte load; for a narrower one, a variable of its size held whole.
+ */
+static struct gomem_error *load_fields(struct state *s, uint64_t die, uint64_t pc,
+				       const struct ctx_load *ld, struct gm_gofield *fields,
+				       size_t *n, size_t max, bool *bad)
+{
+	struct gm_dwarf *dw = s->ty->tt.rt->dw;
+	struct gm_dwarf_member *m;
+	size_t nm;
+	if (ld->off < 8 || ld->size == 0 || ld->size > 8 || ld->off % ld->size != 0)
+		return NULL;
+	TRY(gm_dwarf_reg_vars(dw, die, pc, ld->reg, &m, &nm));
+	for (size_t i = 0; i < nm; i++) {
+		if ((uint64_t)ld->off < m[i].offset + 8)
+			continue;
+		if (ld->size < 8) {
+			struct gm_dwarf_type dt;
+			struct gomem_error *err = gm_dwarf_type_at(dw, m[i].type, &dt);
+			if (err) {
+				free(m);
+				return err;
+			}
+			if (m[i].offset != 0 || dt.size != ld->size)
+				continue;
+		}
+		code_field(fields, n, max, &m[i], (uint64_t)ld->off - m[i].offset, bad);
+	}
+	free(m);
+	return NULL;
+}
+
+static struct gomem_error *code_fields(struct state *s, enum gm_arch_id arch, uint64_t fn,
+				       uint64_t die, struct gm_gofield *fields, size_t max,
+				       size_t *n_ret, uint64_t *size_ret)
 {
 	struct gm_dwarf *dw = s->ty->tt.rt->dw;
 	uint8_t code[CLOSURE_CODE_BYTES];
@@ -820,24 +914,15 @@ static struct gomem_error *code_fields(struct state *s, uint64_t fn, uint64_t di
 	if (len < 64)
 		return NULL;
 	for (unsigned k = 0; k < CLOSURE_INSNS && at < len && !bad; k++) {
-		struct gm_x86_insn in;
-		if (!gm_x86_decode(code + at, len - at, &in))
+		struct ctx_step st;
+		if (!(arch == GM_ARCH_ARM64 ? a64_step : x86_step)(code + at, len - at, &st) ||
+		    st.len == 0 || st.len > len - at)
 			break;
-		at += in.len;
-		if (in.map == 0 && !in.vex && in.op == 0x8B && in.rex_w && in.mem && !in.rip &&
-		    in.base == GM_X86_RDX && in.index == GM_X86_NO_REG && in.disp >= 8 &&
-		    in.disp % 8 == 0) {
-			struct gm_dwarf_member *m;
-			size_t nm;
-			TRY(gm_dwarf_reg_vars(dw, die, fn + at - s->bias,
-					      dwarf_x86_reg[in.reg & 15], &m, &nm));
-			for (size_t i = 0; i < nm; i++)
-				if ((uint64_t)in.disp >= m[i].offset + 8)
-					code_field(fields, &n, max, &m[i],
-						   (uint64_t)in.disp - m[i].offset, &bad);
-			free(m);
-		}
-		if (ends_context(&in))
+		at += st.len;
+		for (size_t i = 0; i < st.nloads; i++)
+			TRY(load_fields(s, die, fn + at - s->bias, &st.loads[i], fields, &n, max,
+					&bad));
+		if (st.end)
 			break;
 	}
 	gm_sort(fields, n, sizeof(*fields), cmp_field);
@@ -896,10 +981,9 @@ static struct gomem_error *closure_type(struct state *s, uint64_t fn, uint32_t *
 		free(m);
 	} else if (s->pcln) {
 		size_t j = GM_UPPER_BOUND(s->funcs, s->nfuncs, pc, pc);
-		if (s->g->rt->arch && s->g->rt->arch->id == GM_ARCH_AMD64 && j > 0 &&
-		    s->funcs[j - 1].pc == pc)
-			TRY(code_fields(s, fn, s->funcs[j - 1].die, fields, GM_ARRAY_SIZE(fields),
-					&n, &size));
+		if (s->g->rt->arch && j > 0 && s->funcs[j - 1].pc == pc)
+			TRY(code_fields(s, s->g->rt->arch->id, fn, s->funcs[j - 1].die, fields,
+					GM_ARRAY_SIZE(fields), &n, &size));
 		struct gm_func f;
 		bool found = false;
 		struct gomem_error *err = gm_pclntab_find_func(s->pcln, pc, &f, &found);
