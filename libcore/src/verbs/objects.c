@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "objects/objects.h"
+#include "objects/typing.h"
 #include "verbs/verbs.h"
 
 struct objects {
@@ -44,10 +45,18 @@ static void progress_done(void)
 
 struct gomem_error *gm_run_graph(struct gm_run *r, struct gm_graph **ret)
 {
+	if (r->graph) {
+		*ret = r->graph;
+		return NULL;
+	}
 	struct gm_graph *g = r->target->graph;
 	/* A process gomem stopped: copy what the graph reads, let it go, build from the copy. */
 	TRY(gm_target_snapshot(r->t));
 	if (!g || r->t->source == GM_SOURCE_LIVE) {
+		/* The types belong to the graph: a new graph at the old one's address must not find
+		 * them. */
+		gm_typing_destroy(r->target->typing);
+		r->target->typing = NULL;
 		gm_graph_destroy(g);
 		r->target->graph = NULL;
 		progress("indexing the heap and its roots");
@@ -75,6 +84,7 @@ struct gomem_error *gm_run_graph(struct gm_run *r, struct gm_graph **ret)
 			    "%" PRIu64 " bytes of reachable objects are not in the core: read as "
 			    "zeros (no pointers)",
 			    g->stats.missing_bytes);
+	r->graph = g;
 	*ret = g;
 	return NULL;
 }

@@ -898,11 +898,7 @@ static struct gomem_error *run(struct gm_run *r)
 		gomem_error_destroy(err);
 		ty = NULL;
 	}
-	/* The types' own graph: for a live process each gm_run_graph() builds a new one. */
-	if (ty)
-		g = ty->g;
-	else
-		TRY(gm_run_graph(r, &g));
+	TRY(gm_run_graph(r, &g)); /* the run's graph, the types' own */
 	TRY(object_at(g, addr, &id));
 	TRY(gm_run_paths(r, g, ty, id, (unsigned)limit, &v));
 	v->addr = addr;

@@ -72,6 +72,8 @@ struct gm_run {
 	 */
 	const char *skew_why;
 	bool skewed;
+	/* The object graph this run took from gm_run_graph (its warnings given once), or NULL. */
+	struct gm_graph *graph;
 };
 
 /* The value of an option, "" for a flag, NULL when not given. */
@@ -109,13 +111,14 @@ struct gomem_error *gm_run_finish(struct gm_run *r, struct gomem_error *err, cha
 
 /*
  * The target's object graph, marked (objects.c): built once for a core and
- * kept with the target; for a live process built anew by each call. The
- * graph's warnings go to the run. Owned by the target.
+ * kept with the target; for a live process built anew by each run (the
+ * process ran in between), then the same for the rest of the run. The
+ * graph's warnings go to the run once. Owned by the target.
  */
 struct gomem_error *gm_run_graph(struct gm_run *r, struct gm_graph **ret);
 /*
  * The types of the graph's objects (types.c), kept with the graph: built
- * with it, once for a core, anew for a live process. Owned by the target.
+ * with it, once for a core, once a run for a live process. Owned by the target.
  */
 struct gomem_error *gm_run_typing(struct gm_run *r, struct gm_typing **ret);
 

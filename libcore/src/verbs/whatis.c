@@ -120,25 +120,10 @@ static void object_type(struct whatis *w, uint32_t id)
 		snprintf(w->type, sizeof(w->type), "%s", gm_gotypes_get(&ty->tt, tid)->name);
 }
 
-/*
- * The first path from the roots to the object at obj_base (paths.c): a
- * warning (and none) when it fails. The graph is the types' own: for a live
- * process each call builds a new one, and ids are only good in their graph.
- */
-static void first_path(struct whatis *w)
+/* The first path from the roots to object id of g (paths.c): a warning (and none) when it fails. */
+static void first_path(struct whatis *w, struct gm_graph *g, uint32_t id)
 {
-	struct gm_graph *g;
-	uint32_t id;
-	struct gomem_error *err = NULL;
-	if (w->ty)
-		g = w->ty->g;
-	else
-		err = gm_run_graph(w->run, &g);
-	if (!err && (!gm_heap_index_lookup(g->idx, w->obj_base, &id) ||
-		     !gm_heap_index_allocated(g->idx, id)))
-		return;
-	if (!err)
-		err = gm_run_paths(w->run, g, w->ty, id, 1, &w->path);
+	struct gomem_error *err = gm_run_paths(w->run, g, w->ty, id, 1, &w->path);
 	if (err) {
 		gm_run_warn(w->run, true, "no path from the roots: %s", gomem_error_message(err));
 		gomem_error_destroy(err);
@@ -160,9 +145,9 @@ static void object_reachable(struct whatis *w)
 	if (gm_heap_index_lookup(g->idx, w->obj_base, &id) && gm_heap_index_allocated(g->idx, id)) {
 		w->has_reachable = true;
 		w->reachable = gm_graph_reached(g, id);
-		object_type(w, id);
+		object_type(w, id); /* the run's graph: g again (gm_run_graph) */
 		if (w->reachable)
-			first_path(w);
+			first_path(w, g, id);
 	}
 }
 
