@@ -375,7 +375,12 @@ def test_defer_and_panic_records_are_roots(fixture, kind):
     assert sp <= panics[0]["value"] < fp
     value = {o["kind"]: o["addr"] for o in fixture.truth["live_objects"]}["panic-value"]
     held = [r for r in rows if r["value"] == value]
-    assert held and all(r["goid"] == goid and not r["conservative"] for r in held), held
+    precise = [r for r in held if not r["conservative"]]
+    assert precise and all(r["goid"] == goid for r in precise), held
+    # A frame scanned conservatively (an asynchronously preempted one) may keep a dead copy
+    # of any word: CI once saw goroutine 8 of spinners 1.19 hold the value so, which the
+    # runtime would also treat as a root. Such a word is no precise slot.
+    assert all(r["conservative"] for r in held if r["goid"] != goid), held
 
 
 @pytest.mark.parametrize("fixture", STACK_FIXTURES, ids=lambda f: f.name)
